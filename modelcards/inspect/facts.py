@@ -1,0 +1,126 @@
+"""The typed facts read from one snapshot. Plain data: no I/O, no behaviour beyond summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+from modelcards.resolve.snapshot import FileEntry, SourceRef
+
+JSON = Any  # a value parsed from a model's JSON file
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    dtype: str  # safetensors dtype code: F32, BF16, I64, ...
+    shape: tuple[int, ...]
+    file: str
+
+    @property
+    def numel(self) -> int:
+        return prod(self.shape)
+
+
+@dataclass(frozen=True)
+class OpaqueWeights:
+    """A weight file whose tensors we cannot list (LFS pointer, pickle checkpoint, other format)."""
+
+    file: str
+    size: int
+    sha256: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class WeightsSummary:
+    tensors: Mapping[str, TensorInfo] = field(default_factory=dict)  # sorted by name
+    files: tuple[str, ...] = ()  # safetensors files whose headers were read
+    opaque: tuple[OpaqueWeights, ...] = ()
+    metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per-file __metadata__
+
+    @property
+    def total_params(self) -> int:
+        return sum(t.numel for t in self.tensors.values())
+
+    def params_by_dtype(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for tensor in self.tensors.values():
+            counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel
+        return dict(sorted(counts.items()))
+
+
+@dataclass(frozen=True)
+class AddedToken:
+    id: int
+    content: str
+    special: bool
+
+
+@dataclass(frozen=True)
+class TokenizerFacts:
+    special_tokens: Mapping[str, str]  # role (bos_token, eos_token, ...) -> token text
+    additional_special_tokens: tuple[str, ...]
+    added_tokens: tuple[AddedToken, ...]  # sorted by id
+    model_max_length: int | None
+    tokenizer_class: str | None
+    chat_templates: Mapping[str, str]  # template name ("default", "tool_use", ...) -> source
+    chat_template_file: str | None  # where the chat template was found
+    files: tuple[str, ...]  # tokenizer files present
+
+
+@dataclass(frozen=True)
+class LogPoint:
+    step: int
+    epoch: float | None
+    loss: float | None
+    learning_rate: float | None
+    eval: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    global_step: int | None
+    epochs: float | None
+    best_checkpoint: str | None
+    best_metric: float | None
+    final_loss: float | None
+    eval_metrics: Mapping[str, float]  # last reported eval_* values
+    results: Mapping[str, Mapping[str, JSON]]  # file name -> scalar entries (all_results.json, ...)
+    history: tuple[LogPoint, ...]
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """The front matter and prose of a model's existing README.md."""
+
+    metadata: Mapping[str, JSON]
+    body: str
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    source: SourceRef
+    files: tuple[FileEntry, ...]  # the manifest (card outputs excluded)
+    config: Mapping[str, JSON] | None  # config.json
+    generation: Mapping[str, JSON] | None  # generation_config.json
+    tokenizer: TokenizerFacts | None
+    adapter: Mapping[str, JSON] | None  # adapter_config.json
+    weights: WeightsSummary
+    training: TrainingRecord | None
+    card: CardFacts | None
+    code_files: tuple[str, ...]  # *.py shipped with the model
+    merge_config: str | None  # mergekit_config.yml, if present
+    notes: tuple[str, ...] = ()  # files that exist but could not be read, and why
+
+    @property
+    def is_adapter(self) -> bool:
+        return self.adapter is not None
+
+    @property
+    def license(self) -> str | None:
+        value = self.card.metadata.get("license") if self.card else None
+        return str(value) if value is not None else None

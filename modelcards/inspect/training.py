@@ -1,0 +1,70 @@
+"""The training record the Hugging Face Trainer leaves behind (trainer_state.json, *_results.json)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from modelcards.inspect.facts import LogPoint, TrainingRecord
+
+RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
+CHECKPOINT_STATE = re.compile(r"^checkpoint-(\d+)/trainer_state\.json$")
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def trainer_state_path(present: set[str]) -> str | None:
+    """The top-level trainer_state.json, else the one of the latest checkpoint-N folder."""
+    if "trainer_state.json" in present:
+        return "trainer_state.json"
+    checkpoints = [(int(m.group(1)), p) for p in present if (m := CHECKPOINT_STATE.match(p))]
+    return max(checkpoints)[1] if checkpoints else None
+
+
+def read_training(present: set[str], read_json: Callable[[str], dict[str, Any]]) -> TrainingRecord | None:
+    state_file = trainer_state_path(present)
+    result_files = [name for name in RESULT_FILES if name in present]
+    if state_file is None and not result_files:
+        return None
+    state = read_json(state_file) if state_file else {}
+    history: list[LogPoint] = []
+    final_loss: float | None = None
+    eval_metrics: dict[str, float] = {}
+    log = state.get("log_history")
+    for entry in log if isinstance(log, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
+            continue
+        evals = {k: v for k, v in entry.items() if k.startswith("eval_") and _number(v) is not None}
+        point = LogPoint(
+            step=entry["step"],
+            epoch=_number(entry.get("epoch")),
+            loss=_number(entry.get("loss")),
+            learning_rate=_number(entry.get("learning_rate")),
+            eval={k: float(v) for k, v in sorted(evals.items())},
+        )
+        history.append(point)
+        if point.loss is not None:
+            final_loss = point.loss
+        eval_metrics.update(point.eval)
+    results: dict[str, dict[str, Any]] = {}
+    for name in result_files:
+        values = {k: v for k, v in read_json(name).items() if isinstance(v, (int, float, str))}
+        results[name] = dict(sorted(values.items()))
+    step = state.get("global_step")
+    best = state.get("best_model_checkpoint")
+    return TrainingRecord(
+        global_step=step if isinstance(step, int) else None,
+        epochs=_number(state.get("epoch")),
+        best_checkpoint=best if isinstance(best, str) else None,
+        best_metric=_number(state.get("best_metric")),
+        final_loss=final_loss,
+        eval_metrics=dict(sorted(eval_metrics.items())),
+        results=results,
+        history=tuple(history),
+        files=tuple(f for f in (state_file, *result_files) if f),
+    )
