@@ -189,7 +189,9 @@ def _chat_template_changes(base: TokenizerFacts, tuned: TokenizerFacts) -> list[
         if b == a:
             continue
         if b is None:
-            meaning = f"chat template added ({len(a.splitlines())} lines): conversation formatting and safety behaviour now follow it"  # type: ignore[union-attr]
+            lines = len(a.splitlines())  # type: ignore[union-attr]
+            meaning = (f"chat template added ({lines} line{'s' if lines != 1 else ''}): conversation "
+                       "formatting and safety behaviour now follow it")
         elif a is None:
             meaning = "chat template removed: callers fall back to their own formatting"
         else:

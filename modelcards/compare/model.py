@@ -36,9 +36,8 @@ class Change:
             "after": self.after,
             "significant": self.significant,
             "meaning": self.meaning,
+            "detail": self.detail,
         }
-        if self.detail is not None:
-            data["detail"] = self.detail
         return data
 
 

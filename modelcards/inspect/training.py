@@ -9,6 +9,7 @@ from typing import Any
 from modelcards.inspect.facts import LogPoint, TrainingRecord
 
 RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
+THROUGHPUT_SUFFIXES = ("_runtime", "_per_second")  # speed of the eval run, not of the model
 CHECKPOINT_STATE = re.compile(r"^checkpoint-(\d+)/trainer_state\.json$")
 
 
@@ -39,7 +40,10 @@ def read_training(present: set[str], read_json: Callable[[str], dict[str, Any]])
     for entry in log if isinstance(log, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
             continue
-        evals = {k: v for k, v in entry.items() if k.startswith("eval_") and _number(v) is not None}
+        evals = {
+            k: v for k, v in entry.items()
+            if k.startswith("eval_") and not k.endswith(THROUGHPUT_SUFFIXES) and _number(v) is not None
+        }
         point = LogPoint(
             step=entry["step"],
             epoch=_number(entry.get("epoch")),

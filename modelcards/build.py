@@ -1,0 +1,111 @@
+"""The pipeline driver for `modelcards build`: resolve → inspect → compare → render → publish.
+
+Everything is rendered in memory first; files are written only when every model rendered, each
+one atomically, and only when its bytes changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from modelcards.compare import ModelDiff, compare
+from modelcards.config import ModelEntry, ProjectConfig
+from modelcards.errors import InspectError
+from modelcards.history import read_history
+from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot
+from modelcards.provenance import Provenance, hashed_manifest
+from modelcards.publish.write import write_atomic
+from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
+from modelcards.resolve import Snapshot, open_folder, resolve_reference
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One model after the analysis stages, before rendering."""
+
+    entry: ModelEntry
+    snapshot: Snapshot
+    tuned: ModelFacts
+    base: ModelFacts | None
+    diff: ModelDiff | None
+
+
+def analyse(config: ProjectConfig, entry: ModelEntry) -> Analysis:
+    folder = config.root / entry.path
+    snapshot = open_folder(folder, project_root=config.root)
+    tuned = inspect_snapshot(snapshot)
+    base = diff = None
+    if entry.base is not None:
+        base_snapshot = resolve_reference(entry.base.reference, project_root=config.root,
+                                          hub_id=entry.base.id)
+        base = inspect_snapshot(base_snapshot)
+        diff = compare(base, tuned)
+    return Analysis(entry=entry, snapshot=snapshot, tuned=tuned, base=base, diff=diff)
+
+
+def model_inputs(config: ProjectConfig, analysis: Analysis) -> ModelInputs:
+    history = read_history(config.root, analysis.entry.path)
+    base_source = analysis.base.source if analysis.base else None
+    provenance = Provenance(
+        base=None if analysis.entry.base is None else {
+            "id": analysis.entry.base.id,
+            "path": analysis.entry.base.path,
+            "revision": (base_source.revision if base_source else None) or analysis.entry.base.revision,
+            "kind": base_source.kind if base_source else None,
+        },
+        repository=history.repository,
+        commit=history.head,
+        files=hashed_manifest(analysis.snapshot, analysis.tuned.files),
+    )
+    return ModelInputs(
+        entry=analysis.entry,
+        tuned=analysis.tuned,
+        base=analysis.base,
+        diff=analysis.diff,
+        history=history,
+        provenance=provenance,
+        card_defaults=dict(config.card),
+    )
+
+
+def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
+    path = config.root / entry.path / "README.md"
+    if not path.is_file():
+        return None
+    if path.stat().st_size > MAX_TEXT_BYTES:
+        raise InspectError(f"larger than {MAX_TEXT_BYTES:,} bytes", file=f"{entry.path}/README.md")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InspectError("not UTF-8 text", file=f"{entry.path}/README.md") from None
+
+
+def render_project(config: ProjectConfig, *, progress: Progress | None = None) -> list[RenderedModel]:
+    env = make_environment(config.templates)
+    rendered = []
+    for index, entry in enumerate(config.models, 1):
+        if progress:
+            progress(f"[{index}/{len(config.models)}] {entry.name}: reading {entry.path}")
+        inputs = model_inputs(config, analyse(config, entry))
+        rendered.append(render_model(inputs, env, existing_card(config, entry)))
+    return rendered
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    models: tuple[RenderedModel, ...]
+    written: tuple[str, ...]  # project-relative paths whose bytes changed
+    unchanged: tuple[str, ...]
+    site_dir: str | None = None
+    site_output: str | None = None
+
+
+def write_outputs(config: ProjectConfig, files: dict[str, str]) -> tuple[list[str], list[str]]:
+    written, unchanged = [], []
+    for rel, content in sorted(files.items()):
+        (written if write_atomic(config.root / rel, content) else unchanged).append(rel)
+    return written, unchanged

@@ -1,0 +1,239 @@
+"""The project config: `modelcards.yml`, or `[tool.modelcards]` in pyproject.toml.
+
+Validated up front, every key checked: an unknown or mistyped key is an error naming the file,
+the line and the key (with a suggestion), never something silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from modelcards.errors import ConfigError
+from modelcards.yamlsafe import load_yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CONFIG_NAME = "modelcards.yml"
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", "tags")
+
+
+@dataclass(frozen=True)
+class BaseSpec:
+    """A base model: where its files are (`path`), and what the card names it (`id`)."""
+
+    path: str | None = None
+    id: str | None = None
+    revision: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """What to resolve: the files' location first, else the Hub id."""
+        if self.path:
+            return self.path
+        assert self.id is not None
+        return f"{self.id}@{self.revision}" if self.revision else self.id
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    path: str
+    base: BaseSpec | None
+    card: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    enabled: bool = True
+    dir: str = "modelcards-site"  # generated Markdown pages and mkdocs.yml
+    output: str = "site"  # built HTML, relative to the project root
+    title: str = "Model cards"
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    root: Path
+    file: str  # the config file, relative to root (for messages)
+    models: tuple[ModelEntry, ...]
+    site: SiteConfig = SiteConfig()
+    templates: Path | None = None
+    card: Mapping[str, Any] = field(default_factory=dict)
+
+
+class _Checker:
+    """Walks the loaded YAML with the file name and line numbers at hand."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, where: str, message: str, node: Any = None, key: Any = None) -> ConfigError:
+        line = _line(node, key)
+        return ConfigError(f"{where}: {message}", file=f"{self.file}:{line}" if line else self.file)
+
+    def mapping(self, value: Any, where: str, allowed: tuple[str, ...], node: Any = None,
+                key: Any = None) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.fail(where, f"expected a mapping, found {_kind(value)}", node, key)
+        for name in value:
+            if name not in allowed:
+                hint = difflib.get_close_matches(str(name), allowed, n=1)
+                suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+                raise self.fail(f"{where}.{name}" if where else str(name), f"unknown key{suggestion}",
+                                value, name)
+        return value
+
+    def string(self, value: Any, where: str, node: Any, key: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"expected a non-empty string, found {_kind(value)}", node, key)
+        return value
+
+
+def _line(node: Any, key: Any) -> int | None:
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        if key is not None and isinstance(key, int):
+            return int(lc.item(key)[0]) + 1
+        if key is not None:
+            return int(lc.key(key)[0]) + 1
+        return int(lc.line) + 1
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", int: "a number", float: "a number",
+            bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def find_config(root: Path) -> tuple[Any, str] | None:
+    """(raw config, file name) from modelcards.yml, else pyproject's [tool.modelcards]."""
+    yml = root / CONFIG_NAME
+    if yml.is_file():
+        data = load_yaml(yml.read_text(encoding="utf-8"), file=CONFIG_NAME, error=ConfigError,
+                         roundtrip=True)
+        return data if data is not None else {}, CONFIG_NAME
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML: {exc}", file="pyproject.toml") from None
+        section = data.get("tool", {}).get("modelcards")
+        if section is not None:
+            return section, "pyproject.toml [tool.modelcards]"
+    return None
+
+
+def load_config(root: Path) -> ProjectConfig:
+    found = find_config(root)
+    if found is None:
+        raise ConfigError(f"no {CONFIG_NAME} (or [tool.modelcards] in pyproject.toml) in {root}: "
+                          "run `modelcards init` to write one")
+    raw, file = found
+    return parse_config(raw, root=root, file=file)
+
+
+def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
+    check = _Checker(file)
+    top = check.mapping(raw, "", ("models", "site", "templates", "card"))
+    models_raw = top.get("models")
+    if not isinstance(models_raw, list) or not models_raw:
+        raise check.fail("models", "expected a non-empty list of models", top, "models")
+    models = [_model(check, item, i, models_raw, root) for i, item in enumerate(models_raw)]
+    names = [m.name for m in models]
+    for name in names:
+        if names.count(name) > 1:
+            raise check.fail("models", f"two models are named {name!r}: give one a `name:`", top, "models")
+    site = SiteConfig()
+    if "site" in top:
+        site_raw = check.mapping(top["site"], "site", ("enabled", "dir", "output", "title"), top, "site")
+        if "enabled" in site_raw and not isinstance(site_raw["enabled"], bool):
+            raise check.fail("site.enabled", "expected true or false", site_raw, "enabled")
+        site = SiteConfig(
+            enabled=site_raw.get("enabled", True),
+            dir=check.string(site_raw.get("dir", site.dir), "site.dir", site_raw, "dir"),
+            output=check.string(site_raw.get("output", site.output), "site.output", site_raw, "output"),
+            title=check.string(site_raw.get("title", site.title), "site.title", site_raw, "title"),
+        )
+        for key in ("dir", "output"):
+            if not _inside(root, getattr(site, key)):
+                raise check.fail(f"site.{key}", "must be a folder inside the project", site_raw, key)
+    templates = None
+    if "templates" in top:
+        folder = root / check.string(top["templates"], "templates", top, "templates")
+        if not folder.is_dir():
+            raise check.fail("templates", f"no such folder: {top['templates']}", top, "templates")
+        templates = folder
+    card = _card(check, top.get("card", {}), "card", top)
+    return ProjectConfig(root=root, file=file, models=tuple(models), site=site, templates=templates,
+                         card=card)
+
+
+def _card(check: _Checker, value: Any, where: str, parent: Any) -> dict[str, Any]:
+    card = check.mapping(value, where, CARD_KEYS, parent, where.rsplit(".", 1)[-1])
+    return {k: _plain(v) for k, v in card.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _inside(root: Path, relative: str) -> bool:
+    target = (root / relative).resolve()
+    return target != root.resolve() and target.is_relative_to(root.resolve())
+
+
+def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> ModelEntry:
+    where = f"models[{index}]"
+    model = check.mapping(item, where, ("path", "name", "base", "card"), parent, index)
+    if "path" not in model:
+        raise check.fail(where, "missing `path` (the model's folder)", parent, index)
+    path = check.string(model["path"], f"{where}.path", model, "path")
+    if Path(path).is_absolute() or ".." in Path(path).parts:
+        raise check.fail(f"{where}.path", "must be relative to the project root, inside it", model, "path")
+    name = check.string(model.get("name", Path(path).name), f"{where}.name", model, "name")
+    base = _base(check, model.get("base"), f"{where}.base", model, root)
+    card = _card(check, model.get("card", {}), f"{where}.card", model)
+    return ModelEntry(name=name, path=Path(path).as_posix(), base=base, card=card)
+
+
+def _base(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> BaseSpec | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return parse_base_string(value, root)
+    spec = check.mapping(value, where, ("path", "id", "revision"), parent, "base")
+    for key in spec:
+        check.string(spec[key], f"{where}.{key}", spec, key)
+    if "path" not in spec and "id" not in spec:
+        raise check.fail(where, "needs `path` (where the files are) or `id` (a Hub id)", parent, "base")
+    if "id" in spec and not HUB_ID.match(spec["id"]):
+        raise check.fail(f"{where}.id", f"{spec['id']!r} is not a Hub id like org/name", spec, "id")
+    return BaseSpec(path=spec.get("path"), id=spec.get("id"), revision=spec.get("revision"))
+
+
+def parse_base_string(value: str, root: Path) -> BaseSpec:
+    """A folder when one exists at that path (or it cannot be a Hub id), else `org/name[@rev]`.
+
+    A local path is recorded as a path and never published as a Hub id.
+    """
+    if (root / value).is_dir() or not HUB_ID.match(value) or value.startswith("git:"):
+        return BaseSpec(path=value)
+    repo, _, revision = value.partition("@")
+    return BaseSpec(id=repo, revision=revision or None)

@@ -1,0 +1,1 @@
+"""publish: write outputs atomically and build the static mkdocs-material site."""

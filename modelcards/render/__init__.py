@@ -1,0 +1,50 @@
+"""render: one context per model → README.md (HF card), CHANGES.md and card.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from modelcards.render.card_file import compose_card
+from modelcards.render.context import ModelInputs, build_context
+from modelcards.render.environment import make_environment, render_template
+
+__all__ = ["ModelInputs", "RenderedModel", "build_context", "make_environment", "render_model"]
+
+
+@dataclass(frozen=True)
+class RenderedModel:
+    name: str
+    path: str  # the model folder, relative to the project root
+    context: dict[str, Any]
+    card: str  # README.md
+    changes: str  # CHANGES.md
+    card_json: str
+
+    def files(self) -> dict[str, str]:
+        return {
+            f"{self.path}/README.md": self.card,
+            f"{self.path}/CHANGES.md": self.changes,
+            f"{self.path}/card.json": self.card_json,
+        }
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_model(inputs: ModelInputs, env: SandboxedEnvironment, existing_card: str | None) -> RenderedModel:
+    context = build_context(inputs)
+    body = render_template(env, "card.md.j2", context)
+    card = compose_card(context["metadata"], body, existing_card, file=f"{inputs.entry.path}/README.md")
+    return RenderedModel(
+        name=inputs.entry.name,
+        path=inputs.entry.path,
+        context=context,
+        card=card,
+        changes=render_template(env, "changes.md.j2", context),
+        card_json=to_json(context),
+    )

@@ -1,0 +1,107 @@
+"""The README.md on disk: HF front matter plus a body of human and generated parts.
+
+Generated parts are fenced by `<!-- modelcards:begin NAME -->` / `<!-- modelcards:end NAME -->`.
+On a rebuild, generated parts are replaced and every human part is kept as the person left it:
+human text is keyed by the generated block it follows. Front matter goes through ruamel.yaml's
+round trip, so a person's comments, key order and extra keys survive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from modelcards.errors import RenderError
+from modelcards.inspect.card import split_front_matter
+from modelcards.yamlsafe import dump_yaml, load_yaml
+
+BLOCK = re.compile(
+    r"<!-- modelcards:begin (?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- modelcards:end (?P=name) -->\n?",
+    re.DOTALL,
+)
+START = "^"  # key of the human text before the first generated block
+# Keys the tool always sets from the files; the others are a person's to change once written.
+TOOL_OWNED_KEYS = ("base_model", "base_model_relation")
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str  # "human" or "generated"
+    key: str  # generated: block name; human: name of the block it follows (or START)
+    text: str
+
+
+def parse_body(body: str) -> list[Part]:
+    parts: list[Part] = []
+    position, previous = 0, START
+    for match in BLOCK.finditer(body):
+        parts.append(Part("human", previous, body[position : match.start()]))
+        parts.append(Part("generated", match.group("name"), match.group(0)))
+        previous, position = match.group("name"), match.end()
+    parts.append(Part("human", previous, body[position:]))
+    return parts
+
+
+def merge_body(rendered: str, existing: str | None) -> str:
+    """The newly rendered body, with every human part taken from the existing card."""
+    new_parts = parse_body(rendered)
+    if existing is None:
+        return rendered
+    old_parts = parse_body(existing)
+    old_human = {p.key: p.text for p in old_parts if p.kind == "human"}
+    if not any(p.kind == "generated" for p in old_parts):
+        # A card written by hand, before modelcards: keep all of it, after the generated header.
+        first_block = next((p.key for p in new_parts if p.kind == "generated"), START)
+        old_human = {first_block: "\n" + existing.strip("\n") + "\n\n"} if existing.strip() else {}
+    new_keys = {p.key for p in new_parts if p.kind == "human"}
+    orphans = [text for key, text in old_human.items() if key not in new_keys and text.strip()]
+    result = []
+    for part in new_parts:
+        result.append(old_human.get(part.key, part.text) if part.kind == "human" else part.text)
+    if orphans:  # a block the template no longer has: never drop what a person wrote
+        result.append("\n" + "\n".join(t.strip("\n") for t in orphans) + "\n")
+    return "".join(result)
+
+
+def merge_front_matter(generated: Mapping[str, Any], existing_text: str | None, *, file: str) -> str:
+    """Front matter YAML: the existing (round-tripped) with generated keys filled in."""
+    data: Any = CommentedMap()
+    if existing_text and existing_text.strip():
+        data = load_yaml(existing_text, file=file, error=RenderError, roundtrip=True)
+        if not isinstance(data, CommentedMap):
+            raise RenderError("front matter is not a YAML mapping", file=file)
+    for key in TOOL_OWNED_KEYS:
+        if key in data and key not in generated:
+            del data[key]
+    for key, value in generated.items():
+        if key == "tags" and isinstance(data.get(key), list):
+            for tag in value:
+                if tag not in data[key]:
+                    data[key].append(tag)
+        elif key in TOOL_OWNED_KEYS or key not in data or data[key] in (None, "", []):
+            data[key] = _yaml_value(value)
+    return dump_yaml(data)
+
+
+def _yaml_value(value: Any) -> Any:
+    if isinstance(value, list):
+        seq = CommentedSeq(_yaml_value(v) for v in value)
+        return seq
+    if isinstance(value, Mapping):
+        mapping = CommentedMap()
+        for k, v in value.items():
+            mapping[k] = _yaml_value(v)
+        return mapping
+    return value
+
+
+def compose_card(generated_meta: Mapping[str, Any], rendered_body: str, existing: str | None,
+                 *, file: str = "README.md") -> str:
+    front, body = split_front_matter(existing) if existing is not None else (None, None)
+    yaml_text = merge_front_matter(generated_meta, front, file=file)
+    merged = merge_body(rendered_body, body)
+    return f"---\n{yaml_text}---\n{merged}"

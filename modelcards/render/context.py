@@ -1,0 +1,242 @@
+"""The one context object every template reads, also written as `card.json` (versioned schema).
+
+Built from typed values only; every entry can be traced to a file, a key or a commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from modelcards import __version__
+from modelcards.compare.model import ModelDiff, source_json
+from modelcards.config import ModelEntry
+from modelcards.history import History
+from modelcards.inspect.facts import ModelFacts
+from modelcards.provenance import Provenance
+
+SCHEMA_VERSION = "1.0"
+PIPELINE_BY_ARCHITECTURE = (
+    ("ForCausalLM", "text-generation"),
+    ("LMHeadModel", "text-generation"),
+    ("ForConditionalGeneration", "text2text-generation"),
+    ("ForSequenceClassification", "text-classification"),
+    ("ForTokenClassification", "token-classification"),
+    ("ForQuestionAnswering", "question-answering"),
+    ("ForMaskedLM", "fill-mask"),
+)
+ADAPTER_PIPELINE = {"CAUSAL_LM": "text-generation", "SEQ_2_SEQ_LM": "text2text-generation",
+                    "SEQ_CLS": "text-classification", "TOKEN_CLS": "token-classification",
+                    "QUESTION_ANS": "question-answering", "FEATURE_EXTRACTION": "feature-extraction"}
+ARCH_KEYS = (
+    ("layers", ("num_hidden_layers", "n_layer")),
+    ("hidden_size", ("hidden_size", "n_embd", "d_model")),
+    ("attention_heads", ("num_attention_heads", "n_head")),
+    ("kv_heads", ("num_key_value_heads",)),
+    ("intermediate_size", ("intermediate_size", "n_inner")),
+    ("vocab_size", ("vocab_size",)),
+)
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """Everything the render stage needs for one model, produced by the earlier stages."""
+
+    entry: ModelEntry
+    tuned: ModelFacts
+    base: ModelFacts | None
+    diff: ModelDiff | None
+    history: History
+    provenance: Provenance
+    card_defaults: dict[str, Any]
+
+
+def _first(config: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((config[k] for k in keys if config.get(k) is not None), None)
+
+
+def architecture(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
+    """Architecture facts; an adapter reports its base's (it runs inside it)."""
+    config = dict(facts.config or (base.config if base and facts.is_adapter and base.config else {}) or {})
+    arch = config.get("architectures")
+    result: dict[str, Any] = {
+        "class": arch[0] if isinstance(arch, list) and arch else None,
+        "model_type": config.get("model_type"),
+        "source": "config.json" if facts.config else ("base config.json" if config else None),
+    }
+    for name, keys in ARCH_KEYS:
+        result[name] = _first(config, keys)
+    result["context_window"] = _first(config, ("max_position_embeddings", "n_positions", "n_ctx"))
+    result["rope_scaling"] = config.get("rope_scaling")
+    result["rope_theta"] = config.get("rope_theta")
+    result["sliding_window"] = config.get("sliding_window")
+    result["dtype"] = config.get("dtype") or config.get("torch_dtype")
+    result["quantization"] = config.get("quantization_config")
+    result["auto_map"] = config.get("auto_map")
+    return result
+
+
+def pipeline_tag(facts: ModelFacts, arch: dict[str, Any]) -> str | None:
+    if facts.adapter and isinstance(facts.adapter.get("task_type"), str):
+        return ADAPTER_PIPELINE.get(facts.adapter["task_type"])
+    cls = arch.get("class") or ""
+    return next((tag for suffix, tag in PIPELINE_BY_ARCHITECTURE if cls.endswith(suffix)), None)
+
+
+def _card_meta(facts: ModelFacts | None) -> dict[str, Any]:
+    return dict(facts.card.metadata) if facts and facts.card else {}
+
+
+def front_matter(inputs: ModelInputs, arch: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(keys to write into the front matter, licence statement)."""
+    tuned_meta, base_meta = _card_meta(inputs.tuned), _card_meta(inputs.base)
+    meta: dict[str, Any] = {}
+    base = inputs.entry.base
+    if base and base.id:
+        meta["base_model"] = base.id
+    if inputs.diff is not None and base and base.id:
+        meta["base_model_relation"] = inputs.diff.relation
+    own_license = tuned_meta.get("license") or inputs.entry.card.get("license") or inputs.card_defaults.get("license")
+    base_license = base_meta.get("license")
+    license_value = own_license or base_license
+    if license_value:
+        meta["license"] = license_value
+    # "inherited" reads the same before and after build writes the base's licence into the card,
+    # so a rebuild never changes the statement.
+    license_note = {
+        "id": license_value,
+        "base": base_license,
+        "inherited": bool(base_license) and (not own_license or own_license == base_license),
+    }
+    library = "peft" if inputs.tuned.is_adapter else ("transformers" if inputs.tuned.config else None)
+    for key, value in (
+        ("library_name", library),
+        ("pipeline_tag", pipeline_tag(inputs.tuned, arch)),
+    ):
+        if value:
+            meta[key] = value
+    for key in ("language", "datasets"):
+        value = inputs.entry.card.get(key) or inputs.card_defaults.get(key)
+        if value:
+            meta[key] = value
+    tags = ["modelcards"]
+    if inputs.tuned.is_adapter and isinstance(inputs.tuned.adapter, dict):
+        peft = str(inputs.tuned.adapter.get("peft_type", "")).lower()
+        tags += [t for t in ("base_model:adapter:" + base.id if base and base.id else "", peft) if t]
+    for source in (inputs.card_defaults.get("tags"), inputs.entry.card.get("tags")):
+        if isinstance(source, list):
+            tags += [str(t) for t in source if str(t) not in tags]
+    meta["tags"] = tags
+    return meta, license_note
+
+
+def _training(facts: ModelFacts) -> dict[str, Any] | None:
+    record = facts.training
+    if record is None:
+        return None
+    return {
+        "files": list(record.files),
+        "global_step": record.global_step,
+        "epochs": record.epochs,
+        "best_checkpoint": record.best_checkpoint,
+        "best_metric": record.best_metric,
+        "final_loss": record.final_loss,
+        "eval_metrics": dict(record.eval_metrics),
+        "results": {k: dict(v) for k, v in record.results.items()},
+        "log_points": len(record.history),
+    }
+
+
+def _evaluation(facts: ModelFacts) -> list[dict[str, Any]]:
+    """Results from the card's model-index, then the training record's eval metrics."""
+    rows: list[dict[str, Any]] = []
+    index = _card_meta(facts).get("model-index")
+    for model in index if isinstance(index, list) else []:
+        for result in model.get("results", []) if isinstance(model, dict) else []:
+            if not isinstance(result, dict):
+                continue
+            dataset = result.get("dataset") or {}
+            for metric in result.get("metrics", []) or []:
+                if isinstance(metric, dict):
+                    rows.append({"dataset": dataset.get("name") if isinstance(dataset, dict) else None,
+                                 "metric": metric.get("name") or metric.get("type"),
+                                 "value": metric.get("value"), "source": "README.md model-index"})
+    if facts.training:
+        for name, value in facts.training.eval_metrics.items():
+            rows.append({"dataset": None, "metric": name, "value": value,
+                         "source": facts.training.files[0]})
+    return rows
+
+
+def _tokenizer(facts: ModelFacts) -> dict[str, Any] | None:
+    tok = facts.tokenizer
+    if tok is None:
+        return None
+    return {
+        "class": tok.tokenizer_class,
+        "files": list(tok.files),
+        "special_tokens": dict(tok.special_tokens),
+        "additional_special_tokens": list(tok.additional_special_tokens),
+        "added_tokens": [{"id": t.id, "content": t.content, "special": t.special} for t in tok.added_tokens],
+        "model_max_length": tok.model_max_length,
+        "chat_template": {"file": tok.chat_template_file, "names": sorted(tok.chat_templates)}
+        if tok.chat_templates else None,
+    }
+
+
+def build_context(inputs: ModelInputs) -> dict[str, Any]:
+    tuned = inputs.tuned
+    arch = architecture(tuned, inputs.base)
+    meta, license_note = front_matter(inputs, arch)
+    base_spec = inputs.entry.base
+    weights = tuned.weights
+    history = inputs.history
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "modelcards", "version": __version__},
+        "model": {
+            "name": inputs.entry.name,
+            "path": inputs.entry.path,
+            "relation": inputs.diff.relation if inputs.diff else None,
+        },
+        "base": None if base_spec is None else {
+            "id": base_spec.id,
+            "path": base_spec.path,
+            "revision": base_spec.revision,
+            "source": source_json(inputs.base.source) if inputs.base else None,
+            "license": license_note["base"],
+        },
+        "metadata": meta,
+        "license": license_note,
+        "architecture": arch,
+        "parameters": {
+            "total": weights.total_params if weights.files else None,
+            "by_dtype": weights.params_by_dtype(),
+            "files": list(weights.files),
+            "opaque": [{"file": w.file, "size": w.size, "sha256": w.sha256, "reason": w.reason}
+                       for w in weights.opaque],
+        },
+        "tokenizer": _tokenizer(tuned),
+        "adapter": dict(tuned.adapter) if tuned.adapter else None,
+        "generation": dict(tuned.generation) if tuned.generation else None,
+        "training": _training(tuned),
+        "evaluation": _evaluation(tuned),
+        "datasets": meta.get("datasets") or _card_meta(tuned).get("datasets") or [],
+        "code_files": list(tuned.code_files),
+        "diff": inputs.diff.as_json() if inputs.diff else None,
+        "risks": [],
+        "provenance": inputs.provenance.as_json(),
+        "history": {
+            "repository": history.repository,
+            "head": history.head,
+            "releases": [
+                {
+                    "tag": r.tag, "date": r.date, "commit": r.commit,
+                    "groups": {g: [vars(c) for c in cs] for g, cs in r.groups().items()},
+                }
+                for r in history.releases
+            ],
+        },
+        "notes": list(tuned.notes),
+        "links": {"changes": "CHANGES.md", "card_json": "card.json"},
+    }
