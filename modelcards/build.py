@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from modelcards.compare import ModelDiff, compare
 from modelcards.config import ModelEntry, ProjectConfig
@@ -40,8 +39,9 @@ def analyse(config: ProjectConfig, entry: ModelEntry) -> Analysis:
     tuned = inspect_snapshot(snapshot)
     base = diff = None
     if entry.base is not None:
-        base_snapshot = resolve_reference(entry.base.reference, project_root=config.root,
-                                          hub_id=entry.base.id)
+        base_snapshot = resolve_reference(
+            entry.base.reference, project_root=config.root, hub_id=entry.base.id
+        )
         base = inspect_snapshot(base_snapshot)
         diff = compare(base, tuned)
     return Analysis(entry=entry, snapshot=snapshot, tuned=tuned, base=base, diff=diff)
@@ -51,10 +51,13 @@ def model_inputs(config: ProjectConfig, analysis: Analysis) -> ModelInputs:
     history = read_history(config.root, analysis.entry.path)
     base_source = analysis.base.source if analysis.base else None
     provenance = Provenance(
-        base=None if analysis.entry.base is None else {
+        base=None
+        if analysis.entry.base is None
+        else {
             "id": analysis.entry.base.id,
             "path": analysis.entry.base.path,
-            "revision": (base_source.revision if base_source else None) or analysis.entry.base.revision,
+            "revision": (base_source.revision if base_source else None)
+            or analysis.entry.base.revision,
             "kind": base_source.kind if base_source else None,
         },
         repository=history.repository,
@@ -84,7 +87,9 @@ def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
         raise InspectError("not UTF-8 text", file=f"{entry.path}/README.md") from None
 
 
-def render_project(config: ProjectConfig, *, progress: Progress | None = None) -> list[RenderedModel]:
+def render_project(
+    config: ProjectConfig, *, progress: Progress | None = None
+) -> list[RenderedModel]:
     env = make_environment(config.templates)
     rendered = []
     for index, entry in enumerate(config.models, 1):
@@ -105,7 +110,8 @@ class BuildReport:
 
 
 def write_outputs(config: ProjectConfig, files: dict[str, str]) -> tuple[list[str], list[str]]:
-    written, unchanged = [], []
+    written: list[str] = []
+    unchanged: list[str] = []
     for rel, content in sorted(files.items()):
         (written if write_atomic(config.root / rel, content) else unchanged).append(rel)
     return written, unchanged

@@ -61,8 +61,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("base")
 @click.argument("tuned", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True, help="text for people, json for scripts, markdown for PR comments.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for scripts, markdown for PR comments.",
+)
 @click.option("--all", "show_all", is_flag=True, help="Also list insignificant differences (text).")
 @fail_cleanly
 def diff(base: str, tuned: Path, fmt: str, show_all: bool) -> None:
@@ -97,8 +103,14 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool) -> None:
 
 
 @cli.command()
-@click.option("-C", "--repo", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
-              help="The project root (default: the current folder).")
+@click.option(
+    "-C",
+    "--repo",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The project root (default: the current folder).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing modelcards.yml.")
 @fail_cleanly
 def init(root: Path, force: bool) -> None:
@@ -120,11 +132,23 @@ def init(root: Path, force: bool) -> None:
 
 
 @cli.command()
-@click.option("-C", "--repo", "root", type=click.Path(file_okay=False, path_type=Path), default=".",
-              help="The project root holding modelcards.yml (default: the current folder).")
+@click.option(
+    "-C",
+    "--repo",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The project root holding modelcards.yml (default: the current folder).",
+)
 @click.option("--no-site", is_flag=True, help="Write cards and change logs, but not the site.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json prints a summary object for scripts.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints a summary object for scripts.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
 @fail_cleanly
 def build(root: Path, no_site: bool, fmt: str, quiet: bool) -> None:
@@ -160,11 +184,19 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool) -> None:
         output = build_site(config)
     if fmt == "json":
         summary = {
-            "models": [{"name": m.name, "path": m.path,
-                        "card": f"{m.path}/README.md", "changes": f"{m.path}/CHANGES.md",
-                        "relation": m.context["model"]["relation"],
-                        "significant_changes": (m.context["diff"] or {}).get("summary", {}).get("significant")}
-                       for m in models],
+            "models": [
+                {
+                    "name": m.name,
+                    "path": m.path,
+                    "card": f"{m.path}/README.md",
+                    "changes": f"{m.path}/CHANGES.md",
+                    "relation": m.context["model"]["relation"],
+                    "significant_changes": (m.context["diff"] or {})
+                    .get("summary", {})
+                    .get("significant"),
+                }
+                for m in models
+            ],
             "written": written + site_written,
             "unchanged": unchanged,
             "site": str(output.relative_to(config.root)) if output else None,
@@ -173,9 +205,13 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool) -> None:
         return
     for model in models:
         significant = (model.context["diff"] or {}).get("summary", {}).get("significant")
-        detail = f"{significant} significant changes vs base" if significant is not None else "no base"
+        detail = (
+            f"{significant} significant changes vs base" if significant is not None else "no base"
+        )
         click.echo(f"{model.name}: {root / model.path / 'README.md'} ({detail})")
-    click.echo(f"{len(written)} file{'s' if len(written) != 1 else ''} written, {len(unchanged)} unchanged")
+    click.echo(
+        f"{len(written)} file{'s' if len(written) != 1 else ''} written, {len(unchanged)} unchanged"
+    )
     if output:
         click.echo(f"site: {output / 'index.html'}")
 

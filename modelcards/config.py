@@ -80,16 +80,23 @@ class _Checker:
         line = _line(node, key)
         return ConfigError(f"{where}: {message}", file=f"{self.file}:{line}" if line else self.file)
 
-    def mapping(self, value: Any, where: str, allowed: tuple[str, ...], node: Any = None,
-                key: Any = None) -> Mapping[str, Any]:
+    def mapping(
+        self, value: Any, where: str, allowed: tuple[str, ...], node: Any = None, key: Any = None
+    ) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             raise self.fail(where, f"expected a mapping, found {_kind(value)}", node, key)
         for name in value:
             if name not in allowed:
                 hint = difflib.get_close_matches(str(name), allowed, n=1)
-                suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
-                raise self.fail(f"{where}.{name}" if where else str(name), f"unknown key{suggestion}",
-                                value, name)
+                suggestion = (
+                    f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
+                )
+                raise self.fail(
+                    f"{where}.{name}" if where else str(name),
+                    f"unknown key{suggestion}",
+                    value,
+                    name,
+                )
         return value
 
     def string(self, value: Any, where: str, node: Any, key: Any) -> str:
@@ -113,16 +120,24 @@ def _line(node: Any, key: Any) -> int | None:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", int: "a number", float: "a number",
-            bool: "true/false", type(None): "nothing"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "true/false",
+        type(None): "nothing",
+    }.get(type(value), type(value).__name__)
 
 
 def find_config(root: Path) -> tuple[Any, str] | None:
     """(raw config, file name) from modelcards.yml, else pyproject's [tool.modelcards]."""
     yml = root / CONFIG_NAME
     if yml.is_file():
-        data = load_yaml(yml.read_text(encoding="utf-8"), file=CONFIG_NAME, error=ConfigError,
-                         roundtrip=True)
+        data = load_yaml(
+            yml.read_text(encoding="utf-8"), file=CONFIG_NAME, error=ConfigError, roundtrip=True
+        )
         return data if data is not None else {}, CONFIG_NAME
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
@@ -139,8 +154,10 @@ def find_config(root: Path) -> tuple[Any, str] | None:
 def load_config(root: Path) -> ProjectConfig:
     found = find_config(root)
     if found is None:
-        raise ConfigError(f"no {CONFIG_NAME} (or [tool.modelcards] in pyproject.toml) in {root}: "
-                          "run `modelcards init` to write one")
+        raise ConfigError(
+            f"no {CONFIG_NAME} (or [tool.modelcards] in pyproject.toml) in {root}: "
+            "run `modelcards init` to write one"
+        )
     raw, file = found
     return parse_config(raw, root=root, file=file)
 
@@ -155,21 +172,29 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
     names = [m.name for m in models]
     for name in names:
         if names.count(name) > 1:
-            raise check.fail("models", f"two models are named {name!r}: give one a `name:`", top, "models")
+            raise check.fail(
+                "models", f"two models are named {name!r}: give one a `name:`", top, "models"
+            )
     site = SiteConfig()
     if "site" in top:
-        site_raw = check.mapping(top["site"], "site", ("enabled", "dir", "output", "title"), top, "site")
+        site_raw = check.mapping(
+            top["site"], "site", ("enabled", "dir", "output", "title"), top, "site"
+        )
         if "enabled" in site_raw and not isinstance(site_raw["enabled"], bool):
             raise check.fail("site.enabled", "expected true or false", site_raw, "enabled")
         site = SiteConfig(
             enabled=site_raw.get("enabled", True),
             dir=check.string(site_raw.get("dir", site.dir), "site.dir", site_raw, "dir"),
-            output=check.string(site_raw.get("output", site.output), "site.output", site_raw, "output"),
+            output=check.string(
+                site_raw.get("output", site.output), "site.output", site_raw, "output"
+            ),
             title=check.string(site_raw.get("title", site.title), "site.title", site_raw, "title"),
         )
         for key in ("dir", "output"):
             if not _inside(root, getattr(site, key)):
-                raise check.fail(f"site.{key}", "must be a folder inside the project", site_raw, key)
+                raise check.fail(
+                    f"site.{key}", "must be a folder inside the project", site_raw, key
+                )
     templates = None
     if "templates" in top:
         folder = root / check.string(top["templates"], "templates", top, "templates")
@@ -177,8 +202,9 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
             raise check.fail("templates", f"no such folder: {top['templates']}", top, "templates")
         templates = folder
     card = _card(check, top.get("card", {}), "card", top)
-    return ProjectConfig(root=root, file=file, models=tuple(models), site=site, templates=templates,
-                         card=card)
+    return ProjectConfig(
+        root=root, file=file, models=tuple(models), site=site, templates=templates, card=card
+    )
 
 
 def _card(check: _Checker, value: Any, where: str, parent: Any) -> dict[str, Any]:
@@ -206,7 +232,9 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
         raise check.fail(where, "missing `path` (the model's folder)", parent, index)
     path = check.string(model["path"], f"{where}.path", model, "path")
     if Path(path).is_absolute() or ".." in Path(path).parts:
-        raise check.fail(f"{where}.path", "must be relative to the project root, inside it", model, "path")
+        raise check.fail(
+            f"{where}.path", "must be relative to the project root, inside it", model, "path"
+        )
     name = check.string(model.get("name", Path(path).name), f"{where}.name", model, "name")
     base = _base(check, model.get("base"), f"{where}.base", model, root)
     card = _card(check, model.get("card", {}), f"{where}.card", model)
@@ -222,7 +250,9 @@ def _base(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> B
     for key in spec:
         check.string(spec[key], f"{where}.{key}", spec, key)
     if "path" not in spec and "id" not in spec:
-        raise check.fail(where, "needs `path` (where the files are) or `id` (a Hub id)", parent, "base")
+        raise check.fail(
+            where, "needs `path` (where the files are) or `id` (a Hub id)", parent, "base"
+        )
     if "id" in spec and not HUB_ID.match(spec["id"]):
         raise check.fail(f"{where}.id", f"{spec['id']!r} is not a Hub id like org/name", spec, "id")
     return BaseSpec(path=spec.get("path"), id=spec.get("id"), revision=spec.get("revision"))

@@ -7,12 +7,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelcards.config import HUB_ID, CONFIG_NAME
+from modelcards.config import CONFIG_NAME, HUB_ID
 from modelcards.errors import ModelcardsError
 from modelcards.inspect import inspect_snapshot
 from modelcards.resolve import open_folder
 
-SKIP_DIRS = re.compile(r"^(\..*|node_modules|site|__pycache__|venv|env|checkpoint-\d+|modelcards-site)$")
+SKIP_DIRS = re.compile(
+    r"^(\..*|node_modules|site|__pycache__|venv|env|checkpoint-\d+|modelcards-site)$"
+)
 MODEL_MARKERS = ("config.json", "adapter_config.json")
 
 
@@ -38,7 +40,12 @@ def _base_candidates(root: Path, folder: str) -> list[tuple[str, str]]:
     facts = inspect_snapshot(open_folder(root / folder, project_root=root))
     candidates = []
     if facts.adapter and isinstance(facts.adapter.get("base_model_name_or_path"), str):
-        candidates.append((facts.adapter["base_model_name_or_path"], "adapter_config.json base_model_name_or_path"))
+        candidates.append(
+            (
+                facts.adapter["base_model_name_or_path"],
+                "adapter_config.json base_model_name_or_path",
+            )
+        )
     card_base = facts.card.metadata.get("base_model") if facts.card else None
     if isinstance(card_base, list) and card_base:
         card_base = card_base[0]
@@ -62,9 +69,13 @@ def guess_base(root: Path, folder: str, folders: list[str]) -> Guess:
         if HUB_ID.match(value):
             local = _folder_naming(root, value, folders, folder)
             if local:
-                return Guess(folder, local, True, f"{evidence} = {value}, whose files are in {local}")
+                return Guess(
+                    folder, local, True, f"{evidence} = {value}, whose files are in {local}"
+                )
             return Guess(folder, value, False, evidence)
-    return Guess(folder, None, False, "no base named in adapter_config.json, README.md or config.json")
+    return Guess(
+        folder, None, False, "no base named in adapter_config.json, README.md or config.json"
+    )
 
 
 def _folder_naming(root: Path, hub_id: str, folders: list[str], exclude: str) -> str | None:
@@ -108,11 +119,15 @@ def render_config(guesses: list[Guess]) -> str:
 def init_project(root: Path, *, force: bool = False) -> tuple[Path, list[Guess]]:
     target = root / CONFIG_NAME
     if target.exists() and not force:
-        raise ModelcardsError(f"{CONFIG_NAME} already exists (use --force to replace it)", file=str(target))
+        raise ModelcardsError(
+            f"{CONFIG_NAME} already exists (use --force to replace it)", file=str(target)
+        )
     folders = find_model_folders(root)
     if not folders:
-        raise ModelcardsError("no model folders found (a model folder holds config.json or "
-                              "adapter_config.json)", file=str(root))
+        raise ModelcardsError(
+            "no model folders found (a model folder holds config.json or adapter_config.json)",
+            file=str(root),
+        )
     guesses = [guess_base(root, f, folders) for f in folders]
     used_as_base = {g.base for g in guesses if g.base_is_path}
     models = [g for g in guesses if g.path not in used_as_base]

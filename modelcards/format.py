@@ -14,7 +14,9 @@ MAX_VALUE = 48
 def _short(value: Any) -> str:
     if value is None:
         return "—"
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    text = (
+        value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+    )
     text = " ".join(visible(text).split())
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
@@ -40,8 +42,11 @@ def diff_text(diff: ModelDiff, *, show_all: bool = False, color: bool = False) -
         lines += [_text_row(c) for c in changes]
     hidden = len(diff.changes) - len(significant)
     if hidden and not show_all:
-        lines += ["", f"{hidden} insignificant differences (serializer noise, library defaults, "
-                      "training-only settings) hidden; --all shows them"]
+        lines += [
+            "",
+            f"{hidden} insignificant differences (serializer noise, library defaults, "
+            "training-only settings) hidden; --all shows them",
+        ]
     for change in diff.changes:
         if change.detail and (show_all or change.significant):
             lines += ["", bold(f"{change.key} ({change.file})"), change.detail.rstrip("\n")]
@@ -52,7 +57,9 @@ def diff_text(diff: ModelDiff, *, show_all: bool = False, color: bool = False) -
 
 def _text_row(change: Change) -> str:
     mark = "*" if change.significant else " "
-    where = f"{change.file}:{change.key}" if change.file and change.file != "weights" else change.key
+    where = (
+        f"{change.file}:{change.key}" if change.file and change.file != "weights" else change.key
+    )
     return f"  {mark} {_short(where):<40} {visible(change.meaning)}"
 
 
@@ -66,8 +73,16 @@ def diff_markdown(diff: ModelDiff) -> str:
         f"Relation: **{diff.relation}**. {len(diff.significant)} significant of {len(diff.changes)} differences.",
     ]
     for area, changes in diff.by_area().items():
-        lines += ["", f"### {area}", "", "| | Key | Before | After | Meaning |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"### {area}",
+            "",
+            "| | Key | Before | After | Meaning |",
+            "|---|---|---|---|---|",
+        ]
         for c in changes:
-            lines.append(f"| {'**yes**' if c.significant else 'no'} | `{cell(c.key)}` | {cell(c.before)} "
-                         f"| {cell(c.after)} | {cell(c.meaning)} |")
+            lines.append(
+                f"| {'**yes**' if c.significant else 'no'} | `{cell(c.key)}` | {cell(c.before)} "
+                f"| {cell(c.after)} | {cell(c.meaning)} |"
+            )
     return "\n".join(lines) + "\n"

@@ -106,7 +106,8 @@ def _commit(sha: str, date: str, author: str, subject: str) -> Commit:
 def _tags(repo: Repo, patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
     """commit sha -> (tag, date) for tags matching a pattern; one git call."""
     out = repo.git.for_each_ref(
-        "--sort=refname", "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)",
+        "--sort=refname",
+        "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)",
         "refs/tags",
     )
     tags: dict[str, tuple[str, str]] = {}
@@ -117,7 +118,9 @@ def _tags(repo: Repo, patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
     return tags
 
 
-def read_history(project_root: Path, model_path: str, *, tag_patterns: tuple[str, ...] = ()) -> History:
+def read_history(
+    project_root: Path, model_path: str, *, tag_patterns: tuple[str, ...] = ()
+) -> History:
     """Commits touching `model_path` (relative to the project root), split into releases by tag.
 
     One `git log` call for the commits and their files, one for the tags: no per-commit queries.
@@ -134,7 +137,9 @@ def read_history(project_root: Path, model_path: str, *, tag_patterns: tuple[str
     rel = "" if rel == "." else rel
     patterns = tag_patterns or (f"{Path(model_path).name}/v*", "v*")
     tags = _tags(repo, patterns)
-    log = repo.git.log("--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", "HEAD", "--", rel or ".")
+    log = repo.git.log(
+        "--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", "HEAD", "--", rel or "."
+    )
     releases: list[Release] = []
     current: list[Commit] = []
     current_tag: tuple[str | None, str | None, str | None] = (None, None, None)
@@ -159,7 +164,9 @@ def read_history(project_root: Path, model_path: str, *, tag_patterns: tuple[str
 
 def _remote(repo: Repo) -> str | None:
     try:
-        remote = repo.remotes["origin"] if "origin" in repo.remotes else next(iter(repo.remotes), None)
+        remote = (
+            repo.remotes["origin"] if "origin" in repo.remotes else next(iter(repo.remotes), None)
+        )
     except (ValueError, IndexError):
         return None
     if remote is None:

@@ -49,8 +49,9 @@ def loads_strict(data: bytes | str, *, file: str) -> Any:
     try:
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
-        raise InspectError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
-                           file=file) from None
+        raise InspectError(
+            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=file
+        ) from None
     except ValueError as exc:
         raise InspectError(f"rejected JSON: {exc}", file=file) from None
     except RecursionError:

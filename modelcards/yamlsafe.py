@@ -28,7 +28,9 @@ def _yaml(roundtrip: bool) -> YAML:
     return yaml
 
 
-def load_yaml(text: str, *, file: str, error: type[ModelcardsError], roundtrip: bool = False) -> Any:
+def load_yaml(
+    text: str, *, file: str, error: type[ModelcardsError], roundtrip: bool = False
+) -> Any:
     """Parse YAML text, raising `error` (naming `file` and the line) for anything not plain data."""
     yaml = _yaml(roundtrip)
     try:

@@ -33,24 +33,34 @@ def llama_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
-def llama_tensors(vocab: int = 40, hidden: int = 16, layers: int = 2, seed: int = 0,
-                  prefix: str = "") -> dict[str, np.ndarray]:
+def llama_tensors(
+    vocab: int = 40, hidden: int = 16, layers: int = 2, seed: int = 0, prefix: str = ""
+) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    tensors = {f"{prefix}model.embed_tokens.weight": rng.standard_normal((vocab, hidden), dtype=np.float32)}
+    tensors = {
+        f"{prefix}model.embed_tokens.weight": rng.standard_normal((vocab, hidden), dtype=np.float32)
+    }
     for i in range(layers):
         for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
             tensors[f"{prefix}model.layers.{i}.self_attn.{name}.weight"] = rng.standard_normal(
-                (hidden, hidden), dtype=np.float32)
-        tensors[f"{prefix}model.layers.{i}.input_layernorm.weight"] = np.ones(hidden, dtype=np.float32)
+                (hidden, hidden), dtype=np.float32
+            )
+        tensors[f"{prefix}model.layers.{i}.input_layernorm.weight"] = np.ones(
+            hidden, dtype=np.float32
+        )
     tensors[f"{prefix}lm_head.weight"] = rng.standard_normal((vocab, hidden), dtype=np.float32)
     return tensors
 
 
-def make_model(folder: Path, *, config: dict[str, Any] | None = None,
-               tensors: dict[str, np.ndarray] | None = None,
-               tokenizer: dict[str, Any] | None = None,
-               generation: dict[str, Any] | None = None,
-               readme: str | None = None) -> Path:
+def make_model(
+    folder: Path,
+    *,
+    config: dict[str, Any] | None = None,
+    tensors: dict[str, np.ndarray] | None = None,
+    tokenizer: dict[str, Any] | None = None,
+    generation: dict[str, Any] | None = None,
+    readme: str | None = None,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     if config is not None:
         write_json(folder / "config.json", config)
@@ -66,12 +76,24 @@ def make_model(folder: Path, *, config: dict[str, Any] | None = None,
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.org",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.org",
-           "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+00:00", "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+00:00",
-           "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(cwd)}
-    return subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", *args],
-                          cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+    env = {
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "GIT_AUTHOR_DATE": "2024-01-01T00:00:00+00:00",
+        "GIT_COMMITTER_DATE": "2024-01-01T00:00:00+00:00",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "HOME": str(cwd),
+    }
+    return subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 @pytest.fixture

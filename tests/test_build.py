@@ -53,10 +53,19 @@ def test_build_writes_cards_huggingface_can_load(repo: Path) -> None:
 def test_card_sections_and_changes(repo: Path) -> None:
     run("build", "-C", str(repo), "--no-site")
     text = (repo / "models/chat-tuned/README.md").read_text()
-    for heading in ("## Model Details", "## Uses", "## Bias, Risks, and Limitations", "## Known risks",
-                    "## Training Details", "## Evaluation", "## Environmental Impact",
-                    "## Technical Specifications", "## Changes from the base model", "## Provenance",
-                    "## Change log"):
+    for heading in (
+        "## Model Details",
+        "## Uses",
+        "## Bias, Risks, and Limitations",
+        "## Known risks",
+        "## Training Details",
+        "## Evaluation",
+        "## Environmental Impact",
+        "## Technical Specifications",
+        "## Changes from the base model",
+        "## Provenance",
+        "## Change log",
+    ):
         assert f"\n{heading}\n" in text, heading
     changes = text.split("## Changes from the base model")[1].split("## Provenance")[0]
     assert "vocabulary size 320 → 322 (+2 tokens)" in changes
@@ -73,13 +82,21 @@ def test_card_sections_and_changes(repo: Path) -> None:
 def test_rebuild_is_byte_identical_and_keeps_human_edits(repo: Path) -> None:
     run("build", "-C", str(repo), "--no-site")
     card_path = repo / "models/chat-tuned/README.md"
-    first = {p: p.read_bytes() for p in (repo / "models").rglob("*") if p.name in {"README.md", "CHANGES.md", "card.json"}}
+    first = {
+        p: p.read_bytes()
+        for p in (repo / "models").rglob("*")
+        if p.name in {"README.md", "CHANGES.md", "card.json"}
+    }
     code, out, _ = run("build", "-C", str(repo), "--no-site")
     assert code == 0 and "0 files written" in out
     assert {p: p.read_bytes() for p in first} == first
     edited = card_path.read_text().replace(
-        "### Direct Use\n\n[More Information Needed]", "### Direct Use\n\nDrafting support replies.")
-    edited = edited.replace("pipeline_tag: text-generation", "pipeline_tag: text-generation\nthumbnail: logo.png  # ours")
+        "### Direct Use\n\n[More Information Needed]", "### Direct Use\n\nDrafting support replies."
+    )
+    edited = edited.replace(
+        "pipeline_tag: text-generation",
+        "pipeline_tag: text-generation\nthumbnail: logo.png  # ours",
+    )
     card_path.write_text(edited)
     run("build", "-C", str(repo), "--no-site")
     rebuilt = card_path.read_text()
@@ -88,7 +105,9 @@ def test_rebuild_is_byte_identical_and_keeps_human_edits(repo: Path) -> None:
     assert rebuilt == edited  # nothing else moved
 
 
-def test_card_json_matches_schema_and_is_deterministic(repo: Path, example_repo: Path, tmp_path: Path) -> None:
+def test_card_json_matches_schema_and_is_deterministic(
+    repo: Path, example_repo: Path, tmp_path: Path
+) -> None:
     run("build", "-C", str(repo), "--no-site")
     other = tmp_path / "other"
     shutil.copytree(example_repo, other, symlinks=True)
@@ -98,7 +117,9 @@ def test_card_json_matches_schema_and_is_deterministic(repo: Path, example_repo:
         data = json.loads((repo / f"models/{model}/card.json").read_text())
         jsonschema.validate(data, schema)
         for name in ("README.md", "CHANGES.md", "card.json"):
-            assert (repo / f"models/{model}/{name}").read_bytes() == (other / f"models/{model}/{name}").read_bytes()
+            assert (repo / f"models/{model}/{name}").read_bytes() == (
+                other / f"models/{model}/{name}"
+            ).read_bytes()
     lora = json.loads((repo / "models/chat-lora/card.json").read_text())
     assert lora["diff"]["weights"]["adapter"]["trainable_params"] > 0
     sizes = {f["path"]: f["sha256"] for f in lora["provenance"]["files"]}
@@ -113,12 +134,17 @@ def test_card_matches_golden_file(repo: Path) -> None:
         if os.environ.get("UPDATE_GOLDEN"):
             golden.parent.mkdir(exist_ok=True)
             golden.write_text(actual)
-        assert actual == golden.read_text(), f"{model} card differs from {golden} (UPDATE_GOLDEN=1 to accept)"
+        assert actual == golden.read_text(), (
+            f"{model} card differs from {golden} (UPDATE_GOLDEN=1 to accept)"
+        )
 
 
 def test_site_builds_strictly_and_shows_markup_as_text(repo: Path) -> None:
     readme = repo / "models/chat-tuned/README.md"
-    readme.write_text(readme.read_text() + "\nA <script>alert('card')</script> and <img src=x onerror=alert(1)>.\n")
+    readme.write_text(
+        readme.read_text()
+        + "\nA <script>alert('card')</script> and <img src=x onerror=alert(1)>.\n"
+    )
     tokenizer = repo / "models/chat-tuned/tokenizer_config.json"
     data = json.loads(tokenizer.read_text())
     data["added_tokens_decoder"]["322"] = {"content": "<script>alert(1)</script>", "special": True}

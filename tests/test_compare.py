@@ -25,17 +25,27 @@ def by_key(diff):
 
 
 def test_resized_embedding_and_added_tokens_are_significant(tmp_path: Path) -> None:
-    make_model(tmp_path / "base", config=llama_config(), tensors=llama_tensors(),
-               tokenizer={"bos_token": "<s>", "eos_token": "</s>", "model_max_length": 128})
+    make_model(
+        tmp_path / "base",
+        config=llama_config(),
+        tensors=llama_tensors(),
+        tokenizer={"bos_token": "<s>", "eos_token": "</s>", "model_max_length": 128},
+    )
     tuned_tensors = llama_tensors(vocab=42)
     make_model(
         tmp_path / "tuned",
         config=llama_config(vocab_size=42, transformers_version="4.46.0"),
         tensors=tuned_tensors,
-        tokenizer={"bos_token": "<s>", "eos_token": "<|im_end|>", "model_max_length": 128,
-                   "added_tokens_decoder": {"40": {"content": "<|im_start|>", "special": True},
-                                            "41": {"content": "<|im_end|>", "special": True}},
-                   "chat_template": "{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}"},
+        tokenizer={
+            "bos_token": "<s>",
+            "eos_token": "<|im_end|>",
+            "model_max_length": 128,
+            "added_tokens_decoder": {
+                "40": {"content": "<|im_start|>", "special": True},
+                "41": {"content": "<|im_end|>", "special": True},
+            },
+            "chat_template": "{% for m in messages %}<|im_start|>{{ m.content }}<|im_end|>{% endfor %}",
+        },
     )
     diff = diff_of(tmp_path, "base", "tuned")
     changes = by_key(diff)
@@ -59,15 +69,23 @@ def test_resized_embedding_and_added_tokens_are_significant(tmp_path: Path) -> N
 
 def test_serializer_noise_is_not_significant(tmp_path: Path) -> None:
     base_config = llama_config()
-    tuned_config = llama_config(transformers_version="4.50.0", _name_or_path="/tmp/run/outputs",
-                                output_attentions=False, use_cache=True)
+    tuned_config = llama_config(
+        transformers_version="4.50.0",
+        _name_or_path="/tmp/run/outputs",
+        output_attentions=False,
+        use_cache=True,
+    )
     tuned_config["dtype"] = tuned_config.pop("torch_dtype")  # the newer spelling, same value
     make_model(tmp_path / "base", config=base_config)
     make_model(tmp_path / "tuned", config=tuned_config)
     diff = diff_of(tmp_path, "base", "tuned")
     assert diff.significant == ()
-    assert {c.key for c in diff.changes} == {"transformers_version", "_name_or_path",
-                                             "output_attentions", "use_cache"}
+    assert {c.key for c in diff.changes} == {
+        "transformers_version",
+        "_name_or_path",
+        "output_attentions",
+        "use_cache",
+    }
 
 
 def test_task_head_rename_is_matched_not_listed(tmp_path: Path) -> None:
@@ -99,10 +117,17 @@ def test_retyped_tensors_are_grouped_by_dtype(tmp_path: Path) -> None:
 def test_lora_adapter_weights_attach_to_base_tensors(tmp_path: Path) -> None:
     make_model(tmp_path / "base", config=llama_config(), tensors=llama_tensors())
     adapter = tmp_path / "adapter"
-    write_json(adapter / "adapter_config.json", {
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 4, "lora_alpha": 8,
-        "target_modules": ["q_proj", "v_proj"], "base_model_name_or_path": "org/base",
-    })
+    write_json(
+        adapter / "adapter_config.json",
+        {
+            "peft_type": "LORA",
+            "task_type": "CAUSAL_LM",
+            "r": 4,
+            "lora_alpha": 8,
+            "target_modules": ["q_proj", "v_proj"],
+            "base_model_name_or_path": "org/base",
+        },
+    )
     from safetensors.numpy import save_file
 
     lora = {}
@@ -120,7 +145,11 @@ def test_lora_adapter_weights_attach_to_base_tensors(tmp_path: Path) -> None:
     assert diff.weights.adapter.unmatched == ()
     # the adapter runs with the base's config: no config change is reported
     assert not [c for c in diff.changes if c.file == "config.json"]
-    assert {c.key for c in diff.changes if c.area == "adapter"} >= {"peft_type", "r", "target_modules"}
+    assert {c.key for c in diff.changes if c.area == "adapter"} >= {
+        "peft_type",
+        "r",
+        "target_modules",
+    }
 
 
 def test_real_tinyllama_lora_adapter(realcases: Path) -> None:
@@ -129,7 +158,15 @@ def test_real_tinyllama_lora_adapter(realcases: Path) -> None:
     keys = [c.key for c in diff.significant]
     assert keys[:4] == ["peft_type", "task_type", "r", "lora_alpha"]
     target = next(c for c in diff.changes if c.key == "target_modules")
-    assert sorted(target.after) == ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]
+    assert sorted(target.after) == [
+        "down_proj",
+        "gate_proj",
+        "k_proj",
+        "o_proj",
+        "q_proj",
+        "up_proj",
+        "v_proj",
+    ]
 
 
 def test_real_roberta_squad_finetune(realcases: Path) -> None:
@@ -141,7 +178,10 @@ def test_real_roberta_squad_finetune(realcases: Path) -> None:
     for key in ("output_attentions", "torchscript", "output_hidden_states", "num_labels"):
         assert changes[("config.json", key)].significant is False
     lfs = changes[("pytorch_model.bin", "files.pytorch_model.bin")]
-    assert lfs.after == {"size": 496313727, "sha256": "e0b64ccefc1bcb569b604baea27eb873e5482fdf6eb3ceff1fb5368397db5aed"}
+    assert lfs.after == {
+        "size": 496313727,
+        "sha256": "e0b64ccefc1bcb569b604baea27eb873e5482fdf6eb3ceff1fb5368397db5aed",
+    }
 
 
 def test_real_yarn_context_extension_comes_first(realcases: Path) -> None:
@@ -159,7 +199,9 @@ def test_real_dialogpt_history_chat_template_added(realcases: Path, tmp_path: Pa
     for side, commit in (("old", "364722e"), ("new", "abd2854")):
         dest = tmp_path / side
         dest.mkdir()
-        (dest / "config.json").write_bytes((realcases / "dialogpt-small" / "config.json").read_bytes())
+        (dest / "config.json").write_bytes(
+            (realcases / "dialogpt-small" / "config.json").read_bytes()
+        )
         source = history / f"tokenizer_config-{commit}" / "tokenizer_config.json"
         (dest / "tokenizer_config.json").write_bytes(source.read_bytes())
     diff = diff_of(tmp_path, "old", "new")

@@ -27,11 +27,18 @@ def compare(base: ModelFacts, tuned: ModelFacts) -> ModelDiff:
     # An adapter carries no config of its own: it runs with the base's, so nothing changed there.
     inherits = tuned.is_adapter and not base.is_adapter
     changes += _file_changes(base.config, tuned.config, "config.json", config_area, inherits)
-    changes += _file_changes(base.generation, tuned.generation, "generation_config.json",
-                             lambda _k: "generation", inherits)
+    changes += _file_changes(
+        base.generation,
+        tuned.generation,
+        "generation_config.json",
+        lambda _k: "generation",
+        inherits,
+    )
     changes += _tokenizer_changes(base.tokenizer, tuned.tokenizer)
     changes += _adapter_changes(base.adapter, tuned.adapter)
-    weights = compare_weights(base.weights, tuned.weights, tuned_is_adapter=tuned.is_adapter and not base.is_adapter)
+    weights = compare_weights(
+        base.weights, tuned.weights, tuned_is_adapter=tuned.is_adapter and not base.is_adapter
+    )
     changes += _weight_changes(weights)
     changes += _card_changes(base, tuned)
     changes += _code_changes(base, tuned)
@@ -51,7 +58,9 @@ def relation(base: ModelFacts, tuned: ModelFacts) -> Relation:
     """The relation as the Hub names it, from the files first and the card's claim for merges."""
     if tuned.is_adapter and not base.is_adapter:
         return "adapter"
-    if (tuned.config or {}).get("quantization_config") and not (base.config or {}).get("quantization_config"):
+    if (tuned.config or {}).get("quantization_config") and not (base.config or {}).get(
+        "quantization_config"
+    ):
         return "quantized"
     claimed = tuned.card.metadata.get("base_model_relation") if tuned.card else None
     bases = tuned.card.metadata.get("base_model") if tuned.card else None
@@ -73,7 +82,9 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _flat_diff(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+def _flat_diff(
+    before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = ""
+) -> list[tuple[str, Any, Any]]:
     """(key path, before, after) for every difference; nested objects are walked when both sides have them."""
     rows = []
     for key in sorted(set(before) | set(after)):
@@ -88,7 +99,9 @@ def _flat_diff(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str 
     return rows
 
 
-def _json_changes(before: Mapping[str, Any], after: Mapping[str, Any], *, file: str, area: Any) -> list[Change]:
+def _json_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, file: str, area: Any
+) -> list[Change]:
     changes = []
     for key, b, a in _flat_diff(before, after):
         reason = noise_reason(key, b, a)
@@ -122,7 +135,9 @@ def _file_changes(
         meaning = f"{file} {'added' if before is None else 'removed'} ({len(content)} settings)"
         if file == "generation_config.json" and after is None:
             meaning += ": generation falls back to library defaults"
-        return [Change(area(""), "(file)", before and content, after and content, True, meaning, file)]
+        return [
+            Change(area(""), "(file)", before and content, after and content, True, meaning, file)
+        ]
     return _json_changes(_normalised(before), _normalised(after), file=file, area=area)
 
 
@@ -131,42 +146,102 @@ def _tokenizer_changes(base: TokenizerFacts | None, tuned: TokenizerFacts | None
         if base is None and tuned is None:
             return []
         present = "tuned" if tuned else "base"
-        return [Change("tokenizer", "files", base and list(base.files), tuned and list(tuned.files),
-                       True, f"tokenizer files present only in the {present} model")]
+        return [
+            Change(
+                "tokenizer",
+                "files",
+                base and list(base.files),
+                tuned and list(tuned.files),
+                True,
+                f"tokenizer files present only in the {present} model",
+            )
+        ]
     changes: list[Change] = []
     file = "tokenizer_config.json"
     for role in sorted(set(base.special_tokens) | set(tuned.special_tokens)):
         b, a = base.special_tokens.get(role), tuned.special_tokens.get(role)
         if b != a:
-            changes.append(Change("tokenizer", f"special_tokens.{role}", b, a, True,
-                                  describe(role.replace("_", " "), b, a), file))
+            changes.append(
+                Change(
+                    "tokenizer",
+                    f"special_tokens.{role}",
+                    b,
+                    a,
+                    True,
+                    describe(role.replace("_", " "), b, a),
+                    file,
+                )
+            )
     extra_b, extra_a = set(base.additional_special_tokens), set(tuned.additional_special_tokens)
     if extra_b != extra_a:
         added, removed = sorted(extra_a - extra_b), sorted(extra_b - extra_a)
-        changes.append(Change("tokenizer", "additional_special_tokens", sorted(extra_b), sorted(extra_a),
-                              True, _added_removed("additional special tokens", added, removed), file))
+        changes.append(
+            Change(
+                "tokenizer",
+                "additional_special_tokens",
+                sorted(extra_b),
+                sorted(extra_a),
+                True,
+                _added_removed("additional special tokens", added, removed),
+                file,
+            )
+        )
     tokens_b = {t.content: t for t in base.added_tokens}
     tokens_a = {t.content: t for t in tuned.added_tokens}
     added = [t for t in tokens_a if t not in tokens_b]
     removed = [t for t in tokens_b if t not in tokens_a]
     moved = [t for t in tokens_a if t in tokens_b and tokens_a[t].id != tokens_b[t].id]
     if added or removed:
-        changes.append(Change(
-            "tokenizer", "added_tokens",
-            [f"{tokens_b[t].id}: {t}" for t in removed], [f"{tokens_a[t].id}: {t}" for t in added],
-            True, _added_removed("tokens", added, removed), file,
-        ))
+        changes.append(
+            Change(
+                "tokenizer",
+                "added_tokens",
+                [f"{tokens_b[t].id}: {t}" for t in removed],
+                [f"{tokens_a[t].id}: {t}" for t in added],
+                True,
+                _added_removed("tokens", added, removed),
+                file,
+            )
+        )
     if moved:
-        changes.append(Change("tokenizer", "added_tokens.ids", {t: tokens_b[t].id for t in moved},
-                              {t: tokens_a[t].id for t in moved}, True,
-                              f"{len(moved)} added tokens have new ids (embeddings no longer line up)", file))
+        changes.append(
+            Change(
+                "tokenizer",
+                "added_tokens.ids",
+                {t: tokens_b[t].id for t in moved},
+                {t: tokens_a[t].id for t in moved},
+                True,
+                f"{len(moved)} added tokens have new ids (embeddings no longer line up)",
+                file,
+            )
+        )
     if base.model_max_length != tuned.model_max_length:
-        changes.append(Change("context", "model_max_length", base.model_max_length, tuned.model_max_length,
-                              True, describe("model_max_length", base.model_max_length, tuned.model_max_length), file))
+        changes.append(
+            Change(
+                "context",
+                "model_max_length",
+                base.model_max_length,
+                tuned.model_max_length,
+                True,
+                describe("model_max_length", base.model_max_length, tuned.model_max_length),
+                file,
+            )
+        )
     if base.tokenizer_class != tuned.tokenizer_class:
-        reason = None if base.tokenizer_class and tuned.tokenizer_class else "only one side names it"
-        changes.append(Change("tokenizer", "tokenizer_class", base.tokenizer_class, tuned.tokenizer_class,
-                              reason is None, describe("tokenizer class", base.tokenizer_class, tuned.tokenizer_class), file))
+        reason = (
+            None if base.tokenizer_class and tuned.tokenizer_class else "only one side names it"
+        )
+        changes.append(
+            Change(
+                "tokenizer",
+                "tokenizer_class",
+                base.tokenizer_class,
+                tuned.tokenizer_class,
+                reason is None,
+                describe("tokenizer class", base.tokenizer_class, tuned.tokenizer_class),
+                file,
+            )
+        )
     changes += _chat_template_changes(base, tuned)
     return changes
 
@@ -174,9 +249,15 @@ def _tokenizer_changes(base: TokenizerFacts | None, tuned: TokenizerFacts | None
 def _added_removed(what: str, added: list[str], removed: list[str]) -> str:
     parts = []
     if added:
-        parts.append(f"{len(added)} {what} added: " + ", ".join(added[:8]) + (" …" if len(added) > 8 else ""))
+        parts.append(
+            f"{len(added)} {what} added: " + ", ".join(added[:8]) + (" …" if len(added) > 8 else "")
+        )
     if removed:
-        parts.append(f"{len(removed)} {what} removed: " + ", ".join(removed[:8]) + (" …" if len(removed) > 8 else ""))
+        parts.append(
+            f"{len(removed)} {what} removed: "
+            + ", ".join(removed[:8])
+            + (" …" if len(removed) > 8 else "")
+        )
     return "; ".join(parts)
 
 
@@ -190,8 +271,10 @@ def _chat_template_changes(base: TokenizerFacts, tuned: TokenizerFacts) -> list[
             continue
         if b is None:
             lines = len(a.splitlines())  # type: ignore[union-attr]
-            meaning = (f"chat template added ({lines} line{'s' if lines != 1 else ''}): conversation "
-                       "formatting and safety behaviour now follow it")
+            meaning = (
+                f"chat template added ({lines} line{'s' if lines != 1 else ''}): conversation "
+                "formatting and safety behaviour now follow it"
+            )
         elif a is None:
             meaning = "chat template removed: callers fall back to their own formatting"
         else:
@@ -202,14 +285,28 @@ def _chat_template_changes(base: TokenizerFacts, tuned: TokenizerFacts) -> list[
             fromfile=f"base/{base.chat_template_file or file}", tofile=f"tuned/{file}",
         ))  # fmt: skip
         changes.append(Change("chat-template", key, b, a, True, meaning, file, detail=diff))
-    if (base.chat_template_file and tuned.chat_template_file
-            and base.chat_template_file != tuned.chat_template_file and not changes):
-        changes.append(Change("chat-template", "chat_template.file", base.chat_template_file,
-                              tuned.chat_template_file, False, "chat template moved to another file, unchanged"))
+    if (
+        base.chat_template_file
+        and tuned.chat_template_file
+        and base.chat_template_file != tuned.chat_template_file
+        and not changes
+    ):
+        changes.append(
+            Change(
+                "chat-template",
+                "chat_template.file",
+                base.chat_template_file,
+                tuned.chat_template_file,
+                False,
+                "chat template moved to another file, unchanged",
+            )
+        )
     return changes
 
 
-def _adapter_changes(base: Mapping[str, Any] | None, tuned: Mapping[str, Any] | None) -> list[Change]:
+def _adapter_changes(
+    base: Mapping[str, Any] | None, tuned: Mapping[str, Any] | None
+) -> list[Change]:
     if tuned is None and base is None:
         return []
     if base is None or tuned is None:
@@ -221,7 +318,9 @@ def _adapter_changes(base: Mapping[str, Any] | None, tuned: Mapping[str, Any] | 
             if value in (None, [], {}) or ADAPTER_DEFAULTS.get(key, object()) == value:
                 continue
             b, a = (None, value) if tuned is not None else (value, None)
-            changes.append(Change("adapter", key, b, a, True, describe(key, b, a), "adapter_config.json"))
+            changes.append(
+                Change("adapter", key, b, a, True, describe(key, b, a), "adapter_config.json")
+            )
         return changes
     return _json_changes(base, tuned, file="adapter_config.json", area=lambda _k: "adapter")
 
@@ -230,61 +329,145 @@ def _weight_changes(weights: WeightsDiff) -> list[Change]:
     changes: list[Change] = []
     file = "weights"
     if weights.adapter is not None and weights.adapter.adapter_tensors:
-        a = weights.adapter
-        share = f" ({100 * a.trainable_params / weights.base_params:.2f}% of the base)" if weights.base_params else ""
-        changes.append(Change(
-            "weights", "adapter.trainable_params", None, a.trainable_params, True,
-            f"{a.trainable_params:,} trainable parameters in {a.adapter_tensors} adapter tensors{share}, "
-            f"patching {len(a.targeted_base_tensors)} base tensors"
-            + (f" and replacing {len(a.replaced_base_tensors)}" if a.replaced_base_tensors else ""),
-            file,
-        ))
+        adapter = weights.adapter
+        share = (
+            f" ({100 * adapter.trainable_params / weights.base_params:.2f}% of the base)"
+            if weights.base_params
+            else ""
+        )
+        changes.append(
+            Change(
+                "weights",
+                "adapter.trainable_params",
+                None,
+                adapter.trainable_params,
+                True,
+                f"{adapter.trainable_params:,} trainable parameters in {adapter.adapter_tensors} adapter tensors{share}, "
+                f"patching {len(adapter.targeted_base_tensors)} base tensors"
+                + (
+                    f" and replacing {len(adapter.replaced_base_tensors)}"
+                    if adapter.replaced_base_tensors
+                    else ""
+                ),
+                file,
+            )
+        )
     elif weights.headers_read and weights.base_params != weights.tuned_params:
-        changes.append(Change("weights", "parameters", weights.base_params, weights.tuned_params, True,
-                              f"parameter count {weights.base_params:,} → {weights.tuned_params:,} "
-                              f"({weights.tuned_params - weights.base_params:+,})", file))
+        changes.append(
+            Change(
+                "weights",
+                "parameters",
+                weights.base_params,
+                weights.tuned_params,
+                True,
+                f"parameter count {weights.base_params:,} → {weights.tuned_params:,} "
+                f"({weights.tuned_params - weights.base_params:+,})",
+                file,
+            )
+        )
     for delta in weights.reshaped:
-        changes.append(Change("weights", f"tensors.{delta.name}", delta.before, delta.after, True,
-                              f"tensor {delta.name} reshaped {delta.before} → {delta.after}", file))
+        changes.append(
+            Change(
+                "weights",
+                f"tensors.{delta.name}",
+                delta.before,
+                delta.after,
+                True,
+                f"tensor {delta.name} reshaped {delta.before} → {delta.after}",
+                file,
+            )
+        )
     by_dtype: dict[tuple[str, str], int] = {}
     for delta in weights.retyped:
         pair = (delta.before.split("[")[0], delta.after.split("[")[0])
         by_dtype[pair] = by_dtype.get(pair, 0) + 1
     for (b, a), count in sorted(by_dtype.items()):
-        changes.append(Change("precision", "tensors.dtype", b, a, True,
-                              f"{count} tensors stored as {a} instead of {b}", file))
+        changes.append(
+            Change(
+                "precision",
+                "tensors.dtype",
+                b,
+                a,
+                True,
+                f"{count} tensors stored as {a} instead of {b}",
+                file,
+            )
+        )
     for what, names in (("added", weights.added), ("removed", weights.removed)):
         if names:
             shown = ", ".join(names[:5]) + (" …" if len(names) > 5 else "")
             before, after = (None, list(names)) if what == "added" else (list(names), None)
-            changes.append(Change("weights", f"tensors.{what}", before, after, True,
-                                  f"{len(names)} tensors {what}: {shown}", file))
+            changes.append(
+                Change(
+                    "weights",
+                    f"tensors.{what}",
+                    before,
+                    after,
+                    True,
+                    f"{len(names)} tensors {what}: {shown}",
+                    file,
+                )
+            )
     for rename in weights.renames:
-        changes.append(Change(
-            "weights", "tensors.renamed", rename.base_prefix or "(none)", rename.tuned_prefix or "(none)", False,
-            f"{rename.count} tensors matched across a rename: prefix "
-            f"'{rename.base_prefix}' → '{rename.tuned_prefix}'", file,
-        ))
+        changes.append(
+            Change(
+                "weights",
+                "tensors.renamed",
+                rename.base_prefix or "(none)",
+                rename.tuned_prefix or "(none)",
+                False,
+                f"{rename.count} tensors matched across a rename: prefix "
+                f"'{rename.base_prefix}' → '{rename.tuned_prefix}'",
+                file,
+            )
+        )
     for row in weights.opaque_files:
         if row["status"] in {"changed", "added", "removed"}:
             size_b = row["before"] and row["before"]["size"]
             size_a = row["after"] and row["after"]["size"]
-            changes.append(Change("weights", f"files.{row['file']}", row["before"], row["after"], True,
-                                  f"weight file {row['file']} {row['status']} (compared by size/sha256 only: "
-                                  f"{size_b or 0:,} → {size_a or 0:,} bytes)", row["file"]))
+            changes.append(
+                Change(
+                    "weights",
+                    f"files.{row['file']}",
+                    row["before"],
+                    row["after"],
+                    True,
+                    f"weight file {row['file']} {row['status']} (compared by size/sha256 only: "
+                    f"{size_b or 0:,} → {size_a or 0:,} bytes)",
+                    row["file"],
+                )
+            )
     return changes
 
 
 def _card_changes(base: ModelFacts, tuned: ModelFacts) -> list[Change]:
     changes = []
     if tuned.license is not None and base.license is not None and tuned.license != base.license:
-        changes.append(Change("license", "license", base.license, tuned.license, True,
-                              f"licence {base.license} → {tuned.license}", "README.md"))
+        changes.append(
+            Change(
+                "license",
+                "license",
+                base.license,
+                tuned.license,
+                True,
+                f"licence {base.license} → {tuned.license}",
+                "README.md",
+            )
+        )
     datasets_b = _as_list(base.card.metadata.get("datasets") if base.card else None)
     datasets_a = _as_list(tuned.card.metadata.get("datasets") if tuned.card else None)
     if datasets_a != datasets_b and datasets_a:
-        changes.append(Change("data", "datasets", datasets_b or None, datasets_a, True,
-                              "training data named in the card: " + ", ".join(datasets_a), "README.md"))
+        changes.append(
+            Change(
+                "data",
+                "datasets",
+                datasets_b or None,
+                datasets_a,
+                True,
+                "training data named in the card: " + ", ".join(datasets_a),
+                "README.md",
+            )
+        )
     return changes
 
 
@@ -293,8 +476,16 @@ def _code_changes(base: ModelFacts, tuned: ModelFacts) -> list[Change]:
     removed = sorted(set(base.code_files) - set(tuned.code_files))
     if not added and not removed:
         return []
-    return [Change("remote-code", "files", sorted(base.code_files), sorted(tuned.code_files), True,
-                   _added_removed("Python files", added, removed))]
+    return [
+        Change(
+            "remote-code",
+            "files",
+            sorted(base.code_files),
+            sorted(tuned.code_files),
+            True,
+            _added_removed("Python files", added, removed),
+        )
+    ]
 
 
 def _training_changes(tuned: ModelFacts) -> list[Change]:
@@ -309,8 +500,16 @@ def _training_changes(tuned: ModelFacts) -> list[Change]:
     if record.final_loss is not None:
         parts.append(f"final training loss {record.final_loss:g}")
     summary = ", ".join(parts) or "training results recorded"
-    after = {"global_step": record.global_step, "epochs": record.epochs, "final_loss": record.final_loss}
-    return [Change("training", "trainer_state", None, after, True, f"trained: {summary}", record.files[0])]
+    after = {
+        "global_step": record.global_step,
+        "epochs": record.epochs,
+        "final_loss": record.final_loss,
+    }
+    return [
+        Change(
+            "training", "trainer_state", None, after, True, f"trained: {summary}", record.files[0]
+        )
+    ]
 
 
 def _as_list(value: Any) -> list[str]:

@@ -51,10 +51,23 @@ TRAINING_ONLY_KEYS = frozenset({
     "dropout", "initializer_range", "gradient_checkpointing", "use_cache", "layerdrop",
 })  # fmt: skip
 GENERATION_KEYS_IN_CONFIG = frozenset(
-    k for k in LIBRARY_DEFAULTS if k in {
-        "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "temperature",
-        "top_k", "top_p", "typical_p", "repetition_penalty", "length_penalty",
-        "no_repeat_ngram_size", "num_return_sequences",
+    k
+    for k in LIBRARY_DEFAULTS
+    if k
+    in {
+        "max_length",
+        "min_length",
+        "do_sample",
+        "early_stopping",
+        "num_beams",
+        "temperature",
+        "top_k",
+        "top_p",
+        "typical_p",
+        "repetition_penalty",
+        "length_penalty",
+        "no_repeat_ngram_size",
+        "num_return_sequences",
     }
 ) | {"task_specific_params"}
 
@@ -135,7 +148,9 @@ def describe(key: str, before: Any, after: Any) -> str:
         if key == "auto_map":
             return f"loads custom code with trust_remote_code: {_fmt(after)}"
         if key == "quantization_config" and isinstance(after, dict):
-            bits = after.get("bits") or ("4" if after.get("load_in_4bit") else "8" if after.get("load_in_8bit") else "?")
+            bits = after.get("bits") or (
+                "4" if after.get("load_in_4bit") else "8" if after.get("load_in_8bit") else "?"
+            )
             return f"quantized: {after.get('quant_method', 'unknown method')}, {bits}-bit"
         return f"{label} set to {_fmt(after)}"
     if after is None:

@@ -145,4 +145,9 @@ class ModelDiff:
 
 
 def source_json(ref: SourceRef) -> dict[str, Any]:
-    return {"kind": ref.kind, "location": ref.location, "revision": ref.revision, "hub_id": ref.hub_id}
+    return {
+        "kind": ref.kind,
+        "location": ref.location,
+        "revision": ref.revision,
+        "hub_id": ref.hub_id,
+    }

@@ -45,7 +45,9 @@ def match_renames(
     for name in base_only:
         for prefix, rest in _suffixes(name):
             rests.setdefault(rest, []).append((prefix, name))
-    candidates: dict[str, tuple[str, str, str]] = {}  # tuned name -> (base_prefix, tuned_prefix, base)
+    candidates: dict[
+        str, tuple[str, str, str]
+    ] = {}  # tuned name -> (base_prefix, tuned_prefix, base)
     for name in tuned_only:
         for tuned_prefix, rest in _suffixes(name):  # longest shared rest wins
             hits = rests.get(rest)
@@ -71,7 +73,9 @@ def match_renames(
     return mapping, tuple(renames)
 
 
-def compare_weights(base: WeightsSummary, tuned: WeightsSummary, *, tuned_is_adapter: bool) -> WeightsDiff:
+def compare_weights(
+    base: WeightsSummary, tuned: WeightsSummary, *, tuned_is_adapter: bool
+) -> WeightsDiff:
     common = dict(
         base_params=base.total_params,
         tuned_params=tuned.total_params,
@@ -115,7 +119,9 @@ def base_tensor_for_adapter(name: str) -> tuple[str, str] | None:
     return None
 
 
-def _adapter_weights(base: Mapping[str, TensorInfo], adapter: Mapping[str, TensorInfo]) -> AdapterWeights:
+def _adapter_weights(
+    base: Mapping[str, TensorInfo], adapter: Mapping[str, TensorInfo]
+) -> AdapterWeights:
     targeted: set[str] = set()
     replaced: set[str] = set()
     unmatched: list[str] = []
@@ -142,7 +148,9 @@ def _adapter_weights(base: Mapping[str, TensorInfo], adapter: Mapping[str, Tenso
     )
 
 
-def _compare_opaque(base: tuple[OpaqueWeights, ...], tuned: tuple[OpaqueWeights, ...]) -> tuple[dict, ...]:
+def _compare_opaque(
+    base: tuple[OpaqueWeights, ...], tuned: tuple[OpaqueWeights, ...]
+) -> tuple[dict, ...]:
     """Weight files we can only compare by size and sha256 (LFS pointers, pickle checkpoints)."""
     before = {w.file: w for w in base}
     after = {w.file: w for w in tuned}

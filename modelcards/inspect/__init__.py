@@ -25,7 +25,17 @@ __all__ = ["ModelFacts", "inspect_snapshot", "CARD_OUTPUTS"]
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 CARD_OUTPUTS = frozenset({"README.md", "CHANGES.md", "card.json"})  # written by build: not inputs
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".onnx")
+WEIGHT_SUFFIXES = (
+    ".safetensors",
+    ".bin",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".h5",
+    ".msgpack",
+    ".gguf",
+    ".onnx",
+)
 NOT_WEIGHTS = frozenset({"training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt"})
 SHARD_INDEX = "model.safetensors.index.json"
 
@@ -63,10 +73,14 @@ def inspect_snapshot(snapshot: Snapshot) -> ModelFacts:
     present = reader.present
     if not ({"config.json", "adapter_config.json"} & present):
         if {"config.json", "adapter_config.json"} & {e.path for e in snapshot.files()}:
-            raise InspectError("config.json is only a Git-LFS pointer: run `git lfs pull` first",
-                               file=snapshot.ref.describe())
-        raise InspectError("not a model folder: no config.json or adapter_config.json",
-                           file=snapshot.ref.describe())
+            raise InspectError(
+                "config.json is only a Git-LFS pointer: run `git lfs pull` first",
+                file=snapshot.ref.describe(),
+            )
+        raise InspectError(
+            "not a model folder: no config.json or adapter_config.json",
+            file=snapshot.ref.describe(),
+        )
     return ModelFacts(
         source=snapshot.ref,
         files=tuple(e for e in snapshot.files() if e.path not in CARD_OUTPUTS),
@@ -107,8 +121,10 @@ def _weight_files(reader: _Reader) -> list[str]:
             raise InspectError("no weight_map object", file=SHARD_INDEX)
         for shard in set(weight_map.values()):
             if not isinstance(shard, str) or reader.snapshot.entry(shard) is None:
-                raise InspectError(f"weight_map names {shard!r}, which is not in the model folder",
-                                   file=SHARD_INDEX)
+                raise InspectError(
+                    f"weight_map names {shard!r}, which is not in the model folder",
+                    file=SHARD_INDEX,
+                )
             files.add(shard)
     return sorted(files)
 
@@ -122,21 +138,37 @@ def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
         entry = snapshot.entry(path)
         assert entry is not None
         if entry.lfs_pointer:
-            opaque.append(OpaqueWeights(path, entry.size, entry.sha256, "Git-LFS pointer: content not present"))
+            opaque.append(
+                OpaqueWeights(
+                    path, entry.size, entry.sha256, "Git-LFS pointer: content not present"
+                )
+            )
         elif path.endswith(".safetensors"):
             header = read_safetensors_header(snapshot, path)
             for tensor in header.tensors:
                 if tensor.name in tensors:
-                    raise InspectError(f"tensor {tensor.name!r} also appears in {tensors[tensor.name].file}",
-                                       file=path)
+                    raise InspectError(
+                        f"tensor {tensor.name!r} also appears in {tensors[tensor.name].file}",
+                        file=path,
+                    )
                 tensors[tensor.name] = tensor
             if header.metadata:
                 metadata[path] = header.metadata
             read.append(path)
         else:
-            kind = "pickle-based checkpoint" if path.endswith((".bin", ".pt", ".pth", ".ckpt")) else "format"
-            opaque.append(OpaqueWeights(path, entry.size, entry.sha256,
-                                        f"{kind} not read (tensors are listed from safetensors only)"))
+            kind = (
+                "pickle-based checkpoint"
+                if path.endswith((".bin", ".pt", ".pth", ".ckpt"))
+                else "format"
+            )
+            opaque.append(
+                OpaqueWeights(
+                    path,
+                    entry.size,
+                    entry.sha256,
+                    f"{kind} not read (tensors are listed from safetensors only)",
+                )
+            )
     return WeightsSummary(
         tensors=dict(sorted(tensors.items())),
         files=tuple(read),

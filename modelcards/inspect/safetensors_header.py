@@ -38,7 +38,9 @@ def read_safetensors_header(snapshot: Snapshot, path: str) -> SafetensorsHeader:
     size = entry.size if entry else 0
     prefix = snapshot.read_range(path, 0, 8)
     if len(prefix) < 8:
-        raise InspectError("invalid safetensors file: shorter than the 8-byte header length", file=path)
+        raise InspectError(
+            "invalid safetensors file: shorter than the 8-byte header length", file=path
+        )
     (length,) = struct.unpack("<Q", prefix)
     if length > MAX_HEADER_BYTES or length + 8 > size:
         raise InspectError(
@@ -60,7 +62,9 @@ def parse_header(raw: bytes, *, file: str, file_size: int) -> SafetensorsHeader:
     for name, spec in header.items():
         if name == "__metadata__":
             if not isinstance(spec, dict):
-                raise InspectError("invalid safetensors header: __metadata__ is not an object", file=file)
+                raise InspectError(
+                    "invalid safetensors header: __metadata__ is not an object", file=file
+                )
             metadata = {str(k): str(v) for k, v in spec.items()}
             continue
         tensors.append(_tensor(name, spec, file=file, data_size=data_size))
@@ -95,6 +99,8 @@ def _tensor(name: str, spec: object, *, file: str, data_size: int) -> TensorInfo
     info = TensorInfo(name=name, dtype=dtype, shape=tuple(shape), file=file)
     expected_bits = info.numel * DTYPE_BITS[dtype]
     if (expected_bits + 7) // 8 != offsets[1] - offsets[0]:
-        raise bad(f"spans {offsets[1] - offsets[0]:,} bytes but {dtype}{list(shape)} needs "
-                  f"{(expected_bits + 7) // 8:,}")
+        raise bad(
+            f"spans {offsets[1] - offsets[0]:,} bytes but {dtype}{list(shape)} needs "
+            f"{(expected_bits + 7) // 8:,}"
+        )
     return info

@@ -35,13 +35,19 @@ def _token_text(value: Any) -> str | None:
     return None
 
 
-def read_tokenizer(present: set[str], read_json: ReadJson, read_text: ReadText) -> TokenizerFacts | None:
+def read_tokenizer(
+    present: set[str], read_json: ReadJson, read_text: ReadText
+) -> TokenizerFacts | None:
     files = tuple(name for name in TOKENIZER_FILES if name in present)
     if not files:
         return None
-    config = _mapping(read_json("tokenizer_config.json")) if "tokenizer_config.json" in present else {}
+    config = (
+        _mapping(read_json("tokenizer_config.json")) if "tokenizer_config.json" in present else {}
+    )
     special_map = (
-        _mapping(read_json("special_tokens_map.json")) if "special_tokens_map.json" in present else {}
+        _mapping(read_json("special_tokens_map.json"))
+        if "special_tokens_map.json" in present
+        else {}
     )
 
     special: dict[str, str] = {}
@@ -61,7 +67,9 @@ def read_tokenizer(present: set[str], read_json: ReadJson, read_text: ReadText) 
                 if text is not None:
                     special[str(role)] = text
         elif isinstance(named, list):
-            additional.extend(t for t in (_token_text(v) for v in named) if t not in (None, *additional))
+            for text in map(_token_text, named):
+                if text is not None and text not in additional:
+                    additional.append(text)
 
     added: dict[int, AddedToken] = {}
     if "added_tokens.json" in present:
@@ -71,7 +79,11 @@ def read_tokenizer(present: set[str], read_json: ReadJson, read_text: ReadText) 
     decoder = config.get("added_tokens_decoder")
     if isinstance(decoder, dict):
         for key, spec in decoder.items():
-            if str(key).isdigit() and isinstance(spec, dict) and isinstance(spec.get("content"), str):
+            if (
+                str(key).isdigit()
+                and isinstance(spec, dict)
+                and isinstance(spec.get("content"), str)
+            ):
                 added[int(key)] = AddedToken(int(key), spec["content"], bool(spec.get("special")))
 
     templates, template_file = _chat_templates(present, config, read_json, read_text)
@@ -81,7 +93,9 @@ def read_tokenizer(present: set[str], read_json: ReadJson, read_text: ReadText) 
         special_tokens=dict(sorted(special.items())),
         additional_special_tokens=tuple(additional),
         added_tokens=tuple(added[i] for i in sorted(added)),
-        model_max_length=max_length if isinstance(max_length, int) and max_length < 10**12 else None,
+        model_max_length=max_length
+        if isinstance(max_length, int) and max_length < 10**12
+        else None,
         tokenizer_class=tokenizer_class if isinstance(tokenizer_class, str) else None,
         chat_templates=templates,
         chat_template_file=template_file,

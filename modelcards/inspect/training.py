@@ -27,7 +27,9 @@ def trainer_state_path(present: set[str]) -> str | None:
     return max(checkpoints)[1] if checkpoints else None
 
 
-def read_training(present: set[str], read_json: Callable[[str], dict[str, Any]]) -> TrainingRecord | None:
+def read_training(
+    present: set[str], read_json: Callable[[str], dict[str, Any]]
+) -> TrainingRecord | None:
     state_file = trainer_state_path(present)
     result_files = [name for name in RESULT_FILES if name in present]
     if state_file is None and not result_files:
@@ -41,8 +43,11 @@ def read_training(present: set[str], read_json: Callable[[str], dict[str, Any]])
         if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
             continue
         evals = {
-            k: v for k, v in entry.items()
-            if k.startswith("eval_") and not k.endswith(THROUGHPUT_SUFFIXES) and _number(v) is not None
+            k: v
+            for k, v in entry.items()
+            if k.startswith("eval_")
+            and not k.endswith(THROUGHPUT_SUFFIXES)
+            and _number(v) is not None
         }
         point = LogPoint(
             step=entry["step"],

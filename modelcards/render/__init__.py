@@ -36,10 +36,14 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def render_model(inputs: ModelInputs, env: SandboxedEnvironment, existing_card: str | None) -> RenderedModel:
+def render_model(
+    inputs: ModelInputs, env: SandboxedEnvironment, existing_card: str | None
+) -> RenderedModel:
     context = build_context(inputs)
     body = render_template(env, "card.md.j2", context)
-    card = compose_card(context["metadata"], body, existing_card, file=f"{inputs.entry.path}/README.md")
+    card = compose_card(
+        context["metadata"], body, existing_card, file=f"{inputs.entry.path}/README.md"
+    )
     return RenderedModel(
         name=inputs.entry.name,
         path=inputs.entry.path,

@@ -67,7 +67,9 @@ def merge_body(rendered: str, existing: str | None) -> str:
     return "".join(result)
 
 
-def merge_front_matter(generated: Mapping[str, Any], existing_text: str | None, *, file: str) -> str:
+def merge_front_matter(
+    generated: Mapping[str, Any], existing_text: str | None, *, file: str
+) -> str:
     """Front matter YAML: the existing (round-tripped) with generated keys filled in."""
     data: Any = CommentedMap()
     if existing_text and existing_text.strip():
@@ -99,8 +101,13 @@ def _yaml_value(value: Any) -> Any:
     return value
 
 
-def compose_card(generated_meta: Mapping[str, Any], rendered_body: str, existing: str | None,
-                 *, file: str = "README.md") -> str:
+def compose_card(
+    generated_meta: Mapping[str, Any],
+    rendered_body: str,
+    existing: str | None,
+    *,
+    file: str = "README.md",
+) -> str:
     front, body = split_front_matter(existing) if existing is not None else (None, None)
     yaml_text = merge_front_matter(generated_meta, front, file=file)
     merged = merge_body(rendered_body, body)

@@ -25,9 +25,14 @@ PIPELINE_BY_ARCHITECTURE = (
     ("ForQuestionAnswering", "question-answering"),
     ("ForMaskedLM", "fill-mask"),
 )
-ADAPTER_PIPELINE = {"CAUSAL_LM": "text-generation", "SEQ_2_SEQ_LM": "text2text-generation",
-                    "SEQ_CLS": "text-classification", "TOKEN_CLS": "token-classification",
-                    "QUESTION_ANS": "question-answering", "FEATURE_EXTRACTION": "feature-extraction"}
+ADAPTER_PIPELINE = {
+    "CAUSAL_LM": "text-generation",
+    "SEQ_2_SEQ_LM": "text2text-generation",
+    "SEQ_CLS": "text-classification",
+    "TOKEN_CLS": "token-classification",
+    "QUESTION_ANS": "question-answering",
+    "FEATURE_EXTRACTION": "feature-extraction",
+}
 ARCH_KEYS = (
     ("layers", ("num_hidden_layers", "n_layer")),
     ("hidden_size", ("hidden_size", "n_embd", "d_model")),
@@ -57,7 +62,9 @@ def _first(config: dict[str, Any], keys: tuple[str, ...]) -> Any:
 
 def architecture(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
     """Architecture facts; an adapter reports its base's (it runs inside it)."""
-    config = dict(facts.config or (base.config if base and facts.is_adapter and base.config else {}) or {})
+    config = dict(
+        facts.config or (base.config if base and facts.is_adapter and base.config else {}) or {}
+    )
     arch = config.get("architectures")
     result: dict[str, Any] = {
         "class": arch[0] if isinstance(arch, list) and arch else None,
@@ -87,7 +94,9 @@ def _card_meta(facts: ModelFacts | None) -> dict[str, Any]:
     return dict(facts.card.metadata) if facts and facts.card else {}
 
 
-def front_matter(inputs: ModelInputs, arch: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def front_matter(
+    inputs: ModelInputs, arch: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(keys to write into the front matter, licence statement)."""
     tuned_meta, base_meta = _card_meta(inputs.tuned), _card_meta(inputs.base)
     meta: dict[str, Any] = {}
@@ -96,7 +105,11 @@ def front_matter(inputs: ModelInputs, arch: dict[str, Any]) -> tuple[dict[str, A
         meta["base_model"] = base.id
     if inputs.diff is not None and base and base.id:
         meta["base_model_relation"] = inputs.diff.relation
-    own_license = tuned_meta.get("license") or inputs.entry.card.get("license") or inputs.card_defaults.get("license")
+    own_license = (
+        tuned_meta.get("license")
+        or inputs.entry.card.get("license")
+        or inputs.card_defaults.get("license")
+    )
     base_license = base_meta.get("license")
     license_value = own_license or base_license
     if license_value:
@@ -108,7 +121,9 @@ def front_matter(inputs: ModelInputs, arch: dict[str, Any]) -> tuple[dict[str, A
         "base": base_license,
         "inherited": bool(base_license) and (not own_license or own_license == base_license),
     }
-    library = "peft" if inputs.tuned.is_adapter else ("transformers" if inputs.tuned.config else None)
+    library = (
+        "peft" if inputs.tuned.is_adapter else ("transformers" if inputs.tuned.config else None)
+    )
     for key, value in (
         ("library_name", library),
         ("pipeline_tag", pipeline_tag(inputs.tuned, arch)),
@@ -122,7 +137,9 @@ def front_matter(inputs: ModelInputs, arch: dict[str, Any]) -> tuple[dict[str, A
     tags = ["modelcards"]
     if inputs.tuned.is_adapter and isinstance(inputs.tuned.adapter, dict):
         peft = str(inputs.tuned.adapter.get("peft_type", "")).lower()
-        tags += [t for t in ("base_model:adapter:" + base.id if base and base.id else "", peft) if t]
+        tags += [
+            t for t in ("base_model:adapter:" + base.id if base and base.id else "", peft) if t
+        ]
     for source in (inputs.card_defaults.get("tags"), inputs.entry.card.get("tags")):
         if isinstance(source, list):
             tags += [str(t) for t in source if str(t) not in tags]
@@ -158,13 +175,19 @@ def _evaluation(facts: ModelFacts) -> list[dict[str, Any]]:
             dataset = result.get("dataset") or {}
             for metric in result.get("metrics", []) or []:
                 if isinstance(metric, dict):
-                    rows.append({"dataset": dataset.get("name") if isinstance(dataset, dict) else None,
-                                 "metric": metric.get("name") or metric.get("type"),
-                                 "value": metric.get("value"), "source": "README.md model-index"})
+                    rows.append(
+                        {
+                            "dataset": dataset.get("name") if isinstance(dataset, dict) else None,
+                            "metric": metric.get("name") or metric.get("type"),
+                            "value": metric.get("value"),
+                            "source": "README.md model-index",
+                        }
+                    )
     if facts.training:
         for name, value in facts.training.eval_metrics.items():
-            rows.append({"dataset": None, "metric": name, "value": value,
-                         "source": facts.training.files[0]})
+            rows.append(
+                {"dataset": None, "metric": name, "value": value, "source": facts.training.files[0]}
+            )
     return rows
 
 
@@ -177,10 +200,13 @@ def _tokenizer(facts: ModelFacts) -> dict[str, Any] | None:
         "files": list(tok.files),
         "special_tokens": dict(tok.special_tokens),
         "additional_special_tokens": list(tok.additional_special_tokens),
-        "added_tokens": [{"id": t.id, "content": t.content, "special": t.special} for t in tok.added_tokens],
+        "added_tokens": [
+            {"id": t.id, "content": t.content, "special": t.special} for t in tok.added_tokens
+        ],
         "model_max_length": tok.model_max_length,
         "chat_template": {"file": tok.chat_template_file, "names": sorted(tok.chat_templates)}
-        if tok.chat_templates else None,
+        if tok.chat_templates
+        else None,
     }
 
 
@@ -199,7 +225,9 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
             "path": inputs.entry.path,
             "relation": inputs.diff.relation if inputs.diff else None,
         },
-        "base": None if base_spec is None else {
+        "base": None
+        if base_spec is None
+        else {
             "id": base_spec.id,
             "path": base_spec.path,
             "revision": base_spec.revision,
@@ -213,8 +241,10 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
             "total": weights.total_params if weights.files else None,
             "by_dtype": weights.params_by_dtype(),
             "files": list(weights.files),
-            "opaque": [{"file": w.file, "size": w.size, "sha256": w.sha256, "reason": w.reason}
-                       for w in weights.opaque],
+            "opaque": [
+                {"file": w.file, "size": w.size, "sha256": w.sha256, "reason": w.reason}
+                for w in weights.opaque
+            ],
         },
         "tokenizer": _tokenizer(tuned),
         "adapter": dict(tuned.adapter) if tuned.adapter else None,
@@ -231,7 +261,9 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
             "head": history.head,
             "releases": [
                 {
-                    "tag": r.tag, "date": r.date, "commit": r.commit,
+                    "tag": r.tag,
+                    "date": r.date,
+                    "commit": r.commit,
                     "groups": {g: [vars(c) for c in cs] for g, cs in r.groups().items()},
                 }
                 for r in history.releases

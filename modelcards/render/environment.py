@@ -56,4 +56,6 @@ def render_template(env: SandboxedEnvironment, name: str, context: dict[str, Any
     except TemplateError as exc:
         where = getattr(exc, "filename", None) or name
         line = getattr(exc, "lineno", None)
-        raise RenderError(f"{exc.message or exc}", file=f"{where}:{line}" if line else where) from None
+        raise RenderError(
+            f"{exc.message or exc}", file=f"{where}:{line}" if line else where
+        ) from None

@@ -68,8 +68,11 @@ def code(value: Any) -> Markup:
     """An inline code span that no content can break out of."""
     text = " ".join(visible(_text(value)).split())
     if "|" in text:  # a pipe would split a table cell even inside a code span (GFM)
-        return Markup("<code>" + "".join(f"&#{ord(ch)};" if ch in HTML_CODE_SPECIAL else ch
-                                         for ch in text) + "</code>")
+        return Markup(
+            "<code>"
+            + "".join(f"&#{ord(ch)};" if ch in HTML_CODE_SPECIAL else ch for ch in text)
+            + "</code>"
+        )
     longest = max((len(m) for m in BACKTICKS.findall(text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""

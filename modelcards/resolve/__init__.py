@@ -8,10 +8,19 @@ from modelcards.errors import ResolveError
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
 
-__all__ = ["FileEntry", "LocalSnapshot", "Snapshot", "SourceRef", "open_folder", "resolve_reference"]
+__all__ = [
+    "FileEntry",
+    "LocalSnapshot",
+    "Snapshot",
+    "SourceRef",
+    "open_folder",
+    "resolve_reference",
+]
 
 
-def open_folder(folder: Path, *, project_root: Path | None = None, hub_id: str | None = None) -> Snapshot:
+def open_folder(
+    folder: Path, *, project_root: Path | None = None, hub_id: str | None = None
+) -> Snapshot:
     """A local model folder; its location is recorded relative to the project root when inside it."""
     location = str(folder)
     if project_root is not None:
@@ -22,9 +31,7 @@ def open_folder(folder: Path, *, project_root: Path | None = None, hub_id: str |
     return LocalSnapshot(folder, SourceRef(kind="path", location=location, hub_id=hub_id))
 
 
-def resolve_reference(
-    reference: str, *, project_root: Path, hub_id: str | None = None
-) -> Snapshot:
+def resolve_reference(reference: str, *, project_root: Path, hub_id: str | None = None) -> Snapshot:
     """Resolve what a user wrote as a model reference.
 
     Today: a local folder (relative to `project_root`). A reference that is not a folder is

@@ -1,0 +1,5 @@
+"""`python -m modelcards` runs the command line."""
+
+from modelcards.cli import main
+
+main()
