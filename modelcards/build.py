@@ -61,7 +61,7 @@ def model_inputs(config: ProjectConfig, analysis: Analysis) -> ModelInputs:
             "kind": base_source.kind if base_source else None,
         },
         repository=history.repository,
-        commit=history.head,
+        commit=history.last_commit,
         files=hashed_manifest(analysis.snapshot, analysis.tuned.files),
     )
     return ModelInputs(

@@ -55,7 +55,10 @@ class Release:
 @dataclass(frozen=True)
 class History:
     repository: str | None  # remote URL with any credentials removed
-    head: str | None
+    in_git: bool  # False outside a git repository
+    # the newest commit that changed the model's own files (not HEAD: committing the output of
+    # build must not make the card name a new commit and so go stale)
+    last_commit: str | None
     releases: tuple[Release, ...]  # unreleased first, then newest release first
 
     @property
@@ -63,7 +66,7 @@ class History:
         return tuple(c for r in self.releases for c in r.commits)
 
 
-EMPTY = History(repository=None, head=None, releases=())
+EMPTY = History(repository=None, in_git=False, last_commit=None, releases=())
 
 
 def open_repo(path: Path) -> Repo | None:
@@ -129,9 +132,9 @@ def read_history(
     if repo is None:
         return EMPTY
     try:
-        head = repo.head.commit.hexsha
-    except ValueError:  # no commits yet
-        return History(repository=_remote(repo), head=None, releases=())
+        repo.head.commit  # noqa: B018 - raises ValueError when there are no commits yet
+    except ValueError:
+        return History(repository=_remote(repo), in_git=True, last_commit=None, releases=())
     top = Path(repo.working_tree_dir or project_root).resolve()
     rel = (project_root.resolve() / model_path).resolve().relative_to(top).as_posix()
     rel = "" if rel == "." else rel
@@ -157,7 +160,8 @@ def read_history(
     releases.append(Release(*current_tag, commits=tuple(current)))
     return History(
         repository=_remote(repo),
-        head=head,
+        in_git=True,
+        last_commit=next((c.sha for r in releases for c in r.commits), None),
         releases=tuple(r for r in releases if r.commits or r.tag),
     )
 

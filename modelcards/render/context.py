@@ -258,7 +258,8 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
         "provenance": inputs.provenance.as_json(),
         "history": {
             "repository": history.repository,
-            "head": history.head,
+            "in_git": history.in_git,
+            "last_commit": history.last_commit,
             "releases": [
                 {
                     "tag": r.tag,
