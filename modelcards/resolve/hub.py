@@ -26,8 +26,9 @@ import struct
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from huggingface_hub import HfApi, constants, hf_hub_download, hf_hub_url
+from huggingface_hub import HfApi, constants, hf_hub_download
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -207,7 +208,8 @@ class HubSnapshot(Snapshot):
         return self._http_range(path, offset, length)
 
     def _http_range(self, path: str, offset: int, length: int) -> bytes:
-        url = hf_hub_url(self.repo_id, path, revision=self.commit_sha, endpoint=self.endpoint)
+        # built here rather than by hf_hub_url, which starts from the endpoint read at import
+        url = f"{self.endpoint}/{self.repo_id}/resolve/{self.commit_sha}/{quote(path)}"
         headers = build_hf_headers(token=self._token, library_name="modelcards",
                                    library_version=__version__)
         headers["Range"] = f"bytes={offset}-{offset + length - 1}"
