@@ -140,6 +140,11 @@ class GitSnapshot(Snapshot):
             return self._small_blob(hexsha)[offset : offset + length]
         return self._large_blob_range(hexsha, offset, length)
 
+    def close(self) -> None:
+        """Stop the git processes GitPython keeps for this repository."""
+        self._small_cache = None
+        self._repo.close()
+
     # -- reading objects ---------------------------------------------------------------------
 
     def _small_blob(self, hexsha: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,23 @@ def test_symlinks_in_the_tree_stay_inside_the_folder(project: Path) -> None:
     assert snapshot.entry("escape.md") is None
     assert isinstance(snapshot, GitSnapshot)
     assert ("escape.md", "symlink pointing outside the model folder") in snapshot.skipped
+
+
+def test_reading_the_start_of_a_big_blob_does_not_load_it(project: Path) -> None:
+    big = os.urandom(12 * 1024 * 1024)  # over SMALL_BLOB_BYTES: read by its own process
+    (project / "models" / "base" / "model.gguf").write_bytes(big)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "a big blob")
+    snapshot = resolve_reference("git:HEAD:models/base", project_root=project)
+    assert isinstance(snapshot, GitSnapshot)
+    snapshot.files()
+    tracemalloc.start()
+    try:
+        head = snapshot.read_range("model.gguf", 0, 8)
+        middle = snapshot.read_range("model.gguf", 5_000_000, 100)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        snapshot.close()
+    assert (head, middle) == (big[:8], big[5_000_000:5_000_100])
+    assert peak < 3 * 1024 * 1024, f"reading 108 bytes of a 12 MB blob peaked at {peak:,} bytes"
