@@ -105,7 +105,10 @@ def open_hub_id(
         cache_reason = miss.reason
     tried = f"{also_tried}; " if also_tried else ""
     if online and not hub_offline():
-        return HubSnapshot(repo_id, revision, hub_id=hub_id)
+        try:
+            return HubSnapshot(repo_id, revision, hub_id=hub_id)
+        except ResolveError as exc:
+            raise ResolveError(f"{tried}{cache_reason}; {exc.reason}", file=label) from None
     if online:
         raise ResolveError(f"{tried}{cache_reason}; HF_HUB_OFFLINE is set, so the Hub was not "
                            "asked", file=label)

@@ -58,6 +58,8 @@ def safe_git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     extra: dict[str, str] = {
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_OPTIONAL_LOCKS": "0",  # read-only commands never take the index lock
+        "GIT_NO_LAZY_FETCH": "1",  # a partial clone must not fetch missing objects (git >= 2.44)
+        "GIT_NO_REPLACE_OBJECTS": "1",  # the commits that are there, not `git replace` stand-ins
         "GIT_CONFIG_COUNT": str(start + len(_SAFE_CONFIG)),
     }
     for index, (key, value) in enumerate(_SAFE_CONFIG, start=start):
@@ -271,7 +273,11 @@ def _resolve_commit(repo: git.Repo, ref: str) -> str:
     try:
         sha = repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}").strip()
     except GitCommandError:
-        raise ResolveError("unknown git revision (no such branch, tag or commit)",
+        hint = ""
+        if (Path(repo.common_dir) / "shallow").exists():
+            hint = ("; this is a shallow clone, so older commits may be missing "
+                    "(git fetch --unshallow, or fetch-depth: 0 in CI)")
+        raise ResolveError(f"unknown git revision (no such branch, tag or commit){hint}",
                            file=ref) from None
     except (BadName, ValueError) as exc:
         raise ResolveError(f"unknown git revision: {exc}", file=ref) from None

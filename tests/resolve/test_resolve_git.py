@@ -209,3 +209,11 @@ def test_reading_the_start_of_a_big_blob_does_not_load_it(project: Path) -> None
         snapshot.close()
     assert (head, middle) == (big[:8], big[5_000_000:5_000_100])
     assert peak < 3 * 1024 * 1024, f"reading 108 bytes of a 12 MB blob peaked at {peak:,} bytes"
+
+
+def test_a_shallow_clone_says_why_history_is_missing(project: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{project}", str(clone))
+    assert resolve_reference("git:HEAD:models/base", project_root=clone).ref.revision
+    with pytest.raises(ResolveError, match="shallow clone"):
+        resolve_reference("git:HEAD~1:models/base", project_root=clone)

@@ -131,6 +131,7 @@ def test_misses_say_what_was_tried(cache: Path, tmp_path: Path) -> None:
     assert str(cache) in message
     assert "pass --online" in message
     assert f"no folder {tmp_path / 'org' / 'other'}" in message
+    assert sorted(p.name for p in cache.iterdir()) == ["models--org--name"]  # nothing written
 
     with pytest.raises(ResolveError, match="not in the Hugging Face cache"):
         resolve_reference(f"{REPO}@v2", project_root=tmp_path)

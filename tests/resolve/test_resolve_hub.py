@@ -270,8 +270,10 @@ def test_hub_errors_are_one_clear_line(hub: FakeHub, tmp_path: Path,
     with pytest.raises(ResolveError, match="no such revision on the Hub") as bad_revision:
         resolve_reference(f"{REPO}@v9", project_root=tmp_path, online=True)
     assert "\n" not in str(bad_revision.value)
-    with pytest.raises(ResolveError, match="no such model on the Hub"):
+    with pytest.raises(ResolveError, match="no such model on the Hub") as missing:
         resolve_reference("org/missing", project_root=tmp_path, online=True)
+    assert "no folder" in str(missing.value) and "not in the Hugging Face cache" in str(
+        missing.value)
     monkeypatch.delenv("HF_TOKEN")
     with pytest.raises(ResolveError, match="private and no valid token"):
         resolve_reference(REPO, project_root=tmp_path, online=True)
