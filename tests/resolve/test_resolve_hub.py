@@ -61,6 +61,7 @@ class FakeHub:
                 sibling["size"] = 134
                 sibling["lfs"] = {"size": len(data), "sha256": self.etag(name), "pointerSize": 134}
             siblings.append(sibling)
+        siblings.append({"rfilename": "../outside.json", "size": 2})  # a hostile listing entry
         return {"id": REPO, "modelId": REPO, "sha": COMMIT, "private": True, "siblings": siblings}
 
 
@@ -201,6 +202,11 @@ def test_metadata_small_files_and_headers_only(hub: FakeHub, tmp_path: Path) -> 
     assert isinstance(snapshot, HubSnapshot)
     assert (snapshot.ref.kind, snapshot.ref.location, snapshot.ref.revision, snapshot.ref.hub_id) \
         == ("hub", REPO, COMMIT, REPO)
+    assert [e.path for e in snapshot.files()] == [
+        "README.md", "config.json", "model.safetensors", "pytorch_model.bin",
+        "tokenizer_config.json",
+    ]
+    assert snapshot.skipped == [("../outside.json", "unsafe file name in the Hub listing")]
     weights = snapshot.entry("model.safetensors")
     pickle = snapshot.entry("pytorch_model.bin")
     assert weights is not None and pickle is not None
