@@ -17,7 +17,7 @@ from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
-from modelcards.resolve import Snapshot, open_folder, resolve_reference
+from modelcards.resolve import Snapshot, open_folder, resolve_base
 
 Progress = Callable[[str], None]
 
@@ -33,14 +33,18 @@ class Analysis:
     diff: ModelDiff | None
 
 
-def analyse(config: ProjectConfig, entry: ModelEntry) -> Analysis:
+def analyse(config: ProjectConfig, entry: ModelEntry, *, online: bool = False) -> Analysis:
     folder = config.root / entry.path
     snapshot = open_folder(folder, project_root=config.root)
     tuned = inspect_snapshot(snapshot)
     base = diff = None
     if entry.base is not None:
-        base_snapshot = resolve_reference(
-            entry.base.reference, project_root=config.root, hub_id=entry.base.id
+        base_snapshot = resolve_base(
+            entry.base.path,
+            entry.base.id,
+            entry.base.revision,
+            project_root=config.root,
+            online=online,
         )
         base = inspect_snapshot(base_snapshot)
         diff = compare(base, tuned)
@@ -88,14 +92,14 @@ def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
 
 
 def render_project(
-    config: ProjectConfig, *, progress: Progress | None = None
+    config: ProjectConfig, *, progress: Progress | None = None, online: bool = False
 ) -> list[RenderedModel]:
     env = make_environment(config.templates)
     rendered = []
     for index, entry in enumerate(config.models, 1):
         if progress:
             progress(f"[{index}/{len(config.models)}] {entry.name}: reading {entry.path}")
-        inputs = model_inputs(config, analyse(config, entry))
+        inputs = model_inputs(config, analyse(config, entry, online=online))
         rendered.append(render_model(inputs, env, existing_card(config, entry)))
     return rendered
 

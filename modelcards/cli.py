@@ -18,6 +18,13 @@ from modelcards.errors import ModelcardsError
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
 
+online_option = click.option(
+    "--online",
+    is_flag=True,
+    help="Allow reading a Hub base's metadata and small files from the Hugging Face Hub when it "
+    "is not in the local cache (never weights; HF_HUB_OFFLINE=1 always wins).",
+)
+
 
 def fail_cleanly(func: F) -> F:
     """Turn a `ModelcardsError` into `modelcards: error: …` and exit 2; never a traceback."""
@@ -70,9 +77,14 @@ def cli() -> None:
     help="text for people, json for scripts, markdown for PR comments.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Also list insignificant differences (text).")
+@online_option
 @fail_cleanly
-def diff(base: str, tuned: Path, fmt: str, show_all: bool) -> None:
-    """Compare a fine-tuned model folder TUNED with its BASE model folder.
+def diff(base: str, tuned: Path, fmt: str, show_all: bool, online: bool) -> None:
+    """Compare a fine-tuned model folder TUNED with its BASE model.
+
+    BASE is a folder, a git revision of this repository (git:REF:PATH, read from git objects
+    without a checkout), or a Hub id org/name[@rev] (from the local Hugging Face cache, or with
+    --online from the Hub: metadata, configs and safetensors headers only).
 
     Reads configs, tokenizer files, chat templates, adapter config, safetensors headers and
     training records; never loads weights or runs model code. Significant changes come first,
@@ -81,6 +93,8 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool) -> None:
     \b
     Examples:
       modelcards diff base-model models/chat-tuned
+      modelcards diff git:v1.0:models/chat-tuned models/chat-tuned
+      modelcards diff TinyLlama/TinyLlama-1.1B-Chat-v1.0 my-lora --online
       modelcards diff base-model models/chat-tuned --format json | jq '.changes[] | select(.significant)'
 
     Exit status: 0 on success (whether or not anything changed), 2 on bad input.
@@ -91,7 +105,7 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool) -> None:
     from modelcards.resolve import resolve_reference
 
     cwd = Path.cwd()
-    base_facts = inspect_snapshot(resolve_reference(base, project_root=cwd))
+    base_facts = inspect_snapshot(resolve_reference(base, project_root=cwd, online=online))
     tuned_facts = inspect_snapshot(resolve_reference(str(tuned), project_root=cwd))
     result = compare(base_facts, tuned_facts)
     if fmt == "json":
@@ -150,8 +164,9 @@ def init(root: Path, force: bool) -> None:
     help="json prints a summary object for scripts.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
+@online_option
 @fail_cleanly
-def build(root: Path, no_site: bool, fmt: str, quiet: bool) -> None:
+def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> None:
     """Write every model's card (README.md), CHANGES.md and card.json, then build the site.
 
     For each model in modelcards.yml: diff it against its base, render the card from the
@@ -167,7 +182,7 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool) -> None:
 
     config = load_config(root)
     progress = _progress(quiet or fmt == "json")
-    models = render_project(config, progress=progress)
+    models = render_project(config, progress=progress, online=online)
     files: dict[str, str] = {}
     for model in models:
         files.update(model.files())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import llama_config, llama_tensors, make_model
+from modelfiles import llama_config, llama_tensors, make_model
 
 
 def modelcards(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import llama_config, llama_tensors, make_model, write_json
 from modelcards.compare import compare
 from modelcards.inspect import inspect_snapshot
 from modelcards.resolve import resolve_reference
+from modelfiles import llama_config, llama_tensors, make_model, write_json
 
 
 def diff_of(root: Path, base: str, tuned: str):
