@@ -1,82 +1,70 @@
 """The pipeline driver for `modelcards build`: resolve → inspect → compare → render → publish.
 
 Everything is rendered in memory first; files are written only when every model rendered, each
-one atomically, and only when its bytes changed.
+one atomically, and only when its bytes changed. `check` shares `model_state`: what a card is
+made from, cheap to compute (hashes come from caches and git), with no inspection or rendering.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from modelcards.compare import ModelDiff, compare
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import InspectError
-from modelcards.history import read_history
-from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot
+from modelcards.fingerprint import base_identity, inputs_fingerprint, templates_digest
+from modelcards.gitfiles import clean_lfs_oids
+from modelcards.hashcache import HashCache
+from modelcards.history import History, read_history
+from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot, manifest_files
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
-from modelcards.resolve import Snapshot, open_folder, resolve_base
+from modelcards.render.environment import builtin_templates
+from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class Analysis:
-    """One model after the analysis stages, before rendering."""
+class ModelState:
+    """What one card is made from, before any file is parsed."""
 
     entry: ModelEntry
     snapshot: Snapshot
-    tuned: ModelFacts
-    base: ModelFacts | None
-    diff: ModelDiff | None
+    files: tuple[FileEntry, ...]  # the model's manifest, every sha256 filled in
+    base_snapshot: Snapshot | None
+    base_files: tuple[FileEntry, ...] | None  # hashed only for a base in a folder
+    history: History
+    existing_card: str | None
 
-
-def analyse(config: ProjectConfig, entry: ModelEntry, *, online: bool = False) -> Analysis:
-    folder = config.root / entry.path
-    snapshot = open_folder(folder, project_root=config.root)
-    tuned = inspect_snapshot(snapshot)
-    base = diff = None
-    if entry.base is not None:
-        base_snapshot = resolve_base(
-            entry.base.path,
-            entry.base.id,
-            entry.base.revision,
-            project_root=config.root,
-            online=online,
+    def fingerprint(self, config: ProjectConfig, templates: str, front_matter: str) -> str:
+        base = self.base_snapshot
+        return inputs_fingerprint(
+            entry=entry_json(self.entry),
+            card_defaults=dict(config.card),
+            templates=templates,
+            tuned_files=self.files,
+            base=base_identity(base.ref if base else None, self.base_files),
+            history=self.history,
+            front_matter=front_matter,
         )
-        base = inspect_snapshot(base_snapshot)
-        diff = compare(base, tuned)
-    return Analysis(entry=entry, snapshot=snapshot, tuned=tuned, base=base, diff=diff)
 
 
-def model_inputs(config: ProjectConfig, analysis: Analysis) -> ModelInputs:
-    history = read_history(config.root, analysis.entry.path)
-    base_source = analysis.base.source if analysis.base else None
-    provenance = Provenance(
-        base=None
-        if analysis.entry.base is None
-        else {
-            "id": analysis.entry.base.id,
-            "path": analysis.entry.base.path,
-            "revision": (base_source.revision if base_source else None)
-            or analysis.entry.base.revision,
-            "kind": base_source.kind if base_source else None,
-        },
-        repository=history.repository,
-        commit=history.last_commit,
-        files=hashed_manifest(analysis.snapshot, analysis.tuned.files),
-    )
-    return ModelInputs(
-        entry=analysis.entry,
-        tuned=analysis.tuned,
-        base=analysis.base,
-        diff=analysis.diff,
-        history=history,
-        provenance=provenance,
-        card_defaults=dict(config.card),
-    )
+def entry_json(entry: ModelEntry) -> dict[str, Any]:
+    base = entry.base
+    return {
+        "name": entry.name,
+        "path": entry.path,
+        "base": None if base is None else [base.path, base.id, base.revision],
+        "card": dict(entry.card),
+    }
+
+
+def project_templates_digest(config: ProjectConfig) -> str:
+    return templates_digest([config.templates, builtin_templates()])
 
 
 def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
@@ -91,26 +79,105 @@ def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
         raise InspectError("not UTF-8 text", file=f"{entry.path}/README.md") from None
 
 
+def model_state(
+    config: ProjectConfig, entry: ModelEntry, cache: HashCache, *, online: bool = False
+) -> ModelState:
+    folder = config.root / entry.path
+    snapshot = open_folder(folder, project_root=config.root)
+    files = hashed_manifest(
+        snapshot, manifest_files(snapshot), cache, clean_lfs_oids(config.root, folder)
+    )
+    base_snapshot = base_files = None
+    if entry.base is not None:
+        base_snapshot = resolve_base(
+            entry.base.path,
+            entry.base.id,
+            entry.base.revision,
+            project_root=config.root,
+            online=online,
+        )
+        if base_snapshot.ref.kind == "path" or not base_snapshot.ref.revision:
+            base_folder = config.root / base_snapshot.ref.location
+            known = clean_lfs_oids(config.root, base_folder) if base_folder.is_dir() else {}
+            base_files = hashed_manifest(base_snapshot, manifest_files(base_snapshot), cache, known)
+    return ModelState(
+        entry=entry,
+        snapshot=snapshot,
+        files=files,
+        base_snapshot=base_snapshot,
+        base_files=base_files,
+        history=read_history(config.root, entry.path),
+        existing_card=existing_card(config, entry),
+    )
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One model after inspect and compare."""
+
+    tuned: ModelFacts
+    base: ModelFacts | None
+    diff: ModelDiff | None
+
+
+def analyse(state: ModelState) -> Analysis:
+    tuned = inspect_snapshot(state.snapshot)
+    if state.base_snapshot is None:
+        return Analysis(tuned=tuned, base=None, diff=None)
+    base = inspect_snapshot(state.base_snapshot)
+    return Analysis(tuned=tuned, base=base, diff=compare(base, tuned))
+
+
+def model_inputs(config: ProjectConfig, state: ModelState, analysis: Analysis) -> ModelInputs:
+    entry = state.entry
+    base_source = analysis.base.source if analysis.base else None
+    provenance = Provenance(
+        base=None
+        if entry.base is None
+        else {
+            "id": entry.base.id,
+            "path": entry.base.path,
+            "revision": (base_source.revision if base_source else None) or entry.base.revision,
+            "kind": base_source.kind if base_source else None,
+        },
+        repository=state.history.repository,
+        commit=state.history.last_commit,
+        files=state.files,
+    )
+    return ModelInputs(
+        entry=entry,
+        tuned=analysis.tuned,
+        base=analysis.base,
+        diff=analysis.diff,
+        history=state.history,
+        provenance=provenance,
+        card_defaults=dict(config.card),
+    )
+
+
 def render_project(
-    config: ProjectConfig, *, progress: Progress | None = None, online: bool = False
+    config: ProjectConfig,
+    *,
+    progress: Progress | None = None,
+    online: bool = False,
+    cache: HashCache | None = None,
 ) -> list[RenderedModel]:
+    cache = cache or HashCache()
     env = make_environment(config.templates)
+    templates = project_templates_digest(config)
     rendered = []
     for index, entry in enumerate(config.models, 1):
         if progress:
             progress(f"[{index}/{len(config.models)}] {entry.name}: reading {entry.path}")
-        inputs = model_inputs(config, analyse(config, entry, online=online))
-        rendered.append(render_model(inputs, env, existing_card(config, entry)))
+        state = model_state(config, entry, cache, online=online)
+        inputs = model_inputs(config, state, analyse(state))
+
+        def fingerprint(front_matter: str, state: ModelState = state) -> str:
+            return state.fingerprint(config, templates, front_matter)
+
+        rendered.append(render_model(inputs, env, state.existing_card, fingerprint))
+    cache.save()
     return rendered
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    models: tuple[RenderedModel, ...]
-    written: tuple[str, ...]  # project-relative paths whose bytes changed
-    unchanged: tuple[str, ...]
-    site_dir: str | None = None
-    site_output: str | None = None
 
 
 def write_outputs(config: ProjectConfig, files: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -177,12 +177,14 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> Non
     """
     from modelcards.build import render_project, write_outputs
     from modelcards.config import load_config
+    from modelcards.hashcache import HashCache, default_cache_file
     from modelcards.publish.site import build_site, check_site_folder, site_pages, write_site
     from modelcards.render import make_environment
 
     config = load_config(root)
     progress = _progress(quiet or fmt == "json")
-    models = render_project(config, progress=progress, online=online)
+    cache = HashCache(default_cache_file())
+    models = render_project(config, progress=progress, online=online, cache=cache)
     files: dict[str, str] = {}
     for model in models:
         files.update(model.files())

@@ -13,7 +13,10 @@ from fnmatch import fnmatch
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from git import InvalidGitRepositoryError, NoSuchPathError, Repo
+from git import Repo
+
+from modelcards.errors import ResolveError
+from modelcards.resolve.gitrepo import open_git_repository
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json"})
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
@@ -23,7 +26,6 @@ GROUPS = {
     "refactor": "Refactoring", "chore": "Maintenance", "build": "Maintenance", "ci": "Maintenance",
 }  # fmt: skip
 OTHER = "Other changes"
-SAFE_GIT_CONFIG = ("core.hooksPath=/dev/null", "core.fsmonitor=false")
 
 
 @dataclass(frozen=True)
@@ -70,17 +72,11 @@ EMPTY = History(repository=None, in_git=False, last_commit=None, releases=())
 
 
 def open_repo(path: Path) -> Repo | None:
-    """The repository holding `path`, with hooks and fsmonitor disabled for every git call."""
+    """The repository holding `path` (hooks and fsmonitor disabled), or None outside git."""
     try:
-        repo = Repo(path, search_parent_directories=True)
-    except (InvalidGitRepositoryError, NoSuchPathError):
+        return open_git_repository(path)
+    except ResolveError:
         return None
-    env = {"GIT_CONFIG_COUNT": str(len(SAFE_GIT_CONFIG))}
-    for i, item in enumerate(SAFE_GIT_CONFIG):
-        key, value = item.split("=", 1)
-        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
-    repo.git.update_environment(**env)
-    return repo
 
 
 def strip_credentials(url: str) -> str:

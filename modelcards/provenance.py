@@ -9,19 +9,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
+from modelcards.hashcache import BLOCK, HashCache
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 
-BLOCK = 8 * 1024 * 1024
 
-
-def sha256_of(snapshot: Snapshot, entry: FileEntry) -> str:
+def sha256_of(snapshot: Snapshot, entry: FileEntry, cache: HashCache) -> str:
+    """The sha256 of one file: from the cache, else streamed through the snapshot."""
     local = snapshot.local_file(entry.path)
-    digest = hashlib.sha256()
     if local is not None:
-        with open(local, "rb") as handle:
-            while block := handle.read(BLOCK):
-                digest.update(block)
-        return digest.hexdigest()
+        return cache.file_sha256(local)
+    if entry.blob_id and (known := cache.blob_sha256(entry.blob_id)):
+        return known
+    digest = hashlib.sha256()
     offset = 0
     while offset < entry.size:
         block = snapshot.read_range(entry.path, offset, BLOCK)
@@ -29,13 +28,24 @@ def sha256_of(snapshot: Snapshot, entry: FileEntry) -> str:
             break
         digest.update(block)
         offset += len(block)
+    cache.hashed_bytes += offset
+    if entry.blob_id:
+        cache.remember_blob(entry.blob_id, digest.hexdigest())
     return digest.hexdigest()
 
 
-def hashed_manifest(snapshot: Snapshot, files: tuple[FileEntry, ...]) -> tuple[FileEntry, ...]:
-    """`files` with every sha256 filled in (LFS pointers keep the oid they declare)."""
+def hashed_manifest(
+    snapshot: Snapshot,
+    files: tuple[FileEntry, ...],
+    cache: HashCache,
+    known: dict[str, str] | None = None,
+) -> tuple[FileEntry, ...]:
+    """`files` with every sha256 filled in: declared (LFS oid, Hub), known to git, or hashed."""
+    known = known or {}
     return tuple(
-        entry if entry.sha256 is not None else replace(entry, sha256=sha256_of(snapshot, entry))
+        entry
+        if entry.sha256 is not None
+        else replace(entry, sha256=known.get(entry.path) or sha256_of(snapshot, entry, cache))
         for entry in files
     )
 

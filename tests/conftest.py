@@ -11,6 +11,15 @@ import pytest
 from modelfiles import EXAMPLE_SCRIPT, REALCASES
 
 
+@pytest.fixture(autouse=True)
+def private_hash_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test gets its own hash cache: no test reads or writes the user's."""
+    cache = tmp_path_factory.mktemp("cache") / "hashes.json"
+    monkeypatch.setenv("MODELCARDS_CACHE", str(cache))
+
+
 @pytest.fixture
 def realcases() -> Path:
     if not REALCASES.is_dir():

@@ -13,9 +13,14 @@ from click.testing import CliRunner
 from huggingface_hub import ModelCard
 
 from modelcards.cli import cli
+from modelcards.fingerprint import read_fingerprint
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = Path(__file__).resolve().parents[1] / "modelcards" / "schema" / "card.schema.json"
+
+
+def without_fingerprint(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if "modelcards:fingerprint " not in line)
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -102,7 +107,9 @@ def test_rebuild_is_byte_identical_and_keeps_human_edits(repo: Path) -> None:
     rebuilt = card_path.read_text()
     assert "### Direct Use\n\nDrafting support replies." in rebuilt
     assert "thumbnail: logo.png  # ours" in rebuilt
-    assert rebuilt == edited  # nothing else moved
+    # nothing else moved; the front matter is an input, so the fingerprint follows the edit
+    assert without_fingerprint(rebuilt) == without_fingerprint(edited)
+    assert read_fingerprint(rebuilt) != read_fingerprint(edited)
 
 
 def test_card_json_matches_schema_and_is_deterministic(

@@ -17,10 +17,10 @@ from modelcards.inspect.safetensors_header import read_safetensors_header
 from modelcards.inspect.tokenizer import read_tokenizer
 from modelcards.inspect.training import read_training
 from modelcards.jsonfile import loads_strict
-from modelcards.resolve.snapshot import Snapshot
+from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.yamlsafe import load_yaml
 
-__all__ = ["ModelFacts", "inspect_snapshot", "CARD_OUTPUTS"]
+__all__ = ["CARD_OUTPUTS", "ModelFacts", "inspect_snapshot", "manifest_files"]
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_TEXT_BYTES = 4 * 1024 * 1024
@@ -83,7 +83,7 @@ def inspect_snapshot(snapshot: Snapshot) -> ModelFacts:
         )
     return ModelFacts(
         source=snapshot.ref,
-        files=tuple(e for e in snapshot.files() if e.path not in CARD_OUTPUTS),
+        files=manifest_files(snapshot),
         config=reader.optional_json("config.json"),
         generation=reader.optional_json("generation_config.json"),
         tokenizer=read_tokenizer(present, reader.json_object, reader.text),
@@ -95,6 +95,11 @@ def inspect_snapshot(snapshot: Snapshot) -> ModelFacts:
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
         notes=tuple(reader.notes),
     )
+
+
+def manifest_files(snapshot: Snapshot) -> tuple[FileEntry, ...]:
+    """The files a model is made of: all of them but the card files build writes."""
+    return tuple(e for e in snapshot.files() if e.path not in CARD_OUTPUTS)
 
 
 def _card(reader: _Reader) -> CardFacts:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from modelcards.fingerprint import embed, front_matter_of, outputs_fingerprint
 from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
 from modelcards.render.environment import make_environment, render_template
@@ -37,18 +39,30 @@ def to_json(data: Any) -> str:
 
 
 def render_model(
-    inputs: ModelInputs, env: SandboxedEnvironment, existing_card: str | None
+    inputs: ModelInputs,
+    env: SandboxedEnvironment,
+    existing_card: str | None,
+    inputs_fingerprint: Callable[[str], str],
 ) -> RenderedModel:
+    """Render the three files of one model.
+
+    `inputs_fingerprint` maps the new card's front matter to the inputs fingerprint (the front
+    matter is an input as written, so a rebuild reproduces the same value).
+    """
     context = build_context(inputs)
     body = render_template(env, "card.md.j2", context)
     card = compose_card(
         context["metadata"], body, existing_card, file=f"{inputs.entry.path}/README.md"
     )
+    context["fingerprint"] = inputs_fingerprint(front_matter_of(card))
+    changes = render_template(env, "changes.md.j2", context)
+    card_json = to_json(context)
+    outputs = outputs_fingerprint(card, changes, card_json)
     return RenderedModel(
         name=inputs.entry.name,
         path=inputs.entry.path,
         context=context,
-        card=card,
-        changes=render_template(env, "changes.md.j2", context),
-        card_json=to_json(context),
+        card=embed(card, context["fingerprint"], outputs),
+        changes=changes,
+        card_json=card_json,
     )

@@ -1,0 +1,122 @@
+"""Fingerprints that let `check` tell a stale card in milliseconds, without rendering it.
+
+`inputs`: a hash over everything a card is made from — the model's files (sha256), the base's
+(its pinned revision, or the sha256 of its files), the config entry, the templates, the tool
+version, the git history of the model's folder, and the card's own front matter.
+`outputs`: a hash over what build generated — the card's generated blocks and tool-owned
+front-matter keys, CHANGES.md and card.json — so a hand edit of generated text is seen too.
+Both live in one comment at the end of the card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelcards import __version__
+from modelcards.history import History
+from modelcards.inspect.card import split_front_matter
+from modelcards.resolve.snapshot import FileEntry, SourceRef
+
+BLOCK_NAME = "fingerprint"
+LINE = re.compile(
+    r"<!-- modelcards:fingerprint inputs=sha256:(?P<inputs>[0-9a-f]{64}) "
+    r"outputs=sha256:(?P<outputs>[0-9a-f]{64}) -->"
+)
+EMPTY_BLOCK = f"<!-- modelcards:begin {BLOCK_NAME} -->\n<!-- modelcards:end {BLOCK_NAME} -->"
+
+
+def digest(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def templates_digest(folders: Iterable[Path | None]) -> str:
+    """Every template file that could be used (overrides first), by relative path and bytes."""
+    parts: list[tuple[str, str]] = []
+    for index, folder in enumerate(f for f in folders if f is not None):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                rel = f"{index}/{path.relative_to(folder).as_posix()}"
+                parts.append((rel, hashlib.sha256(path.read_bytes()).hexdigest()))
+    return digest(parts)
+
+
+def manifest_digest(files: Iterable[FileEntry]) -> list[tuple[str, int, str | None]]:
+    return [(f.path, f.size, f.sha256) for f in files]
+
+
+def base_identity(source: SourceRef | None, files: Iterable[FileEntry] | None) -> Any:
+    """A base pinned to a commit (git, Hub, HF cache) is named by it; a folder by its files."""
+    if source is None:
+        return None
+    if source.kind != "path" and source.revision:
+        return [source.kind, source.location, source.revision]
+    return [source.kind, source.location, manifest_digest(files or ())]
+
+
+def history_digest(history: History) -> Any:
+    return [[r.tag, r.commit, [c.sha for c in r.commits]] for r in history.releases]
+
+
+def front_matter_of(card_text: str | None) -> str:
+    """The card's front matter text (comments included: they are kept, so they count)."""
+    if card_text is None:
+        return ""
+    front, _ = split_front_matter(card_text)
+    return front or ""
+
+
+def inputs_fingerprint(
+    *,
+    entry: Mapping[str, Any],
+    card_defaults: Mapping[str, Any],
+    templates: str,
+    tuned_files: Iterable[FileEntry],
+    base: Any,
+    history: History,
+    front_matter: str,
+) -> str:
+    return digest({
+        "tool": __version__,
+        "entry": entry,
+        "card_defaults": card_defaults,
+        "templates": templates,
+        "tuned": manifest_digest(tuned_files),
+        "base": base,
+        "history": history_digest(history),
+        "front_matter": front_matter,
+    })  # fmt: skip
+
+
+def outputs_fingerprint(card_text: str, changes: str, card_json: str) -> str:
+    from modelcards.render.card_file import TOOL_OWNED_KEYS, parse_body  # render imports us
+
+    front, body = split_front_matter(card_text)
+    blocks = [p.text for p in parse_body(body) if p.kind == "generated" and p.key != BLOCK_NAME]
+    owned = [
+        line for line in (front or "").splitlines() if line.split(":", 1)[0] in TOOL_OWNED_KEYS
+    ]
+    return digest({"blocks": blocks, "owned": owned, "changes": changes, "card_json": card_json})
+
+
+def embed(card_text: str, inputs: str, outputs: str) -> str:
+    """Fill the card's fingerprint block (appending one if a custom template has none)."""
+    line = f"<!-- modelcards:fingerprint inputs=sha256:{inputs} outputs=sha256:{outputs} -->"
+    block = f"<!-- modelcards:begin {BLOCK_NAME} -->\n{line}\n<!-- modelcards:end {BLOCK_NAME} -->"
+    pattern = re.compile(
+        rf"<!-- modelcards:begin {BLOCK_NAME} -->\n.*?<!-- modelcards:end {BLOCK_NAME} -->",
+        re.DOTALL,
+    )
+    if pattern.search(card_text):
+        return pattern.sub(lambda _m: block, card_text, count=1)
+    return card_text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+def read_fingerprint(card_text: str) -> tuple[str, str] | None:
+    match = LINE.search(card_text)
+    return (match.group("inputs"), match.group("outputs")) if match else None

@@ -1,0 +1,89 @@
+"""sha256 of model files, computed once.
+
+A rebuild must not re-hash 100 GB of weights. Hashes are remembered by (real path, size,
+mtime, inode) for files on disk and by git blob id for files read from git; for a Git-LFS file
+that git says is clean, the pointer's oid *is* the sha256, so nothing is read at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from modelcards.publish.write import write_atomic
+
+BLOCK = 8 * 1024 * 1024
+MAX_ENTRIES = 200_000
+CACHE_VERSION = 1
+
+
+def default_cache_file() -> Path:
+    if os.environ.get("MODELCARDS_CACHE"):
+        return Path(os.environ["MODELCARDS_CACHE"])
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "modelcards" / "hashes.json"
+
+
+def sha256_file(path: Path) -> str:
+    """Stream a file through sha256 in large blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class HashCache:
+    """A small JSON store: stat key or git blob id → sha256. Unreadable caches start empty."""
+
+    def __init__(self, file: Path | None = None) -> None:
+        self.file = file
+        self.by_stat: dict[str, str] = {}
+        self.by_blob: dict[str, str] = {}
+        self.hashed_bytes = 0  # what this run actually read to hash, for reports and benches
+        self._dirty = False
+        if file is not None and file.is_file():
+            try:
+                data = json.loads(file.read_text(encoding="utf-8"))
+                if data.get("version") == CACHE_VERSION:
+                    self.by_stat = dict(data.get("stat", {}))
+                    self.by_blob = dict(data.get("blob", {}))
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    @staticmethod
+    def _stat_key(path: Path) -> str:
+        info = os.stat(path)
+        return f"{os.path.realpath(path)}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
+
+    def file_sha256(self, path: Path) -> str:
+        key = self._stat_key(path)
+        cached = self.by_stat.get(key)
+        if cached is None:
+            cached = sha256_file(path)
+            self.hashed_bytes += os.stat(path).st_size
+            self.by_stat[key] = cached
+            self._dirty = True
+        return cached
+
+    def blob_sha256(self, blob_id: str) -> str | None:
+        return self.by_blob.get(blob_id)
+
+    def remember_blob(self, blob_id: str, sha256: str) -> None:
+        if self.by_blob.get(blob_id) != sha256:
+            self.by_blob[blob_id] = sha256
+            self._dirty = True
+
+    def save(self) -> None:
+        if self.file is None or not self._dirty:
+            return
+        stat = dict(list(self.by_stat.items())[-MAX_ENTRIES:])
+        blob = dict(list(self.by_blob.items())[-MAX_ENTRIES:])
+        payload = {"version": CACHE_VERSION, "stat": stat, "blob": blob}
+        try:
+            write_atomic(self.file, json.dumps(payload, sort_keys=True))
+        except Exception:  # noqa: BLE001 - a cache that cannot be saved only costs time
+            return
+        self._dirty = False
