@@ -7,6 +7,7 @@ made from, cheap to compute (hashes come from caches and git), with no inspectio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,10 @@ class ModelState:
     base_files: tuple[FileEntry, ...] | None  # hashed only for a base in a folder
     history: History
     existing_card: str | None
+
+    def fingerprinter(self, config: ProjectConfig, templates: str) -> Callable[[str], str]:
+        """front matter → inputs fingerprint, for `render_model`."""
+        return functools.partial(self.fingerprint, config, templates)
 
     def fingerprint(self, config: ProjectConfig, templates: str, front_matter: str) -> str:
         base = self.base_snapshot
@@ -172,9 +177,7 @@ def render_project(
         state = model_state(config, entry, cache, online=online)
         inputs = model_inputs(config, state, analyse(state))
 
-        def fingerprint(front_matter: str, state: ModelState = state) -> str:
-            return state.fingerprint(config, templates, front_matter)
-
+        fingerprint = state.fingerprinter(config, templates)
         rendered.append(render_model(inputs, env, state.existing_card, fingerprint))
     cache.save()
     return rendered

@@ -175,7 +175,7 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> Non
     Markdown pages and mkdocs.yml into `site.dir` and run `mkdocs build --strict`.
     Nothing is written unless every model renders.
     """
-    from modelcards.build import render_project, write_outputs
+    from modelcards.build import project_templates_digest, render_project, write_outputs
     from modelcards.config import load_config
     from modelcards.hashcache import HashCache, default_cache_file
     from modelcards.publish.site import build_site, check_site_folder, site_pages, write_site
@@ -191,7 +191,9 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> Non
     site_files: dict[str, str] = {}
     if config.site.enabled and not no_site:
         check_site_folder(config)
-        site_files = site_pages(config, models, make_environment(config.templates))
+        site_files = site_pages(
+            config, models, make_environment(config.templates), project_templates_digest(config)
+        )
     written, unchanged = write_outputs(config, files)
     site_written = write_site(config, site_files) if site_files else []
     output = None
@@ -231,6 +233,72 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> Non
     )
     if output:
         click.echo(f"site: {output / 'index.html'}")
+
+
+@cli.command()
+@click.option(
+    "-C",
+    "--repo",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The project root holding modelcards.yml (default: the current folder).",
+)
+@click.option(
+    "--base-ref",
+    metavar="REF",
+    help="Also fail when a model's files changed in REF...HEAD (e.g. origin/main in a "
+    "pull request) but its card did not.",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Render stale models and print the unified diff of what build would write.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github prints ::error annotations for GitHub Actions.",
+)
+@online_option
+@fail_cleanly
+def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: bool) -> None:
+    """Fail when a card, change log or site page is not what `build` would write now.
+
+    The pull-request gate. For every model in modelcards.yml it recomputes the fingerprint of
+    what the card is made from (model and base files, config, templates, history, front matter)
+    and compares it with the one recorded in the card — no rendering, no re-hashing of
+    unchanged files — and checks that no generated text was edited by hand. The site folder is
+    checked when it is kept in the project.
+
+    \b
+    Examples:
+      modelcards check                              # before committing
+      modelcards check --base-ref origin/main --format github   # in a pull request
+      modelcards check --diff                       # show what build would change
+
+    Exit status: 0 when everything is current, 1 when something is stale (each problem names
+    the model, the file and why), 2 on a usage or configuration error.
+    """
+    from modelcards.check import check_project, format_github, format_json, format_text
+    from modelcards.config import load_config
+    from modelcards.hashcache import HashCache, default_cache_file
+
+    config = load_config(root)
+    report = check_project(
+        config,
+        cache=HashCache(default_cache_file()),
+        base_ref=base_ref,
+        show_diff=show_diff,
+        online=online,
+    )
+    formatter = {"json": format_json, "github": format_github}.get(fmt, format_text)
+    click.echo(formatter(report), nl=False)
+    sys.exit(0 if report.ok else 1)
 
 
 def main() -> None:

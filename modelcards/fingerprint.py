@@ -120,3 +120,30 @@ def embed(card_text: str, inputs: str, outputs: str) -> str:
 def read_fingerprint(card_text: str) -> tuple[str, str] | None:
     match = LINE.search(card_text)
     return (match.group("inputs"), match.group("outputs")) if match else None
+
+
+SITE_LINE = re.compile(
+    r"^inputs=sha256:(?P<inputs>[0-9a-f]{64}) outputs=sha256:(?P<outputs>[0-9a-f]{64})$", re.M
+)
+
+
+def site_inputs(settings: Any, templates: str, cards: Iterable[tuple[str, str, str]]) -> str:
+    """The site is made from the cards as written (prose included), the settings and templates."""
+    return digest({"tool": __version__, "settings": settings, "templates": templates,
+                   "cards": [list(c) for c in cards]})  # fmt: skip
+
+
+def site_outputs(files: Mapping[str, str]) -> str:
+    """Every generated site source file but the marker that holds this value."""
+    return digest(
+        sorted((path, hashlib.sha256(text.encode()).hexdigest()) for path, text in files.items())
+    )
+
+
+def site_marker(header: str, inputs: str, outputs: str) -> str:
+    return f"{header}inputs=sha256:{inputs} outputs=sha256:{outputs}\n"
+
+
+def read_site_marker(text: str) -> tuple[str, str] | None:
+    match = SITE_LINE.search(text)
+    return (match.group("inputs"), match.group("outputs")) if match else None

@@ -1,0 +1,274 @@
+"""`modelcards check`: is every card, change log and site page what `build` would write now?
+
+The fast path renders nothing: it recomputes each model's inputs fingerprint (hashes from the
+cache and git, history from one `git log` per model) and compares it, and a hash of the
+generated text, with what the card recorded. Only a stale model is rendered, to show a diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from git.exc import GitCommandError
+
+from modelcards.build import (
+    ModelState,
+    analyse,
+    model_inputs,
+    model_state,
+    project_templates_digest,
+)
+from modelcards.config import ModelEntry, ProjectConfig
+from modelcards.errors import ConfigError, ResolveError
+from modelcards.fingerprint import (
+    front_matter_of,
+    outputs_fingerprint,
+    read_fingerprint,
+    read_site_marker,
+    site_inputs,
+    site_outputs,
+)
+from modelcards.hashcache import HashCache
+from modelcards.inspect import CARD_OUTPUTS
+from modelcards.publish.site import MARKER, site_settings
+from modelcards.render import make_environment, render_model
+from modelcards.resolve.gitrepo import open_git_repository
+
+REBUILD = "run `modelcards build` and commit the result"
+
+
+@dataclass(frozen=True)
+class Problem:
+    model: str | None  # None for the site
+    file: str  # the project-relative file that should change
+    reason: str
+    diff: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"model": self.model, "file": self.file, "reason": self.reason, "diff": self.diff}
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    problems: tuple[Problem, ...]
+    models: int
+    rendered: int  # models that had to be rendered (stale ones, with --diff)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
+    """Project-relative paths changed in BASE_REF...HEAD (one git call)."""
+    try:
+        repo = open_git_repository(config.root)
+        top = Path(repo.working_tree_dir or config.root).resolve()
+        names = repo.git.diff("--name-only", "--no-renames", f"{base_ref}...HEAD").splitlines()
+    except ResolveError as exc:
+        raise ConfigError(f"--base-ref needs a git repository: {exc}") from None
+    except GitCommandError:
+        raise ConfigError(
+            f"--base-ref: unknown revision {base_ref!r} (fetch it, e.g. with fetch-depth: 0)"
+        ) from None
+    root = config.root.resolve()
+    changed = set()
+    for name in names:
+        path = top / name
+        if path.is_relative_to(root):
+            changed.add(path.relative_to(root).as_posix())
+    return changed
+
+
+def _inputs_changed(entry: ModelEntry, state: ModelState, changed: set[str]) -> list[str]:
+    folders = [entry.path]
+    if state.base_snapshot is not None and state.base_snapshot.ref.kind == "path":
+        folders.append(state.base_snapshot.ref.location)
+    return sorted(
+        path
+        for path in changed
+        for folder in folders
+        if path.startswith(folder.rstrip("/") + "/") and Path(path).name not in CARD_OUTPUTS
+    )
+
+
+def _what_changed(state: ModelState, card_json: str | None) -> str:
+    """Name the files that differ from the manifest the card was built from."""
+    try:
+        recorded = json.loads(card_json or "{}").get("provenance", {}).get("files", [])
+        before = {f["path"]: f["sha256"] for f in recorded}
+    except (ValueError, AttributeError, TypeError, KeyError):
+        return "its inputs changed"
+    now = {f.path: f.sha256 for f in state.files}
+    names = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p))
+    if not names:
+        return "its base, history, configuration, templates or front matter changed"
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"{shown} changed since the card was built"
+
+
+def _unified(path: str, old: str | None, new: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            (old or "").splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"a/{path}",
+            tofile=f"b/{path} (what build would write)",
+        )
+    )
+
+
+def check_project(
+    config: ProjectConfig,
+    *,
+    cache: HashCache,
+    base_ref: str | None = None,
+    show_diff: bool = False,
+    online: bool = False,
+) -> CheckReport:
+    templates = project_templates_digest(config)
+    changed = changed_since(config, base_ref) if base_ref else None
+    problems: list[Problem] = []
+    rendered = 0
+    cards: list[tuple[str, str, str]] = []
+    env = make_environment(config.templates) if show_diff else None
+    for entry in config.models:
+        state = model_state(config, entry, cache, online=online)
+        card_path = f"{entry.path}/README.md"
+        card = state.existing_card
+        changes = _read(config.root / entry.path / "CHANGES.md")
+        card_json = _read(config.root / entry.path / "card.json")
+        cards.append((card or "", changes or "", card_json or ""))
+        stale: list[Problem] = []
+        recorded = read_fingerprint(card) if card is not None else None
+        if card is None:
+            stale.append(Problem(entry.name, card_path, f"no card yet: {REBUILD}"))
+        elif recorded is None:
+            stale.append(
+                Problem(entry.name, card_path, f"the card has no modelcards fingerprint: {REBUILD}")
+            )
+        else:
+            inputs = state.fingerprint(config, templates, front_matter_of(card))
+            if inputs != recorded[0]:
+                stale.append(
+                    Problem(
+                        entry.name,
+                        card_path,
+                        f"stale card: {_what_changed(state, card_json)}; {REBUILD}",
+                    )
+                )
+            elif outputs_fingerprint(card, changes or "", card_json or "") != recorded[1]:
+                stale.append(
+                    Problem(
+                        entry.name,
+                        card_path,
+                        "generated parts of README.md, CHANGES.md or card.json were "
+                        f"edited by hand (edit outside the generated blocks); {REBUILD}",
+                    )
+                )
+        if changed is not None:
+            touched = _inputs_changed(entry, state, changed)
+            if touched and card_path not in changed:
+                shown = ", ".join(touched[:5]) + (" …" if len(touched) > 5 else "")
+                problems.append(
+                    Problem(
+                        entry.name,
+                        card_path,
+                        f"model files changed in {base_ref}...HEAD ({shown}) but its "
+                        f"card did not; {REBUILD}",
+                    )
+                )
+        if stale and show_diff and env is not None:
+            rendered += 1
+            model = render_model(
+                model_inputs(config, state, analyse(state)),
+                env,
+                card,
+                state.fingerprinter(config, templates),
+            )
+            diffs = [
+                _unified(f"{entry.path}/{name}", old, new)
+                for name, old, new in (("README.md", card, model.card),
+                                       ("CHANGES.md", changes, model.changes),
+                                       ("card.json", card_json, model.card_json))
+                if old != new
+            ]  # fmt: skip
+            stale = [Problem(p.model, p.file, p.reason, "".join(diffs) or None) for p in stale]
+        problems.extend(stale)
+    problems.extend(_check_site(config, templates, cards))
+    cache.save()
+    return CheckReport(problems=tuple(problems), models=len(config.models), rendered=rendered)
+
+
+def _check_site(
+    config: ProjectConfig, templates: str, cards: list[tuple[str, str, str]]
+) -> list[Problem]:
+    """The site's sources, when they are kept in the project (a site folder that exists)."""
+    folder = config.root / config.site.dir
+    if not config.site.enabled or not folder.is_dir():
+        return []
+    marker_file = f"{config.site.dir}/{MARKER}"
+    recorded = read_site_marker(_read(folder / MARKER) or "")
+    if recorded is None:
+        return [Problem(None, marker_file, f"the site folder has no modelcards marker; {REBUILD}")]
+    if site_inputs(site_settings(config), templates, cards) != recorded[0]:
+        return [Problem(None, marker_file, f"the site is older than the cards; {REBUILD}")]
+    files = {
+        path.relative_to(config.root).as_posix(): _read(path) or ""
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != MARKER
+    }
+    if site_outputs(files) != recorded[1]:
+        return [Problem(None, marker_file, f"site pages were edited or removed by hand; {REBUILD}")]
+    return []
+
+
+def summary(report: CheckReport) -> str:
+    plural = "s" if report.models != 1 else ""
+    if report.ok:
+        return f"ok: {report.models} model{plural} checked, every card is current"
+    count = len(report.problems)
+    return f"{count} problem{'s' if count != 1 else ''} in {report.models} model{plural}"
+
+
+def format_text(report: CheckReport) -> str:
+    lines = [f"{p.model or 'site'}: {p.file}: {p.reason}" for p in report.problems]
+    lines += [p.diff.rstrip("\n") for p in report.problems if p.diff]
+    return "\n".join([*lines, summary(report)]) + "\n"
+
+
+def format_json(report: CheckReport) -> str:
+    data = {
+        "ok": report.ok,
+        "models": report.models,
+        "problems": [p.as_json() for p in report.problems],
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def format_github(report: CheckReport) -> str:
+    """GitHub Actions workflow commands: one `::error` annotation per problem."""
+
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    lines = [
+        f"::error file={prop(p.file)},line=1,title=modelcards check::"
+        + data((f"{p.model}: " if p.model else "") + p.reason)
+        for p in report.problems
+    ]
+    return "\n".join([*lines, summary(report)]) + "\n"
