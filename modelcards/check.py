@@ -272,3 +272,14 @@ def format_github(report: CheckReport) -> str:
         for p in report.problems
     ]
     return "\n".join([*lines, summary(report)]) + "\n"
+
+
+def format_markdown(report: CheckReport) -> str:
+    """A job summary: one table row per problem."""
+    lines = ["## modelcards check", "", summary(report) + "."]
+    if report.problems:
+        lines += ["", "| Model | File | Problem |", "|---|---|---|"]
+        for p in report.problems:
+            cells = [p.model or "site", f"`{p.file}`", p.reason]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

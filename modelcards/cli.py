@@ -259,10 +259,10 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> Non
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=click.Choice(["text", "json", "github", "markdown"]),
     default="text",
     show_default=True,
-    help="github prints ::error annotations for GitHub Actions.",
+    help="github prints ::error annotations for GitHub Actions; markdown a job summary.",
 )
 @online_option
 @fail_cleanly
@@ -284,7 +284,13 @@ def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: b
     Exit status: 0 when everything is current, 1 when something is stale (each problem names
     the model, the file and why), 2 on a usage or configuration error.
     """
-    from modelcards.check import check_project, format_github, format_json, format_text
+    from modelcards.check import (
+        check_project,
+        format_github,
+        format_json,
+        format_markdown,
+        format_text,
+    )
     from modelcards.config import load_config
     from modelcards.hashcache import HashCache, default_cache_file
 
@@ -296,7 +302,8 @@ def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: b
         show_diff=show_diff,
         online=online,
     )
-    formatter = {"json": format_json, "github": format_github}.get(fmt, format_text)
+    formatters = {"json": format_json, "github": format_github, "markdown": format_markdown}
+    formatter = formatters.get(fmt, format_text)
     click.echo(formatter(report), nl=False)
     sys.exit(0 if report.ok else 1)
 
