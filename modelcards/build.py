@@ -22,6 +22,7 @@ from modelcards.history import History, read_history
 from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot, manifest_files
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
+from modelcards.releases import release_changes
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
 from modelcards.render.environment import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
@@ -157,6 +158,7 @@ def model_inputs(config: ProjectConfig, state: ModelState, analysis: Analysis) -
         history=state.history,
         provenance=provenance,
         card_defaults=dict(config.card),
+        release_changes=release_changes(config.root, entry.path, state.history, analysis.tuned),
     )
 
 

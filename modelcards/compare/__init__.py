@@ -42,7 +42,7 @@ def compare(base: ModelFacts, tuned: ModelFacts) -> ModelDiff:
     changes += _weight_changes(weights)
     changes += _card_changes(base, tuned)
     changes += _code_changes(base, tuned)
-    changes += _training_changes(tuned)
+    changes += _training_changes(base, tuned)
     changes.sort(key=lambda c: (not c.significant, AREAS.index(c.area)))
     return ModelDiff(
         relation=relation(base, tuned),
@@ -488,9 +488,10 @@ def _code_changes(base: ModelFacts, tuned: ModelFacts) -> list[Change]:
     ]
 
 
-def _training_changes(tuned: ModelFacts) -> list[Change]:
+def _training_changes(base: ModelFacts, tuned: ModelFacts) -> list[Change]:
+    """The training run that produced the tuned model, when it is not the base's own record."""
     record = tuned.training
-    if record is None:
+    if record is None or record == base.training:
         return []
     parts = []
     if record.global_step is not None:

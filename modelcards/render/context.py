@@ -5,11 +5,12 @@ Built from typed values only; every entry can be traced to a file, a key or a co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from modelcards import __version__
-from modelcards.compare.model import ModelDiff, source_json
+from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.config import ModelEntry
 from modelcards.history import History
 from modelcards.inspect.facts import ModelFacts
@@ -54,6 +55,7 @@ class ModelInputs:
     history: History
     provenance: Provenance
     card_defaults: dict[str, Any]
+    release_changes: Mapping[str | None, tuple[Change, ...]] = field(default_factory=dict)
 
 
 def _first(config: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -266,6 +268,8 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
                     "date": r.date,
                     "commit": r.commit,
                     "groups": {g: [vars(c) for c in cs] for g, cs in r.groups().items()},
+                    "changes": [c.as_json() for c in inputs.release_changes.get(r.tag, ())],
+                    "compared": r.tag in inputs.release_changes,
                 }
                 for r in history.releases
             ],

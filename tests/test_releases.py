@@ -1,0 +1,50 @@
+"""CHANGES.md: releases from tags, and what changed in the files between them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from modelcards.cli import cli
+from modelfiles import git, llama_config, write_json
+
+
+def lfs_pointer(oid_char: str, size: int) -> str:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid_char * 64}\nsize {size}\n"
+
+
+def test_releases_compare_files_and_lfs_weights_without_fetching(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    model = repo / "models" / "m"
+    write_json(model / "config.json", llama_config())
+    (model / "model.safetensors").write_text(lfs_pointer("a", 1_000_000))
+    (repo / "modelcards.yml").write_text("models:\n  - path: models/m\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "feat: first model")
+    git(repo, "tag", "m/v1")
+    write_json(model / "config.json", llama_config(max_position_embeddings=4096))
+    (model / "model.safetensors").write_text(lfs_pointer("b", 1_000_008))
+    git(repo, "commit", "-qam", "train: longer context")
+    git(repo, "tag", "m/v2")
+    write_json(model / "config.json", llama_config(max_position_embeddings=8192))
+    git(repo, "commit", "-qam", "fix: context again")
+
+    result = CliRunner().invoke(cli, ["build", "-C", str(repo), "--no-site"])
+    assert result.exit_code == 0, result.output
+    changes = (repo / "models/m/CHANGES.md").read_text()
+    unreleased, v2, v1 = changes.split("\n## ")[1:]
+    assert unreleased.startswith("Unreleased")
+    assert "context again" in unreleased and "context window 4096 → 8192 tokens (×2)" in unreleased
+    assert v2.startswith("m/v2 (")
+    assert "### Training" in v2 and "longer context" in v2
+    assert "context window 128 → 4096 tokens (×32)" in v2
+    assert (
+        "weight file model.safetensors changed (compared by size/sha256 only: 1,000,000 → 1,000,008 bytes)"
+        in v2
+    )
+    assert v1.startswith("m/v1 (") and "first model" in v1 and "What changed" not in v1
+    card = json.loads((repo / "models/m/card.json").read_text())
+    assert [r["tag"] for r in card["history"]["releases"]] == [None, "m/v2", "m/v1"]
