@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from git import Repo
+from git.exc import BadName, GitCommandError
 
 from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import open_git_repository
@@ -102,62 +103,68 @@ def _commit(sha: str, date: str, author: str, subject: str) -> Commit:
     )
 
 
-def _tags(repo: Repo, patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
-    """commit sha -> (tag, date) for tags matching a pattern; one git call."""
+def _tags(repo: Repo, patterns: tuple[str, ...]) -> list[tuple[str, str, str]]:
+    """(tag, commit sha, date) for tags matching a pattern, oldest first; one git call."""
     out = repo.git.for_each_ref(
-        "--sort=refname",
+        "--sort=creatordate",
         "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)",
         "refs/tags",
     )
-    tags: dict[str, tuple[str, str]] = {}
+    tags = []
     for line in out.splitlines():
         name, peeled, obj, date = line.split("\x1f")
         if any(fnmatch(name, p) for p in patterns):
-            tags.setdefault(peeled or obj, (name, date))
+            tags.append((name, peeled or obj, date))
     return tags
 
 
 def read_history(
-    project_root: Path, model_path: str, *, tag_patterns: tuple[str, ...] = ()
+    project_root: Path,
+    model_path: str,
+    *,
+    rev: str = "HEAD",
+    tag_patterns: tuple[str, ...] = (),
 ) -> History:
-    """Commits touching `model_path` (relative to the project root), split into releases by tag.
+    """Commits touching `model_path` up to `rev`, split into releases by the tags before it.
 
-    One `git log` call for the commits and their files, one for the tags: no per-commit queries.
+    A release holds the model's commits reachable from its tag and from no older tag, so a
+    project-wide tag on a commit elsewhere still marks the model's release. One `git log` for
+    the commits and their files, one call for the tags, one per tag for what it contains.
     """
     repo = open_repo(project_root)
     if repo is None:
         return EMPTY
     try:
-        repo.head.commit  # noqa: B018 - raises ValueError when there are no commits yet
-    except ValueError:
+        repo.commit(rev)
+    except (ValueError, GitCommandError, BadName):  # no commits yet
         return History(repository=_remote(repo), in_git=True, last_commit=None, releases=())
     top = Path(repo.working_tree_dir or project_root).resolve()
     rel = (project_root.resolve() / model_path).resolve().relative_to(top).as_posix()
-    rel = "" if rel == "." else rel
-    patterns = tag_patterns or (f"{Path(model_path).name}/v*", "v*")
-    tags = _tags(repo, patterns)
-    log = repo.git.log(
-        "--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", "HEAD", "--", rel or "."
-    )
-    releases: list[Release] = []
-    current: list[Commit] = []
-    current_tag: tuple[str | None, str | None, str | None] = (None, None, None)
+    rel = "." if rel in ("", ".") else rel
+    log = repo.git.log("--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", rev, "--", rel)
+    commits: list[Commit] = []
     for record in log.split("\x1e")[1:]:
         header, _, names = record.partition("\n")
         sha, date, author, subject = header.split("\x1f", 3)
-        if sha in tags:
-            releases.append(Release(*current_tag, commits=tuple(current)))
-            current = []
-            current_tag = (tags[sha][0], tags[sha][1], sha)
         files = [n for n in names.splitlines() if n.strip()]
         if files and all(Path(n).name in GENERATED_NAMES for n in files):
             continue
-        current.append(_commit(sha, date, author, subject))
-    releases.append(Release(*current_tag, commits=tuple(current)))
+        commits.append(_commit(sha, date, author, subject))
+    patterns = tag_patterns or (f"{Path(model_path).name}/v*", "v*")
+    release_of: dict[str, str] = {}
+    head = repo.commit(rev)
+    tags = [t for t in _tags(repo, patterns) if repo.is_ancestor(repo.commit(t[1]), head)]
+    for name, sha, _date in tags:  # oldest first: a commit belongs to the first tag holding it
+        for member in repo.git.rev_list(sha, "--", rel).split():
+            release_of.setdefault(member, name)
+    releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
+    for name, sha, date in reversed(tags):
+        mine = tuple(c for c in commits if release_of.get(c.sha) == name)
+        releases.append(Release(name, date, sha, mine))
     return History(
         repository=_remote(repo),
         in_git=True,
-        last_commit=next((c.sha for r in releases for c in r.commits), None),
+        last_commit=commits[0].sha if commits else None,
         releases=tuple(r for r in releases if r.commits or r.tag),
     )
 
