@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from modelcards.compare import ModelDiff, compare
 from modelcards.config import ModelEntry, ProjectConfig
-from modelcards.errors import InspectError
+from modelcards.errors import InspectError, ResolveError
 from modelcards.fingerprint import base_identity, inputs_fingerprint, templates_digest
 from modelcards.gitfiles import clean_lfs_oids
 from modelcards.hashcache import HashCache
@@ -26,6 +27,7 @@ from modelcards.releases import release_changes
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
 from modelcards.render.environment import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
+from modelcards.resolve.gitrepo import open_git_reference
 
 Progress = Callable[[str], None]
 
@@ -86,34 +88,51 @@ def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
 
 
 def model_state(
-    config: ProjectConfig, entry: ModelEntry, cache: HashCache, *, online: bool = False
+    config: ProjectConfig,
+    entry: ModelEntry,
+    cache: HashCache,
+    *,
+    online: bool = False,
+    at: str | None = None,
 ) -> ModelState:
-    folder = config.root / entry.path
-    snapshot = open_folder(folder, project_root=config.root)
-    files = hashed_manifest(
-        snapshot, manifest_files(snapshot), cache, clean_lfs_oids(config.root, folder)
-    )
+    """The model as it is in the work tree, or with `at` as it was at that git revision."""
+    base = entry.base
+    if at is None:
+        folder = config.root / entry.path
+        snapshot: Snapshot = open_folder(folder, project_root=config.root)
+        known = clean_lfs_oids(config.root, folder)
+        card = existing_card(config, entry)
+    else:
+        snapshot = open_git_reference(f"git:{at}:{entry.path}", project_root=config.root)
+        known = {}
+        card = (
+            snapshot.read_bytes("README.md", max_bytes=MAX_TEXT_BYTES).decode("utf-8", "replace")
+            if snapshot.has("README.md")
+            else None
+        )
+    files = hashed_manifest(snapshot, manifest_files(snapshot), cache, known)
     base_snapshot = base_files = None
-    if entry.base is not None:
+    if base is not None:
+        base_path = base.path
+        if at is not None and base_path and (config.root / base_path).is_dir():
+            base_path = f"git:{at}:{base_path}"  # a base kept in the project, as it was then
         base_snapshot = resolve_base(
-            entry.base.path,
-            entry.base.id,
-            entry.base.revision,
-            project_root=config.root,
-            online=online,
+            base_path, base.id, base.revision, project_root=config.root, online=online
         )
         if base_snapshot.ref.kind == "path" or not base_snapshot.ref.revision:
             base_folder = config.root / base_snapshot.ref.location
-            known = clean_lfs_oids(config.root, base_folder) if base_folder.is_dir() else {}
-            base_files = hashed_manifest(base_snapshot, manifest_files(base_snapshot), cache, known)
+            base_known = clean_lfs_oids(config.root, base_folder) if base_folder.is_dir() else {}
+            base_files = hashed_manifest(
+                base_snapshot, manifest_files(base_snapshot), cache, base_known
+            )
     return ModelState(
         entry=entry,
         snapshot=snapshot,
         files=files,
         base_snapshot=base_snapshot,
         base_files=base_files,
-        history=read_history(config.root, entry.path),
-        existing_card=existing_card(config, entry),
+        history=read_history(config.root, entry.path, rev=at or "HEAD"),
+        existing_card=card,
     )
 
 
@@ -168,7 +187,9 @@ def render_project(
     progress: Progress | None = None,
     online: bool = False,
     cache: HashCache | None = None,
+    at: str | None = None,
 ) -> list[RenderedModel]:
+    """Every model's files in memory; with `at`, the cards as they were at that revision."""
     cache = cache or HashCache()
     env = make_environment(config.templates)
     templates = project_templates_digest(config)
@@ -176,7 +197,14 @@ def render_project(
     for index, entry in enumerate(config.models, 1):
         if progress:
             progress(f"[{index}/{len(config.models)}] {entry.name}: reading {entry.path}")
-        state = model_state(config, entry, cache, online=online)
+        try:
+            state = model_state(config, entry, cache, online=online, at=at)
+        except ResolveError as exc:
+            if at is None:
+                raise
+            if progress:
+                progress(f"{entry.name}: skipped, not readable at {at}: {exc}")
+            continue
         inputs = model_inputs(config, state, analyse(state))
 
         fingerprint = state.fingerprinter(config, templates)
@@ -191,3 +219,46 @@ def write_outputs(config: ProjectConfig, files: dict[str, str]) -> tuple[list[st
     for rel, content in sorted(files.items()):
         (written if write_atomic(config.root / rel, content) else unchanged).append(rel)
     return written, unchanged
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    models: tuple[RenderedModel, ...]
+    written: tuple[str, ...]  # project-relative paths whose bytes changed
+    unchanged: tuple[str, ...]
+    site: Path | None  # the built HTML folder, when the site was built
+
+
+def build_project(
+    config: ProjectConfig,
+    *,
+    cache: HashCache,
+    site: bool = True,
+    online: bool = False,
+    at: str | None = None,
+    out: str | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Render every model, then write cards and (unless `at`) the site; nothing half-done.
+
+    With `at`, the cards are rebuilt as they were at that revision and written under `out`
+    (relative to the project root); the work tree's cards and the site are not touched.
+    """
+    from modelcards.publish.site import build_site, check_site_folder, site_pages, write_site
+
+    models = render_project(config, progress=progress, online=online, cache=cache, at=at)
+    prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
+    files = {f"{prefix}{path}": text for model in models for path, text in model.files().items()}
+    site_files: dict[str, str] = {}
+    if site and at is None and config.site.enabled:
+        check_site_folder(config)
+        env = make_environment(config.templates)
+        site_files = site_pages(config, models, env, project_templates_digest(config))
+    written, unchanged = write_outputs(config, files)
+    output = None
+    if site_files:
+        written += write_site(config, site_files)
+        if progress:
+            progress(f"building the site with mkdocs into {config.site.output}/")
+        output = build_site(config)
+    return BuildReport(tuple(models), tuple(written), tuple(unchanged), output)

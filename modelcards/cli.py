@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -156,6 +157,18 @@ def init(root: Path, force: bool) -> None:
 )
 @click.option("--no-site", is_flag=True, help="Write cards and change logs, but not the site.")
 @click.option(
+    "--at",
+    metavar="REV",
+    help="Rebuild the cards as they were at a git revision (a release tag), from git objects; "
+    "written under --out, leaving the work tree and the site alone.",
+)
+@click.option(
+    "--out",
+    metavar="DIR",
+    help="With --at: the folder to write into, relative to the project root "
+    "[default: modelcards-releases/REV].",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["text", "json"]),
@@ -166,7 +179,15 @@ def init(root: Path, force: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
 @online_option
 @fail_cleanly
-def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> None:
+def build(
+    root: Path,
+    no_site: bool,
+    at: str | None,
+    out: str | None,
+    fmt: str,
+    quiet: bool,
+    online: bool,
+) -> None:
     """Write every model's card (README.md), CHANGES.md and card.json, then build the site.
 
     For each model in modelcards.yml: diff it against its base, render the card from the
@@ -174,65 +195,63 @@ def build(root: Path, no_site: bool, fmt: str, quiet: bool, online: bool) -> Non
     sections and front matter, and write only files whose bytes changed. Then write the site's
     Markdown pages and mkdocs.yml into `site.dir` and run `mkdocs build --strict`.
     Nothing is written unless every model renders.
+
+    \b
+    Examples:
+      modelcards build                     # cards + site, from the current folder
+      modelcards build -C path/to/repo --no-site
+      modelcards build --at chat-tuned/v1.0   # the cards of a past release
     """
-    from modelcards.build import project_templates_digest, render_project, write_outputs
+    from modelcards.build import build_project
     from modelcards.config import load_config
     from modelcards.hashcache import HashCache, default_cache_file
-    from modelcards.publish.site import build_site, check_site_folder, site_pages, write_site
-    from modelcards.render import make_environment
 
     config = load_config(root)
-    progress = _progress(quiet or fmt == "json")
-    cache = HashCache(default_cache_file())
-    models = render_project(config, progress=progress, online=online, cache=cache)
-    files: dict[str, str] = {}
-    for model in models:
-        files.update(model.files())
-    site_files: dict[str, str] = {}
-    if config.site.enabled and not no_site:
-        check_site_folder(config)
-        site_files = site_pages(
-            config, models, make_environment(config.templates), project_templates_digest(config)
-        )
-    written, unchanged = write_outputs(config, files)
-    site_written = write_site(config, site_files) if site_files else []
-    output = None
-    if site_files:
-        if progress:
-            progress(f"building the site with mkdocs into {config.site.output}/")
-        output = build_site(config)
+    if out is not None and at is None:
+        raise click.UsageError("--out goes with --at")
+    if at is not None and out is None:
+        out = f"modelcards-releases/{re.sub(r'[^A-Za-z0-9._-]+', '-', at)}"
+    report = build_project(
+        config,
+        cache=HashCache(default_cache_file()),
+        site=not no_site,
+        online=online,
+        at=at,
+        out=out,
+        progress=_progress(quiet or fmt == "json"),
+    )
     if fmt == "json":
         summary = {
             "models": [
                 {
                     "name": m.name,
                     "path": m.path,
-                    "card": f"{m.path}/README.md",
-                    "changes": f"{m.path}/CHANGES.md",
                     "relation": m.context["model"]["relation"],
                     "significant_changes": (m.context["diff"] or {})
                     .get("summary", {})
                     .get("significant"),
                 }
-                for m in models
+                for m in report.models
             ],
-            "written": written + site_written,
-            "unchanged": unchanged,
-            "site": str(output.relative_to(config.root)) if output else None,
+            "written": list(report.written),
+            "unchanged": list(report.unchanged),
+            "site": str(report.site.relative_to(config.root)) if report.site else None,
         }
         click.echo(json.dumps(summary, indent=2))
         return
-    for model in models:
+    prefix = config.root / out if out else config.root
+    for model in report.models:
         significant = (model.context["diff"] or {}).get("summary", {}).get("significant")
         detail = (
             f"{significant} significant changes vs base" if significant is not None else "no base"
         )
-        click.echo(f"{model.name}: {root / model.path / 'README.md'} ({detail})")
+        click.echo(f"{model.name}: {prefix / model.path / 'README.md'} ({detail})")
+    count = len(report.written)
     click.echo(
-        f"{len(written)} file{'s' if len(written) != 1 else ''} written, {len(unchanged)} unchanged"
+        f"{count} file{'s' if count != 1 else ''} written, {len(report.unchanged)} unchanged"
     )
-    if output:
-        click.echo(f"site: {output / 'index.html'}")
+    if report.site:
+        click.echo(f"site: {report.site / 'index.html'}")
 
 
 @cli.command()

@@ -48,3 +48,27 @@ def test_releases_compare_files_and_lfs_weights_without_fetching(tmp_path: Path)
     assert v1.startswith("m/v1 (") and "first model" in v1 and "What changed" not in v1
     card = json.loads((repo / "models/m/card.json").read_text())
     assert [r["tag"] for r in card["history"]["releases"]] == [None, "m/v2", "m/v1"]
+
+
+def test_build_at_a_release_tag_rebuilds_that_card_from_git(
+    example_repo: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(example_repo, repo, symlinks=True)
+    result = CliRunner().invoke(cli, ["build", "-C", str(repo), "--at", "chat-tuned/v1.0"])
+    assert result.exit_code == 0, result.output
+    out = repo / "modelcards-releases/chat-tuned-v1.0/models/chat-tuned"
+    card = (out / "README.md").read_text()
+    assert "## chat-tuned/v1.0 (2024-02-01)" in (out / "CHANGES.md").read_text()
+    data = json.loads((out / "card.json").read_text())
+    assert data["base"]["source"]["kind"] == "git"  # the base as it was at the tag
+    assert (
+        data["provenance"]["commit"] == git(repo, "rev-parse", "chat-tuned/v1.0^{commit}").strip()
+    )
+    assert "vocabulary size 320 → 322" in card
+    assert "chat-lora: skipped, not readable at chat-tuned/v1.0" in result.stderr
+    # the work tree's cards and the site are left alone
+    assert not (repo / "models/chat-tuned/card.json").exists()
+    assert not (repo / "site").exists()
