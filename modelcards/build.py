@@ -19,7 +19,7 @@ from modelcards.errors import InspectError, ResolveError
 from modelcards.fingerprint import base_identity, inputs_fingerprint, templates_digest
 from modelcards.gitfiles import clean_lfs_oids
 from modelcards.hashcache import HashCache
-from modelcards.history import History, read_history
+from modelcards.history import History, last_commit, read_history
 from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot, manifest_files
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
@@ -43,6 +43,7 @@ class ModelState:
     base_files: tuple[FileEntry, ...] | None  # hashed only for a base in a folder
     history: History
     existing_card: str | None
+    revision: str = "HEAD"  # the git revision the model was read at (HEAD: the work tree)
 
     def fingerprinter(self, config: ProjectConfig, templates: str) -> Callable[[str], str]:
         """front matter → inputs fingerprint, for `render_model`."""
@@ -68,6 +69,8 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
         "path": entry.path,
         "base": None if base is None else [base.path, base.id, base.revision],
         "card": dict(entry.card),
+        "training_files": list(entry.training_files),
+        "tags": list(entry.tags),
     }
 
 
@@ -131,8 +134,15 @@ def model_state(
         files=files,
         base_snapshot=base_snapshot,
         base_files=base_files,
-        history=read_history(config.root, entry.path, rev=at or "HEAD"),
+        history=read_history(
+            config.root,
+            entry.path,
+            rev=at or "HEAD",
+            tag_patterns=entry.tags,
+            extra_paths=entry.training_files,
+        ),
         existing_card=card,
+        revision=at or "HEAD",
     )
 
 
@@ -153,6 +163,17 @@ def analyse(state: ModelState) -> Analysis:
     return Analysis(tuned=tuned, base=base, diff=compare(base, tuned))
 
 
+def datasets_named(facts: ModelFacts, entry: ModelEntry, config: ProjectConfig) -> tuple[str, ...]:
+    """Dataset ids as the card's front matter or the config name them."""
+    value = (
+        (facts.card.metadata.get("datasets") if facts.card else None)
+        or entry.card.get("datasets")
+        or config.card.get("datasets")
+    )
+    items = value if isinstance(value, list) else [value] if value else []
+    return tuple(str(v) for v in items)
+
+
 def model_inputs(config: ProjectConfig, state: ModelState, analysis: Analysis) -> ModelInputs:
     entry = state.entry
     base_source = analysis.base.source if analysis.base else None
@@ -168,6 +189,9 @@ def model_inputs(config: ProjectConfig, state: ModelState, analysis: Analysis) -
         repository=state.history.repository,
         commit=state.history.last_commit,
         files=state.files,
+        training_files=entry.training_files,
+        training_commit=last_commit(config.root, entry.training_files, rev=state.revision),
+        datasets=datasets_named(analysis.tuned, entry, config),
     )
     return ModelInputs(
         entry=entry,

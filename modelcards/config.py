@@ -50,6 +50,9 @@ class ModelEntry:
     path: str
     base: BaseSpec | None
     card: Mapping[str, Any] = field(default_factory=dict)
+    # files outside the model folder whose history is the model's too (training code, configs)
+    training_files: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # release tag patterns; default `<folder name>/v*` and `v*`
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,9 @@ def _inside(root: Path, relative: str) -> bool:
 
 def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> ModelEntry:
     where = f"models[{index}]"
-    model = check.mapping(item, where, ("path", "name", "base", "card"), parent, index)
+    model = check.mapping(
+        item, where, ("path", "name", "base", "card", "training_files", "tags"), parent, index
+    )
     if "path" not in model:
         raise check.fail(where, "missing `path` (the model's folder)", parent, index)
     path = check.string(model["path"], f"{where}.path", model, "path")
@@ -238,7 +243,34 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
     name = check.string(model.get("name", Path(path).name), f"{where}.name", model, "name")
     base = _base(check, model.get("base"), f"{where}.base", model, root)
     card = _card(check, model.get("card", {}), f"{where}.card", model)
-    return ModelEntry(name=name, path=Path(path).as_posix(), base=base, card=card)
+    training_files = _strings(
+        check, model.get("training_files", []), f"{where}.training_files", model, "training_files"
+    )
+    for item_path in training_files:
+        if Path(item_path).is_absolute() or ".." in Path(item_path).parts:
+            raise check.fail(
+                f"{where}.training_files",
+                f"{item_path!r} must be inside the project",
+                model,
+                "training_files",
+            )
+    tags = _strings(check, model.get("tags", []), f"{where}.tags", model, "tags")
+    return ModelEntry(
+        name=name,
+        path=Path(path).as_posix(),
+        base=base,
+        card=card,
+        training_files=tuple(training_files),
+        tags=tuple(tags),
+    )
+
+
+def _strings(check: _Checker, value: Any, where: str, parent: Any, key: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise check.fail(where, "expected a list of strings", parent, key)
+    return list(value)
 
 
 def _base(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> BaseSpec | None:

@@ -124,6 +124,7 @@ def read_history(
     *,
     rev: str = "HEAD",
     tag_patterns: tuple[str, ...] = (),
+    extra_paths: tuple[str, ...] = (),
 ) -> History:
     """Commits touching `model_path` up to `rev`, split into releases by the tags before it.
 
@@ -141,7 +142,8 @@ def read_history(
     top = Path(repo.working_tree_dir or project_root).resolve()
     rel = (project_root.resolve() / model_path).resolve().relative_to(top).as_posix()
     rel = "." if rel in ("", ".") else rel
-    log = repo.git.log("--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", rev, "--", rel)
+    paths = [rel, *(_relative(project_root, top, p) for p in extra_paths)]
+    log = repo.git.log("--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", rev, "--", *paths)
     commits: list[Commit] = []
     for record in log.split("\x1e")[1:]:
         header, _, names = record.partition("\n")
@@ -155,7 +157,7 @@ def read_history(
     head = repo.commit(rev)
     tags = [t for t in _tags(repo, patterns) if repo.is_ancestor(repo.commit(t[1]), head)]
     for name, sha, _date in tags:  # oldest first: a commit belongs to the first tag holding it
-        for member in repo.git.rev_list(sha, "--", rel).split():
+        for member in repo.git.rev_list(sha, "--", *paths).split():
             release_of.setdefault(member, name)
     releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
     for name, sha, date in reversed(tags):
@@ -167,6 +169,23 @@ def read_history(
         last_commit=commits[0].sha if commits else None,
         releases=tuple(r for r in releases if r.commits or r.tag),
     )
+
+
+def last_commit(project_root: Path, paths: tuple[str, ...], *, rev: str = "HEAD") -> str | None:
+    """The newest commit up to `rev` that touched any of `paths` (e.g. the training code)."""
+    repo = open_repo(project_root)
+    if repo is None or not paths:
+        return None
+    top = Path(repo.working_tree_dir or project_root).resolve()
+    try:
+        rels = [_relative(project_root, top, p) for p in paths]
+        return repo.git.log("-1", "--format=%H", rev, "--", *rels).strip() or None
+    except (GitCommandError, ValueError):
+        return None
+
+
+def _relative(project_root: Path, top: Path, path: str) -> str:
+    return (project_root.resolve() / path).resolve().relative_to(top).as_posix()
 
 
 def _remote(repo: Repo) -> str | None:

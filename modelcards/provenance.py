@@ -56,12 +56,19 @@ class Provenance:
     repository: str | None
     commit: str | None
     files: tuple[FileEntry, ...]
+    training_files: tuple[str, ...] = ()
+    training_commit: str | None = None  # the last commit that changed the training code
+    datasets: tuple[str, ...] = ()  # as the card names them
 
     def as_json(self) -> dict[str, object]:
         return {
             "base": self.base,
             "repository": self.repository,
             "commit": self.commit,
+            "training_code": {"files": list(self.training_files), "commit": self.training_commit}
+            if self.training_files
+            else None,
+            "datasets": list(self.datasets),
             "files": [
                 {"path": f.path, "size": f.size, "sha256": f.sha256, "lfs_pointer": f.lfs_pointer}
                 for f in self.files

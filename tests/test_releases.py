@@ -72,3 +72,44 @@ def test_build_at_a_release_tag_rebuilds_that_card_from_git(
     # the work tree's cards and the site are left alone
     assert not (repo / "models/chat-tuned/card.json").exists()
     assert not (repo / "site").exists()
+
+
+def test_training_files_and_tag_patterns_from_the_config(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write_json(repo / "models/m/config.json", llama_config())
+    (repo / "train").mkdir()
+    (repo / "train/train.py").write_text("lr = 1e-4\n")
+    (repo / "modelcards.yml").write_text(
+        "models:\n  - path: models/m\n    training_files: [train/train.py]\n    tags: ['release-*']\n"
+    )
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "feat: model")
+    git(repo, "tag", "release-1")
+    git(repo, "tag", "v9")  # not a release of this model: the config names the pattern
+    (repo / "train/train.py").write_text("lr = 3e-5\n")
+    git(repo, "commit", "-qam", "train: lower the learning rate")
+    training_commit = git(repo, "rev-parse", "HEAD").strip()
+    result = CliRunner().invoke(cli, ["build", "-C", str(repo), "--no-site"])
+    assert result.exit_code == 0, result.output
+    changes = (repo / "models/m/CHANGES.md").read_text()
+    assert "## Unreleased" in changes and "lower the learning rate" in changes
+    assert "## release-1" in changes and "## v9" not in changes
+    data = json.loads((repo / "models/m/card.json").read_text())
+    assert data["provenance"]["training_code"] == {
+        "files": ["train/train.py"],
+        "commit": training_commit,
+    }
+    assert (
+        f"Training code: `train/train.py`, last changed in `{training_commit}`"
+        in (repo / "models/m/README.md").read_text()
+    )
+
+
+def test_config_rejects_training_files_outside_the_project(tmp_path: Path) -> None:
+    (tmp_path / "modelcards.yml").write_text(
+        "models:\n  - path: m\n    training_files: [../x.py]\n"
+    )
+    result = CliRunner().invoke(cli, ["build", "-C", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "models[0].training_files: '../x.py' must be inside the project" in result.stderr
