@@ -1,0 +1,27 @@
+"""Bounds on everything a scan reads, so that a hostile file costs little time and memory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ScanLimits:
+    sniff_bytes: int = 64 * 1024  # read from the start of each file to tell its format
+    max_pickle_bytes: int = 256 * MiB  # bytes of one pickle stream followed by the scanner
+    max_opcodes: int = 200_000  # per stream; a large checkpoint's data.pkl has tens of thousands
+    max_memo: int = 100_000  # memo entries per pickle
+    max_pickle_seconds: float = 1.0
+    max_pickles_per_stream: int = 64  # torch legacy files hold 5
+    max_line_bytes: int = 1 * MiB  # one protocol-0 text line
+    max_zip_members: int = 10_000
+    max_zip_depth: int = 3
+    max_member_bytes: int = 256 * MiB  # decompressed bytes kept from one member
+    max_total_decompressed: int = 1024 * MiB  # per top-level file
+    max_ratio: int = 200  # declared compression ratio above which a big member is a bomb
+    ratio_floor: int = 16 * MiB  # ...but only for members that decompress to more than this
+    max_text_bytes: int = 16 * MiB  # JSON configs, Python sources
+    max_h5_bytes: int = 512 * MiB  # raw bytes searched for a Keras model config
+    max_files: int = 100_000

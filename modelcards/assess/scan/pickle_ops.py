@@ -1,0 +1,342 @@
+"""Read pickle streams opcode by opcode, without unpickling, and judge every import they make.
+
+A small stack machine follows what the unpickler would push, so that STACK_GLOBAL operands are
+resolved through the memo (PUT/GET, MEMOIZE) like the real unpickler resolves them. Streams may
+hold several pickles back to back (legacy torch files hold five); a stream that breaks after a
+payload still reports the payload, and says the rest was not read.
+"""
+
+from __future__ import annotations
+
+import io
+import pickletools
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from modelcards.assess.findings import EvidenceValue, Finding
+from modelcards.assess.rules import finding
+from modelcards.assess.scan.limits import ScanLimits
+from modelcards.assess.scan.policy import Verdict, classify
+
+PICKLE_EXTENSIONS = frozenset({
+    ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".pck", ".pb.pkl",
+    ".th", ".model.pkl",
+})  # fmt: skip
+
+_MARK_OPS = {op.name for op in pickletools.opcodes if pickletools.markobject in op.stack_before}
+_STRING_OPS = frozenset({
+    "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
+    "BINUNICODE8",
+})  # fmt: skip
+_PUT_OPS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
+_GET_OPS = frozenset({"GET", "BINGET", "LONG_BINGET"})
+_CALL_OPS = {"REDUCE": "reduce", "BUILD": "build", "NEWOBJ": "newobj", "NEWOBJ_EX": "newobj",
+             "OBJ": "obj", "INST": "inst"}
+
+
+class _Mark:
+    __slots__ = ()
+
+
+class _Unknown:
+    __slots__ = ()
+
+
+MARK = _Mark()
+UNKNOWN = _Unknown()
+
+
+@dataclass(frozen=True)
+class Import:
+    module: str
+    name: str
+    opcode: str
+    offset: int
+    pickle_index: int
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    opcode: str
+    offset: int
+    why: str
+
+
+@dataclass
+class StreamScan:
+    """Everything one stream told us; `error`/`limit` say why reading stopped early."""
+
+    imports: list[Import] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    opcodes: int = 0
+    pickles: int = 0  # complete pickles (ended by STOP)
+    error: str | None = None
+    error_offset: int | None = None
+    limit: str | None = None
+    end: int = 0  # offset after the last complete pickle
+    trailing: bool = False  # non-pickle bytes follow the last pickle
+
+    @property
+    def is_pickle(self) -> bool:
+        return self.pickles > 0 or bool(self.imports) or bool(self.unresolved)
+
+    @property
+    def complete(self) -> bool:
+        return self.error is None and self.limit is None
+
+
+class _LimitHit(Exception):
+    pass
+
+
+class _Capped:
+    """A read-only view of a binary stream that refuses to go past `cap` bytes."""
+
+    def __init__(self, raw: IO[bytes], size: int, cap: int, line_cap: int) -> None:
+        self.raw = raw
+        self.pos = 0  # bytes consumed from where `raw` stood
+        self.size = size  # bytes available from there
+        self.cap = min(cap, size)
+        self.capped = cap < size
+        self.line_cap = line_cap
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        pos = self.pos
+        if n < 0:
+            n = self.size - pos
+        if pos + n > self.cap:
+            if pos + n > self.size:
+                raise ValueError(f"truncated: needs {n:,} bytes at offset {pos:,}, "
+                                 f"{self.size - pos:,} left")
+            raise _LimitHit(f"stream longer than {self.cap:,} bytes")
+        data = self.raw.read(n)
+        self.pos = pos + len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        limit = min(self.line_cap, self.cap - self.pos)
+        line = self.raw.readline(max(limit, 0))
+        self.pos += len(line)
+        if not line.endswith(b"\n"):
+            if len(line) >= self.line_cap:
+                raise _LimitHit(f"text line longer than {self.line_cap:,} bytes")
+            if self.capped and self.pos >= self.cap:
+                raise _LimitHit(f"stream longer than {self.cap:,} bytes")
+        return line
+
+
+def scan_stream(
+    raw: IO[bytes], size: int, limits: ScanLimits, *, base_offset: int = 0
+) -> StreamScan:
+    """Scan the pickles in `raw` from its current position; `size` bytes are available."""
+    result = StreamScan()
+    reader = _Capped(raw, size, limits.max_pickle_bytes, limits.max_line_bytes)
+    deadline = time.monotonic() + limits.max_pickle_seconds
+    while reader.tell() < size:
+        if result.pickles >= limits.max_pickles_per_stream:
+            result.limit = f"more than {limits.max_pickles_per_stream} pickles in one stream"
+            break
+        start = reader.tell()
+        one = _OnePickle(result, result.pickles, base_offset, limits, deadline)
+        try:
+            for opcode, arg, pos in _genops(reader):
+                one.step(opcode, arg, (pos or 0))
+                if opcode.name == "STOP":
+                    break
+        except _LimitHit as exc:
+            result.limit = str(exc)
+            break
+        except _Malformed as exc:
+            if one.imports_seen or result.pickles == 0:
+                result.error, result.error_offset = str(exc), base_offset + exc.offset
+            else:
+                result.trailing = True
+            break
+        except Exception as exc:  # noqa: BLE001 - any failure to parse hostile bytes is a finding
+            offset = base_offset + reader.tell()
+            if result.pickles > 0 and not one.imports_seen:
+                # bytes after a complete pickle that are not a pickle (torch legacy tensor data)
+                result.trailing = True
+            else:
+                result.error = f"{type(exc).__name__}: {exc}"
+                result.error_offset = offset
+            break
+        if not one.stopped:
+            result.error, result.error_offset = "no STOP opcode", base_offset + reader.tell()
+            break
+        result.pickles += 1
+        result.end = reader.tell()
+        if reader.tell() == start:  # cannot happen (STOP is one byte), guard against loops
+            break
+    return result
+
+
+class _Malformed(Exception):
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+def _genops(reader: _Capped) -> Iterator[tuple[pickletools.OpcodeInfo, object, int | None]]:
+    return pickletools.genops(reader)  # type: ignore[arg-type]
+
+
+class _OnePickle:
+    """The stack machine for one pickle; it records into the shared `StreamScan`."""
+
+    def __init__(self, result: StreamScan, index: int, base: int, limits: ScanLimits,
+                 deadline: float) -> None:
+        self.result = result
+        self.index = index
+        self.base = base
+        self.limits = limits
+        self.deadline = deadline
+        self.stack: list[object] = []
+        self.memo: dict[int, object] = {}
+        self.imports_seen = False
+        self.stopped = False
+
+    def _pop(self, pos: int) -> object:
+        if not self.stack:
+            raise _Malformed("stack underflow", pos)
+        return self.stack.pop()
+
+    def _pop_mark(self, pos: int) -> None:
+        while self.stack:
+            if self.stack.pop() is MARK:
+                return
+        raise _Malformed("no MARK on the stack", pos)
+
+    def _import(self, module: str, name: str, opcode: str, pos: int) -> None:
+        self.imports_seen = True
+        self.result.imports.append(Import(module, name, opcode, self.base + pos, self.index))
+
+    def step(self, op: pickletools.OpcodeInfo, arg: object, pos: int) -> None:
+        result = self.result
+        result.opcodes += 1
+        if result.opcodes > self.limits.max_opcodes:
+            raise _LimitHit(f"more than {self.limits.max_opcodes:,} opcodes")
+        if result.opcodes % 4096 == 0 and time.monotonic() > self.deadline:
+            raise _LimitHit(f"took longer than {self.limits.max_pickle_seconds:g} s")
+        name = op.name
+        if name in _CALL_OPS:
+            kind = _CALL_OPS[name]
+            result.counts[kind] = result.counts.get(kind, 0) + 1
+        stack = self.stack
+        if name in _STRING_OPS:
+            stack.append(arg if isinstance(arg, str) else UNKNOWN)
+        elif name == "GLOBAL" or name == "INST":
+            module, _, attr = str(arg).partition(" ")
+            self._import(module, attr, name, pos)
+            if name == "INST":
+                self._pop_mark(pos)
+            stack.append(UNKNOWN)
+        elif name == "STACK_GLOBAL":
+            top, below = self._pop(pos), self._pop(pos)
+            if isinstance(below, str) and isinstance(top, str):
+                self._import(below, top, name, pos)
+            else:
+                self.imports_seen = True
+                result.unresolved.append(Unresolved(
+                    name, self.base + pos, "operands are not plain strings (computed import)"))
+            stack.append(UNKNOWN)
+        elif name in ("EXT1", "EXT2", "EXT4"):
+            self.imports_seen = True
+            result.unresolved.append(Unresolved(
+                name, self.base + pos, f"extension registry code {arg!r} (copyreg)"))
+            stack.append(UNKNOWN)
+        elif name == "MARK":
+            stack.append(MARK)
+        elif name in _PUT_OPS or name == "MEMOIZE":
+            if not stack:
+                raise _Malformed("memoize with an empty stack", pos)
+            key = len(self.memo) if name == "MEMOIZE" else _int(arg)
+            self.memo[key] = stack[-1]
+            if len(self.memo) > self.limits.max_memo:
+                raise _LimitHit(f"memo larger than {self.limits.max_memo:,} entries")
+        elif name in _GET_OPS:
+            key = _int(arg)
+            if key not in self.memo:
+                raise _Malformed(f"memo key {key} not found", pos)
+            stack.append(self.memo[key])
+        elif name == "DUP":
+            if not stack:
+                raise _Malformed("DUP on an empty stack", pos)
+            stack.append(stack[-1])
+        elif name == "POP":
+            self._pop(pos)
+        elif name == "STOP":
+            self._pop(pos)
+            self.stopped = True
+        elif name in _MARK_OPS:
+            below = op.stack_before.index(pickletools.markobject)
+            self._pop_mark(pos)
+            for _ in range(below):
+                self._pop(pos)
+            stack.extend(UNKNOWN for _ in op.stack_after)
+        else:
+            for _ in op.stack_before:
+                self._pop(pos)
+            stack.extend(UNKNOWN for _ in op.stack_after)
+
+
+def _int(arg: object) -> int:
+    return arg if isinstance(arg, int) else int(str(arg))
+
+
+def scan_bytes(data: bytes, limits: ScanLimits) -> StreamScan:
+    return scan_stream(io.BytesIO(data), len(data), limits)
+
+
+def stream_findings(
+    scan: StreamScan, file: str, *, member: str | None = None, named_pickle: bool = True
+) -> tuple[list[Finding], str | None]:
+    """Turn one stream scan into findings; the second value is why the scan was partial."""
+    where: dict[str, EvidenceValue] = {"member": member} if member else {}
+    findings: list[Finding] = []
+    grouped: dict[tuple[str, str, str], list[Import]] = {}
+    for imp in scan.imports:
+        grouped.setdefault((imp.module, imp.name, imp.opcode), []).append(imp)
+    for (module, name, opcode), hits in sorted(grouped.items()):
+        verdict, target = classify(module, name)
+        if verdict is Verdict.SAFE:
+            continue
+        evidence: dict[str, EvidenceValue] = {
+            **where, "module": module, "name": name, "opcode": opcode,
+            "offset": hits[0].offset, "count": len(hits), "pickle_index": hits[0].pickle_index,
+        }
+        if verdict is Verdict.DANGEROUS:
+            resolved = f" (resolves to {target})" if target != f"{module}.{name}" else ""
+            evidence["resolves_to"] = target
+            findings.append(finding("MC101", file,
+                                    f"pickle imports {module}.{name}{resolved}, which can run code",
+                                    evidence))
+        else:
+            message = f"pickle imports {module}.{name}, which is not on the allowlist"
+            findings.append(finding("MC102", file, message, evidence))
+    for item in scan.unresolved[:20]:
+        findings.append(finding("MC107", file, f"{item.opcode} at offset {item.offset}: {item.why}",
+                                {**where, "opcode": item.opcode, "offset": item.offset}))
+    partial: str | None = None
+    if scan.limit:
+        partial = f"pickle scan stopped: {scan.limit}"
+        findings.append(finding("MC104", file, partial,
+                                {**where, "opcodes": scan.opcodes, "limit": scan.limit}))
+    elif scan.error and (scan.is_pickle or named_pickle):
+        partial = f"pickle stream broken at offset {scan.error_offset}: {scan.error}"
+        findings.append(finding("MC103", file, partial,
+                                {**where, "offset": scan.error_offset or 0, "error": scan.error,
+                                 "complete_pickles": scan.pickles}))
+    if scan.is_pickle:
+        evidence = {**where, "pickles": scan.pickles, "opcodes": scan.opcodes,
+                    "imports": len(scan.imports)}
+        for key in ("reduce", "build", "newobj", "obj", "inst"):
+            evidence[key] = scan.counts.get(key, 0)
+        findings.append(finding("MC105", file, "pickle data: loading it can run code", evidence))
+    return findings, partial
