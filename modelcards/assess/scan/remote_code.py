@@ -1,0 +1,119 @@
+"""Custom code a model asks its loader to run: `auto_map` entries and shipped `*.py` files.
+
+Python sources are parsed with `ast` and never imported; what they import and call is evidence.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from modelcards.assess.findings import EvidenceValue, Finding
+from modelcards.assess.rules import finding
+from modelcards.errors import InspectError
+from modelcards.jsonfile import loads_strict
+
+AUTO_MAP_FILES = frozenset({"config.json", "tokenizer_config.json", "processor_config.json",
+                            "preprocessor_config.json", "feature_extractor_config.json",
+                            "image_processor_config.json", "video_preprocessor_config.json"})
+
+RISKY_MODULES = frozenset({
+    "os", "subprocess", "socket", "sys", "ctypes", "shutil", "pty", "runpy", "importlib",
+    "pickle", "marshal", "dill", "cloudpickle", "requests", "urllib", "urllib3", "http",
+    "httpx", "aiohttp", "ftplib", "smtplib", "telnetlib", "paramiko", "multiprocessing",
+    "webbrowser", "code", "codeop", "builtins", "tempfile", "pip", "posix", "nt", "asyncio",
+    "signal", "platform", "glob", "zipimport",
+})  # fmt: skip
+RISKY_CALLS = frozenset({"eval", "exec", "compile", "__import__", "getattr", "setattr",
+                         "globals", "open", "breakpoint"})
+
+
+def _references(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def auto_map_findings(raw: bytes, file: str) -> list[Finding]:
+    """Findings for the `auto_map` of one JSON config (bad JSON is left to the inspector)."""
+    try:
+        config = loads_strict(raw, file=file)
+    except InspectError:
+        return []
+    if not isinstance(config, dict):
+        return []
+    auto_map = config.get("auto_map")
+    findings: list[Finding] = []
+    if isinstance(auto_map, dict):
+        local: list[str] = []
+        for key, value in auto_map.items():
+            for ref in _references(value):
+                if "--" in ref:
+                    repo, _, target = ref.partition("--")
+                    findings.append(finding(
+                        "MC302", file, f"auto_map {key} loads {target!r} from the repository "
+                        f"{repo!r}", {"key": str(key), "reference": ref, "repository": repo}))
+                else:
+                    local.append(f"{key}={ref}")
+        if local:
+            findings.append(finding(
+                "MC301", file, f"auto_map runs this repository's code: {', '.join(local[:8])}",
+                {"references": local[:50]}))
+    elif auto_map is not None:
+        findings.append(finding("MC301", file, "auto_map is present but is not an object",
+                                {"type": type(auto_map).__name__}))
+    pipelines = config.get("custom_pipelines")
+    if isinstance(pipelines, dict) and pipelines:
+        findings.append(finding("MC301", file, "custom_pipelines name custom pipeline code",
+                                {"pipelines": sorted(str(k) for k in pipelines)[:50]}))
+    return findings
+
+
+class _Uses(ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.imports: set[str] = set()
+        self.calls: set[str] = set()
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.imports.update(alias.name for alias in node.names)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module and not node.level:
+            self.imports.add(node.module)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func: Any = node.func
+        if isinstance(func, ast.Name) and func.id in RISKY_CALLS:
+            self.calls.add(func.id)
+        elif isinstance(func, ast.Attribute) and func.attr in RISKY_CALLS | {"system", "popen"}:
+            self.calls.add(func.attr)
+        self.generic_visit(node)
+
+
+def python_findings(raw: bytes, file: str, *, complete: bool) -> list[Finding]:
+    """One finding for the file itself, one more if it reaches for risky APIs."""
+    findings = [finding("MC303", file, "Python source shipped with the model",
+                        {"bytes": len(raw)})]
+    if not complete:
+        findings.append(finding("MC305", file, "Python file is too large to parse",
+                                {"bytes_read": len(raw)}))
+        return findings
+    try:
+        tree = ast.parse(raw, filename=file)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        findings.append(finding("MC305", file, f"cannot parse: {type(exc).__name__}: {exc}"))
+        return findings
+    uses = _Uses()
+    try:
+        uses.visit(tree)
+    except RecursionError:
+        findings.append(finding("MC305", file, "cannot walk the syntax tree: nested too deeply"))
+        return findings
+    risky = sorted(m for m in uses.imports if m.split(".")[0] in RISKY_MODULES)
+    if risky or uses.calls:
+        evidence: dict[str, EvidenceValue] = {"imports": risky, "calls": sorted(uses.calls)}
+        what = ", ".join([*risky, *(f"{c}()" for c in sorted(uses.calls))][:10])
+        findings.append(finding("MC304", file, f"uses {what}", evidence))
+    return findings
