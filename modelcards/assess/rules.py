@@ -154,6 +154,10 @@ _CATALOGUE: tuple[Rule, ...] = (
          "*.py files that are not valid Python or too large",
          "Unparseable code cannot be reviewed by tools.",
          "Fix or remove the file."),
+    Rule("MC306", M, "config that may carry auto_map cannot be parsed",
+         "config.json, tokenizer_config.json and processor configs as strict JSON",
+         "A config that tools parse differently may hide an auto_map from review.",
+         "Fix the JSON (no duplicate keys, no NaN, UTF-8)."),
     # --- MC4xx: Keras / TensorFlow ----------------------------------------------------------
     Rule("MC401", H, "Keras model contains a Lambda layer or serialized Python function",
          "model config in .keras archives and .h5 files: Lambda, __lambda__, function",

@@ -37,13 +37,13 @@ def _references(value: object) -> list[str]:
 
 
 def auto_map_findings(raw: bytes, file: str) -> list[Finding]:
-    """Findings for the `auto_map` of one JSON config (bad JSON is left to the inspector)."""
+    """Findings for the `auto_map` of one JSON config; unparseable JSON is a finding too."""
     try:
         config = loads_strict(raw, file=file)
-    except InspectError:
-        return []
+    except InspectError as exc:
+        return [finding("MC306", file, f"cannot parse: {exc.reason}")]
     if not isinstance(config, dict):
-        return []
+        return [finding("MC306", file, f"is a JSON {type(config).__name__}, not an object")]
     auto_map = config.get("auto_map")
     findings: list[Finding] = []
     if isinstance(auto_map, dict):
