@@ -435,12 +435,17 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     if keras.HDF5_MAGIC in head[:4096] or ext in (".h5", ".hdf5"):
         _scan_h5(scan, fh, size)
         return
-    if pickle_head:
-        if ext not in PICKLE_EXTENSIONS:
-            scan.add("MC106", f"content is a pickle although the name says {ext or 'nothing'}",
-                     {"first_bytes": head[:8].hex(), "extension": ext})
+    if pickle_head or ext in PICKLE_EXTENSIONS:
         fh.seek(0)
         result = scan_stream(fh, size, limits)
+        if not pickle_head and not result.is_pickle and result.limit is None:
+            scan.add("MC108", "named like a pickle but its content is not a pickle",
+                     {"first_bytes": head[:8].hex(), "file_size": size,
+                      "parse_error": result.error or ""})
+            return
+        if pickle_head and ext not in PICKLE_EXTENSIONS:
+            scan.add("MC106", f"content is a pickle although the name says {ext or 'nothing'}",
+                     {"first_bytes": head[:8].hex(), "extension": ext})
         findings, why = stream_findings(result, scan.file, named_pickle=True)
         scan.findings.extend(findings)
         if why:
@@ -449,10 +454,6 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
             fh.seek(0)
             scan.add("MC113", "file is both a pickle and a zip archive (polyglot)")
             scan_zip(scan, fh, depth=0, chain="", name=base)
-        return
-    if ext in PICKLE_EXTENSIONS:
-        scan.add("MC108", "named like a pickle but its content is not a pickle",
-                 {"first_bytes": head[:8].hex(), "file_size": size})
 
 
 def _scan_npy_file(scan: FileScan, fh: IO[bytes], size: int, head: bytes) -> None:
