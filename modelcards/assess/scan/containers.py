@@ -202,6 +202,10 @@ class _Member:
                 chunk = next(self._chunks)
             except StopIteration:
                 self.done = True
+                if self.crc != self.info.CRC:
+                    self.scan.add("MC113", "CRC does not match the central directory (torch "
+                                  "ignores it)", {"crc_declared": self.info.CRC,
+                                                  "crc_actual": self.crc}, self.label)
                 break
             self.scan.decompressed += len(chunk)
             if self.scan.decompressed > limits.max_total_decompressed:
@@ -217,10 +221,45 @@ class _Member:
     def read_all(self, cap: int) -> tuple[bytes, bool]:
         self.fill(cap + 1)
         complete = self.done and len(self.buf) <= cap
-        if complete and self.crc != self.info.CRC:
-            self.scan.add("MC113", "CRC does not match the central directory (torch ignores it)",
-                          {"crc_declared": self.info.CRC, "crc_actual": self.crc}, self.label)
         return bytes(self.buf[:cap]), complete
+
+
+_UNKNOWN_SIZE = 2**62  # a member's true size is known only once read; the reader stops at EOF
+
+
+class _MemberIO:
+    """A file-like view of a member that decompresses only as far as the reader goes."""
+
+    def __init__(self, member: _Member, start: int = 0) -> None:
+        self.member = member
+        self.pos = start
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            n = _UNKNOWN_SIZE
+        self.member.fill(self.pos + n)
+        data = bytes(self.member.buf[self.pos:self.pos + n])
+        self.pos += len(data)
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        member = self.member
+        while True:
+            newline = member.buf.find(b"\n", self.pos)
+            available = len(member.buf) - self.pos
+            if newline >= 0 and (limit < 0 or newline - self.pos < limit):
+                end = newline + 1
+                break
+            if (0 <= limit <= available) or member.done:
+                end = self.pos + (min(limit, available) if limit >= 0 else available)
+                break
+            member.fill(len(member.buf) + _CHUNK)
+        data = bytes(member.buf[self.pos:end])
+        self.pos = end
+        return data
 
 
 def _bad_name(name: str) -> str | None:
@@ -333,10 +372,9 @@ def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> No
     elif head.startswith(NPY_MAGIC):
         _scan_npy_member(scan, member, head)
     elif looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS:
-        data, complete = member.read_all(limits.max_pickle_bytes)
-        result = scan_stream(io.BytesIO(data), len(data), limits)
+        result = scan_stream(_MemberIO(member), _UNKNOWN_SIZE, limits)  # type: ignore[arg-type]
         named = _ext(base) in PICKLE_EXTENSIONS
-        if named and not result.is_pickle:
+        if named and not result.is_pickle and result.limit is None:
             scan.add("MC108", "member named like a pickle is not a pickle",
                      {"first_bytes": head[:8].hex()}, label)
             return
@@ -344,9 +382,6 @@ def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> No
         scan.findings.extend(findings)
         if why:
             scan.gap(f"{label}: {why}")
-        if not complete and result.is_pickle and result.complete:
-            scan.add("MC122", "member larger than the pickle budget", {}, label)
-            scan.gap(f"{label}: larger than the pickle budget")
     elif base == "config.json" and name.endswith(".keras"):
         data, complete = member.read_all(limits.max_text_bytes)
         _keras_config(scan, data, complete, label)
@@ -379,15 +414,12 @@ def _scan_npy_member(scan: FileScan, member: _Member, head: bytes) -> None:
         return
     scan.add("MC114", f"array of Python objects (dtype {header.descr!r})",
              {"dtype": str(header.descr)}, member.label)
-    data, complete = member.read_all(header.data_offset + scan.limits.max_pickle_bytes)
-    payload = data[header.data_offset:]
-    result = scan_bytes(payload, scan.limits)
+    stream = _MemberIO(member, header.data_offset)
+    result = scan_stream(stream, _UNKNOWN_SIZE, scan.limits)  # type: ignore[arg-type]
     findings, why = stream_findings(result, scan.file, member=member.label)
     scan.findings.extend(findings)
     if why:
         scan.gap(f"{member.label}: {why}")
-    if not complete:
-        scan.gap(f"{member.label}: larger than the pickle budget")
 
 
 # --- top-level files -------------------------------------------------------------------------
