@@ -86,58 +86,63 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None) -> ScanReport:
     if not root.is_dir():
         found, gaps = scan_file(root, path.name, limits)
         return _report(found, 1, [path.name] if gaps else [])
-    seen_real: set[Path] = set()
+    regular: list[tuple[str, Path]] = []
+    links: list[tuple[str, Path, str]] = []  # in-folder links, scanned after real files
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
         here = Path(dirpath)
         for dname in list(dirnames):
             full = here / dname
-            if full.is_symlink():
-                rel = full.relative_to(root).as_posix()
-                target = Path(os.path.realpath(full))
-                if not _inside(target, root):
-                    findings.append(finding("MC120", rel, f"folder link points outside the "
-                                            f"scanned folder to {os.readlink(full)}",
-                                            {"target": os.readlink(full)}))
+            if full.is_symlink() and not _inside(Path(os.path.realpath(full)), root):
+                link = os.readlink(full)
+                findings.append(finding("MC120", full.relative_to(root).as_posix(),
+                                        f"folder link points outside the scanned folder to "
+                                        f"{link}", {"target": link}))
         for fname in sorted(filenames):
             full = here / fname
             rel = full.relative_to(root).as_posix()
-            if scanned >= limits.max_files:
-                partial.append(rel)
-                continue
             try:
                 st = os.lstat(full)
             except OSError as exc:
                 findings.append(finding("MC122", rel, f"cannot stat: {exc.strerror or exc}"))
                 partial.append(rel)
                 continue
-            real = full
             if stat.S_ISLNK(st.st_mode):
                 link = os.readlink(full)
                 target = Path(os.path.realpath(full))
                 if not _inside(target, root):
                     findings.append(finding("MC120", rel, f"link points outside the scanned "
                                             f"folder to {link}", {"target": link}))
-                    continue
-                try:
-                    st = os.stat(target)
-                except OSError:
-                    findings.append(finding("MC121", rel, f"broken link to {link}",
-                                            {"target": link}))
-                    continue
-                real = target
-            if not stat.S_ISREG(st.st_mode):
+                else:
+                    links.append((rel, target, link))
+            elif stat.S_ISREG(st.st_mode):
+                regular.append((rel, full))
+            else:
                 findings.append(finding("MC121", rel, f"{_kind(st.st_mode)} skipped, never "
                                         "opened", {"kind": _kind(st.st_mode)}))
-                continue
-            if real != full and real in seen_real:
-                continue  # an in-folder link to a file scanned under its own name
-            seen_real.add(real)
-            scanned += 1
-            found, gaps = scan_file(real, rel, limits)
-            findings += found
-            if gaps:
-                partial.append(rel)
+    seen_real = {full for _, full in regular}
+    for rel, target, link in links:
+        try:
+            st = os.stat(target)
+        except OSError:
+            findings.append(finding("MC121", rel, f"broken link to {link}", {"target": link}))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            findings.append(finding("MC121", rel, f"link to a {_kind(st.st_mode)} skipped",
+                                    {"target": link, "kind": _kind(st.st_mode)}))
+            continue
+        if target not in seen_real:  # a blob reached only through a link: scan it once
+            seen_real.add(target)
+            regular.append((target.relative_to(root).as_posix(), target))
+    for rel, real in sorted(regular):
+        if scanned >= limits.max_files:
+            partial.append(rel)
+            continue
+        scanned += 1
+        found, gaps = scan_file(real, rel, limits)
+        findings += found
+        if gaps:
+            partial.append(rel)
     return _report(findings, scanned, partial)
 
 
