@@ -180,6 +180,16 @@ def malicious_files() -> dict[str, bytes]:
     files["object_array.npy"] = _npy(np.array([Reduce(os.system, "id")], dtype=object))
     files["hidden.msgpack"] = pickle.dumps(Reduce(os.system, "id"), protocol=4)
     files["fake.safetensors"] = pickle.dumps(Reduce(exec, "1"), protocol=4)
+    files["dotted_pathlib_os_system.pkl"] = pickle_of(
+        call(stack_global("pathlib", "os.system"), "id"), 4)
+    files["memo_stack_global.pkl"] = pickle_of(
+        sbu("os") + b"\x94" + sbu("system") + b"\x94" + b"00" + b"h\x00h\x01\x93"
+        + b"(" + sbu("id") + b"tR", 4)
+    files["zip_flag_bits.pt"] = _patch_zip(
+        torch_zip(pickle_of(call(glob0("os", "system"), "id"), 2)), flag_or=0x1)
+    files["zip_bad_crc.pt"] = _patch_zip(
+        torch_zip(pickle_of(call(glob0("os", "system"), "id"), 2)), crc=0)
+    files["broken_after_payload.pkl"] = proto(2) + call(glob0("os", "system"), "id") + b"\xff"
     inner = torch_zip(pickle_of(call(glob0("posix", "system"), "id"), 2))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -204,6 +214,20 @@ def benign_files() -> dict[str, bytes]:
         {"ids": [1, 2, 3], "names": ("a", "b"), "bytes": b"\x00\x01", "set": {1, 2},
          "frozen": frozenset({3}), "complex": 1 + 2j, "slice": slice(1, 2)}, protocol=2)
     return files
+
+
+def _patch_zip(data: bytes, *, flag_or: int = 0, crc: int | None = None) -> bytes:
+    """Flip flag bits / CRCs in local and central headers (torch's reader ignores both)."""
+    out = bytearray(data)
+    for signature, flag_at, crc_at in ((b"PK\x03\x04", 6, 14), (b"PK\x01\x02", 8, 16)):
+        pos = out.find(signature)
+        while pos >= 0:
+            struct.pack_into("<H", out, pos + flag_at,
+                             struct.unpack_from("<H", out, pos + flag_at)[0] | flag_or)
+            if crc is not None:
+                struct.pack_into("<I", out, pos + crc_at, crc)
+            pos = out.find(signature, pos + 4)
+    return bytes(out)
 
 
 def _npy(array: np.ndarray) -> bytes:
