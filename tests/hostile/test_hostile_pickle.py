@@ -182,3 +182,13 @@ def test_pickle_name_without_pickle_content(tmp_path: Path) -> None:
     report = scan_one(tmp_path, "model.bin", b"\x00\x01\x02 not a pickle")
     assert_not_clean(report)
     assert rules(report) == {"MC108"}
+
+
+def test_binary_that_merely_starts_like_a_pickle_is_not_called_one(tmp_path: Path) -> None:
+    report = scan_one(tmp_path, "tokenizer.model", b"\x80\x02\xff\xfe" + bytes(100))
+    assert report.findings == () and report.partial == ()
+
+
+def test_safetensors_starting_with_0x80_is_checked_as_safetensors(tmp_path: Path) -> None:
+    data = struct.pack("<Q", 0x0280) + b"{}"
+    assert rules(scan_one(tmp_path, "model.safetensors", data)) == {"MC201"}

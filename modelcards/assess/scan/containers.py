@@ -453,6 +453,10 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         return
 
     pickle_head = looks_like_pickle(head, base, limits)
+    if pickle_head and ext not in PICKLE_EXTENSIONS:
+        # 0x80 0x0N also starts other binary data: call it a pickle only if it parses as one
+        fh.seek(0)
+        pickle_head = scan_stream(fh, size, limits).is_pickle
     if ext == ".safetensors" and not pickle_head:
         scan.findings.extend(check_safetensors(fh, size, scan.file))
         return
