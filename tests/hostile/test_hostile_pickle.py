@@ -192,3 +192,12 @@ def test_binary_that_merely_starts_like_a_pickle_is_not_called_one(tmp_path: Pat
 def test_safetensors_starting_with_0x80_is_checked_as_safetensors(tmp_path: Path) -> None:
     data = struct.pack("<Q", 0x0280) + b"{}"
     assert rules(scan_one(tmp_path, "model.safetensors", data)) == {"MC201"}
+
+
+def test_thousands_of_distinct_imports_do_not_flood_the_report(tmp_path: Path) -> None:
+    body = b"".join(glob0(f"pkg{i}", "C") + b"0" for i in range(5000))
+    report = scan_one(tmp_path, "a.pkl", b"\x80\x02" + body + evil()[2:])
+    unverified = [f for f in report.findings if f.rule == "MC102"]
+    assert len(unverified) == 51
+    assert [f.evidence["more_imports"] for f in unverified if "more_imports" in f.evidence] == [4950]
+    assert "MC101" in rules(report)

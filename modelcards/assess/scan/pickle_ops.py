@@ -25,6 +25,7 @@ PICKLE_EXTENSIONS = frozenset({
     ".th", ".model.pkl",
 })  # fmt: skip
 
+MAX_UNVERIFIED_FINDINGS = 50  # per stream; dangerous imports are always listed in full
 _MARK_OPS = {op.name for op in pickletools.opcodes if pickletools.markobject in op.stack_before}
 _STRING_OPS = frozenset({
     "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
@@ -303,10 +304,15 @@ def stream_findings(
     grouped: dict[tuple[str, str, str], list[Import]] = {}
     for imp in scan.imports:
         grouped.setdefault((imp.module, imp.name, imp.opcode), []).append(imp)
+    unverified = 0
     for (module, name, opcode), hits in sorted(grouped.items()):
         verdict, target = classify(module, name)
         if verdict is Verdict.SAFE:
             continue
+        if verdict is Verdict.UNVERIFIED:
+            unverified += 1
+            if unverified > MAX_UNVERIFIED_FINDINGS:
+                continue
         evidence: dict[str, EvidenceValue] = {
             **where, "module": module, "name": name, "opcode": opcode,
             "offset": hits[0].offset, "count": len(hits), "pickle_index": hits[0].pickle_index,
@@ -320,6 +326,10 @@ def stream_findings(
         else:
             message = f"pickle imports {module}.{name}, which is not on the allowlist"
             findings.append(finding("MC102", file, message, evidence))
+    if unverified > MAX_UNVERIFIED_FINDINGS:
+        extra = unverified - MAX_UNVERIFIED_FINDINGS
+        findings.append(finding("MC102", file, f"{extra} more imports not on the allowlist",
+                                {**where, "more_imports": extra}))
     for item in scan.unresolved[:20]:
         findings.append(finding("MC107", file, f"{item.opcode} at offset {item.offset}: {item.why}",
                                 {**where, "opcode": item.opcode, "offset": item.offset}))
