@@ -92,12 +92,12 @@ def main() -> None:
         rows = []
         for label, tool in (("modelcards scan", ours), ("picklescan", theirs)):
             run(tool, good)  # warm imports and page cache
-            hits, t_bad = run(tool, bad)
-            fps, t_good = run(tool, good)
-            big_fps, t_big = run(tool, big)
-            missed = sorted({p.name for p in bad} - set(hits))
-            rows.append((label, len(hits), len(fps) + len(big_fps), t_bad + t_good, t_big,
-                         missed))
+            flagged, t_bad = run(tool, bad)
+            false_good, t_good = run(tool, good)
+            false_big, t_big = run(tool, big)
+            missed = sorted({p.name for p in bad} - set(flagged))
+            rows.append((label, len(flagged), len(false_good) + len(false_big), t_bad + t_good,
+                         t_big, missed))
     print(f"Corpus: {len(bad)} malicious files ({sizes['bad']:.2f} MB), {len(good)} small benign "
           f"files ({sizes['good']:.2f} MB), {len(big)} large benign files "
           f"({sizes['big']:.0f} MB). Flagged = a finding of severity high or above (ours) / a "

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hostile_helpers import evil, rules
 
+from modelcards.assess.findings import ScanReport
 from modelcards.assess.format import format_text
 from modelcards.assess.scan import scan_path
 from modelcards.errors import AssessError
@@ -78,13 +79,13 @@ def test_link_loop(folder: Path) -> None:
 
 def test_fifo_is_never_opened(folder: Path) -> None:
     os.mkfifo(folder / "pipe.bin")
-    result: list[object] = []
+    result: list[ScanReport] = []
     worker = threading.Thread(target=lambda: result.append(scan_path(folder)), daemon=True)
     worker.start()
     worker.join(5)
     assert result, "scanning a FIFO hung"
     report = result[0]
-    assert rules(report) == {"MC121"}  # type: ignore[attr-defined]
+    assert rules(report) == {"MC121"}
 
 
 def test_sparse_100gb_bin_is_not_read_whole(folder: Path) -> None:

@@ -17,11 +17,11 @@ from hostile_helpers import (
     timed_scan,
 )
 
-from modelcards.assess.findings import Severity
+from modelcards.assess.findings import ScanReport, Severity
 from modelcards.assess.scan.limits import ScanLimits
 
 
-def critical_targets(report) -> set[str]:  # type: ignore[no-untyped-def]
+def critical_targets(report: ScanReport) -> set[str]:
     return {str(f.evidence.get("resolves_to")) for f in report.findings if f.rule == "MC101"}
 
 

@@ -10,6 +10,7 @@ import os
 import struct
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,12 +28,12 @@ def real(tmp_path: Path) -> bytes:
     return path.read_bytes()
 
 
-def split(data: bytes) -> tuple[dict, bytes]:  # type: ignore[type-arg]
+def split(data: bytes) -> tuple[dict[str, Any], bytes]:
     (length,) = struct.unpack("<Q", data[:8])
     return json.loads(data[8:8 + length]), data[8 + length:]
 
 
-def join(header: dict | str | bytes, body: bytes) -> bytes:  # type: ignore[type-arg]
+def join(header: dict[str, Any] | str | bytes, body: bytes) -> bytes:
     raw = header if isinstance(header, bytes) else (
         header if isinstance(header, str) else json.dumps(header)).encode()
     return struct.pack("<Q", len(raw)) + raw + body

@@ -178,7 +178,7 @@ def test_legacy_torch_file_reads_all_pickles_and_stops_at_tensor_bytes() -> None
 def test_reduce_build_newobj_counts_are_evidence() -> None:
     findings, _ = stream_findings(scan_bytes(training_args_pkl(), LIMITS), "training_args.bin")
     summary = next(f for f in findings if f.rule == "MC105")
-    assert summary.evidence["reduce"] >= 7
+    assert isinstance(summary.evidence["reduce"], int) and summary.evidence["reduce"] >= 7
     assert summary.evidence["build"] == 2
     assert summary.evidence["newobj"] == 2
 
