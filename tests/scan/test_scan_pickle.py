@@ -203,3 +203,20 @@ def test_ext_opcode_is_flagged() -> None:
 def test_protocol_0_text_reduce() -> None:
     data = pickle_of(call0(glob0("subprocess", "getoutput"), "id"), 0)
     assert imports(data) == [("subprocess", "getoutput")]
+
+
+@pytest.mark.parametrize(("module", "name", "target"), [
+    ("__builtin__", "reduce", "functools.reduce"),  # Python 2 name the unpickler remaps
+    ("commands", "getoutput", "subprocess.getoutput"),
+    ("urllib2", "urlopen", "urllib.request.urlopen"),
+    ("torch._C", "_nn.gelu", "torch._C._nn.gelu"),  # a submodule path is an attribute path
+    ("joblib.numpy_pickle", "load", "joblib.numpy_pickle.load"),
+])
+def test_python2_names_and_submodule_paths(module: str, name: str, target: str) -> None:
+    assert classify(module, name) == (Verdict.DANGEROUS, target)
+
+
+def test_python2_safe_names_stay_safe() -> None:
+    assert classify("__builtin__", "set")[0] is Verdict.SAFE
+    assert classify("copy_reg", "_reconstructor")[0] is Verdict.SAFE
+    assert classify("joblib.numpy_pickle", "NumpyArrayWrapper")[0] is Verdict.UNVERIFIED

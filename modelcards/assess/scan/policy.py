@@ -7,6 +7,7 @@ Everything else is *unverified*: we cannot say it is safe, so we never do.
 
 from __future__ import annotations
 
+import _compat_pickle
 import enum
 
 # Modules that are another name for a dangerous module (checked on the first component).
@@ -32,8 +33,11 @@ DANGEROUS: dict[str, frozenset[str] | str] = {
     "xmlrpc": ALL, "ssl": ALL, "cProfile": ALL, "profile": ALL, "timeit": ALL, "trace": ALL,
     "venv": ALL, "ensurepip": ALL, "test": ALL, "uuid": ALL, "_osx_support": ALL,
     "_aix_support": ALL, "_pyrepl": ALL, "pydoc": ALL, "multiprocessing": ALL,
-    "threading": ALL, "signal": ALL, "dill": ALL, "cloudpickle": ALL, "joblib": ALL,
+    "threading": ALL, "signal": ALL, "dill": ALL, "cloudpickle": ALL,
     "zipimport": ALL, "site": ALL, "distutils": ALL, "setuptools": ALL, "tempfile": ALL,
+    "joblib": frozenset({"load", "numpy_pickle.load", "numpy_pickle.NumpyUnpickler"}),
+    "socketserver": ALL, "smtpd": ALL, "nturl2path": ALL, "zipfile": ALL,
+    "tarfile": ALL, "sqlite3": ALL, "dbm": ALL, "shelve": ALL, "mmap": ALL,
     "numpy.f2py": ALL, "numpy.distutils": ALL, "numpy.testing": ALL, "torch.hub": ALL,
     "torch.jit": ALL, "torch.package": ALL, "torch._inductor": ALL, "torch._dynamo": ALL,
     "torch.utils.collect_env": ALL, "torch.utils.bottleneck": ALL, "doctest": ALL,
@@ -52,7 +56,8 @@ DANGEROUS: dict[str, frozenset[str] | str] = {
                           "iter_modules", "walk_packages", "ImpImporter"}),
     "types": frozenset({"FunctionType", "CodeType", "LambdaType", "MethodType", "ModuleType",
                         "BuiltinFunctionType"}),
-    "torch": frozenset({"load", "from_file", "_C", "ops", "classes"}),
+    "torch": frozenset({"load", "from_file", "_C", "ops", "classes", "hub", "jit", "package",
+                        "_inductor", "_dynamo"}),
     "torch.serialization": frozenset({"load", "_load"}),
     "torch.storage": frozenset({"_load_from_bytes"}),
     "torch.utils._config_module": frozenset({"ConfigModule"}),
@@ -136,25 +141,50 @@ def canonical_module(module: str) -> str:
 
 
 def _dangerous_in(module: str, attrs: list[str]) -> bool:
-    module = canonical_module(module)
-    parts = module.split(".")
+    """Is `module` (or a parent) dangerous as a whole, or is the path below it a dangerous name?
+
+    `torch._C` + `_nn` is judged like `torch` + `_C._nn`: a submodule is an attribute too.
+    """
+    parts = canonical_module(module).split(".")
     for cut in range(1, len(parts) + 1):
         entry = DANGEROUS.get(".".join(parts[:cut]))
         if entry == ALL:
             return True
-        if entry is not None and cut == len(parts) and attrs and (
-            attrs[0] in entry or ".".join(attrs) in entry
-        ):
+        rest = parts[cut:] + attrs
+        if entry is not None and rest and (rest[0] in entry or ".".join(rest) in entry):
             return True
     return False
 
 
+def py2_names(module: str, name: str) -> list[tuple[str, str]]:
+    """The names Python 3's unpickler really imports for protocol 0-2 pickles (fix_imports)."""
+    found = [(module, name)]
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        found.append(_compat_pickle.NAME_MAPPING[(module, name)])
+    elif module in _compat_pickle.IMPORT_MAPPING:
+        found.append((_compat_pickle.IMPORT_MAPPING[module], name))
+    return found
+
+
 def classify(module: str, name: str) -> tuple[Verdict, str]:
-    """Judge `module` + `name` as pickle's find_class resolves it: dotted names walk attributes.
+    """Judge `module` + `name` as pickle's find_class resolves it: dotted names walk attributes,
+    Python 2 names are mapped like the unpickler maps them (`__builtin__.reduce` is
+    `functools.reduce`). Dangerous if any reading is; safe only if every reading is.
 
     Returns the verdict and the dotted target it was judged as (e.g. `pathlib` + `os.system`
     is judged as `os.system`, because `pathlib.os` is the os module).
     """
+    verdicts = [_classify_one(m, n) for m, n in reversed(py2_names(module, name))]
+    for verdict in verdicts:
+        if verdict[0] is Verdict.DANGEROUS:
+            return verdict
+    for verdict in verdicts:
+        if verdict[0] is Verdict.UNVERIFIED:
+            return verdict
+    return verdicts[0]
+
+
+def _classify_one(module: str, name: str) -> tuple[Verdict, str]:
     mod_tokens = [t for t in module.split(".") if t]
     name_tokens = name.split(".") if name else [""]
     tokens = mod_tokens + name_tokens
