@@ -177,3 +177,12 @@ def test_npy_header_that_is_code_not_a_literal(tmp_path: Path) -> None:
 
 def test_npy_unknown_version(tmp_path: Path) -> None:
     assert rules(scan_one(tmp_path, "x.npy", b"\x93NUMPY\x09\x00" + bytes(20))) == {"MC116"}
+
+
+def test_python_source_inside_an_archive(tmp_path: Path) -> None:
+    data = make_zip([("model/code/__torch__/m.py", b"import os\nos.system('id')\n"),
+                     ("model/data.pkl", b"\x80\x02K\x01.")])
+    report = scan_one(tmp_path, "scripted.pt", data)
+    risky = next(f for f in report.findings if f.rule == "MC304")
+    assert risky.evidence["member"] == "model/code/__torch__/m.py"
+    assert risky.evidence["imports"] == ["os"]

@@ -382,6 +382,12 @@ def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> No
         scan.findings.extend(findings)
         if why:
             scan.gap(f"{label}: {why}")
+    elif base.endswith(".py"):  # TorchScript archives carry code/*.py, other zips may too
+        data, complete = member.read_all(limits.max_text_bytes)
+        scan.findings.extend(remote_code.python_findings(data, scan.file, complete=complete,
+                                                         member=label))
+        if not complete:
+            scan.gap(f"{label}: larger than {limits.max_text_bytes:,} bytes")
     elif base == "config.json" and name.endswith(".keras"):
         data, complete = member.read_all(limits.max_text_bytes)
         _keras_config(scan, data, complete, label)

@@ -92,28 +92,33 @@ class _Uses(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def python_findings(raw: bytes, file: str, *, complete: bool) -> list[Finding]:
+def python_findings(raw: bytes, file: str, *, complete: bool,
+                    member: str | None = None) -> list[Finding]:
     """One finding for the file itself, one more if it reaches for risky APIs."""
+    where: dict[str, EvidenceValue] = {"member": member} if member else {}
     findings = [finding("MC303", file, "Python source shipped with the model",
-                        {"bytes": len(raw)})]
+                        {**where, "bytes": len(raw)})]
     if not complete:
         findings.append(finding("MC305", file, "Python file is too large to parse",
-                                {"bytes_read": len(raw)}))
+                                {**where, "bytes_read": len(raw)}))
         return findings
     try:
         tree = ast.parse(raw, filename=file)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        findings.append(finding("MC305", file, f"cannot parse: {type(exc).__name__}: {exc}"))
+        findings.append(finding("MC305", file, f"cannot parse: {type(exc).__name__}: {exc}",
+                                where))
         return findings
     uses = _Uses()
     try:
         uses.visit(tree)
     except RecursionError:
-        findings.append(finding("MC305", file, "cannot walk the syntax tree: nested too deeply"))
+        findings.append(finding("MC305", file, "cannot walk the syntax tree: nested too deeply",
+                                where))
         return findings
     risky = sorted(m for m in uses.imports if m.split(".")[0] in RISKY_MODULES)
     if risky or uses.calls:
-        evidence: dict[str, EvidenceValue] = {"imports": risky, "calls": sorted(uses.calls)}
+        evidence: dict[str, EvidenceValue] = {**where, "imports": risky,
+                                              "calls": sorted(uses.calls)}
         what = ", ".join([*risky, *(f"{c}()" for c in sorted(uses.calls))][:10])
         findings.append(finding("MC304", file, f"uses {what}", evidence))
     return findings
