@@ -186,3 +186,43 @@ def test_python_source_inside_an_archive(tmp_path: Path) -> None:
     risky = next(f for f in report.findings if f.rule == "MC304")
     assert risky.evidence["member"] == "model/code/__torch__/m.py"
     assert risky.evidence["imports"] == ["os"]
+
+
+def tar_of(members: list[tuple[str, bytes]], links: tuple[tuple[str, str], ...] = ()) -> bytes:
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, target in links:
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            archive.addfile(info)
+    return buf.getvalue()
+
+
+def test_torch_legacy_tar_checkpoint_pickle_member(tmp_path: Path) -> None:
+    # torch.load still reads the pre-1.0 tar format and unpickles its 'pickle' member
+    data = tar_of([("sys_info", b"\x80\x02}q\x00."), ("pickle", evil()),
+                   ("storages", b"\x80\x02K\x00."), ("tensors", b"\x80\x02K\x00.")])
+    report = scan_one(tmp_path, "old.pt", data)
+    hit = next(f for f in report.findings if f.rule == "MC101")
+    assert hit.evidence["member"] == "pickle"
+
+
+def test_tar_member_traversal_and_links(tmp_path: Path) -> None:
+    data = tar_of([("../../x.pkl", b"\x80\x02K\x01.")], links=(("link", "/etc/passwd"),))
+    report = scan_one(tmp_path, "weights.tar", data)
+    assert "MC112" in rules(report)
+    assert {f.evidence.get("target") for f in report.findings} >= {"/etc/passwd"}
+
+
+def test_tar_member_that_is_a_torch_zip(tmp_path: Path) -> None:
+    data = tar_of([("inner.pt", torch_like(evil(2, "runpy", "run_path")))])
+    report = scan_one(tmp_path, "bundle.tar", data)
+    hit = next(f for f in report.findings if f.rule == "MC101")
+    assert hit.evidence["member"] == "inner.pt!/archive/data.pkl"

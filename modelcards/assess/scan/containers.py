@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import io
 import struct
+import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -428,6 +429,86 @@ def _scan_npy_member(scan: FileScan, member: _Member, head: bytes) -> None:
         scan.gap(f"{member.label}: {why}")
 
 
+# --- tar (torch's oldest checkpoint format: members sys_info, pickle, storages, tensors) -------
+
+def is_tar(head: bytes) -> bool:
+    """POSIX/GNU/PAX tar: 'ustar' at offset 257 and a header checksum that adds up."""
+    if len(head) < 512 or head[257:262] != b"ustar":
+        return False
+    try:
+        declared = int(head[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
+    except ValueError:
+        return False
+    return declared == sum(head[:148]) + 8 * 32 + sum(head[156:512])
+
+
+def scan_tar(scan: FileScan, fh: IO[bytes]) -> None:
+    """Members are read through tarfile's bounded file objects; nothing is extracted."""
+    limits = scan.limits
+    count = 0
+    try:
+        with tarfile.open(fileobj=fh, mode="r:") as archive:
+            for info in archive:
+                count += 1
+                if count > limits.max_zip_members:
+                    scan.add("MC110", f"archive has more than {limits.max_zip_members:,} members")
+                    scan.gap(f"only the first {limits.max_zip_members:,} members were read")
+                    return
+                _scan_tar_member(scan, archive, info)
+    except (tarfile.TarError, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
+        scan.add("MC113", f"tar archive cannot be read: {exc}")
+        scan.gap("tar archive cannot be read")
+
+
+def _scan_tar_member(scan: FileScan, archive: tarfile.TarFile, info: tarfile.TarInfo) -> None:
+    limits = scan.limits
+    label = info.name
+    why = _bad_name(info.name)
+    if why:
+        scan.add("MC112", f"member name {info.name!r} {why}", {"name": info.name}, label)
+    if info.issym() or info.islnk():
+        scan.add("MC112", f"member is a link to {info.linkname!r}", {"target": info.linkname},
+                 label)
+        return
+    if not info.isfile():
+        return
+    stream = archive.extractfile(info)
+    if stream is None:
+        return
+    head = stream.read(limits.sniff_bytes)
+    base = PurePosixPath(info.name).name.lower()
+    if head.startswith(ZIP_LOCAL) or head.startswith(NPY_MAGIC):
+        stream.seek(0)
+        data = stream.read(limits.max_member_bytes)
+        if len(data) < info.size:
+            scan.gap(f"{label}: larger than the member budget")
+        if head.startswith(ZIP_LOCAL):
+            scan_zip(scan, io.BytesIO(data), depth=1, chain=label + "!/", name=base)
+        else:
+            _scan_npy_file(scan, io.BytesIO(data), len(data), data[:limits.sniff_bytes],
+                           member=label)
+        return
+    named = _ext(base) in PICKLE_EXTENSIONS or base == "pickle"
+    if looks_like_pickle(head, base, limits) or named:
+        stream.seek(0)
+        result = scan_stream(stream, info.size, limits)
+        if not result.is_pickle and result.limit is None:
+            if named:
+                scan.add("MC108", "member named like a pickle is not a pickle",
+                         {"first_bytes": head[:8].hex()}, label)
+            return
+        findings, gap = stream_findings(result, scan.file, member=label, named_pickle=named)
+        scan.findings.extend(findings)
+        if gap:
+            scan.gap(f"{label}: {gap}")
+    elif base.endswith(".py"):
+        stream.seek(0)
+        data = stream.read(limits.max_text_bytes + 1)
+        complete = len(data) <= limits.max_text_bytes
+        scan.findings.extend(remote_code.python_findings(
+            data[:limits.max_text_bytes], scan.file, complete=complete, member=label))
+
+
 # --- top-level files -------------------------------------------------------------------------
 
 def _has_zip_tail(fh: IO[bytes], size: int) -> bool:
@@ -466,6 +547,10 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     if ext == ".safetensors" and not pickle_head:
         scan.findings.extend(check_safetensors(fh, size, scan.file))
         return
+    if is_tar(head) and not pickle_head:
+        fh.seek(0)
+        scan_tar(scan, fh)
+        return
     if head.startswith(ZIP_LOCAL) or head.startswith(ZIP_EMPTY) or (
             size > 22 and not pickle_head and _has_zip_tail(fh, size)):
         fh.seek(0)
@@ -498,19 +583,20 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
             scan_zip(scan, fh, depth=0, chain="", name=base)
 
 
-def _scan_npy_file(scan: FileScan, fh: IO[bytes], size: int, head: bytes) -> None:
+def _scan_npy_file(scan: FileScan, fh: IO[bytes], size: int, head: bytes,
+                   member: str | None = None) -> None:
     header = parse_npy_header(head)
     if isinstance(header, str):
-        scan.add("MC116", f"numpy header: {header}")
+        scan.add("MC116", f"numpy header: {header}", {}, member)
         return
     if not header.has_objects:
         return
     scan.add("MC114", f"array of Python objects (dtype {header.descr!r})",
-             {"dtype": str(header.descr)})
+             {"dtype": str(header.descr)}, member)
     fh.seek(header.data_offset)
     result = scan_stream(fh, size - header.data_offset, scan.limits,
                          base_offset=header.data_offset)
-    findings, why = stream_findings(result, scan.file)
+    findings, why = stream_findings(result, scan.file, member=member)
     scan.findings.extend(findings)
     if why:
         scan.gap(why)
