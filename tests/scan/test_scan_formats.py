@@ -175,3 +175,14 @@ def test_licence_obligations_name_llama_attribution() -> None:
     assert obligation.evidence["base_gated"] is True
     worst = next(f for f in findings if f.rule == "MC503")
     assert worst.severity is Severity.HIGH and "apache-2.0" in worst.message
+
+
+def test_keras_custom_layer_from_another_module(scan_bytes_as: Scan) -> None:
+    config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [
+        {"module": "keras.layers", "class_name": "Dense", "config": {}, "registered_name": None},
+        {"module": "my_pkg.layers", "class_name": "Fancy", "config": {},
+         "registered_name": "my_pkg>Fancy"}]}}
+    report = scan_bytes_as("model.keras", keras_zip(config))
+    custom = [f for f in report.findings if f.rule == "MC402"]
+    assert [(f.evidence["module"], f.evidence["name"]) for f in custom] == [("my_pkg.layers",
+                                                                           "Fancy")]

@@ -53,13 +53,15 @@ def config_findings(config: Any, file: str, *, member: str | None = None) -> lis
             lambdas.append(str(name or "?"))
         elif class_name == "__lambda__" or "__lambda__" in node:
             lambdas.append("__lambda__")
-        if class_name == "function" or (isinstance(node.get("module"), str)
-                                        and isinstance(node.get("registered_name"), str)
-                                        and class_name in ("function", None)):
-            module = node.get("module")
+        module = node.get("module")
+        if not isinstance(module, str):
+            continue
+        if class_name == "function":  # a function by reference: config is its name
             name = conf if isinstance(conf, str) else node.get("registered_name")
-            if isinstance(module, str) and isinstance(name, str):
-                functions.add((module, name))
+        else:  # a class by reference (custom layers, losses...): deserialising imports it
+            name = class_name
+        if isinstance(name, str):
+            functions.add((module, name))
     if lambdas:
         findings.append(finding("MC401", file, f"{len(lambdas)} Lambda layer(s) or serialized "
                                 f"function(s): {', '.join(sorted(set(lambdas))[:5])}",
@@ -69,7 +71,7 @@ def config_findings(config: Any, file: str, *, member: str | None = None) -> lis
             continue
         verdict, target = classify(module, name)
         rule = "MC403" if verdict is Verdict.DANGEROUS else "MC402"
-        findings.append(finding(rule, file, f"config calls {module}.{name}",
+        findings.append(finding(rule, file, f"config imports {module}.{name}",
                                 {**where, "module": module, "name": name, "resolves_to": target}))
     return findings
 
