@@ -48,7 +48,8 @@ def format_text(report: ScanReport) -> str:
 
 
 def format_json(report: ScanReport) -> str:
-    return json.dumps(report.as_json(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    # ASCII-only: file names that are not UTF-8 (lone surrogates) still give printable JSON
+    return json.dumps(report.as_json(), indent=2, ensure_ascii=True) + "\n"
 
 
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def sarif(report: ScanReport) -> dict[str, Any]:
 
 
 def format_sarif(report: ScanReport) -> str:
-    return json.dumps(sarif(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(sarif(report), indent=2, ensure_ascii=True) + "\n"
 
 
 FORMATTERS = {"text": format_text, "json": format_json, "sarif": format_sarif}

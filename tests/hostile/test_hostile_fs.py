@@ -150,3 +150,57 @@ def test_git_folder_is_skipped(folder: Path) -> None:
     (folder / ".git").mkdir()
     (folder / ".git" / "x.pkl").write_bytes(evil())
     assert rules(scan_path(folder)) == set()
+
+
+def test_undecodable_file_name_gives_printable_output(folder: Path) -> None:
+    os.mkdir(os.fsencode(folder) + b"/\xff\xfe")
+    with open(os.fsencode(folder) + b"/\xff\xfe/w\x80.pkl", "wb") as handle:
+        handle.write(evil())
+    report = scan_path(folder)
+    from modelcards.assess.format import format_json, format_sarif
+
+    for text in (format_text(report), format_json(report), format_sarif(report)):
+        text.encode("utf-8")  # would raise on a lone surrogate
+    assert "MC101" in rules(report)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root lists folders regardless of mode")
+def test_unlistable_folder_is_partial(folder: Path) -> None:
+    (folder / "locked").mkdir()
+    (folder / "locked" / "x.pkl").write_bytes(evil())
+    (folder / "locked").chmod(0)
+    try:
+        report = scan_path(folder)
+    finally:
+        (folder / "locked").chmod(0o755)
+    assert "locked" in report.partial
+
+
+def test_open_failure_is_partial_even_as_root(folder: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import modelcards.assess.scan as scan_module
+
+    (folder / "model.pkl").write_bytes(evil())
+    real_open = os.open
+
+    def deny(path: object, flags: int, *args: object) -> int:
+        if str(path).endswith("model.pkl"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module.os, "open", deny)
+    report = scan_path(folder)
+    assert report.partial == ("model.pkl",) and "MC122" in rules(report)
+
+
+def test_read_error_midway_is_partial(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import modelcards.assess.scan.containers as containers
+
+    (folder / "model.safetensors").write_bytes(b"\x02\x00\x00\x00\x00\x00\x00\x00{}")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(containers, "check_safetensors", broken)
+    report = scan_path(folder)
+    assert report.partial == ("model.safetensors",) and "MC122" in rules(report)

@@ -88,7 +88,12 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None) -> ScanReport:
         return _report(found, 1, [path.name] if gaps else [])
     regular: list[tuple[str, Path]] = []
     links: list[tuple[str, Path, str]] = []  # in-folder links, scanned after real files
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    def unreadable(exc: OSError) -> None:
+        rel = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "."
+        findings.append(finding("MC122", rel, f"cannot list folder: {exc.strerror or exc}"))
+        partial.append(rel)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
         here = Path(dirpath)
         for dname in list(dirnames):
