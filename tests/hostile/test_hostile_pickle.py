@@ -202,3 +202,10 @@ def test_thousands_of_distinct_imports_do_not_flood_the_report(tmp_path: Path) -
     summaries = [f.evidence["more_imports"] for f in unverified if "more_imports" in f.evidence]
     assert summaries == [4950]
     assert "MC101" in rules(report)
+
+
+def test_protocol_0_payload_after_a_long_harmless_prefix(tmp_path: Path) -> None:
+    # 40k harmless opcodes before the import: the 64 KiB sniff never sees the GLOBAL
+    prefix = b"(" + b"I1\n" * 40_000 + b"l0"
+    report = scan_one(tmp_path, "weights.dat", prefix + glob0("os", "system") + b"(S'id'\ntR.")
+    assert {"MC106", "MC101"} <= rules(report)

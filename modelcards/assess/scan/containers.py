@@ -84,7 +84,12 @@ def looks_like_pickle(head: bytes, name: str, limits: ScanLimits) -> bool:
     if not head or head[0] not in _P0_STARTS or is_text_name(name):
         return False
     probe = ScanLimits(max_opcodes=20_000, max_pickle_seconds=0.2, max_pickles_per_stream=1)
-    return scan_bytes(head, probe).is_pickle
+    result = scan_bytes(head, probe)
+    if result.is_pickle or result.limit is not None:
+        return True  # imports, a STOP, or thousands of valid opcodes: a pickle
+    # still parsing when the sniffed bytes ran out: the rest of the file decides
+    return (result.opcodes >= 16 and result.error_offset is not None
+            and result.error_offset >= len(head) - 1024)
 
 
 # --- npy -------------------------------------------------------------------------------------
