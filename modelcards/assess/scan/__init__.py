@@ -21,6 +21,7 @@ from modelcards.errors import AssessError
 
 __all__ = ["ScanLimits", "licence_findings", "scan_file", "scan_path", "scan_pickle_bytes"]
 
+INTERNAL_ERROR = "scanner error (a bug in modelcards, please report it)"
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after lstat must not block us
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -51,6 +52,9 @@ def scan_file(real: Path, rel: str, limits: ScanLimits) -> tuple[list[Finding], 
         except (RecursionError, MemoryError) as exc:
             scan.add("MC122", f"scan gave up: {type(exc).__name__}")
             scan.gap(f"scan gave up: {type(exc).__name__}")
+        except Exception as exc:  # noqa: BLE001 - last resort: hostile bytes never give a traceback
+            scan.add("MC122", f"{INTERNAL_ERROR}: {type(exc).__name__}: {exc}")
+            scan.gap(f"{INTERNAL_ERROR}: {type(exc).__name__}")
     if scan.partial and not any(f.rule in _PARTIAL_RULES for f in scan.findings):
         scan.add("MC122", "; ".join(scan.partial[:3]))
     return scan.findings, scan.partial

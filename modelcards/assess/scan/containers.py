@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import io
+import lzma
 import struct
 import tarfile
 import zipfile
@@ -186,8 +187,9 @@ def _iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> I
                 stream._expected_crc = None  # type: ignore[attr-defined]  # like torch: no CRC
                 while chunk := stream.read(_CHUNK):
                     yield chunk
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
-            raise _MemberError(str(exc)) from None
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, lzma.LZMAError,
+                EOFError, OSError, ValueError) as exc:
+            raise _MemberError(f"{type(exc).__name__}: {exc}") from None
 
 
 class _Member:
