@@ -209,3 +209,13 @@ def test_protocol_0_payload_after_a_long_harmless_prefix(tmp_path: Path) -> None
     prefix = b"(" + b"I1\n" * 40_000 + b"l0"
     report = scan_one(tmp_path, "weights.dat", prefix + glob0("os", "system") + b"(S'id'\ntR.")
     assert {"MC106", "MC101"} <= rules(report)
+
+
+def test_odd_escape_in_string_operand_does_not_stop_the_scan(tmp_path: Path) -> None:
+    import warnings
+
+    data = b"S'\\q'\n0" + glob0("os", "system") + b"(S'id'\ntR."
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = scan_one(tmp_path, "a.pkl", data)
+    assert "MC101" in rules(report) and report.partial == ()

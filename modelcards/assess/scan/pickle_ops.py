@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import pickletools
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
@@ -136,6 +137,14 @@ def scan_stream(
     raw: IO[bytes], size: int, limits: ScanLimits, *, base_offset: int = 0
 ) -> StreamScan:
     """Scan the pickles in `raw` from its current position; `size` bytes are available."""
+    with warnings.catch_warnings():
+        # pickletools warns on odd escapes in STRING operands; hostile bytes are not our bug,
+        # and under -W error a warning would end the scan where the unpickler goes on
+        warnings.simplefilter("ignore")
+        return _scan_stream(raw, size, limits, base_offset)
+
+
+def _scan_stream(raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int) -> StreamScan:
     result = StreamScan()
     reader = _Capped(raw, size, limits.max_pickle_bytes, limits.max_line_bytes)
     deadline = time.monotonic() + limits.max_pickle_seconds
