@@ -219,3 +219,16 @@ def test_odd_escape_in_string_operand_does_not_stop_the_scan(tmp_path: Path) -> 
         warnings.simplefilter("error")
         report = scan_one(tmp_path, "a.pkl", data)
     assert "MC101" in rules(report) and report.partial == ()
+
+
+def test_large_byte_payloads_are_skipped_not_read(tmp_path: Path) -> None:
+    payload = b"\x8e" + struct.pack("<Q", 8 * 1024 * 1024) + bytes(8 * 1024 * 1024) + b"0"
+    data = b"\x80\x04" + payload + evil(4)[2:]
+    report = scan_one(tmp_path, "a.pkl", data, ScanLimits(max_pickle_bytes=1024 * 1024))
+    assert "MC101" in rules(report) and report.partial == ()
+
+
+def test_payload_length_past_end_of_file_is_not_skipped(tmp_path: Path) -> None:
+    data = evil()[:-1] + b"B" + struct.pack("<I", 50 * 1024 * 1024) + bytes(100)
+    report = scan_one(tmp_path, "a.pkl", data)
+    assert {"MC101", "MC103"} <= rules(report) and report.partial == ("a.pkl",)

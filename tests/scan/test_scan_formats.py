@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -186,3 +187,15 @@ def test_keras_custom_layer_from_another_module(scan_bytes_as: Scan) -> None:
     custom = [f for f in report.findings if f.rule == "MC402"]
     assert [(f.evidence["module"], f.evidence["name"]) for f in custom] == [("my_pkg.layers",
                                                                            "Fancy")]
+
+
+@pytest.mark.parametrize("protocol", [4, 5])
+def test_big_array_pickle_beyond_the_parse_budget_is_complete(tmp_path: Path,
+                                                              protocol: int) -> None:
+    from modelcards.assess.scan.limits import ScanLimits
+
+    arrays = {"w": np.ones(1024 * 1024, dtype=np.float32)}  # 4 MiB payload
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "state.pkl").write_bytes(pickle.dumps(arrays, protocol=protocol))
+    report = scan_path(tmp_path / "m", limits=ScanLimits(max_pickle_bytes=1024 * 1024))
+    assert report.partial == () and rule_ids(report) == {"MC105"}

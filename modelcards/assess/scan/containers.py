@@ -380,7 +380,8 @@ def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> No
     elif head.startswith(NPY_MAGIC):
         _scan_npy_member(scan, member, head)
     elif looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS:
-        result = scan_stream(_MemberIO(member), _UNKNOWN_SIZE, limits)  # type: ignore[arg-type]
+        result = scan_stream(_MemberIO(member), _UNKNOWN_SIZE, limits,  # type: ignore[arg-type]
+                         can_skip=False)
         named = _ext(base) in PICKLE_EXTENSIONS
         if named and not result.is_pickle and result.limit is None:
             scan.add("MC108", "member named like a pickle is not a pickle",
@@ -429,7 +430,8 @@ def _scan_npy_member(scan: FileScan, member: _Member, head: bytes) -> None:
     scan.add("MC114", f"array of Python objects (dtype {header.descr!r})",
              {"dtype": str(header.descr)}, member.label)
     stream = _MemberIO(member, header.data_offset)
-    result = scan_stream(stream, _UNKNOWN_SIZE, scan.limits)  # type: ignore[arg-type]
+    result = scan_stream(stream, _UNKNOWN_SIZE, scan.limits,  # type: ignore[arg-type]
+                         can_skip=False)
     findings, why = stream_findings(result, scan.file, member=member.label)
     scan.findings.extend(findings)
     if why:

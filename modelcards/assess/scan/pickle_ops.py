@@ -94,59 +94,102 @@ class _LimitHit(Exception):
     pass
 
 
-class _Capped:
-    """A read-only view of a binary stream that refuses to go past `cap` bytes."""
+# BINBYTES, BINBYTES8, BYTEARRAY8: tensor payloads whose content the scan never needs
+_SKIPPABLE = frozenset({b"B", b"\x8e", b"\x96"})
+SKIP_THRESHOLD = 1024 * 1024
 
-    def __init__(self, raw: IO[bytes], size: int, cap: int, line_cap: int) -> None:
+
+class _Skipped(bytes):
+    """Stands in for a large byte payload that was seeked over, not read: only its length."""
+
+    length: int
+
+    def __new__(cls, length: int) -> _Skipped:
+        obj = super().__new__(cls)
+        obj.length = length
+        return obj
+
+    def __len__(self) -> int:
+        return self.length
+
+
+class _Capped:
+    """A read-only view of a binary stream that parses at most `cap` bytes.
+
+    Large BINBYTES payloads (arrays inside pickles) are seeked over when the stream allows it:
+    they cannot import anything, and reading them would cost memory for nothing.
+    """
+
+    def __init__(self, raw: IO[bytes], size: int, cap: int, line_cap: int,
+                 can_skip: bool) -> None:
         self.raw = raw
         self.pos = 0  # bytes consumed from where `raw` stood
         self.size = size  # bytes available from there
-        self.cap = min(cap, size)
-        self.capped = cap < size
+        self.cap = cap  # bytes parsed, skipped payloads excluded
+        self.skipped = 0
         self.line_cap = line_cap
+        self.can_skip = can_skip
+        self.recent: tuple[bytes, bytes] = (b"", b"")  # the last two reads (opcode, length)
 
     def tell(self) -> int:
         return self.pos
+
+    def _over_cap(self, n: int) -> bool:
+        return self.pos - self.skipped + n > self.cap
 
     def read(self, n: int = -1) -> bytes:
         pos = self.pos
         if n < 0:
             n = self.size - pos
-        if pos + n > self.cap:
-            if pos + n > self.size:
-                raise ValueError(f"truncated: needs {n:,} bytes at offset {pos:,}, "
-                                 f"{self.size - pos:,} left")
+        if pos + n > self.size:
+            raise ValueError(f"truncated: needs {n:,} bytes at offset {pos:,}, "
+                             f"{self.size - pos:,} left")
+        opcode, length = self.recent
+        if (self.can_skip and n > SKIP_THRESHOLD and opcode in _SKIPPABLE
+                and len(length) in (4, 8)):
+            self.raw.seek(n, io.SEEK_CUR)
+            self.pos += n
+            self.skipped += n
+            self.recent = (b"", b"")
+            return _Skipped(n)
+        if self._over_cap(n):
             raise _LimitHit(f"stream longer than {self.cap:,} bytes")
         data = self.raw.read(n)
         self.pos = pos + len(data)
+        self.recent = (length, data) if n <= 8 else (b"", b"")
         return data
 
     def readline(self, size: int = -1) -> bytes:
-        limit = min(self.line_cap, self.cap - self.pos)
-        line = self.raw.readline(max(limit, 0))
+        limit = max(min(self.line_cap, self.cap - (self.pos - self.skipped)), 0)
+        line = self.raw.readline(limit)
         self.pos += len(line)
-        if not line.endswith(b"\n"):
+        self.recent = (b"", b"")
+        if not line.endswith(b"\n") and len(line) >= limit:
             if len(line) >= self.line_cap:
                 raise _LimitHit(f"text line longer than {self.line_cap:,} bytes")
-            if self.capped and self.pos >= self.cap:
-                raise _LimitHit(f"stream longer than {self.cap:,} bytes")
+            raise _LimitHit(f"stream longer than {self.cap:,} bytes")
         return line
 
 
 def scan_stream(
-    raw: IO[bytes], size: int, limits: ScanLimits, *, base_offset: int = 0
+    raw: IO[bytes], size: int, limits: ScanLimits, *, base_offset: int = 0,
+    can_skip: bool = True,
 ) -> StreamScan:
-    """Scan the pickles in `raw` from its current position; `size` bytes are available."""
+    """Scan the pickles in `raw` from its current position; `size` bytes are available.
+
+    `can_skip`: `raw` can seek forward cheaply, so large byte payloads are not read.
+    """
     with warnings.catch_warnings():
         # pickletools warns on odd escapes in STRING operands; hostile bytes are not our bug,
         # and under -W error a warning would end the scan where the unpickler goes on
         warnings.simplefilter("ignore")
-        return _scan_stream(raw, size, limits, base_offset)
+        return _scan_stream(raw, size, limits, base_offset, can_skip)
 
 
-def _scan_stream(raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int) -> StreamScan:
+def _scan_stream(raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int,
+                 can_skip: bool) -> StreamScan:
     result = StreamScan()
-    reader = _Capped(raw, size, limits.max_pickle_bytes, limits.max_line_bytes)
+    reader = _Capped(raw, size, limits.max_pickle_bytes, limits.max_line_bytes, can_skip)
     deadline = time.monotonic() + limits.max_pickle_seconds
     while reader.tell() < size:
         if result.pickles >= limits.max_pickles_per_stream:
