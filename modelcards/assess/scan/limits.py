@@ -11,9 +11,12 @@ MiB = 1024 * 1024
 class ScanLimits:
     sniff_bytes: int = 64 * 1024  # read from the start of each file to tell its format
     max_pickle_bytes: int = 256 * MiB  # bytes of one pickle stream followed by the scanner
-    max_opcodes: int = 200_000  # per stream; a large checkpoint's data.pkl has tens of thousands
+    # Opcodes per stream: the deterministic bound that ends an expansion bomb in ~0.3 s; a large
+    # checkpoint's data.pkl has tens of thousands. The time limit is only a backstop (it would
+    # make output depend on machine speed), so it sits well above what the opcode bound costs.
+    max_opcodes: int = 200_000
     max_memo: int = 100_000  # memo entries per pickle
-    max_pickle_seconds: float = 1.0
+    max_pickle_seconds: float = 2.0
     max_pickles_per_stream: int = 64  # torch legacy files hold 5
     max_line_bytes: int = 1 * MiB  # one protocol-0 text line
     max_zip_members: int = 10_000
