@@ -199,3 +199,14 @@ def test_big_array_pickle_beyond_the_parse_budget_is_complete(tmp_path: Path,
     (tmp_path / "m" / "state.pkl").write_bytes(pickle.dumps(arrays, protocol=protocol))
     report = scan_path(tmp_path / "m", limits=ScanLimits(max_pickle_bytes=1024 * 1024))
     assert report.partial == () and rule_ids(report) == {"MC105"}
+
+
+def test_many_tensor_members_are_sniffed_not_read(tmp_path: Path) -> None:
+    """A checkpoint with many tensors must not spend the decompression budget on sniffing."""
+    from modelcards.assess.scan.limits import ScanLimits
+
+    extra = {f"data/{i}": bytes(1_200_000) for i in range(1, 21)}
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "pytorch_model.bin").write_bytes(torch_zip(checkpoint_pkl(), extra=extra))
+    report = scan_path(tmp_path / "m", limits=ScanLimits(max_total_decompressed=8_000_000))
+    assert rule_ids(report) == {"MC105"} and report.partial == ()

@@ -26,6 +26,7 @@ from modelcards.assess.scan import keras, remote_code
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
+    ScanAbort,
     scan_bytes,
     scan_stream,
     stream_findings,
@@ -43,9 +44,10 @@ TEXT_NAMES = frozenset({"license", "notice", "readme", "use_policy", "copying", 
 # First bytes that can start a protocol 0/1 pickle that actually imports or builds something.
 _P0_STARTS = frozenset(b"(c]})NIJKMLSVUTXFGiq")
 _CHUNK = 1024 * 1024
+_FIRST_CHUNK = 64 * 1024
 
 
-class _Budget(Exception):
+class _Budget(ScanAbort):
     """The decompressed-bytes budget of one top-level file is spent."""
 
 
@@ -153,10 +155,12 @@ def _iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> I
     pos = info.header_offset + 30 + name_len + extra_len
     remaining = info.compress_size
     method = info.compress_type
+    step = _FIRST_CHUNK  # grows: most members are only sniffed, so start small
     if method == zipfile.ZIP_STORED:
         while remaining > 0:
             fh.seek(pos)
-            chunk = fh.read(min(_CHUNK, remaining))
+            chunk = fh.read(min(step, remaining))
+            step = min(step * 2, _CHUNK)
             if not chunk:
                 raise _MemberError("member data ends before its declared size")
             pos += len(chunk)
@@ -166,18 +170,20 @@ def _iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> I
         inflater = zlib.decompressobj(-15)
         while remaining > 0 and not inflater.eof:
             fh.seek(pos)
-            chunk = fh.read(min(_CHUNK // 4, remaining))
+            chunk = fh.read(min(step, remaining))
             if not chunk:
                 raise _MemberError("member data ends before its declared size")
             pos += len(chunk)
             remaining -= len(chunk)
-            data = inflater.decompress(chunk, _CHUNK)
+            data = inflater.decompress(chunk, step)
             while True:
                 if data:
                     yield data
                 if not inflater.unconsumed_tail:
                     break
-                data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+                step = min(step * 2, _CHUNK)
+                data = inflater.decompress(inflater.unconsumed_tail, step)
+            step = min(step * 2, _CHUNK)
         tail = inflater.flush()
         if tail:
             yield tail

@@ -90,6 +90,10 @@ class StreamScan:
         return self.error is None and self.limit is None
 
 
+class ScanAbort(Exception):
+    """Raised by a stream to stop the whole file's scan (e.g. its byte budget is spent)."""
+
+
 class _LimitHit(Exception):
     pass
 
@@ -211,6 +215,8 @@ def _scan_stream(raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int
             else:
                 result.trailing = True
             break
+        except (ScanAbort, OSError):
+            raise  # not the pickle's fault: a spent budget or a failing disk
         except Exception as exc:  # noqa: BLE001 - any failure to parse hostile bytes is a finding
             offset = base_offset + reader.tell()
             if result.pickles > 0 and not one.imports_seen:
