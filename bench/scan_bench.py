@@ -2,8 +2,9 @@
 
     python bench/scan_bench.py [--size-mb 256]
 
-Builds the malicious and benign corpora of tests/scan/corpus.py plus large benign files (a
-torch-style zip checkpoint, a legacy torch file, a pickled OrderedDict of arrays, a .npy) in a
+Builds the malicious and benign corpora of tests/scan/corpus.py plus large benign files (torch
+zip checkpoints with one and with 2000 tensors, a legacy torch file, a pickled OrderedDict of
+arrays, a .npy) in a
 temporary folder, scans every file with both tools and prints a Markdown table. No torch needed.
 """
 
@@ -44,6 +45,12 @@ def large_benign(size_mb: int) -> dict[str, bytes]:
         zf.writestr("archive/data.pkl", checkpoint_pkl())
         zf.writestr("archive/version", b"3\n")
         zf.writestr("archive/data/0", blob)
+    many = io.BytesIO()  # a checkpoint with thousands of tensors, like a real LLM shard
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("archive/data.pkl", checkpoint_pkl())
+        step = len(blob) // 2000
+        for i in range(2000):
+            zf.writestr(f"archive/data/{i}", blob[i * step:(i + 1) * step])
     arrays = collections.OrderedDict(
         (f"layer{i}", rng.standard_normal(size_mb * 1024 * 1024 // 32, dtype=np.float32))
         for i in range(4))
@@ -51,6 +58,7 @@ def large_benign(size_mb: int) -> dict[str, bytes]:
     np.save(npy, np.frombuffer(blob, dtype=np.float32))
     return {
         "big_checkpoint.pt": buf.getvalue(),
+        "many_tensors.pt": many.getvalue(),
         "big_legacy.bin": legacy_torch(checkpoint_pkl()) + blob,
         "big_state_dict.pkl": pickle.dumps(arrays, protocol=4),
         "big_array.npy": npy.getvalue(),

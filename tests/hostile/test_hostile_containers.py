@@ -226,3 +226,18 @@ def test_tar_member_that_is_a_torch_zip(tmp_path: Path) -> None:
     report = scan_one(tmp_path, "bundle.tar", data)
     hit = next(f for f in report.findings if f.rule == "MC101")
     assert hit.evidence["member"] == "inner.pt!/archive/data.pkl"
+
+
+def test_tensor_bytes_that_start_like_a_pickle_are_not_findings(tmp_path: Path) -> None:
+    # PROTO 2 then EXT4 and an unknown opcode: what random float data looked like in the bench
+    noise = {f"archive/data/{i}": b"\x80\x02\x84" + bytes([i]) * 4 + b"\xbf" + bytes(64)
+             for i in range(1, 4)}
+    data = make_zip([("archive/data.pkl", b"\x80\x02K\x01."), *noise.items()])
+    report = scan_one(tmp_path, "model.pt", data)
+    assert rules(report) == {"MC105"} and report.partial == ()
+
+
+def test_legacy_torch_storage_bytes_after_the_pickles(tmp_path: Path) -> None:
+    pickles = b"\x80\x02K\x01." * 5
+    report = scan_one(tmp_path, "old.bin", pickles + b"\x80\x02\x84\x01\x02\x03\x04\xbf" + bytes(9))
+    assert rules(report) == {"MC105"} and report.partial == ()

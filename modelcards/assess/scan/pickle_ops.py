@@ -83,7 +83,12 @@ class StreamScan:
 
     @property
     def is_pickle(self) -> bool:
-        return self.pickles > 0 or bool(self.imports) or bool(self.unresolved)
+        """A complete pickle, or one that imports by name before it breaks.
+
+        Unresolved STACK_GLOBAL and EXT alone do not count: without a named import before them
+        the unpickler fails on them, and random bytes (tensor data) hit them by chance.
+        """
+        return self.pickles > 0 or bool(self.imports)
 
     @property
     def complete(self) -> bool:
@@ -208,24 +213,23 @@ def _scan_stream(raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int
                     break
         except _LimitHit as exc:
             result.limit = str(exc)
-            break
-        except _Malformed as exc:
-            if one.imports_seen or result.pickles == 0:
-                result.error, result.error_offset = str(exc), base_offset + exc.offset
-            else:
-                result.trailing = True
+            result.unresolved += one.unresolved
             break
         except (ScanAbort, OSError):
             raise  # not the pickle's fault: a spent budget or a failing disk
         except Exception as exc:  # noqa: BLE001 - any failure to parse hostile bytes is a finding
-            offset = base_offset + reader.tell()
             if result.pickles > 0 and not one.imports_seen:
                 # bytes after a complete pickle that are not a pickle (torch legacy tensor data)
                 result.trailing = True
+            elif isinstance(exc, _Malformed):
+                result.error, result.error_offset = str(exc), base_offset + exc.offset
             else:
                 result.error = f"{type(exc).__name__}: {exc}"
-                result.error_offset = offset
+                result.error_offset = base_offset + reader.tell()
+            if not result.trailing:
+                result.unresolved += one.unresolved
             break
+        result.unresolved += one.unresolved
         if not one.stopped:
             result.error, result.error_offset = "no STOP opcode", base_offset + reader.tell()
             break
@@ -260,6 +264,7 @@ class _OnePickle:
         self.memo: dict[int, object] = {}
         self.imports_seen = False
         self.stopped = False
+        self.unresolved: list[Unresolved] = []
 
     def _pop(self, pos: int) -> object:
         if not self.stack:
@@ -301,13 +306,11 @@ class _OnePickle:
             if isinstance(below, str) and isinstance(top, str):
                 self._import(below, top, name, pos)
             else:
-                self.imports_seen = True
-                result.unresolved.append(Unresolved(
+                self.unresolved.append(Unresolved(
                     name, self.base + pos, "operands are not plain strings (computed import)"))
             stack.append(UNKNOWN)
         elif name in ("EXT1", "EXT2", "EXT4"):
-            self.imports_seen = True
-            result.unresolved.append(Unresolved(
+            self.unresolved.append(Unresolved(
                 name, self.base + pos, f"extension registry code {arg!r} (copyreg)"))
             stack.append(UNKNOWN)
         elif name == "MARK":
@@ -357,6 +360,8 @@ def stream_findings(
     scan: StreamScan, file: str, *, member: str | None = None, named_pickle: bool = True
 ) -> tuple[list[Finding], str | None]:
     """Turn one stream scan into findings; the second value is why the scan was partial."""
+    if not named_pickle and not scan.is_pickle and scan.limit is None:
+        return [], None  # content sniffed as a pickle turned out not to be one
     where: dict[str, EvidenceValue] = {"member": member} if member else {}
     findings: list[Finding] = []
     grouped: dict[tuple[str, str, str], list[Import]] = {}
