@@ -17,7 +17,6 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import IO
 
 from modelcards.assess.findings import EvidenceValue, Finding
@@ -44,7 +43,7 @@ TEXT_NAMES = frozenset({"license", "notice", "readme", "use_policy", "copying", 
 # First bytes that can start a protocol 0/1 pickle that actually imports or builds something.
 _P0_STARTS = frozenset(b"(c]})NIJKMLSVUTXFGiq")
 _CHUNK = 1024 * 1024
-_FIRST_CHUNK = 64 * 1024
+_FIRST_CHUNK = 4 * 1024  # = the member sniff: a 2000-tensor checkpoint reads 8 MB to sniff
 
 
 class _Budget(ScanAbort):
@@ -71,12 +70,19 @@ class FileScan:
         self.partial.append(why)
 
 
+def _basename(name: str) -> str:
+    """Last path part, lowercased (plain string work: this runs for every archive member)."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+
+
 def _ext(name: str) -> str:
-    return PurePosixPath(name.lower()).suffix
+    base = _basename(name)
+    dot = base.rfind(".")
+    return base[dot:] if 0 < dot < len(base) - 1 else ""
 
 
 def is_text_name(name: str) -> bool:
-    base = PurePosixPath(name.lower()).name
+    base = _basename(name)
     return _ext(base) in TEXT_EXTENSIONS or base.split(".")[0] in TEXT_NAMES
 
 
@@ -366,10 +372,10 @@ def _check_layout(scan: FileScan, fh: IO[bytes], infos: list[zipfile.ZipInfo], c
 
 def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> None:
     limits = scan.limits
-    member.fill(limits.sniff_bytes)
-    head = bytes(member.buf[:limits.sniff_bytes])
+    member.fill(limits.member_sniff_bytes)
+    head = bytes(member.buf[:limits.member_sniff_bytes])
     label = member.label
-    base = PurePosixPath(member.info.filename).name.lower()
+    base = _basename(member.info.filename)
     if head.startswith(ZIP_LOCAL) or head.startswith(ZIP_EMPTY):
         if depth + 1 > limits.max_zip_depth:
             scan.add("MC111", f"archive nested deeper than {limits.max_zip_depth} levels",
@@ -491,7 +497,7 @@ def _scan_tar_member(scan: FileScan, archive: tarfile.TarFile, info: tarfile.Tar
     if stream is None:
         return
     head = stream.read(limits.sniff_bytes)
-    base = PurePosixPath(info.name).name.lower()
+    base = _basename(info.name)
     if head.startswith(ZIP_LOCAL) or head.startswith(NPY_MAGIC):
         stream.seek(0)
         data = stream.read(limits.max_member_bytes)
@@ -536,7 +542,7 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     """Everything we know how to check about one regular file open at `fh`."""
     limits = scan.limits
     lower = name.lower()
-    base = PurePosixPath(lower).name
+    base = _basename(lower)
     ext = _ext(base)
     fh.seek(0)
     head = fh.read(limits.sniff_bytes)

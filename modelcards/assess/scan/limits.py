@@ -10,6 +10,8 @@ MiB = 1024 * 1024
 @dataclass(frozen=True)
 class ScanLimits:
     sniff_bytes: int = 64 * 1024  # read from the start of each file to tell its format
+    member_sniff_bytes: int = 4 * 1024  # ...and of each archive member (a pickle that is still
+    # valid when these run out is scanned in full, so a small sniff loses nothing)
     max_pickle_bytes: int = 256 * MiB  # bytes of one pickle stream followed by the scanner
     # Opcodes per stream: the deterministic bound that ends an expansion bomb in ~0.3 s; a large
     # checkpoint's data.pkl has tens of thousands. The time limit is only a backstop (it would
