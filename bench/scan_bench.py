@@ -77,12 +77,17 @@ def theirs(path: Path) -> bool:
     return any(g.safety == SafetyLevel.Dangerous for g in result.globals)
 
 
-def run(tool: object, paths: list[Path]) -> tuple[list[str], float]:
-    flagged, start = [], time.perf_counter()
-    for path in paths:
-        if tool(path):  # type: ignore[operator]
-            flagged.append(path.name)
-    return flagged, time.perf_counter() - start
+def run(tool: object, paths: list[Path], repeat: int = 3) -> tuple[list[str], float]:
+    """Flagged file names and the best wall time of `repeat` runs (the machine is shared)."""
+    best = float("inf")
+    flagged: list[str] = []
+    for _ in range(repeat):
+        flagged, start = [], time.perf_counter()
+        for path in paths:
+            if tool(path):  # type: ignore[operator]
+                flagged.append(path.name)
+        best = min(best, time.perf_counter() - start)
+    return flagged, best
 
 
 def main() -> None:
@@ -109,7 +114,7 @@ def main() -> None:
     print(f"Corpus: {len(bad)} malicious files ({sizes['bad']:.2f} MB), {len(good)} small benign "
           f"files ({sizes['good']:.2f} MB), {len(big)} large benign files "
           f"({sizes['big']:.0f} MB). Flagged = a finding of severity high or above (ours) / a "
-          "'dangerous' global (picklescan).\n")
+          "'dangerous' global (picklescan). Times: best of 3 runs.\n")
     print("| scanner | malicious detected | false positives (benign) | small corpus time | "
           "large files time | ms per MB (large) |")
     print("|---|---|---|---|---|---|")
