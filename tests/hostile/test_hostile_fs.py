@@ -204,3 +204,37 @@ def test_read_error_midway_is_partial(folder: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(containers, "check_safetensors", broken)
     report = scan_path(folder)
     assert report.partial == ("model.safetensors",) and "MC122" in rules(report)
+
+
+def test_hugging_face_cache_snapshot_links_into_blobs(tmp_path: Path) -> None:
+    repo = tmp_path / "hub" / "models--org--name"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / "0123abcd").write_bytes(evil())
+    snapshot = repo / "snapshots" / "f00d"
+    snapshot.mkdir(parents=True)
+    (snapshot / "pytorch_model.bin").symlink_to("../../blobs/0123abcd")
+    (snapshot / "escape.bin").symlink_to(tmp_path / "outside.bin")
+    (tmp_path / "outside.bin").write_bytes(evil())
+    report = scan_path(snapshot)
+    by_rule = {(f.rule, f.file) for f in report.findings}
+    assert ("MC101", "pytorch_model.bin") in by_rule
+    assert ("MC120", "escape.bin") in by_rule
+    assert report.files_scanned == 1
+
+
+def test_explicit_allowed_root(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "w").write_bytes(evil())
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "w.pkl").symlink_to(tmp_path / "store" / "w")
+    assert rules(scan_path(folder)) == {"MC120"}
+    assert "MC101" in rules(scan_path(folder, allowed_root=tmp_path))
+
+
+def test_link_names_are_evidence_on_the_target(folder: Path) -> None:
+    (folder / "real.pkl").write_bytes(evil())
+    (folder / "alias.pkl").symlink_to("real.pkl")
+    report = scan_path(folder)
+    hit = next(f for f in report.findings if f.rule == "MC101")
+    assert hit.file == "real.pkl" and hit.evidence["linked_as"] == ["alias.pkl"]

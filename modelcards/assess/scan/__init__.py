@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 from modelcards.assess.findings import Finding, ScanReport
@@ -19,7 +20,10 @@ from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import scan_bytes as scan_pickle_bytes
 from modelcards.errors import AssessError
 
-__all__ = ["ScanLimits", "licence_findings", "scan_file", "scan_path", "scan_pickle_bytes"]
+__all__ = [
+    "ScanLimits", "hf_cache_repo", "licence_findings", "scan_file", "scan_path",
+    "scan_pickle_bytes",
+]
 
 INTERNAL_ERROR = "scanner error (a bug in modelcards, please report it)"
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after lstat must not block us
@@ -63,8 +67,25 @@ def scan_file(real: Path, rel: str, limits: ScanLimits) -> tuple[list[Finding], 
 _PARTIAL_RULES = frozenset({"MC103", "MC104", "MC110", "MC111", "MC113", "MC122", "MC404"})
 
 
-def scan_path(path: Path, *, limits: ScanLimits | None = None) -> ScanReport:
-    """Scan a folder (recursively) or a single file; `file` in findings is relative to `path`."""
+def hf_cache_repo(folder: Path) -> Path | None:
+    """The Hugging Face cache repo folder of a snapshot (`models--o--n/snapshots/<rev>`).
+
+    Snapshot files are links into the repo's `blobs/`, outside the snapshot folder itself.
+    """
+    parent = folder.parent
+    if parent.name == "snapshots" and parent.parent.name.startswith(
+            ("models--", "datasets--", "spaces--")):
+        return parent.parent
+    return None
+
+
+def scan_path(path: Path, *, limits: ScanLimits | None = None,
+              allowed_root: Path | None = None) -> ScanReport:
+    """Scan a folder (recursively) or a single file; `file` in findings is relative to `path`.
+
+    Symlinks are followed only when they land inside `allowed_root` (default: the folder, or
+    for a Hugging Face cache snapshot its repo folder, where the blobs are).
+    """
     limits = limits or ScanLimits()
     path = Path(path)
     try:
@@ -73,40 +94,43 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None) -> ScanReport:
         raise AssessError(f"cannot scan: {exc.strerror or exc}", file=str(path)) from None
     findings: list[Finding] = []
     partial: list[str] = []
-    scanned = 0
     if not stat.S_ISDIR(top.st_mode) and not stat.S_ISLNK(top.st_mode):
         name = path.name
         if stat.S_ISREG(top.st_mode):
             found, gaps = scan_file(path, name, limits)
-            findings += found
-            scanned = 1
-            if gaps:
-                partial.append(name)
-        else:
-            findings.append(finding("MC121", name, "not a regular file; skipped",
-                                    {"kind": _kind(top.st_mode)}))
-        return _report(findings, scanned, partial)
+            return _report(found, 1, [name] if gaps else [])
+        findings.append(finding("MC121", name, "not a regular file; skipped",
+                                {"kind": _kind(top.st_mode)}))
+        return _report(findings, 0, partial)
     root = path.resolve()
     if not root.is_dir():
         found, gaps = scan_file(root, path.name, limits)
         return _report(found, 1, [path.name] if gaps else [])
-    regular: list[tuple[str, Path]] = []
-    links: list[tuple[str, Path, str]] = []  # in-folder links, scanned after real files
+    allowed = Path(allowed_root).resolve() if allowed_root else (hf_cache_repo(root) or root)
+
     def unreadable(exc: OSError) -> None:
         rel = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "."
         findings.append(finding("MC122", rel, f"cannot list folder: {exc.strerror or exc}"))
         partial.append(rel)
 
+    regular: list[tuple[str, Path]] = []
+    links: list[tuple[str, Path, str]] = []  # (name, real target, link text)
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
         here = Path(dirpath)
         for dname in list(dirnames):
             full = here / dname
-            if full.is_symlink() and not _inside(Path(os.path.realpath(full)), root):
-                link = os.readlink(full)
-                findings.append(finding("MC120", full.relative_to(root).as_posix(),
-                                        f"folder link points outside the scanned folder to "
-                                        f"{link}", {"target": link}))
+            if not full.is_symlink():
+                continue
+            rel, link = full.relative_to(root).as_posix(), os.readlink(full)
+            target = Path(os.path.realpath(full))
+            if not _inside(target, allowed):
+                findings.append(finding("MC120", rel, f"folder link points outside the scanned "
+                                        f"folder to {link}", {"target": link}))
+            elif not _inside(target, root):
+                findings.append(finding("MC122", rel, f"folder link to {link} not followed",
+                                        {"target": link}))
+                partial.append(rel)
         for fname in sorted(filenames):
             full = here / fname
             rel = full.relative_to(root).as_posix()
@@ -119,17 +143,18 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None) -> ScanReport:
             if stat.S_ISLNK(st.st_mode):
                 link = os.readlink(full)
                 target = Path(os.path.realpath(full))
-                if not _inside(target, root):
+                if _inside(target, allowed):
+                    links.append((rel, target, link))
+                else:
                     findings.append(finding("MC120", rel, f"link points outside the scanned "
                                             f"folder to {link}", {"target": link}))
-                else:
-                    links.append((rel, target, link))
             elif stat.S_ISREG(st.st_mode):
                 regular.append((rel, full))
             else:
                 findings.append(finding("MC121", rel, f"{_kind(st.st_mode)} skipped, never "
                                         "opened", {"kind": _kind(st.st_mode)}))
-    seen_real = {full for _, full in regular}
+    names = {real: rel for rel, real in regular}  # real path -> the name it is reported under
+    aliases: dict[str, list[str]] = {}
     for rel, target, link in links:
         try:
             st = os.stat(target)
@@ -140,15 +165,21 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None) -> ScanReport:
             findings.append(finding("MC121", rel, f"link to a {_kind(st.st_mode)} skipped",
                                     {"target": link, "kind": _kind(st.st_mode)}))
             continue
-        if target not in seen_real:  # a blob reached only through a link: scan it once
-            seen_real.add(target)
-            regular.append((target.relative_to(root).as_posix(), target))
+        if target not in names:  # reached only through links: scanned once, under this name
+            names[target] = target.relative_to(root).as_posix() if _inside(target, root) else rel
+            regular.append((names[target], target))
+        if names[target] != rel:
+            aliases.setdefault(names[target], []).append(rel)
+    scanned = 0
     for rel, real in sorted(regular):
         if scanned >= limits.max_files:
             partial.append(rel)
             continue
         scanned += 1
         found, gaps = scan_file(real, rel, limits)
+        if rel in aliases:  # say which link names lead to this file
+            found = [replace(f, evidence={**f.evidence, "linked_as": sorted(aliases[rel])})
+                     for f in found]
         findings += found
         if gaps:
             partial.append(rel)
