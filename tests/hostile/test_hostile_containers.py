@@ -241,3 +241,10 @@ def test_legacy_torch_storage_bytes_after_the_pickles(tmp_path: Path) -> None:
     pickles = b"\x80\x02K\x01." * 5
     report = scan_one(tmp_path, "old.bin", pickles + b"\x80\x02\x84\x01\x02\x03\x04\xbf" + bytes(9))
     assert rules(report) == {"MC105"} and report.partial == ()
+
+
+def test_more_members_than_the_limit(tmp_path: Path) -> None:
+    data = make_zip([(f"m{i}.txt", b"x") for i in range(150)] + [("z/data.pkl", evil())])
+    report = scan_one(tmp_path, "many.zip", data, ScanLimits(max_zip_members=100))
+    assert "MC110" in rules(report) and "MC101" not in rules(report)
+    assert report.partial == ("many.zip",)

@@ -112,7 +112,9 @@ SAFE: dict[str, frozenset[str] | str] = {
     "copyreg": frozenset({"_reconstructor"}),
     "builtins": frozenset({"set", "frozenset", "slice", "complex", "bytearray", "bytes", "list",
                            "dict", "tuple", "int", "float", "str", "bool", "range", "object"}),
-    "transformers.training_args": frozenset({"TrainingArguments", "OptimizerNames"}),
+    "transformers.training_args": frozenset({"TrainingArguments", "OptimizerNames",
+                                             "ParallelMode"}),
+    "transformers.trainer_pt_utils": frozenset({"AcceleratorConfig"}),
     "transformers.training_args_seq2seq": frozenset({"Seq2SeqTrainingArguments"}),
     "transformers.trainer_utils": frozenset({
         "IntervalStrategy", "SchedulerType", "HubStrategy", "SaveStrategy", "FSDPOption",
@@ -120,6 +122,14 @@ SAFE: dict[str, frozenset[str] | str] = {
     }),
     "transformers.debug_utils": frozenset({"DebugOption"}),
     "accelerate.state": frozenset({"PartialState", "DistributedType"}),
+    # TRL trainers save their config dataclass as training_args.bin
+    "trl.trainer.sft_config": frozenset({"SFTConfig"}),
+    "trl.trainer.dpo_config": frozenset({"DPOConfig", "FDivergenceType"}),
+    "trl.trainer.grpo_config": frozenset({"GRPOConfig"}),
+    "trl.trainer.orpo_config": frozenset({"ORPOConfig"}),
+    "trl.trainer.kto_config": frozenset({"KTOConfig"}),
+    "trl.trainer.cpo_config": frozenset({"CPOConfig"}),
+    "trl.trainer.reward_config": frozenset({"RewardConfig"}),
     "accelerate.utils.dataclasses": ALL,
 }  # fmt: skip
 
