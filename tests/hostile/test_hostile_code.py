@@ -64,3 +64,11 @@ def test_h5_larger_than_the_search_budget(tmp_path: Path) -> None:
     raw = b"\x89HDF\r\n\x1a\n" + bytes(3_000_000)
     report = scan_one(tmp_path, "model.h5", raw, ScanLimits(max_h5_bytes=1_000_000))
     assert "MC122" in rules(report) and report.partial == ("model.h5",)
+
+
+def test_h5_config_found_early_makes_the_scan_complete(tmp_path: Path) -> None:
+    config = json.dumps({"class_name": "Sequential", "config": {"layers": [
+        {"class_name": "Dense", "config": {"name": "d"}}]}}).encode()
+    raw = b"\x89HDF\r\n\x1a\n" + b"model_config\x00" + config + bytes(3_000_000)
+    report = scan_one(tmp_path, "model.h5", raw, ScanLimits(max_h5_bytes=1_000_000))
+    assert report.findings == () and report.partial == ()

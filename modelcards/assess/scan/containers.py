@@ -624,6 +624,7 @@ def _scan_npy_file(scan: FileScan, fh: IO[bytes], size: int, head: bytes,
 
 
 def _scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:
+    """Search raw HDF5 bytes for the Keras `model_config` attribute (no h5py), within budget."""
     limits = scan.limits
     fh.seek(0)
     hits: set[str] = set()
@@ -642,12 +643,14 @@ def _scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:
             fh.seek(max(0, read - len(data)))
             config = keras.extract_model_config(fh.read(min(64 * _CHUNK, size)))
             fh.seek(fh_pos)
+            if config is not None:
+                break  # the config is what can carry code; the rest is weights
         window = bytearray(data[-64:])
     if config is not None:
         scan.findings.extend(keras.config_findings(config, scan.file))
     elif hits:
         scan.findings.extend(keras.raw_marker_findings(hits, scan.file))
-    if read < size:
+    if config is None and read < size:
         scan.gap(f"only the first {read:,} bytes were searched for a model config")
         scan.add("MC122", f"HDF5 file larger than the {limits.max_h5_bytes:,}-byte search budget",
                  {"file_size": size, "bytes_read": read})
