@@ -248,3 +248,27 @@ def test_more_members_than_the_limit(tmp_path: Path) -> None:
     report = scan_one(tmp_path, "many.zip", data, ScanLimits(max_zip_members=100))
     assert "MC110" in rules(report) and "MC101" not in rules(report)
     assert report.partial == ("many.zip",)
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream: zipfile must use data descriptors (flag bit 3, sizes after data)."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.buf += data
+        return len(data)
+
+
+def test_streamed_zip_with_data_descriptors(tmp_path: Path) -> None:
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf, \
+            zf.open("archive/data.pkl", "w") as member:
+        member.write(evil())
+    data = bytes(sink.buf)
+    assert struct.unpack_from("<H", data, 6)[0] & 0x08, "fixture must use a data descriptor"
+    assert "MC101" in rules(scan_one(tmp_path, "model.pt", data))

@@ -207,3 +207,9 @@ def test_sparse_100gb_file_of_zeros(tmp_path: Path) -> None:
     report = scan_path(folder)
     assert time.monotonic() - start < 1.0
     assert {f.rule for f in report.findings} == {"MC201"}
+
+
+def test_duplicate_key_inside_a_tensor_entry(tmp_path: Path, real: bytes) -> None:
+    header, body = split(real)
+    text = json.dumps(header).replace('"dtype": "F32"', '"dtype": "I8", "dtype": "F32"', 1)
+    assert check(tmp_path, join(text, body)) == {"MC203"}
