@@ -107,4 +107,15 @@ def format_sarif(report: ScanReport) -> str:
     return json.dumps(sarif(report), indent=2, ensure_ascii=True) + "\n"
 
 
+def rules_markdown() -> str:
+    """The rule catalogue as a Markdown reference page (for the documentation site)."""
+    lines = ["| id | severity | title | checks | why | recommendation |",
+             "|---|---|---|---|---|---|"]
+    for rule in sorted(RULES.values(), key=lambda r: r.id):
+        cells = [rule.id, rule.severity.value, rule.title, rule.checks, rule.why,
+                 rule.recommendation]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 FORMATTERS = {"text": format_text, "json": format_json, "sarif": format_sarif}

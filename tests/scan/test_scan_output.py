@@ -123,3 +123,12 @@ def test_finding_as_json_sorts_evidence() -> None:
 def test_rule_ids_are_in_their_ranges() -> None:
     for rule_id in RULES:
         assert rule_id[:3] in {"MC1", "MC2", "MC3", "MC4", "MC5"}, rule_id
+
+
+def test_rules_reference_lists_every_rule() -> None:
+    from modelcards.assess.format import rules_markdown
+
+    text = rules_markdown()
+    rows = [line for line in text.splitlines() if line.startswith("| MC")]
+    assert [row.split(" | ")[0][2:] for row in rows] == sorted(RULES)
+    assert all(row.count(" | ") == 5 for row in rows)
