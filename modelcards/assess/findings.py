@@ -65,6 +65,10 @@ class Finding:
     evidence: dict[str, EvidenceValue] = field(default_factory=dict)
     recommendation: str = ""
 
+    def __hash__(self) -> int:  # evidence is a dict: hash its sorted items instead
+        return hash((self.rule, self.severity, self.file, self.message,
+                     repr(sorted(self.evidence.items())), self.recommendation))
+
     def sort_key(self) -> tuple[Any, ...]:
         return (self.file, -self.severity.rank, self.rule, self.message,
                 sorted((k, str(v)) for k, v in self.evidence.items()))

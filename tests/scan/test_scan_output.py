@@ -132,3 +132,9 @@ def test_rules_reference_lists_every_rule() -> None:
     rows = [line for line in text.splitlines() if line.startswith("| MC")]
     assert [row.split(" | ")[0][2:] for row in rows] == sorted(RULES)
     assert all(row.count(" | ") == 5 for row in rows)
+
+
+def test_findings_are_hashable_and_equal_by_value() -> None:
+    a = finding("MC102", "f", "m", {"names": ["x"], "count": 1})
+    b = finding("MC102", "f", "m", {"count": 1, "names": ["x"]})
+    assert a == b and len({a, b}) == 1
