@@ -148,6 +148,11 @@ class _Capped:
 
     def read(self, n: int = -1) -> bytes:
         pos = self.pos
+        if 0 <= n <= 8 and pos + n <= self.size and not self._over_cap(n):
+            data = self.raw.read(n)  # fast path: opcodes and their small fixed arguments
+            self.pos = pos + len(data)
+            self.recent = (self.recent[1], data)
+            return data
         if n < 0:
             n = self.size - pos
         if pos + n > self.size:
@@ -165,7 +170,7 @@ class _Capped:
             raise _LimitHit(f"stream longer than {self.cap:,} bytes")
         data = self.raw.read(n)
         self.pos = pos + len(data)
-        self.recent = (length, data) if n <= 8 else (b"", b"")
+        self.recent = (b"", b"")
         return data
 
     def readline(self, size: int = -1) -> bytes:
@@ -250,8 +255,29 @@ def _genops(reader: _Capped) -> Iterator[tuple[pickletools.OpcodeInfo, object, i
     return pickletools.genops(reader)  # type: ignore[arg-type]
 
 
+# Stack effect of every opcode the machine does not handle specially: (items popped above the
+# mark or from the top, items pushed, pops the whole frame down to its MARK).
+_PLAN: dict[str, tuple[int, int, bool]] = {
+    op.name: (
+        op.stack_before.index(pickletools.markobject)
+        if pickletools.markobject in op.stack_before else len(op.stack_before),
+        len(op.stack_after),
+        pickletools.markobject in op.stack_before,
+    )
+    for op in pickletools.opcodes
+}
+_SPECIAL = frozenset({
+    "GLOBAL", "INST", "STACK_GLOBAL", "EXT1", "EXT2", "EXT4", "MARK", "PUT", "BINPUT",
+    "LONG_BINPUT", "MEMOIZE", "GET", "BINGET", "LONG_BINGET", "DUP", "POP", "STOP",
+}) | _STRING_OPS
+
+
 class _OnePickle:
-    """The stack machine for one pickle; it records into the shared `StreamScan`."""
+    """The stack machine for one pickle; it records into the shared `StreamScan`.
+
+    Like the unpickler, MARK starts a new frame (the old one goes on a metastack), so popping
+    to a mark is one step and popping past it is an underflow.
+    """
 
     def __init__(self, result: StreamScan, index: int, base: int, limits: ScanLimits,
                  deadline: float) -> None:
@@ -261,21 +287,21 @@ class _OnePickle:
         self.limits = limits
         self.deadline = deadline
         self.stack: list[object] = []
+        self.metastack: list[list[object]] = []
         self.memo: dict[int, object] = {}
         self.imports_seen = False
         self.stopped = False
         self.unresolved: list[Unresolved] = []
 
-    def _pop(self, pos: int) -> object:
-        if not self.stack:
+    def _pop(self, pos: int, count: int = 1) -> None:
+        if count > len(self.stack):
             raise _Malformed("stack underflow", pos)
-        return self.stack.pop()
+        del self.stack[len(self.stack) - count:]
 
     def _pop_mark(self, pos: int) -> None:
-        while self.stack:
-            if self.stack.pop() is MARK:
-                return
-        raise _Malformed("no MARK on the stack", pos)
+        if not self.metastack:
+            raise _Malformed("no MARK on the stack", pos)
+        self.stack = self.metastack.pop()
 
     def _import(self, module: str, name: str, opcode: str, pos: int) -> None:
         self.imports_seen = True
@@ -286,35 +312,29 @@ class _OnePickle:
         result.opcodes += 1
         if result.opcodes > self.limits.max_opcodes:
             raise _LimitHit(f"more than {self.limits.max_opcodes:,} opcodes")
-        if result.opcodes % 4096 == 0 and time.monotonic() > self.deadline:
+        if not result.opcodes & 4095 and time.monotonic() > self.deadline:
             raise _LimitHit(f"took longer than {self.limits.max_pickle_seconds:g} s")
         name = op.name
         if name in _CALL_OPS:
             kind = _CALL_OPS[name]
             result.counts[kind] = result.counts.get(kind, 0) + 1
+        if name not in _SPECIAL:
+            pops, pushes, marked = _PLAN[name]
+            if marked:
+                self._pop_mark(pos)
+            if pops:
+                self._pop(pos, pops)
+            if pushes == 1:
+                self.stack.append(UNKNOWN)
+            elif pushes:
+                self.stack.extend([UNKNOWN] * pushes)
+            return
+        self._special(name, arg, pos)
+
+    def _special(self, name: str, arg: object, pos: int) -> None:
         stack = self.stack
         if name in _STRING_OPS:
             stack.append(arg if isinstance(arg, str) else UNKNOWN)
-        elif name == "GLOBAL" or name == "INST":
-            module, _, attr = str(arg).partition(" ")
-            self._import(module, attr, name, pos)
-            if name == "INST":
-                self._pop_mark(pos)
-            stack.append(UNKNOWN)
-        elif name == "STACK_GLOBAL":
-            top, below = self._pop(pos), self._pop(pos)
-            if isinstance(below, str) and isinstance(top, str):
-                self._import(below, top, name, pos)
-            else:
-                self.unresolved.append(Unresolved(
-                    name, self.base + pos, "operands are not plain strings (computed import)"))
-            stack.append(UNKNOWN)
-        elif name in ("EXT1", "EXT2", "EXT4"):
-            self.unresolved.append(Unresolved(
-                name, self.base + pos, f"extension registry code {arg!r} (copyreg)"))
-            stack.append(UNKNOWN)
-        elif name == "MARK":
-            stack.append(MARK)
         elif name in _PUT_OPS or name == "MEMOIZE":
             if not stack:
                 raise _Malformed("memoize with an empty stack", pos)
@@ -327,25 +347,42 @@ class _OnePickle:
             if key not in self.memo:
                 raise _Malformed(f"memo key {key} not found", pos)
             stack.append(self.memo[key])
+        elif name == "MARK":
+            self.metastack.append(stack)
+            self.stack = []
+        elif name == "GLOBAL" or name == "INST":
+            module, _, attr = str(arg).partition(" ")
+            self._import(module, attr, name, pos)
+            if name == "INST":
+                self._pop_mark(pos)
+            self.stack.append(UNKNOWN)
+        elif name == "STACK_GLOBAL":
+            if len(stack) < 2:
+                raise _Malformed("stack underflow", pos)
+            below, top = stack[-2], stack[-1]
+            del stack[-2:]
+            if isinstance(below, str) and isinstance(top, str):
+                self._import(below, top, name, pos)
+            else:
+                self.unresolved.append(Unresolved(
+                    name, self.base + pos, "operands are not plain strings (computed import)"))
+            stack.append(UNKNOWN)
+        elif name in ("EXT1", "EXT2", "EXT4"):
+            self.unresolved.append(Unresolved(
+                name, self.base + pos, f"extension registry code {arg!r} (copyreg)"))
+            stack.append(UNKNOWN)
         elif name == "DUP":
             if not stack:
                 raise _Malformed("DUP on an empty stack", pos)
             stack.append(stack[-1])
         elif name == "POP":
-            self._pop(pos)
+            if stack:
+                stack.pop()
+            else:
+                self._pop_mark(pos)  # POP on a bare MARK discards the mark
         elif name == "STOP":
             self._pop(pos)
             self.stopped = True
-        elif name in _MARK_OPS:
-            below = op.stack_before.index(pickletools.markobject)
-            self._pop_mark(pos)
-            for _ in range(below):
-                self._pop(pos)
-            stack.extend(UNKNOWN for _ in op.stack_after)
-        else:
-            for _ in op.stack_before:
-                self._pop(pos)
-            stack.extend(UNKNOWN for _ in op.stack_after)
 
 
 def _int(arg: object) -> int:
