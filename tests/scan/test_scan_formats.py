@@ -210,3 +210,11 @@ def test_many_tensor_members_are_sniffed_not_read(tmp_path: Path) -> None:
     (tmp_path / "m" / "pytorch_model.bin").write_bytes(torch_zip(checkpoint_pkl(), extra=extra))
     report = scan_path(tmp_path / "m", limits=ScanLimits(max_total_decompressed=8_000_000))
     assert rule_ids(report) == {"MC105"} and report.partial == ()
+
+
+def test_other_licence_uses_its_license_name_family() -> None:
+    findings = licence_findings("other", "mit", {"license_name": "llama3"},
+                                file="models/tuned/README.md")
+    obligation = next(f for f in findings if f.rule == "MC504")
+    assert "Llama" in obligation.message and obligation.file == "models/tuned/README.md"
+    assert "MC503" in {f.rule for f in findings}

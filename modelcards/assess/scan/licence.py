@@ -78,8 +78,13 @@ def licence_findings(
     base_license: str | None,
     tuned_license: str | None,
     base_card_meta: Mapping[str, Any] | None = None,
+    *,
+    file: str = CARD,
 ) -> list[Finding]:
-    """Compare the fine-tune's licence with its base's; the file is the tuned model card."""
+    """Compare the fine-tune's licence with its base's; `file` is the tuned model's card.
+
+    For a base under `other`, the card's `license_name` (e.g. `llama3`) names the family.
+    """
     base, tuned = _norm(base_license), _norm(tuned_license)
     meta = base_card_meta or {}
     evidence: dict[str, EvidenceValue] = {"base_license": base, "tuned_license": tuned}
@@ -90,21 +95,24 @@ def licence_findings(
         evidence["base_gated"] = True
     findings: list[Finding] = []
     limits = restriction(base) if base else None
+    named = _norm(meta.get("license_name"))
+    if base == "other" and named and restriction(named):
+        limits = restriction(named)
     if base is None:
-        findings.append(finding("MC505", CARD, "the base model declares no licence", evidence))
+        findings.append(finding("MC505", file, "the base model declares no licence", evidence))
     if tuned is None:
         message = "the fine-tuned model declares no licence"
         if limits:
             message += f"; the base is under the {limits[0]}, which still applies"
-        findings.append(finding("MC501", CARD, message, evidence))
+        findings.append(finding("MC501", file, message, evidence))
     elif base is not None and tuned != base:
         if limits and tuned in PERMISSIVE:
-            findings.append(finding("MC503", CARD, f"the base is under the {limits[0]} ({base}) "
+            findings.append(finding("MC503", file, f"the base is under the {limits[0]} ({base}) "
                                     f"but the fine-tune is published as {tuned}", evidence))
         else:
-            findings.append(finding("MC502", CARD, f"licence changed from {base} to {tuned}",
+            findings.append(finding("MC502", file, f"licence changed from {base} to {tuned}",
                                     evidence))
     if limits:
-        findings.append(finding("MC504", CARD, f"{limits[0]} ({base}) obligations carry over: "
+        findings.append(finding("MC504", file, f"{limits[0]} ({base}) obligations carry over: "
                                 f"{limits[1]}", {**evidence, "family": limits[0]}))
     return findings
