@@ -101,6 +101,10 @@ _CATALOGUE: tuple[Rule, ...] = (
          "every file: read errors, size caps, time limits",
          "An unscanned part is not clean; it is unknown.",
          "Scan with higher limits, or inspect the file by hand."),
+    Rule("MC123", L, "file is a Git LFS pointer; its content was not scanned",
+         "small files in the Git LFS pointer format",
+         "The real file lives in LFS storage; nothing about its content is known.",
+         "Fetch the LFS objects (git lfs pull) and scan again."),
     # --- MC2xx: safetensors validity --------------------------------------------------------
     Rule("MC201", H, "safetensors header length is invalid",
          "the 8-byte little-endian header length against bounds (2 bytes .. 100 MB) and the file",

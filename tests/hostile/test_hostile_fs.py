@@ -238,3 +238,11 @@ def test_link_names_are_evidence_on_the_target(folder: Path) -> None:
     report = scan_path(folder)
     hit = next(f for f in report.findings if f.rule == "MC101")
     assert hit.file == "real.pkl" and hit.evidence["linked_as"] == ["alias.pkl"]
+
+
+def test_lfs_pointer_is_partial_not_clean(folder: Path) -> None:
+    pointer = ("version https://git-lfs.github.com/spec/v1\n"
+               f"oid sha256:{'ab' * 32}\nsize 4000000000\n")
+    (folder / "pytorch_model.bin").write_text(pointer)
+    report = scan_path(folder)
+    assert rules(report) == {"MC123"} and report.partial == ("pytorch_model.bin",)

@@ -31,6 +31,7 @@ from modelcards.assess.scan.pickle_ops import (
     stream_findings,
 )
 from modelcards.assess.scan.safetensors_check import check_safetensors
+from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
 ZIP_LOCAL = b"PK\x03\x04"
 ZIP_EMPTY = b"PK\x05\x06"
@@ -546,6 +547,13 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     ext = _ext(base)
     fh.seek(0)
     head = fh.read(limits.sniff_bytes)
+
+    pointer = parse_lfs_pointer(head) if size <= MAX_LFS_POINTER_BYTES else None
+    if pointer is not None:
+        scan.add("MC123", f"Git LFS pointer to {pointer.size:,} bytes (sha256 {pointer.oid})",
+                 {"sha256": pointer.oid, "size": pointer.size})
+        scan.gap("Git LFS pointer: content not present")
+        return
 
     if base in remote_code.AUTO_MAP_FILES or ext == ".py":
         fh.seek(0)
