@@ -272,3 +272,9 @@ def test_streamed_zip_with_data_descriptors(tmp_path: Path) -> None:
     data = bytes(sink.buf)
     assert struct.unpack_from("<H", data, 6)[0] & 0x08, "fixture must use a data descriptor"
     assert "MC101" in rules(scan_one(tmp_path, "model.pt", data))
+
+
+def test_npy_name_without_array_magic_is_a_pickle_path(tmp_path: Path) -> None:
+    report = scan_one(tmp_path, "weights.npy", evil(4))
+    assert {"MC106", "MC101"} <= rules(report)
+    assert rules(scan_one(tmp_path, "other.npz", b"\x00\x01 junk")) >= {"MC108"}

@@ -591,7 +591,8 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     if keras.HDF5_MAGIC in head[:4096] or ext in (".h5", ".hdf5"):
         _scan_h5(scan, fh, size)
         return
-    if pickle_head or ext in PICKLE_EXTENSIONS:
+    # numpy.load(allow_pickle=True) unpickles any .npy/.npz without the array magic
+    if pickle_head or ext in PICKLE_EXTENSIONS or ext in (".npy", ".npz"):
         fh.seek(0)
         result = scan_stream(fh, size, limits)
         if not pickle_head and not result.is_pickle and result.limit is None:
