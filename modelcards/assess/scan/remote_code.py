@@ -36,34 +36,55 @@ def _references(value: object) -> list[str]:
     return []
 
 
+def _auto_maps(config: dict[str, Any]) -> list[tuple[str, object]]:
+    """Every `auto_map` with its key path: sub-configs (text_config, vision_config...) too."""
+    found: list[tuple[str, object]] = []
+    stack: list[tuple[str, object]] = [("", config)]
+    seen = 0
+    while stack and seen < 100_000:
+        path, node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for key, value in node.items():
+                where = f"{path}.{key}" if path else str(key)
+                if key == "auto_map":
+                    found.append((where, value))
+                else:
+                    stack.append((where, value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(node))
+    return sorted(found, key=lambda item: item[0])
+
+
 def auto_map_findings(raw: bytes, file: str) -> list[Finding]:
-    """Findings for the `auto_map` of one JSON config; unparseable JSON is a finding too."""
+    """Findings for every `auto_map` of one JSON config; unparseable JSON is a finding too."""
     try:
         config = loads_strict(raw, file=file)
     except InspectError as exc:
         return [finding("MC306", file, f"cannot parse: {exc.reason}")]
     if not isinstance(config, dict):
         return [finding("MC306", file, f"is a JSON {type(config).__name__}, not an object")]
-    auto_map = config.get("auto_map")
     findings: list[Finding] = []
-    if isinstance(auto_map, dict):
+    for where, auto_map in _auto_maps(config):
+        if not isinstance(auto_map, dict):
+            findings.append(finding("MC301", file, f"{where} is present but is not an object",
+                                    {"key": where, "type": type(auto_map).__name__}))
+            continue
         local: list[str] = []
         for key, value in auto_map.items():
             for ref in _references(value):
                 if "--" in ref:
                     repo, _, target = ref.partition("--")
                     findings.append(finding(
-                        "MC302", file, f"auto_map {key} loads {target!r} from the repository "
-                        f"{repo!r}", {"key": str(key), "reference": ref, "repository": repo}))
+                        "MC302", file, f"{where} {key} loads {target!r} from the repository "
+                        f"{repo!r}", {"key": f"{where}.{key}", "reference": ref,
+                                      "repository": repo}))
                 else:
                     local.append(f"{key}={ref}")
         if local:
             findings.append(finding(
-                "MC301", file, f"auto_map runs this repository's code: {', '.join(local[:8])}",
-                {"references": local[:50]}))
-    elif auto_map is not None:
-        findings.append(finding("MC301", file, "auto_map is present but is not an object",
-                                {"type": type(auto_map).__name__}))
+                "MC301", file, f"{where} runs this repository's code: {', '.join(local[:8])}",
+                {"key": where, "references": local[:50]}))
     pipelines = config.get("custom_pipelines")
     if isinstance(pipelines, dict) and pipelines:
         findings.append(finding("MC301", file, "custom_pipelines name custom pipeline code",
