@@ -218,3 +218,9 @@ def test_other_licence_uses_its_license_name_family() -> None:
     obligation = next(f for f in findings if f.rule == "MC504")
     assert "Llama" in obligation.message and obligation.file == "models/tuned/README.md"
     assert "MC503" in {f.rule for f in findings}
+
+
+def test_numpy_random_state_pickle_is_allowlisted(scan_bytes_as: Scan) -> None:
+    state = {"rng": np.random.RandomState(0), "gen": np.random.default_rng(0)}
+    report = scan_bytes_as("rng_state.pkl", pickle.dumps(state, protocol=4))
+    assert rule_ids(report) == {"MC105"}, report.findings
