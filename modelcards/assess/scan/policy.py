@@ -117,6 +117,7 @@ SAFE: dict[str, frozenset[str] | str] = {
     "numpy.random._sfc64": frozenset({"SFC64"}),
     "numpy.random.mtrand": frozenset({"RandomState"}),
     "numpy.random._generator": frozenset({"Generator"}),
+    "numpy.random.bit_generator": frozenset({"SeedSequence", "__pyx_unpickle_SeedSequence"}),
     "torch.torch_version": frozenset({"TorchVersion"}),
     "_codecs": frozenset({"encode"}),
     "copyreg": frozenset({"_reconstructor"}),
