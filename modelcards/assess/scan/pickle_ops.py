@@ -22,12 +22,10 @@ from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.policy import Verdict, classify
 
 PICKLE_EXTENSIONS = frozenset({
-    ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".pck", ".pb.pkl",
-    ".th", ".model.pkl",
+    ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".pck", ".th",
 })  # fmt: skip
 
 MAX_UNVERIFIED_FINDINGS = 50  # per stream; dangerous imports are always listed in full
-_MARK_OPS = {op.name for op in pickletools.opcodes if pickletools.markobject in op.stack_before}
 _STRING_OPS = frozenset({
     "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
     "BINUNICODE8",
@@ -38,16 +36,11 @@ _CALL_OPS = {"REDUCE": "reduce", "BUILD": "build", "NEWOBJ": "newobj", "NEWOBJ_E
              "OBJ": "obj", "INST": "inst"}
 
 
-class _Mark:
-    __slots__ = ()
-
-
 class _Unknown:
     __slots__ = ()
 
 
-MARK = _Mark()
-UNKNOWN = _Unknown()
+UNKNOWN = _Unknown()  # any stack value that is not a literal string
 
 
 @dataclass(frozen=True)
