@@ -80,3 +80,13 @@ def test_auto_map_hidden_in_a_sub_config(tmp_path: Path) -> None:
     report = scan_one(tmp_path, "config.json", json.dumps(config).encode())
     hit = next(f for f in report.findings if f.rule == "MC302")
     assert hit.evidence["key"] == "text_config.auto_map.AutoModel"
+
+
+def test_h5_full_of_false_config_starts_is_fast(tmp_path: Path) -> None:
+    import time
+
+    raw = b"\x89HDF\r\n\x1a\nmodel_config" + b'{"class_name" ' * 400_000
+    start = time.monotonic()
+    report = scan_one(tmp_path, "model.h5", raw)
+    assert time.monotonic() - start < 2.0
+    assert report.findings == () and report.partial == ()

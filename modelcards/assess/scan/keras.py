@@ -17,6 +17,8 @@ from modelcards.assess.scan.policy import Verdict, classify
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MAX_WALK = 200_000  # config nodes visited
+MAX_CANDIDATES = 8  # places in raw HDF5 bytes tried as the start of the config JSON
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # bytes decoded per candidate
 
 _RAW_MARKERS = (
     (re.compile(rb'"class_name"\s*:\s*"Lambda"'), "Lambda layer"),
@@ -90,13 +92,13 @@ def search_markers(data: bytes) -> set[str]:
 def extract_model_config(data: bytes) -> Any | None:
     """Find the `model_config` JSON in raw HDF5 bytes: the first balanced object that parses."""
     anchor = data.find(b"model_config")
-    starts = [m.start() for m in re.finditer(rb'\{"class_name"', data)][:64]
+    starts = [m.start() for m in re.finditer(rb'\{"class_name"', data)][:MAX_CANDIDATES]
     if anchor >= 0:
         starts.sort(key=lambda s: (s < anchor, abs(s - anchor)))
     decoder = json.JSONDecoder()
     for start in starts:
         try:
-            text = data[start:start + 64 * 1024 * 1024].decode("utf-8", errors="replace")
+            text = data[start:start + MAX_CONFIG_BYTES].decode("utf-8", errors="replace")
             value, _ = decoder.raw_decode(text)
         except (ValueError, RecursionError):
             continue
