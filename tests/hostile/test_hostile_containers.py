@@ -278,3 +278,12 @@ def test_npy_name_without_array_magic_is_a_pickle_path(tmp_path: Path) -> None:
     report = scan_one(tmp_path, "weights.npy", evil(4))
     assert {"MC106", "MC101"} <= rules(report)
     assert rules(scan_one(tmp_path, "other.npz", b"\x00\x01 junk")) >= {"MC108"}
+
+
+def test_member_name_with_nul_byte(tmp_path: Path) -> None:
+    data = bytearray(make_zip([("data.pkl_txt", evil())]))
+    for signature, name_at in ((b"PK\x03\x04", 30), (b"PK\x01\x02", 46)):
+        pos = data.find(signature)
+        data[pos + name_at + 8] = 0  # "data.pkl\x00txt": Python sees data.pkl, C tools may not
+    report = scan_one(tmp_path, "m.zip", bytes(data))
+    assert {"MC112", "MC101"} <= rules(report)

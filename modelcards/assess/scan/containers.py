@@ -340,10 +340,11 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
 def _check_names(scan: FileScan, infos: list[zipfile.ZipInfo], chain: str) -> None:
     seen: dict[str, int] = {}
     for info in infos:
-        why = _bad_name(info.filename)
+        raw_name = info.orig_filename  # zipfile cuts names at NUL; other tools may not
+        why = _bad_name(raw_name)
         if why:
-            scan.add("MC112", f"member name {info.filename!r} {why}",
-                     {"name": info.filename}, chain + info.filename)
+            scan.add("MC112", f"member name {raw_name!r} {why}",
+                     {"name": raw_name}, chain + info.filename)
         key = info.filename.replace("\\", "/")
         seen[key] = seen.get(key, 0) + 1
     for key, count in sorted(seen.items()):
