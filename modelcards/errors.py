@@ -34,3 +34,7 @@ class RenderError(ModelcardsError):
 
 class PublishError(ModelcardsError):
     """Writing the site or running mkdocs failed."""
+
+
+class AssessError(ModelcardsError):
+    """A risk scan was asked for something it cannot do (no such path, bad limits)."""
