@@ -50,10 +50,11 @@ def large_benign(size_mb: int) -> dict[str, bytes]:
         zf.writestr("archive/data.pkl", checkpoint_pkl())
         step = len(blob) // 2000
         for i in range(2000):
-            zf.writestr(f"archive/data/{i}", blob[i * step:(i + 1) * step])
+            zf.writestr(f"archive/data/{i}", blob[i * step : (i + 1) * step])
     arrays = collections.OrderedDict(
         (f"layer{i}", rng.standard_normal(size_mb * 1024 * 1024 // 32, dtype=np.float32))
-        for i in range(4))
+        for i in range(4)
+    )
     npy = io.BytesIO()
     np.save(npy, np.frombuffer(blob, dtype=np.float32))
     return {
@@ -100,8 +101,10 @@ def main() -> None:
         bad = write(malicious_files(), root / "malicious")
         good = write(benign_files(), root / "benign")
         big = write(large_benign(args.size_mb), root / "large")
-        sizes = {name: sum(p.stat().st_size for p in paths) / 2**20
-                 for name, paths in (("bad", bad), ("good", good), ("big", big))}
+        sizes = {
+            name: sum(p.stat().st_size for p in paths) / 2**20
+            for name, paths in (("bad", bad), ("good", good), ("big", big))
+        }
         rows = []
         for label, tool in (("modelcards scan", ours), ("picklescan", theirs)):
             run(tool, good)  # warm imports and page cache
@@ -109,19 +112,33 @@ def main() -> None:
             false_good, t_good = run(tool, good)
             false_big, t_big = run(tool, big)
             missed = sorted({p.name for p in bad} - set(flagged))
-            rows.append((label, len(flagged), len(false_good) + len(false_big), t_bad + t_good,
-                         t_big, missed))
-    print(f"Corpus: {len(bad)} malicious files ({sizes['bad']:.2f} MB), {len(good)} small benign "
-          f"files ({sizes['good']:.2f} MB), {len(big)} large benign files "
-          f"({sizes['big']:.0f} MB). Flagged = a finding of severity high or above (ours) / a "
-          "'dangerous' global (picklescan). Times: best of 3 runs.\n")
-    print("| scanner | malicious detected | false positives (benign) | small corpus time | "
-          "large files time | ms per MB (large) |")
+            rows.append(
+                (
+                    label,
+                    len(flagged),
+                    len(false_good) + len(false_big),
+                    t_bad + t_good,
+                    t_big,
+                    missed,
+                )
+            )
+    print(
+        f"Corpus: {len(bad)} malicious files ({sizes['bad']:.2f} MB), {len(good)} small benign "
+        f"files ({sizes['good']:.2f} MB), {len(big)} large benign files "
+        f"({sizes['big']:.0f} MB). Flagged = a finding of severity high or above (ours) / a "
+        "'dangerous' global (picklescan). Times: best of 3 runs.\n"
+    )
+    print(
+        "| scanner | malicious detected | false positives (benign) | small corpus time | "
+        "large files time | ms per MB (large) |"
+    )
     print("|---|---|---|---|---|---|")
     for label, hits, fps, t_small, t_big, _ in rows:
-        print(f"| {label} | {hits}/{len(bad)} | {fps}/{len(good) + len(big)} | "
-              f"{t_small * 1000:.0f} ms | {t_big * 1000:.0f} ms | "
-              f"{t_big * 1000 / sizes['big']:.2f} |")
+        print(
+            f"| {label} | {hits}/{len(bad)} | {fps}/{len(good) + len(big)} | "
+            f"{t_small * 1000:.0f} ms | {t_big * 1000:.0f} ms | "
+            f"{t_big * 1000 / sizes['big']:.2f} |"
+        )
     for label, *_, missed in rows:
         if missed:
             print(f"\nMissed by {label}: {', '.join(missed)}")

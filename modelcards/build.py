@@ -17,9 +17,8 @@ from modelcards.compare import ModelDiff, compare
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import InspectError, ResolveError
 from modelcards.fingerprint import base_identity, inputs_fingerprint, templates_digest
-from modelcards.gitfiles import clean_lfs_oids
 from modelcards.hashcache import HashCache
-from modelcards.history import History, last_commit, read_history
+from modelcards.history import History, ProjectGit
 from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot, manifest_files
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
@@ -43,7 +42,7 @@ class ModelState:
     base_files: tuple[FileEntry, ...] | None  # hashed only for a base in a folder
     history: History
     existing_card: str | None
-    revision: str = "HEAD"  # the git revision the model was read at (HEAD: the work tree)
+    training_commit: str | None = None  # the last commit that changed the training code
 
     def fingerprinter(self, config: ProjectConfig, templates: str) -> Callable[[str], str]:
         """front matter → inputs fingerprint, for `render_model`."""
@@ -94,16 +93,17 @@ def model_state(
     config: ProjectConfig,
     entry: ModelEntry,
     cache: HashCache,
+    git: ProjectGit,
     *,
     online: bool = False,
-    at: str | None = None,
 ) -> ModelState:
-    """The model as it is in the work tree, or with `at` as it was at that git revision."""
+    """The model as it is in the work tree, or as it was at `git.rev` when that is not HEAD."""
+    at = None if git.rev == "HEAD" else git.rev
     base = entry.base
     if at is None:
         folder = config.root / entry.path
         snapshot: Snapshot = open_folder(folder, project_root=config.root)
-        known = clean_lfs_oids(config.root, folder)
+        known = git.clean_lfs_oids(folder)
         card = existing_card(config, entry)
     else:
         snapshot = open_git_reference(f"git:{at}:{entry.path}", project_root=config.root)
@@ -124,7 +124,7 @@ def model_state(
         )
         if base_snapshot.ref.kind == "path" or not base_snapshot.ref.revision:
             base_folder = config.root / base_snapshot.ref.location
-            base_known = clean_lfs_oids(config.root, base_folder) if base_folder.is_dir() else {}
+            base_known = git.clean_lfs_oids(base_folder) if base_folder.is_dir() else {}
             base_files = hashed_manifest(
                 base_snapshot, manifest_files(base_snapshot), cache, base_known
             )
@@ -134,15 +134,9 @@ def model_state(
         files=files,
         base_snapshot=base_snapshot,
         base_files=base_files,
-        history=read_history(
-            config.root,
-            entry.path,
-            rev=at or "HEAD",
-            tag_patterns=entry.tags,
-            extra_paths=entry.training_files,
-        ),
+        history=git.history(entry.path, tag_patterns=entry.tags, extra_paths=entry.training_files),
         existing_card=card,
-        revision=at or "HEAD",
+        training_commit=git.last_commit(entry.training_files),
     )
 
 
@@ -190,7 +184,7 @@ def model_inputs(config: ProjectConfig, state: ModelState, analysis: Analysis) -
         commit=state.history.last_commit,
         files=state.files,
         training_files=entry.training_files,
-        training_commit=last_commit(config.root, entry.training_files, rev=state.revision),
+        training_commit=state.training_commit,
         datasets=datasets_named(analysis.tuned, entry, config),
     )
     return ModelInputs(
@@ -217,12 +211,13 @@ def render_project(
     cache = cache or HashCache()
     env = make_environment(config.templates)
     templates = project_templates_digest(config)
+    git = ProjectGit(config.root, rev=at or "HEAD")
     rendered = []
     for index, entry in enumerate(config.models, 1):
         if progress:
             progress(f"[{index}/{len(config.models)}] {entry.name}: reading {entry.path}")
         try:
-            state = model_state(config, entry, cache, online=online, at=at)
+            state = model_state(config, entry, cache, git, online=online)
         except ResolveError as exc:
             if at is None:
                 raise

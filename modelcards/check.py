@@ -33,6 +33,7 @@ from modelcards.fingerprint import (
     site_outputs,
 )
 from modelcards.hashcache import HashCache
+from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
 from modelcards.publish.site import MARKER, site_settings
 from modelcards.render import make_environment, render_model
@@ -139,12 +140,13 @@ def check_project(
 ) -> CheckReport:
     templates = project_templates_digest(config)
     changed = changed_since(config, base_ref) if base_ref else None
+    git = ProjectGit(config.root)
     problems: list[Problem] = []
     rendered = 0
     cards: list[tuple[str, str, str]] = []
     env = make_environment(config.templates) if show_diff else None
     for entry in config.models:
-        state = model_state(config, entry, cache, online=online)
+        state = model_state(config, entry, cache, git, online=online)
         card_path = f"{entry.path}/README.md"
         card = state.existing_card
         changes = _read(config.root / entry.path / "CHANGES.md")

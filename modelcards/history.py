@@ -1,8 +1,11 @@
 """history: the git log of a model's folder, grouped like a software change log.
 
-Git is read through GitPython with hooks and fsmonitor disabled; only commit metadata is read.
-Commits that touch nothing but the files `build` writes never enter the log, so committing the
-output of `build` never makes a card stale.
+`ProjectGit` asks git a fixed number of questions for the whole project — one `git log` with
+files and parents, one listing of tags, one tree listing and one status — and answers every
+model from them, so a project of 100 models and thousands of commits costs a few git calls,
+not a few per model. Hooks and fsmonitor are disabled for every call. Commits that touch
+nothing but the files `build` writes never enter the log, so committing the output of `build`
+never makes a card stale.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from git.exc import BadName, GitCommandError
 
 from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import open_git_repository
+from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json"})
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
@@ -72,12 +76,11 @@ class History:
 EMPTY = History(repository=None, in_git=False, last_commit=None, releases=())
 
 
-def open_repo(path: Path) -> Repo | None:
-    """The repository holding `path` (hooks and fsmonitor disabled), or None outside git."""
-    try:
-        return open_git_repository(path)
-    except ResolveError:
-        return None
+@dataclass(frozen=True)
+class _LoggedCommit:
+    commit: Commit
+    parents: tuple[str, ...]
+    files: tuple[str, ...]  # relative to the repository's top
 
 
 def strip_credentials(url: str) -> str:
@@ -103,99 +106,187 @@ def _commit(sha: str, date: str, author: str, subject: str) -> Commit:
     )
 
 
-def _tags(repo: Repo, patterns: tuple[str, ...]) -> list[tuple[str, str, str]]:
-    """(tag, commit sha, date) for tags matching a pattern, oldest first; one git call."""
-    out = repo.git.for_each_ref(
-        "--sort=creatordate",
-        "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)",
-        "refs/tags",
-    )
-    tags = []
-    for line in out.splitlines():
-        name, peeled, obj, date = line.split("\x1f")
-        if any(fnmatch(name, p) for p in patterns):
-            tags.append((name, peeled or obj, date))
-    return tags
+def _inside(name: str, paths: list[str]) -> bool:
+    """`name` is one of `paths` or under one of them ("" is the whole repository)."""
+    return any(not p or name == p or name.startswith(p.rstrip("/") + "/") for p in paths)
 
 
-def read_history(
-    project_root: Path,
-    model_path: str,
-    *,
-    rev: str = "HEAD",
-    tag_patterns: tuple[str, ...] = (),
-    extra_paths: tuple[str, ...] = (),
-) -> History:
-    """Commits touching `model_path` up to `rev`, split into releases by the tags before it.
+class ProjectGit:
+    """What git knows about the project at one revision, read once and shared by every model."""
 
-    A release holds the model's commits reachable from its tag and from no older tag, so a
-    project-wide tag on a commit elsewhere still marks the model's release. One `git log` for
-    the commits and their files, one call for the tags, one per tag for what it contains.
-    """
-    repo = open_repo(project_root)
-    if repo is None:
-        return EMPTY
-    try:
-        repo.commit(rev)
-    except (ValueError, GitCommandError, BadName):  # no commits yet
-        return History(repository=_remote(repo), in_git=True, last_commit=None, releases=())
-    top = Path(repo.working_tree_dir or project_root).resolve()
-    rel = (project_root.resolve() / model_path).resolve().relative_to(top).as_posix()
-    rel = "." if rel in ("", ".") else rel
-    paths = [rel, *(_relative(project_root, top, p) for p in extra_paths)]
-    log = repo.git.log("--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", rev, "--", *paths)
-    commits: list[Commit] = []
-    for record in log.split("\x1e")[1:]:
-        header, _, names = record.partition("\n")
-        sha, date, author, subject = header.split("\x1f", 3)
-        files = [n for n in names.splitlines() if n.strip()]
-        if files and all(Path(n).name in GENERATED_NAMES for n in files):
-            continue
-        commits.append(_commit(sha, date, author, subject))
-    patterns = tag_patterns or (f"{Path(model_path).name}/v*", "v*")
-    release_of: dict[str, str] = {}
-    head = repo.commit(rev)
-    tags = [t for t in _tags(repo, patterns) if repo.is_ancestor(repo.commit(t[1]), head)]
-    for name, sha, _date in tags:  # oldest first: a commit belongs to the first tag holding it
-        for member in repo.git.rev_list(sha, "--", *paths).split():
-            release_of.setdefault(member, name)
-    releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
-    for name, sha, date in reversed(tags):
-        mine = tuple(c for c in commits if release_of.get(c.sha) == name)
-        releases.append(Release(name, date, sha, mine))
-    return History(
-        repository=_remote(repo),
-        in_git=True,
-        last_commit=commits[0].sha if commits else None,
-        releases=tuple(r for r in releases if r.commits or r.tag),
-    )
+    def __init__(self, project_root: Path, rev: str = "HEAD") -> None:
+        self.project_root = project_root.resolve()
+        self.rev = rev
+        self.repo: Repo | None = None
+        self.head: str | None = None
+        try:
+            self.repo = open_git_repository(project_root)
+            self.head = self.repo.commit(rev).hexsha
+        except ResolveError:
+            self.repo = None
+        except (ValueError, GitCommandError, BadName):
+            pass  # a repository without commits (or without that revision)
+        self.top = Path(self.repo.working_tree_dir or project_root).resolve() if self.repo else None
+        self._log: list[_LoggedCommit] | None = None
+        self._release_of: dict[
+            tuple[str, ...], tuple[dict[str, str], list[tuple[str, str, str]]]
+        ] = {}
+        self._tree: dict[str, tuple[str, int]] | None = None
 
+    # -- the few git calls ------------------------------------------------------------------
 
-def last_commit(project_root: Path, paths: tuple[str, ...], *, rev: str = "HEAD") -> str | None:
-    """The newest commit up to `rev` that touched any of `paths` (e.g. the training code)."""
-    repo = open_repo(project_root)
-    if repo is None or not paths:
-        return None
-    top = Path(repo.working_tree_dir or project_root).resolve()
-    try:
-        rels = [_relative(project_root, top, p) for p in paths]
-        return repo.git.log("-1", "--format=%H", rev, "--", *rels).strip() or None
-    except (GitCommandError, ValueError):
-        return None
+    def log(self) -> list[_LoggedCommit]:
+        """Every commit reachable from `rev`, newest first, with parents and changed files."""
+        if self._log is None:
+            self._log = []
+            if self.repo is not None and self.head is not None:
+                out = self.repo.git.log(
+                    "--format=%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s", "--name-only", self.head
+                )
+                for record in out.split("\x1e")[1:]:
+                    header, _, names = record.partition("\n")
+                    sha, parents, date, author, subject = header.split("\x1f", 4)
+                    self._log.append(_LoggedCommit(
+                        _commit(sha, date, author, subject),
+                        tuple(parents.split()),
+                        tuple(n for n in names.splitlines() if n.strip()),
+                    ))  # fmt: skip
+        return self._log
 
-
-def _relative(project_root: Path, top: Path, path: str) -> str:
-    return (project_root.resolve() / path).resolve().relative_to(top).as_posix()
-
-
-def _remote(repo: Repo) -> str | None:
-    try:
-        remote = (
-            repo.remotes["origin"] if "origin" in repo.remotes else next(iter(repo.remotes), None)
+    def tags(self, patterns: tuple[str, ...]) -> list[tuple[str, str, str]]:
+        """(tag, commit, date) for tags matching a pattern and reachable from `rev`, oldest first."""
+        if self.repo is None or self.head is None:
+            return []
+        out = self.repo.git.for_each_ref(
+            "--sort=creatordate",
+            "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)",
+            "refs/tags",
         )
-    except (ValueError, IndexError):
-        return None
-    if remote is None:
-        return None
-    urls = list(remote.urls)
-    return strip_credentials(urls[0]) if urls else None
+        reachable = {c.commit.sha for c in self.log()}
+        tags = []
+        for line in out.splitlines():
+            name, peeled, obj, date = line.split("\x1f")
+            commit = peeled or obj
+            if commit in reachable and any(fnmatch(name, p) for p in patterns):
+                tags.append((name, commit, date))
+        return tags
+
+    def remote(self) -> str | None:
+        if self.repo is None:
+            return None
+        remotes = {r.name: r for r in self.repo.remotes}
+        remote = remotes.get("origin") or next(iter(remotes.values()), None)
+        urls = list(remote.urls) if remote is not None else []
+        return strip_credentials(urls[0]) if urls else None
+
+    # -- answers for one model ----------------------------------------------------------------
+
+    def _relative(self, path: str) -> str:
+        assert self.top is not None
+        rel = (self.project_root / path).resolve().relative_to(self.top).as_posix()
+        return "" if rel == "." else rel
+
+    def _touches(self, paths: list[str]) -> list[_LoggedCommit]:
+        return [c for c in self.log() if any(_inside(f, paths) for f in c.files)]
+
+    def _releases_by_commit(
+        self, patterns: tuple[str, ...]
+    ) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+        """commit → the oldest matching tag that contains it (walking parents in memory)."""
+        if patterns not in self._release_of:
+            parents = {c.commit.sha: c.parents for c in self.log()}
+            release_of: dict[str, str] = {}
+            tags = self.tags(patterns)
+            for (
+                name,
+                sha,
+                _date,
+            ) in tags:  # oldest first: a commit belongs to the first tag holding it
+                stack = [sha]
+                while stack:
+                    current = stack.pop()
+                    if current in release_of or current not in parents:
+                        continue
+                    release_of[current] = name
+                    stack.extend(parents[current])
+            self._release_of[patterns] = (release_of, tags)
+        return self._release_of[patterns]
+
+    def history(
+        self,
+        model_path: str,
+        *,
+        tag_patterns: tuple[str, ...] = (),
+        extra_paths: tuple[str, ...] = (),
+    ) -> History:
+        """The model's commits, split into releases by the tags that hold them."""
+        if self.repo is None:
+            return EMPTY
+        paths = [self._relative(model_path), *(self._relative(p) for p in extra_paths)]
+        commits = [
+            c.commit
+            for c in self._touches(paths)
+            if not all(Path(f).name in GENERATED_NAMES for f in c.files if _inside(f, paths))
+        ]
+        release_of, tags = self._releases_by_commit(
+            tag_patterns or (f"{Path(model_path).name}/v*", "v*")
+        )
+        releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
+        for name, sha, date in reversed(tags):
+            releases.append(
+                Release(name, date, sha, tuple(c for c in commits if release_of.get(c.sha) == name))
+            )
+        return History(
+            repository=self.remote(),
+            in_git=True,
+            last_commit=commits[0].sha if commits else None,
+            releases=tuple(r for r in releases if r.commits or r.tag),
+        )
+
+    def last_commit(self, paths: tuple[str, ...]) -> str | None:
+        """The newest commit that touched any of `paths` (e.g. the training code)."""
+        if self.repo is None or not paths:
+            return None
+        touched = self._touches([self._relative(p) for p in paths])
+        return touched[0].commit.sha if touched else None
+
+    def clean_lfs_oids(self, folder: Path) -> dict[str, str]:
+        """sha256 of the Git-LFS files under `folder` that git reports clean, by path in `folder`.
+
+        A tracked LFS file's blob is its pointer, whose oid is the sha256 of the content: when
+        the work-tree file is unchanged, that is its hash, and no byte of it is read.
+        """
+        if self.repo is None or self.head is None or self.rev != "HEAD":
+            return {}
+        if self._tree is None:
+            listing = self.repo.git.ls_tree("-r", "-l", "-z", self.head)
+            status = self.repo.git.status("--porcelain", "-z", "--untracked-files=no")
+            dirty = {item[3:] for item in status.split("\0") if len(item) > 3}
+            self._tree = {}
+            for record in listing.split("\0"):
+                meta, _, path = record.partition("\t")
+                fields = meta.split()
+                if (
+                    len(fields) == 4
+                    and fields[1] == "blob"
+                    and fields[3].isdigit()
+                    and int(fields[3]) <= MAX_LFS_POINTER_BYTES
+                    and path not in dirty
+                ):
+                    self._tree[path] = (fields[2], int(fields[3]))
+        try:
+            rel = folder.resolve().relative_to(self.top or folder).as_posix()
+        except ValueError:
+            return {}
+        prefix = "" if rel == "." else rel + "/"
+        oids: dict[str, str] = {}
+        for path, (blob, _size) in self._tree.items():
+            if not path.startswith(prefix):
+                continue
+            local = (self.top or folder) / path
+            if not local.is_file() or local.stat().st_size <= MAX_LFS_POINTER_BYTES:
+                continue  # not smudged: the snapshot reads the pointer itself
+            pointer = parse_lfs_pointer(self.repo.odb.stream(bytes.fromhex(blob)).read())
+            if pointer is not None and local.stat().st_size == pointer.size:
+                oids[path[len(prefix) :]] = pointer.oid
+        return oids

@@ -50,8 +50,13 @@ class Severity(enum.Enum):
         return cls(text.strip().lower())
 
 
-_RANK = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3,
-         Severity.CRITICAL: 4}
+_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,25 @@ class Finding:
     recommendation: str = ""
 
     def __hash__(self) -> int:  # evidence is a dict: hash its sorted items instead
-        return hash((self.rule, self.severity, self.file, self.message,
-                     repr(sorted(self.evidence.items())), self.recommendation))
+        return hash(
+            (
+                self.rule,
+                self.severity,
+                self.file,
+                self.message,
+                repr(sorted(self.evidence.items())),
+                self.recommendation,
+            )
+        )
 
     def sort_key(self) -> tuple[Any, ...]:
-        return (self.file, -self.severity.rank, self.rule, self.message,
-                sorted((k, str(v)) for k, v in self.evidence.items()))
+        return (
+            self.file,
+            -self.severity.rank,
+            self.rule,
+            self.message,
+            sorted((k, str(v)) for k, v in self.evidence.items()),
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -13,11 +13,21 @@ from modelcards.assess.findings import ScanReport, Severity
 from modelcards.assess.rules import RULES, Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-_SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
-                Severity.LOW: "note", Severity.INFO: "note"}
+_SARIF_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
 # GitHub code scanning reads a 0-10 "security-severity" to rank results.
-_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.0",
-                      Severity.LOW: "2.0", Severity.INFO: "0.0"}
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.0",
+    Severity.LOW: "2.0",
+    Severity.INFO: "0.0",
+}
 
 
 def _oneline(text: str) -> str:
@@ -28,8 +38,9 @@ def _oneline(text: str) -> str:
 def format_text(report: ScanReport) -> str:
     lines: list[str] = []
     for f in report.findings:
-        lines.append(f"{_oneline(f.file)}: {f.severity.value.upper()} {f.rule} "
-                     f"{_oneline(f.message)}")
+        lines.append(
+            f"{_oneline(f.file)}: {f.severity.value.upper()} {f.rule} {_oneline(f.message)}"
+        )
         if f.evidence:
             shown = ", ".join(f"{k}={_oneline(str(v))}" for k, v in sorted(f.evidence.items()))
             lines.append(f"    evidence: {shown}")
@@ -38,10 +49,13 @@ def format_text(report: ScanReport) -> str:
     counts = {s: 0 for s in Severity}
     for f in report.findings:
         counts[f.severity] += 1
-    summary = ", ".join(f"{counts[s]} {s.value}" for s in sorted(Severity, reverse=True)
-                        if counts[s])
-    lines.append(f"{report.files_scanned} file(s) scanned, {len(report.findings)} finding(s)"
-                 + (f": {summary}" if summary else ""))
+    summary = ", ".join(
+        f"{counts[s]} {s.value}" for s in sorted(Severity, reverse=True) if counts[s]
+    )
+    lines.append(
+        f"{report.files_scanned} file(s) scanned, {len(report.findings)} finding(s)"
+        + (f": {summary}" if summary else "")
+    )
     for name in report.partial:
         lines.append(f"not read in full: {_oneline(name)}")
     return "\n".join(lines) + "\n"
@@ -60,9 +74,11 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
         "fullDescription": {"text": f"{rule.why} Checks: {rule.checks}."},
         "help": {"text": rule.recommendation},
         "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
-        "properties": {"severity": rule.severity.value,
-                       "security-severity": _SECURITY_SEVERITY[rule.severity],
-                       "tags": ["security"]},
+        "properties": {
+            "severity": rule.severity.value,
+            "security-severity": _SECURITY_SEVERITY[rule.severity],
+            "tags": ["security"],
+        },
     }
 
 
@@ -75,31 +91,48 @@ def sarif(report: ScanReport) -> dict[str, Any]:
             "ruleId": f.rule,
             "level": _SARIF_LEVEL[f.severity],
             "message": {"text": f.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.file, "uriBaseId": "SRCROOT"}}}],
-            "properties": {"severity": f.severity.value,
-                           "evidence": {k: f.evidence[k] for k in sorted(f.evidence)},
-                           "recommendation": f.recommendation},
+            "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": f.file, "uriBaseId": "SRCROOT"}}}
+            ],
+            "properties": {
+                "severity": f.severity.value,
+                "evidence": {k: f.evidence[k] for k in sorted(f.evidence)},
+                "recommendation": f.recommendation,
+            },
         }
         if f.rule in index:
             result["ruleIndex"] = index[f.rule]
         results.append(result)
-    notifications = [{"level": "warning", "message": {"text": f"not read in full: {name}"},
-                      "locations": [{"physicalLocation": {
-                          "artifactLocation": {"uri": name, "uriBaseId": "SRCROOT"}}}]}
-                     for name in report.partial]
+    notifications = [
+        {
+            "level": "warning",
+            "message": {"text": f"not read in full: {name}"},
+            "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": name, "uriBaseId": "SRCROOT"}}}
+            ],
+        }
+        for name in report.partial
+    ]
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "modelcards", "version": __version__,
-                                "informationUri": "https://pypi.org/project/modelcards-audit/",
-                                "rules": [_sarif_rule(r) for r in rules]}},
-            "invocations": [{"executionSuccessful": True,
-                             "toolExecutionNotifications": notifications}],
-            "results": results,
-            "properties": {"filesScanned": report.files_scanned},
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "modelcards",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/modelcards-audit/",
+                        "rules": [_sarif_rule(r) for r in rules],
+                    }
+                },
+                "invocations": [
+                    {"executionSuccessful": True, "toolExecutionNotifications": notifications}
+                ],
+                "results": results,
+                "properties": {"filesScanned": report.files_scanned},
+            }
+        ],
     }
 
 
@@ -109,11 +142,19 @@ def format_sarif(report: ScanReport) -> str:
 
 def rules_markdown() -> str:
     """The rule catalogue as a Markdown reference page (for the documentation site)."""
-    lines = ["| id | severity | title | checks | why | recommendation |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| id | severity | title | checks | why | recommendation |",
+        "|---|---|---|---|---|---|",
+    ]
     for rule in sorted(RULES.values(), key=lambda r: r.id):
-        cells = [rule.id, rule.severity.value, rule.title, rule.checks, rule.why,
-                 rule.recommendation]
+        cells = [
+            rule.id,
+            rule.severity.value,
+            rule.title,
+            rule.checks,
+            rule.why,
+            rule.recommendation,
+        ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -40,8 +40,14 @@ def make_zip(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_STORED)
     return buf.getvalue()
 
 
-def patch_headers(data: bytes, *, flag_or: int = 0, crc: int | None = None,
-                  local: bool = True, central: bool = True) -> bytes:
+def patch_headers(
+    data: bytes,
+    *,
+    flag_or: int = 0,
+    crc: int | None = None,
+    local: bool = True,
+    central: bool = True,
+) -> bytes:
     """Set flag bits / CRC in every local and central header (what torch does not check)."""
     out = bytearray(data)
     if local:
@@ -63,8 +69,9 @@ def patch_headers(data: bytes, *, flag_or: int = 0, crc: int | None = None,
     return bytes(out)
 
 
-def scan_one(tmp_path: Path, name: str, data: bytes,
-             limits: ScanLimits | None = None) -> ScanReport:
+def scan_one(
+    tmp_path: Path, name: str, data: bytes, limits: ScanLimits | None = None
+) -> ScanReport:
     folder = tmp_path / "model"
     folder.mkdir(exist_ok=True)
     target = folder / name

@@ -67,16 +67,19 @@ def test_h5_larger_than_the_search_budget(tmp_path: Path) -> None:
 
 
 def test_h5_config_found_early_makes_the_scan_complete(tmp_path: Path) -> None:
-    config = json.dumps({"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "Dense", "config": {"name": "d"}}]}}).encode()
+    config = json.dumps(
+        {
+            "class_name": "Sequential",
+            "config": {"layers": [{"class_name": "Dense", "config": {"name": "d"}}]},
+        }
+    ).encode()
     raw = b"\x89HDF\r\n\x1a\n" + b"model_config\x00" + config + bytes(3_000_000)
     report = scan_one(tmp_path, "model.h5", raw, ScanLimits(max_h5_bytes=1_000_000))
     assert report.findings == () and report.partial == ()
 
 
 def test_auto_map_hidden_in_a_sub_config(tmp_path: Path) -> None:
-    config = {"model_type": "llava", "text_config": {"auto_map": {
-        "AutoModel": "x/y--modeling.M"}}}
+    config = {"model_type": "llava", "text_config": {"auto_map": {"AutoModel": "x/y--modeling.M"}}}
     report = scan_one(tmp_path, "config.json", json.dumps(config).encode())
     hit = next(f for f in report.findings if f.rule == "MC302")
     assert hit.evidence["key"] == "text_config.auto_map.AutoModel"

@@ -156,8 +156,9 @@ def test_pickle_zip_polyglot(tmp_path: Path) -> None:
 
 def test_npy_object_array_with_payload(tmp_path: Path) -> None:
     buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, {"descr": "|O", "fortran_order": False,
-                                               "shape": (1,)})
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": "|O", "fortran_order": False, "shape": (1,)}
+    )
     report = scan_one(tmp_path, "x.npy", buf.getvalue() + evil(3))
     assert {"MC114", "MC101"} <= rules(report)
 
@@ -180,8 +181,12 @@ def test_npy_unknown_version(tmp_path: Path) -> None:
 
 
 def test_python_source_inside_an_archive(tmp_path: Path) -> None:
-    data = make_zip([("model/code/__torch__/m.py", b"import os\nos.system('id')\n"),
-                     ("model/data.pkl", b"\x80\x02K\x01.")])
+    data = make_zip(
+        [
+            ("model/code/__torch__/m.py", b"import os\nos.system('id')\n"),
+            ("model/data.pkl", b"\x80\x02K\x01."),
+        ]
+    )
     report = scan_one(tmp_path, "scripted.pt", data)
     risky = next(f for f in report.findings if f.rule == "MC304")
     assert risky.evidence["member"] == "model/code/__torch__/m.py"
@@ -207,8 +212,14 @@ def tar_of(members: list[tuple[str, bytes]], links: tuple[tuple[str, str], ...] 
 
 def test_torch_legacy_tar_checkpoint_pickle_member(tmp_path: Path) -> None:
     # torch.load still reads the pre-1.0 tar format and unpickles its 'pickle' member
-    data = tar_of([("sys_info", b"\x80\x02}q\x00."), ("pickle", evil()),
-                   ("storages", b"\x80\x02K\x00."), ("tensors", b"\x80\x02K\x00.")])
+    data = tar_of(
+        [
+            ("sys_info", b"\x80\x02}q\x00."),
+            ("pickle", evil()),
+            ("storages", b"\x80\x02K\x00."),
+            ("tensors", b"\x80\x02K\x00."),
+        ]
+    )
     report = scan_one(tmp_path, "old.pt", data)
     hit = next(f for f in report.findings if f.rule == "MC101")
     assert hit.evidence["member"] == "pickle"
@@ -230,8 +241,10 @@ def test_tar_member_that_is_a_torch_zip(tmp_path: Path) -> None:
 
 def test_tensor_bytes_that_start_like_a_pickle_are_not_findings(tmp_path: Path) -> None:
     # PROTO 2 then EXT4 and an unknown opcode: what random float data looked like in the bench
-    noise = {f"archive/data/{i}": b"\x80\x02\x84" + bytes([i]) * 4 + b"\xbf" + bytes(64)
-             for i in range(1, 4)}
+    noise = {
+        f"archive/data/{i}": b"\x80\x02\x84" + bytes([i]) * 4 + b"\xbf" + bytes(64)
+        for i in range(1, 4)
+    }
     data = make_zip([("archive/data.pkl", b"\x80\x02K\x01."), *noise.items()])
     report = scan_one(tmp_path, "model.pt", data)
     assert rules(report) == {"MC105"} and report.partial == ()
@@ -266,8 +279,10 @@ class _Unseekable(io.RawIOBase):
 
 def test_streamed_zip_with_data_descriptors(tmp_path: Path) -> None:
     sink = _Unseekable()
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf, \
-            zf.open("archive/data.pkl", "w") as member:
+    with (
+        zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as zf,
+        zf.open("archive/data.pkl", "w") as member,
+    ):
         member.write(evil())
     data = bytes(sink.buf)
     assert struct.unpack_from("<H", data, 6)[0] & 0x08, "fixture must use a data descriptor"

@@ -176,8 +176,9 @@ def test_unlistable_folder_is_partial(folder: Path) -> None:
     assert "locked" in report.partial
 
 
-def test_open_failure_is_partial_even_as_root(folder: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_failure_is_partial_even_as_root(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import modelcards.assess.scan as scan_module
 
     (folder / "model.pkl").write_bytes(evil())
@@ -241,8 +242,9 @@ def test_link_names_are_evidence_on_the_target(folder: Path) -> None:
 
 
 def test_lfs_pointer_is_partial_not_clean(folder: Path) -> None:
-    pointer = ("version https://git-lfs.github.com/spec/v1\n"
-               f"oid sha256:{'ab' * 32}\nsize 4000000000\n")
+    pointer = (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{'ab' * 32}\nsize 4000000000\n"
+    )
     (folder / "pytorch_model.bin").write_text(pointer)
     report = scan_path(folder)
     assert rules(report) == {"MC123"} and report.partial == ("pytorch_model.bin",)

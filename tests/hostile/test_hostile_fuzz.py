@@ -27,12 +27,20 @@ def seeds(tmp_path: Path) -> dict[str, bytes]:
     np.savez_compressed(npz, a=np.arange(10), o=np.array([None, 1], dtype=object))
     keras = io.BytesIO()
     with zipfile.ZipFile(keras, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {
-            "layers": [{"class_name": "Lambda", "config": {"name": "l"}}]}}))
+        zf.writestr(
+            "config.json",
+            json.dumps(
+                {
+                    "class_name": "Sequential",
+                    "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l"}}]},
+                }
+            ),
+        )
     return {
         "model.safetensors": st.read_bytes(),
-        "pytorch_model.bin": make_zip([("archive/data.pkl", evil()),
-                                       ("archive/data/0", bytes(32))], zipfile.ZIP_DEFLATED),
+        "pytorch_model.bin": make_zip(
+            [("archive/data.pkl", evil()), ("archive/data/0", bytes(32))], zipfile.ZIP_DEFLATED
+        ),
         "x.pkl": evil(4, "builtins", "exec"),
         "a.npz": npz.getvalue(),
         "m.keras": keras.getvalue(),
@@ -49,7 +57,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         if kind < 0.5 and out:
             out[pos] = rng.randrange(256)
         elif kind < 0.7:
-            del out[pos:pos + rng.randint(1, 64)]
+            del out[pos : pos + rng.randint(1, 64)]
         elif kind < 0.85:
             out[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
         else:

@@ -32,9 +32,20 @@ def test_memo_binput_binget_stack_global(tmp_path: Path) -> None:
 
 
 def test_memo_long_binput_long_binget(tmp_path: Path) -> None:
-    body = (sbu("subprocess") + b"r" + struct.pack("<I", 70000) + sbu("run") + b"r"
-            + struct.pack("<I", 70001) + b"00" + b"j" + struct.pack("<I", 70000) + b"j"
-            + struct.pack("<I", 70001) + b"\x93")
+    body = (
+        sbu("subprocess")
+        + b"r"
+        + struct.pack("<I", 70000)
+        + sbu("run")
+        + b"r"
+        + struct.pack("<I", 70001)
+        + b"00"
+        + b"j"
+        + struct.pack("<I", 70000)
+        + b"j"
+        + struct.pack("<I", 70001)
+        + b"\x93"
+    )
     report = scan_one(tmp_path, "a.pkl", b"\x80\x04" + body + b")R.")
     assert critical_targets(report) == {"subprocess.run"}
 
@@ -46,8 +57,11 @@ def test_memoize_and_text_get(tmp_path: Path) -> None:
 
 
 def test_dotted_name_pathlib_os_system(tmp_path: Path) -> None:
-    report = scan_one(tmp_path, "a.pkl",
-                      b"\x80\x04" + call(sbu("pathlib") + sbu("os.system") + b"\x93", "id") + b".")
+    report = scan_one(
+        tmp_path,
+        "a.pkl",
+        b"\x80\x04" + call(sbu("pathlib") + sbu("os.system") + b"\x93", "id") + b".",
+    )
     assert critical_targets(report) == {"os.system"}
 
 

@@ -23,19 +23,25 @@ from modelcards.assess.scan import scan_path
 @pytest.fixture
 def real(tmp_path: Path) -> bytes:
     path = tmp_path / "real.safetensors"
-    save_file({"a": np.zeros((2, 2), dtype=np.float32), "b": np.ones(3, dtype=np.float16)},
-              str(path), metadata={"format": "pt"})
+    save_file(
+        {"a": np.zeros((2, 2), dtype=np.float32), "b": np.ones(3, dtype=np.float16)},
+        str(path),
+        metadata={"format": "pt"},
+    )
     return path.read_bytes()
 
 
 def split(data: bytes) -> tuple[dict[str, Any], bytes]:
     (length,) = struct.unpack("<Q", data[:8])
-    return json.loads(data[8:8 + length]), data[8 + length:]
+    return json.loads(data[8 : 8 + length]), data[8 + length :]
 
 
 def join(header: dict[str, Any] | str | bytes, body: bytes) -> bytes:
-    raw = header if isinstance(header, bytes) else (
-        header if isinstance(header, str) else json.dumps(header)).encode()
+    raw = (
+        header
+        if isinstance(header, bytes)
+        else (header if isinstance(header, str) else json.dumps(header)).encode()
+    )
     return struct.pack("<Q", len(raw)) + raw + body
 
 

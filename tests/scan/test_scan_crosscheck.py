@@ -16,8 +16,7 @@ scanner = pytest.importorskip("picklescan.scanner")
 
 def picklescan_dangerous(path: Path) -> set[tuple[str, str]]:
     result = scanner.scan_file_path(str(path))
-    return {(g.module, g.name) for g in result.globals
-            if g.safety == scanner.SafetyLevel.Dangerous}
+    return {(g.module, g.name) for g in result.globals if g.safety == scanner.SafetyLevel.Dangerous}
 
 
 def test_we_flag_everything_picklescan_flags(tmp_path: Path) -> None:
@@ -27,8 +26,7 @@ def test_we_flag_everything_picklescan_flags(tmp_path: Path) -> None:
     ours: dict[str, set[tuple[str, str]]] = {}
     for f in report.findings:
         if f.severity >= Severity.HIGH and "module" in f.evidence:
-            ours.setdefault(f.file, set()).add((str(f.evidence["module"]),
-                                                str(f.evidence["name"])))
+            ours.setdefault(f.file, set()).add((str(f.evidence["module"]), str(f.evidence["name"])))
     theirs_total = 0
     missed = []
     for path in paths:

@@ -28,8 +28,11 @@ def rule_ids(report: ScanReport) -> set[str]:
 
 def safetensors_bytes(tmp_path: Path) -> bytes:
     path = tmp_path / "src.safetensors"
-    save_file({"a": np.arange(6, dtype=np.float32).reshape(2, 3),
-               "b": np.zeros(4, dtype=np.int64)}, str(path), metadata={"format": "np"})
+    save_file(
+        {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(4, dtype=np.int64)},
+        str(path),
+        metadata={"format": "np"},
+    )
     return path.read_bytes()
 
 
@@ -51,7 +54,10 @@ def test_benign_corpus_gives_nothing_above_medium(tmp_path: Path) -> None:
     assert not report.at_least(Severity.HIGH), report.findings
     # the pickled files are still reported as pickles (low), never silently passed
     assert {f.file for f in report.findings if f.rule == "MC105"} >= {
-        "training_args.bin", "pytorch_model.bin", "legacy_model.bin"}
+        "training_args.bin",
+        "pytorch_model.bin",
+        "legacy_model.bin",
+    }
 
 
 def test_benign_torch_checkpoint_has_only_the_pickle_notice(scan_bytes_as: Scan) -> None:
@@ -91,42 +97,91 @@ def keras_zip(config: object) -> bytes:
 
 
 def test_keras_lambda_layer(scan_bytes_as: Scan) -> None:
-    config = {"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "Dense", "config": {"name": "d"}},
-        {"class_name": "Lambda", "config": {"name": "evil", "function": {
-            "class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA"}}}}]}}
+    config = {
+        "class_name": "Sequential",
+        "config": {
+            "layers": [
+                {"class_name": "Dense", "config": {"name": "d"}},
+                {
+                    "class_name": "Lambda",
+                    "config": {
+                        "name": "evil",
+                        "function": {
+                            "class_name": "__lambda__",
+                            "config": {"code": "4wEAAAAAAAAA"},
+                        },
+                    },
+                },
+            ]
+        },
+    }
     report = scan_bytes_as("model.keras", keras_zip(config))
     assert "MC401" in rule_ids(report)
 
 
 def test_keras_function_reference_to_os(scan_bytes_as: Scan) -> None:
-    config = {"class_name": "Functional", "config": {"layers": [{
-        "class_name": "Activation", "config": {"activation": {
-            "module": "os", "class_name": "function", "config": "system",
-            "registered_name": "system"}}}]}}
+    config = {
+        "class_name": "Functional",
+        "config": {
+            "layers": [
+                {
+                    "class_name": "Activation",
+                    "config": {
+                        "activation": {
+                            "module": "os",
+                            "class_name": "function",
+                            "config": "system",
+                            "registered_name": "system",
+                        }
+                    },
+                }
+            ]
+        },
+    }
     report = scan_bytes_as("model.keras", keras_zip(config))
     assert "MC403" in rule_ids(report)
 
 
 def test_plain_keras_model_is_clean(scan_bytes_as: Scan) -> None:
-    config = {"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "Dense", "config": {"name": "d", "activation": "relu"}}]}}
+    config = {
+        "class_name": "Sequential",
+        "config": {
+            "layers": [{"class_name": "Dense", "config": {"name": "d", "activation": "relu"}}]
+        },
+    }
     assert scan_bytes_as("model.keras", keras_zip(config)).findings == ()
 
 
 def test_h5_with_lambda_in_model_config(scan_bytes_as: Scan) -> None:
-    config = json.dumps({"class_name": "Model", "config": {"layers": [
-        {"class_name": "Lambda", "config": {"name": "l", "function": ["4wEAAA", None, None]}}]}})
+    config = json.dumps(
+        {
+            "class_name": "Model",
+            "config": {
+                "layers": [
+                    {
+                        "class_name": "Lambda",
+                        "config": {"name": "l", "function": ["4wEAAA", None, None]},
+                    }
+                ]
+            },
+        }
+    )
     raw = b"\x89HDF\r\n\x1a\n" + bytes(500) + b"model_config\x00\x00" + config.encode() + bytes(99)
     report = scan_bytes_as("model.h5", raw)
     assert "MC401" in rule_ids(report)
 
 
 def test_auto_map_local_and_cross_repo(scan_bytes_as: Scan, tmp_path: Path) -> None:
-    scan_bytes_as("tokenizer_config.json", json.dumps({"auto_map": {
-        "AutoTokenizer": ["tok.MyTok", None]}}).encode())
-    report = scan_bytes_as("config.json", json.dumps({"auto_map": {
-        "AutoModelForCausalLM": "someone/other-repo--modeling.Model"}}).encode())
+    scan_bytes_as(
+        "tokenizer_config.json",
+        json.dumps({"auto_map": {"AutoTokenizer": ["tok.MyTok", None]}}).encode(),
+    )
+    report = scan_bytes_as(
+        "config.json",
+        json.dumps(
+            {"auto_map": {"AutoModelForCausalLM": "someone/other-repo--modeling.Model"}}
+        ).encode(),
+    )
     by_rule = {f.rule: f for f in report.findings}
     assert by_rule["MC302"].severity is Severity.CRITICAL
     assert by_rule["MC302"].evidence["repository"] == "someone/other-repo"
@@ -150,27 +205,31 @@ def test_python_syntax_error(scan_bytes_as: Scan) -> None:
     assert "MC305" in rule_ids(scan_bytes_as("broken.py", b"def (:\n"))
 
 
-@pytest.mark.parametrize(("base", "tuned", "expected"), [
-    ("llama3.1", "apache-2.0", {"MC503", "MC504"}),
-    ("llama2", "mit", {"MC503", "MC504"}),
-    ("cc-by-nc-4.0", "cc-by-4.0", {"MC503", "MC504"}),
-    ("gemma", "gemma", {"MC504"}),
-    ("other", "apache-2.0", {"MC503", "MC504"}),
-    ("openrail++", "openrail++", {"MC504"}),
-    ("apache-2.0", "mit", {"MC502"}),
-    ("apache-2.0", "apache-2.0", set()),
-    ("apache-2.0", None, {"MC501"}),
-    ("llama3", None, {"MC501", "MC504"}),
-    (None, "mit", {"MC505"}),
-    ("llama3", "other", {"MC502", "MC504"}),
-])
+@pytest.mark.parametrize(
+    ("base", "tuned", "expected"),
+    [
+        ("llama3.1", "apache-2.0", {"MC503", "MC504"}),
+        ("llama2", "mit", {"MC503", "MC504"}),
+        ("cc-by-nc-4.0", "cc-by-4.0", {"MC503", "MC504"}),
+        ("gemma", "gemma", {"MC504"}),
+        ("other", "apache-2.0", {"MC503", "MC504"}),
+        ("openrail++", "openrail++", {"MC504"}),
+        ("apache-2.0", "mit", {"MC502"}),
+        ("apache-2.0", "apache-2.0", set()),
+        ("apache-2.0", None, {"MC501"}),
+        ("llama3", None, {"MC501", "MC504"}),
+        (None, "mit", {"MC505"}),
+        ("llama3", "other", {"MC502", "MC504"}),
+    ],
+)
 def test_licence_rules(base: str | None, tuned: str | None, expected: set[str]) -> None:
     assert {f.rule for f in licence_findings(base, tuned, {})} == expected
 
 
 def test_licence_obligations_name_llama_attribution() -> None:
-    findings = licence_findings("Llama3.1", "apache-2.0", {"license_name": "llama3.1",
-                                                            "extra_gated_prompt": "agree"})
+    findings = licence_findings(
+        "Llama3.1", "apache-2.0", {"license_name": "llama3.1", "extra_gated_prompt": "agree"}
+    )
     obligation = next(f for f in findings if f.rule == "MC504")
     assert "Built with Llama" in obligation.message
     assert obligation.evidence["base_gated"] is True
@@ -179,19 +238,37 @@ def test_licence_obligations_name_llama_attribution() -> None:
 
 
 def test_keras_custom_layer_from_another_module(scan_bytes_as: Scan) -> None:
-    config = {"module": "keras", "class_name": "Sequential", "config": {"layers": [
-        {"module": "keras.layers", "class_name": "Dense", "config": {}, "registered_name": None},
-        {"module": "my_pkg.layers", "class_name": "Fancy", "config": {},
-         "registered_name": "my_pkg>Fancy"}]}}
+    config = {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": {
+            "layers": [
+                {
+                    "module": "keras.layers",
+                    "class_name": "Dense",
+                    "config": {},
+                    "registered_name": None,
+                },
+                {
+                    "module": "my_pkg.layers",
+                    "class_name": "Fancy",
+                    "config": {},
+                    "registered_name": "my_pkg>Fancy",
+                },
+            ]
+        },
+    }
     report = scan_bytes_as("model.keras", keras_zip(config))
     custom = [f for f in report.findings if f.rule == "MC402"]
-    assert [(f.evidence["module"], f.evidence["name"]) for f in custom] == [("my_pkg.layers",
-                                                                           "Fancy")]
+    assert [(f.evidence["module"], f.evidence["name"]) for f in custom] == [
+        ("my_pkg.layers", "Fancy")
+    ]
 
 
 @pytest.mark.parametrize("protocol", [4, 5])
-def test_big_array_pickle_beyond_the_parse_budget_is_complete(tmp_path: Path,
-                                                              protocol: int) -> None:
+def test_big_array_pickle_beyond_the_parse_budget_is_complete(
+    tmp_path: Path, protocol: int
+) -> None:
     from modelcards.assess.scan.limits import ScanLimits
 
     arrays = {"w": np.ones(1024 * 1024, dtype=np.float32)}  # 4 MiB payload
@@ -213,8 +290,9 @@ def test_many_tensor_members_are_sniffed_not_read(tmp_path: Path) -> None:
 
 
 def test_other_licence_uses_its_license_name_family() -> None:
-    findings = licence_findings("other", "mit", {"license_name": "llama3"},
-                                file="models/tuned/README.md")
+    findings = licence_findings(
+        "other", "mit", {"license_name": "llama3"}, file="models/tuned/README.md"
+    )
     obligation = next(f for f in findings if f.rule == "MC504")
     assert "Llama" in obligation.message and obligation.file == "models/tuned/README.md"
     assert "MC503" in {f.rule for f in findings}

@@ -20,18 +20,22 @@ JSON_SCHEMA = {
     "properties": {
         "files_scanned": {"type": "integer", "minimum": 0},
         "partial": {"type": "array", "items": {"type": "string"}},
-        "findings": {"type": "array", "items": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["rule", "severity", "file", "message", "evidence", "recommendation"],
-            "properties": {
-                "rule": {"type": "string", "pattern": "^MC[0-9]{3}$"},
-                "severity": {"enum": ["critical", "high", "medium", "low", "info"]},
-                "file": {"type": "string"},
-                "message": {"type": "string"},
-                "evidence": {"type": "object"},
-                "recommendation": {"type": "string"},
-            }}},
+        "findings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["rule", "severity", "file", "message", "evidence", "recommendation"],
+                "properties": {
+                    "rule": {"type": "string", "pattern": "^MC[0-9]{3}$"},
+                    "severity": {"enum": ["critical", "high", "medium", "low", "info"]},
+                    "file": {"type": "string"},
+                    "message": {"type": "string"},
+                    "evidence": {"type": "object"},
+                    "recommendation": {"type": "string"},
+                },
+            },
+        },
     },
 }
 
@@ -41,21 +45,33 @@ SARIF_SCHEMA = {
     "required": ["version", "runs"],
     "properties": {
         "version": {"const": "2.1.0"},
-        "runs": {"type": "array", "minItems": 1, "items": {
-            "type": "object",
-            "required": ["tool", "results"],
-            "properties": {
-                "tool": {"type": "object", "required": ["driver"], "properties": {
-                    "driver": {"type": "object", "required": ["name", "rules"]}}},
-                "results": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["ruleId", "level", "message", "locations"],
-                    "properties": {
-                        "level": {"enum": ["none", "note", "warning", "error"]},
-                        "message": {"type": "object", "required": ["text"]},
-                        "locations": {"type": "array", "minItems": 1},
-                    }}},
-            }}},
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {"driver": {"type": "object", "required": ["name", "rules"]}},
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["ruleId", "level", "message", "locations"],
+                            "properties": {
+                                "level": {"enum": ["none", "note", "warning", "error"]},
+                                "message": {"type": "object", "required": ["text"]},
+                                "locations": {"type": "array", "minItems": 1},
+                            },
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 

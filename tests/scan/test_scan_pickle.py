@@ -61,16 +61,34 @@ def test_ordered_dict_of_arrays_is_allowlisted(protocol: int) -> None:
 
 def test_stack_global_operands_resolved_through_memo() -> None:
     # module and name are memoized first, then fetched with BINGET for STACK_GLOBAL
-    body = (sbu("os") + b"\x94" + sbu("system") + b"\x94" + b"0" + b"0"
-            + b"h\x00h\x01\x93" + b"(" + sbu("id") + b"tR")
+    body = (
+        sbu("os")
+        + b"\x94"
+        + sbu("system")
+        + b"\x94"
+        + b"0"
+        + b"0"
+        + b"h\x00h\x01\x93"
+        + b"("
+        + sbu("id")
+        + b"tR"
+    )
     data = pickle_of(body, 4)
     assert imports(data) == [("os", "system")]
     assert rules(data)["MC101"] is Severity.CRITICAL
 
 
 def test_put_and_get_with_explicit_indexes() -> None:
-    body = (sbu("subprocess") + b"q\x07" + b"0" + sbu("Popen") + b"r\x00\x01\x00\x00"
-            + b"0" + b"h\x07j\x00\x01\x00\x00\x93" + b")R")
+    body = (
+        sbu("subprocess")
+        + b"q\x07"
+        + b"0"
+        + sbu("Popen")
+        + b"r\x00\x01\x00\x00"
+        + b"0"
+        + b"h\x07j\x00\x01\x00\x00\x93"
+        + b")R"
+    )
     assert imports(pickle_of(body, 4)) == [("subprocess", "Popen")]
 
 
@@ -103,41 +121,76 @@ def test_parent_module_of_dangerous_submodule() -> None:
     assert classify("torch.hub", "load")[0] is Verdict.DANGEROUS
 
 
-@pytest.mark.parametrize(("module", "name"), [
-    ("posix", "system"), ("nt", "system"), ("__builtin__", "eval"), ("__builtin__", "getattr"),
-    ("_pickle", "loads"), ("_io", "FileIO"), ("__builtins__", "exec"),
-])
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("posix", "system"),
+        ("nt", "system"),
+        ("__builtin__", "eval"),
+        ("__builtin__", "getattr"),
+        ("_pickle", "loads"),
+        ("_io", "FileIO"),
+        ("__builtins__", "exec"),
+    ],
+)
 def test_aliases_are_their_modules(module: str, name: str) -> None:
     assert classify(module, name)[0] is Verdict.DANGEROUS
 
 
-@pytest.mark.parametrize(("module", "name"), [
-    ("builtins", "getattr"), ("builtins", "__import__"), ("builtins", "globals"),
-    ("torch", "load"), ("numpy", "load"), ("functools", "reduce"), ("marshal", "loads"),
-    ("importlib", "import_module"), ("types", "FunctionType"), ("code", "interact"),
-    ("operator", "methodcaller"), ("torch.storage", "_load_from_bytes"),
-])
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("builtins", "getattr"),
+        ("builtins", "__import__"),
+        ("builtins", "globals"),
+        ("torch", "load"),
+        ("numpy", "load"),
+        ("functools", "reduce"),
+        ("marshal", "loads"),
+        ("importlib", "import_module"),
+        ("types", "FunctionType"),
+        ("code", "interact"),
+        ("operator", "methodcaller"),
+        ("torch.storage", "_load_from_bytes"),
+    ],
+)
 def test_curated_code_runners_are_dangerous(module: str, name: str) -> None:
     assert classify(module, name)[0] is Verdict.DANGEROUS
 
 
-@pytest.mark.parametrize(("module", "name"), [
-    ("torch._utils", "_rebuild_tensor_v2"), ("torch", "BFloat16Storage"), ("torch", "bfloat16"),
-    ("torch._tensor", "_rebuild_from_type_v2"), ("torch.serialization", "_get_layout"),
-    ("torch", "device"), ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
-    ("_codecs", "encode"), ("transformers.training_args", "TrainingArguments"),
-    ("transformers.trainer_utils", "IntervalStrategy"), ("accelerate.state", "PartialState"),
-    ("accelerate.utils.dataclasses", "DistributedType"), ("builtins", "set"),
-])
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("torch._utils", "_rebuild_tensor_v2"),
+        ("torch", "BFloat16Storage"),
+        ("torch", "bfloat16"),
+        ("torch._tensor", "_rebuild_from_type_v2"),
+        ("torch.serialization", "_get_layout"),
+        ("torch", "device"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("_codecs", "encode"),
+        ("transformers.training_args", "TrainingArguments"),
+        ("transformers.trainer_utils", "IntervalStrategy"),
+        ("accelerate.state", "PartialState"),
+        ("accelerate.utils.dataclasses", "DistributedType"),
+        ("builtins", "set"),
+    ],
+)
 def test_known_ml_imports_are_safe(module: str, name: str) -> None:
     assert classify(module, name)[0] is Verdict.SAFE
 
 
-@pytest.mark.parametrize(("module", "name"), [
-    ("mylib.models", "Net"), ("collections", "OrderedDict.fromkeys"),
-    ("accelerate.utils.dataclasses", "X.__init__"), ("builtins", "object.__subclasses__"),
-])
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("mylib.models", "Net"),
+        ("collections", "OrderedDict.fromkeys"),
+        ("accelerate.utils.dataclasses", "X.__init__"),
+        ("builtins", "object.__subclasses__"),
+    ],
+)
 def test_everything_else_is_unverified_never_safe(module: str, name: str) -> None:
     assert classify(module, name)[0] is Verdict.UNVERIFIED
 
@@ -205,13 +258,16 @@ def test_protocol_0_text_reduce() -> None:
     assert imports(data) == [("subprocess", "getoutput")]
 
 
-@pytest.mark.parametrize(("module", "name", "target"), [
-    ("__builtin__", "reduce", "functools.reduce"),  # Python 2 name the unpickler remaps
-    ("commands", "getoutput", "subprocess.getoutput"),
-    ("urllib2", "urlopen", "urllib.request.urlopen"),
-    ("torch._C", "_nn.gelu", "torch._C._nn.gelu"),  # a submodule path is an attribute path
-    ("joblib.numpy_pickle", "load", "joblib.numpy_pickle.load"),
-])
+@pytest.mark.parametrize(
+    ("module", "name", "target"),
+    [
+        ("__builtin__", "reduce", "functools.reduce"),  # Python 2 name the unpickler remaps
+        ("commands", "getoutput", "subprocess.getoutput"),
+        ("urllib2", "urlopen", "urllib.request.urlopen"),
+        ("torch._C", "_nn.gelu", "torch._C._nn.gelu"),  # a submodule path is an attribute path
+        ("joblib.numpy_pickle", "load", "joblib.numpy_pickle.load"),
+    ],
+)
 def test_python2_names_and_submodule_paths(module: str, name: str, target: str) -> None:
     assert classify(module, name) == (Verdict.DANGEROUS, target)
 

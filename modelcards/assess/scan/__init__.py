@@ -21,7 +21,11 @@ from modelcards.assess.scan.pickle_ops import scan_bytes as scan_pickle_bytes
 from modelcards.errors import AssessError
 
 __all__ = [
-    "ScanLimits", "hf_cache_repo", "licence_findings", "scan_file", "scan_path",
+    "ScanLimits",
+    "hf_cache_repo",
+    "licence_findings",
+    "scan_file",
+    "scan_path",
     "scan_pickle_bytes",
 ]
 
@@ -64,8 +68,7 @@ def scan_file(real: Path, rel: str, limits: ScanLimits) -> tuple[list[Finding], 
     return scan.findings, scan.partial
 
 
-_PARTIAL_RULES = frozenset({"MC103", "MC104", "MC110", "MC111", "MC113", "MC122", "MC123",
-                            "MC404"})
+_PARTIAL_RULES = frozenset({"MC103", "MC104", "MC110", "MC111", "MC113", "MC122", "MC123", "MC404"})
 
 
 def hf_cache_repo(folder: Path) -> Path | None:
@@ -75,13 +78,15 @@ def hf_cache_repo(folder: Path) -> Path | None:
     """
     parent = folder.parent
     if parent.name == "snapshots" and parent.parent.name.startswith(
-            ("models--", "datasets--", "spaces--")):
+        ("models--", "datasets--", "spaces--")
+    ):
         return parent.parent
     return None
 
 
-def scan_path(path: Path, *, limits: ScanLimits | None = None,
-              allowed_root: Path | None = None) -> ScanReport:
+def scan_path(
+    path: Path, *, limits: ScanLimits | None = None, allowed_root: Path | None = None
+) -> ScanReport:
     """Scan a folder (recursively) or a single file; `file` in findings is relative to `path`.
 
     Symlinks are followed only when they land inside `allowed_root` (default: the folder, or
@@ -100,8 +105,9 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None,
         if stat.S_ISREG(top.st_mode):
             found, gaps = scan_file(path, name, limits)
             return _report(found, 1, [name] if gaps else [])
-        findings.append(finding("MC121", name, "not a regular file; skipped",
-                                {"kind": _kind(top.st_mode)}))
+        findings.append(
+            finding("MC121", name, "not a regular file; skipped", {"kind": _kind(top.st_mode)})
+        )
         return _report(findings, 0, partial)
     root = path.resolve()
     if not root.is_dir():
@@ -126,11 +132,18 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None,
             rel, link = full.relative_to(root).as_posix(), os.readlink(full)
             target = Path(os.path.realpath(full))
             if not _inside(target, allowed):
-                findings.append(finding("MC120", rel, f"folder link points outside the scanned "
-                                        f"folder to {link}", {"target": link}))
+                findings.append(
+                    finding(
+                        "MC120",
+                        rel,
+                        f"folder link points outside the scanned folder to {link}",
+                        {"target": link},
+                    )
+                )
             elif not _inside(target, root):
-                findings.append(finding("MC122", rel, f"folder link to {link} not followed",
-                                        {"target": link}))
+                findings.append(
+                    finding("MC122", rel, f"folder link to {link} not followed", {"target": link})
+                )
                 partial.append(rel)
         for fname in sorted(filenames):
             full = here / fname
@@ -147,13 +160,25 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None,
                 if _inside(target, allowed):
                     links.append((rel, target, link))
                 else:
-                    findings.append(finding("MC120", rel, f"link points outside the scanned "
-                                            f"folder to {link}", {"target": link}))
+                    findings.append(
+                        finding(
+                            "MC120",
+                            rel,
+                            f"link points outside the scanned folder to {link}",
+                            {"target": link},
+                        )
+                    )
             elif stat.S_ISREG(st.st_mode):
                 regular.append((rel, full))
             else:
-                findings.append(finding("MC121", rel, f"{_kind(st.st_mode)} skipped, never "
-                                        "opened", {"kind": _kind(st.st_mode)}))
+                findings.append(
+                    finding(
+                        "MC121",
+                        rel,
+                        f"{_kind(st.st_mode)} skipped, never opened",
+                        {"kind": _kind(st.st_mode)},
+                    )
+                )
     names = {real: rel for rel, real in regular}  # real path -> the name it is reported under
     aliases: dict[str, list[str]] = {}
     for rel, target, link in links:
@@ -163,8 +188,14 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None,
             findings.append(finding("MC121", rel, f"broken link to {link}", {"target": link}))
             continue
         if not stat.S_ISREG(st.st_mode):
-            findings.append(finding("MC121", rel, f"link to a {_kind(st.st_mode)} skipped",
-                                    {"target": link, "kind": _kind(st.st_mode)}))
+            findings.append(
+                finding(
+                    "MC121",
+                    rel,
+                    f"link to a {_kind(st.st_mode)} skipped",
+                    {"target": link, "kind": _kind(st.st_mode)},
+                )
+            )
             continue
         if target not in names:  # reached only through links: scanned once, under this name
             names[target] = target.relative_to(root).as_posix() if _inside(target, root) else rel
@@ -179,8 +210,10 @@ def scan_path(path: Path, *, limits: ScanLimits | None = None,
         scanned += 1
         found, gaps = scan_file(real, rel, limits)
         if rel in aliases:  # say which link names lead to this file
-            found = [replace(f, evidence={**f.evidence, "linked_as": sorted(aliases[rel])})
-                     for f in found]
+            found = [
+                replace(f, evidence={**f.evidence, "linked_as": sorted(aliases[rel])})
+                for f in found
+            ]
         findings += found
         if gaps:
             partial.append(rel)

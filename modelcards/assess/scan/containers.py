@@ -36,11 +36,39 @@ from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 ZIP_LOCAL = b"PK\x03\x04"
 ZIP_EMPTY = b"PK\x05\x06"
 NPY_MAGIC = b"\x93NUMPY"
-TEXT_EXTENSIONS = frozenset({".json", ".txt", ".md", ".py", ".yaml", ".yml", ".jinja", ".csv",
-                             ".tsv", ".toml", ".cfg", ".ini", ".html", ".rst", ".gitattributes",
-                             ".jsonl", ".license"})
-TEXT_NAMES = frozenset({"license", "notice", "readme", "use_policy", "copying", "authors",
-                        ".gitattributes", ".gitignore"})
+TEXT_EXTENSIONS = frozenset(
+    {
+        ".json",
+        ".txt",
+        ".md",
+        ".py",
+        ".yaml",
+        ".yml",
+        ".jinja",
+        ".csv",
+        ".tsv",
+        ".toml",
+        ".cfg",
+        ".ini",
+        ".html",
+        ".rst",
+        ".gitattributes",
+        ".jsonl",
+        ".license",
+    }
+)
+TEXT_NAMES = frozenset(
+    {
+        "license",
+        "notice",
+        "readme",
+        "use_policy",
+        "copying",
+        "authors",
+        ".gitattributes",
+        ".gitignore",
+    }
+)
 # First bytes that can start a protocol 0/1 pickle that actually imports or builds something.
 _P0_STARTS = frozenset(b"(c]})NIJKMLSVUTXFGiq")
 _CHUNK = 1024 * 1024
@@ -61,8 +89,13 @@ class FileScan:
     partial: list[str] = field(default_factory=list)
     decompressed: int = 0
 
-    def add(self, rule: str, message: str, evidence: dict[str, EvidenceValue] | None = None,
-            member: str | None = None) -> None:
+    def add(
+        self,
+        rule: str,
+        message: str,
+        evidence: dict[str, EvidenceValue] | None = None,
+        member: str | None = None,
+    ) -> None:
         ev: dict[str, EvidenceValue] = {"member": member} if member else {}
         ev.update(evidence or {})
         self.findings.append(finding(rule, self.file, message, ev))
@@ -98,11 +131,15 @@ def looks_like_pickle(head: bytes, name: str, limits: ScanLimits) -> bool:
     if result.is_pickle or result.limit is not None:
         return True  # imports, a STOP, or thousands of valid opcodes: a pickle
     # still parsing when the sniffed bytes ran out: the rest of the file decides
-    return (result.opcodes >= 16 and result.error_offset is not None
-            and result.error_offset >= len(head) - 1024)
+    return (
+        result.opcodes >= 16
+        and result.error_offset is not None
+        and result.error_offset >= len(head) - 1024
+    )
 
 
 # --- npy -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NpyHeader:
@@ -137,7 +174,7 @@ def parse_npy_header(head: bytes) -> NpyHeader | str:
     if start + length > len(head):
         return f"header of {length:,} bytes is longer than the scan reads"
     try:
-        text = head[start:start + length].decode("latin-1" if major < 3 else "utf-8")
+        text = head[start : start + length].decode("latin-1" if major < 3 else "utf-8")
         value = ast.literal_eval(text)  # literals only: never evaluates code
     except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
         return f"header is not a Python literal: {type(exc).__name__}"
@@ -147,6 +184,7 @@ def parse_npy_header(head: bytes) -> NpyHeader | str:
 
 
 # --- reading members -------------------------------------------------------------------------
+
 
 class _MemberError(Exception):
     pass
@@ -200,16 +238,24 @@ def _iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> I
                 stream._expected_crc = None  # type: ignore[attr-defined]  # like torch: no CRC
                 while chunk := stream.read(_CHUNK):
                     yield chunk
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, lzma.LZMAError,
-                EOFError, OSError, ValueError) as exc:
+        except (
+            zipfile.BadZipFile,
+            NotImplementedError,
+            RuntimeError,
+            lzma.LZMAError,
+            EOFError,
+            OSError,
+            ValueError,
+        ) as exc:
             raise _MemberError(f"{type(exc).__name__}: {exc}") from None
 
 
 class _Member:
     """A member read lazily: its head first, the rest only when its format needs it."""
 
-    def __init__(self, scan: FileScan, fh: IO[bytes], info: zipfile.ZipInfo,
-                 zf: zipfile.ZipFile, label: str) -> None:
+    def __init__(
+        self, scan: FileScan, fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile, label: str
+    ) -> None:
         self.scan, self.info, self.label = scan, info, label
         self._chunks = _iter_member(fh, info, zf)
         self.buf = bytearray()
@@ -224,9 +270,12 @@ class _Member:
             except StopIteration:
                 self.done = True
                 if self.crc != self.info.CRC:
-                    self.scan.add("MC113", "CRC does not match the central directory (torch "
-                                  "ignores it)", {"crc_declared": self.info.CRC,
-                                                  "crc_actual": self.crc}, self.label)
+                    self.scan.add(
+                        "MC113",
+                        "CRC does not match the central directory (torch ignores it)",
+                        {"crc_declared": self.info.CRC, "crc_actual": self.crc},
+                        self.label,
+                    )
                 break
             self.scan.decompressed += len(chunk)
             if self.scan.decompressed > limits.max_total_decompressed:
@@ -235,9 +284,12 @@ class _Member:
             self.crc = zlib.crc32(chunk, self.crc)
         if len(self.buf) > self.info.file_size and not getattr(self, "_lied", False):
             self._lied = True
-            self.scan.add("MC110", f"member decompresses to more than its declared "
-                          f"{self.info.file_size:,} bytes", {"declared": self.info.file_size},
-                          self.label)
+            self.scan.add(
+                "MC110",
+                f"member decompresses to more than its declared {self.info.file_size:,} bytes",
+                {"declared": self.info.file_size},
+                self.label,
+            )
 
     def read_all(self, cap: int) -> tuple[bytes, bool]:
         self.fill(cap + 1)
@@ -262,7 +314,7 @@ class _MemberIO:
         if n < 0:
             n = _UNKNOWN_SIZE
         self.member.fill(self.pos + n)
-        data = bytes(self.member.buf[self.pos:self.pos + n])
+        data = bytes(self.member.buf[self.pos : self.pos + n])
         self.pos += len(data)
         return data
 
@@ -278,7 +330,7 @@ class _MemberIO:
                 end = self.pos + (min(limit, available) if limit >= 0 else available)
                 break
             member.fill(len(member.buf) + _CHUNK)
-        data = bytes(member.buf[self.pos:end])
+        data = bytes(member.buf[self.pos : end])
         self.pos = end
         return data
 
@@ -300,16 +352,29 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
     try:
         zf = zipfile.ZipFile(fh)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
-            struct.error, IndexError, OverflowError, UnicodeDecodeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        EOFError,
+        NotImplementedError,
+        struct.error,
+        IndexError,
+        OverflowError,
+        UnicodeDecodeError,
+    ) as exc:
         scan.add("MC113", f"archive cannot be opened: {exc}", {}, chain.rstrip("/") or None)
         scan.gap(f"archive {chain or scan.file} cannot be opened")
         return
     if len(infos) > limits.max_zip_members:
-        scan.add("MC110", f"archive has {len(infos):,} members (limit {limits.max_zip_members:,})",
-                 {"members": len(infos)}, chain.rstrip("/") or None)
+        scan.add(
+            "MC110",
+            f"archive has {len(infos):,} members (limit {limits.max_zip_members:,})",
+            {"members": len(infos)},
+            chain.rstrip("/") or None,
+        )
         scan.gap(f"only the first {limits.max_zip_members:,} members were read")
-        infos = infos[:limits.max_zip_members]
+        infos = infos[: limits.max_zip_members]
     _check_names(scan, infos, chain)
     _check_layout(scan, fh, infos, chain)
     for info in infos:
@@ -317,19 +382,32 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
             continue
         label = chain + info.filename
         if info.flag_bits & 0x1:
-            scan.add("MC113", "member is flagged as encrypted (torch reads it anyway)",
-                     {"flag_bits": info.flag_bits}, label)
-        if (info.file_size > limits.ratio_floor
-                and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
-            scan.add("MC110", f"member declares a {info.file_size // max(info.compress_size, 1):,}"
-                     f":1 compression ratio ({info.file_size:,} bytes)",
-                     {"file_size": info.file_size, "compress_size": info.compress_size}, label)
+            scan.add(
+                "MC113",
+                "member is flagged as encrypted (torch reads it anyway)",
+                {"flag_bits": info.flag_bits},
+                label,
+            )
+        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
+            scan.add(
+                "MC110",
+                f"member declares a {info.file_size // max(info.compress_size, 1):,}"
+                f":1 compression ratio ({info.file_size:,} bytes)",
+                {"file_size": info.file_size, "compress_size": info.compress_size},
+                label,
+            )
         try:
             member = _Member(scan, fh, info, zf, label)
             scan_member(scan, member, depth=depth, name=name)
         except _Budget:
-            scan.add("MC110", f"archive decompresses past the {limits.max_total_decompressed:,}-"
-                     "byte budget", {"budget": limits.max_total_decompressed}, label)
+            scan.add(
+                "MC110",
+                f"archive decompresses past the {limits.max_total_decompressed:,}-byte budget",
+                {"budget": limits.max_total_decompressed},
+                label,
+            )
             scan.gap(f"decompression budget spent at {label}")
             return
         except (_MemberError, zlib.error, OSError, EOFError, ValueError) as exc:
@@ -343,63 +421,99 @@ def _check_names(scan: FileScan, infos: list[zipfile.ZipInfo], chain: str) -> No
         raw_name = info.orig_filename  # zipfile cuts names at NUL; other tools may not
         why = _bad_name(raw_name)
         if why:
-            scan.add("MC112", f"member name {raw_name!r} {why}",
-                     {"name": raw_name}, chain + info.filename)
+            scan.add(
+                "MC112",
+                f"member name {raw_name!r} {why}",
+                {"name": raw_name},
+                chain + info.filename,
+            )
         key = info.filename.replace("\\", "/")
         seen[key] = seen.get(key, 0) + 1
     for key, count in sorted(seen.items()):
         if count > 1:
-            scan.add("MC115", f"member name {key!r} appears {count} times", {"count": count},
-                     chain + key)
+            scan.add(
+                "MC115", f"member name {key!r} appears {count} times", {"count": count}, chain + key
+            )
 
 
 def _check_layout(scan: FileScan, fh: IO[bytes], infos: list[zipfile.ZipInfo], chain: str) -> None:
     """Members whose data overlap are how non-recursive zip bombs reach huge ratios."""
-    spans = sorted((i.header_offset, i.header_offset + 30 + len(i.filename.encode())
-                    + i.compress_size, i.filename) for i in infos)
+    spans = sorted(
+        (
+            i.header_offset,
+            i.header_offset + 30 + len(i.filename.encode()) + i.compress_size,
+            i.filename,
+        )
+        for i in infos
+    )
     overlaps = 0
     for (_, prev_end, prev), (start, _, name) in zip(spans, spans[1:], strict=False):
         if start < prev_end:
             overlaps += 1
             if overlaps == 1:
-                scan.add("MC110", f"member {name!r} overlaps the data of {prev!r} (overlapping "
-                         "zip bomb construction)", {"member_offset": start}, chain + name)
+                scan.add(
+                    "MC110",
+                    f"member {name!r} overlaps the data of {prev!r} (overlapping "
+                    "zip bomb construction)",
+                    {"member_offset": start},
+                    chain + name,
+                )
     total = sum(i.file_size for i in infos)
     packed = max(sum(i.compress_size for i in infos), 1)
     limits = scan.limits
     if overlaps == 0 and total > limits.max_ratio * packed and total > limits.ratio_floor:
-        scan.add("MC110", f"archive declares {total:,} decompressed bytes", {"declared": total},
-                 chain.rstrip("/") or None)
+        scan.add(
+            "MC110",
+            f"archive declares {total:,} decompressed bytes",
+            {"declared": total},
+            chain.rstrip("/") or None,
+        )
 
 
 def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> None:
     limits = scan.limits
     member.fill(limits.member_sniff_bytes)
-    head = bytes(member.buf[:limits.member_sniff_bytes])
+    head = bytes(member.buf[: limits.member_sniff_bytes])
     label = member.label
     base = _basename(member.info.filename)
     if head.startswith(ZIP_LOCAL) or head.startswith(ZIP_EMPTY):
         if depth + 1 > limits.max_zip_depth:
-            scan.add("MC111", f"archive nested deeper than {limits.max_zip_depth} levels",
-                     {"depth": depth + 1}, label)
+            scan.add(
+                "MC111",
+                f"archive nested deeper than {limits.max_zip_depth} levels",
+                {"depth": depth + 1},
+                label,
+            )
             scan.gap(f"nested archive {label} not opened")
             return
         data, complete = member.read_all(limits.max_member_bytes)
         if not complete:
-            scan.add("MC110", "nested archive is larger than the member budget",
-                     {"budget": limits.max_member_bytes}, label)
+            scan.add(
+                "MC110",
+                "nested archive is larger than the member budget",
+                {"budget": limits.max_member_bytes},
+                label,
+            )
             scan.gap(f"nested archive {label} larger than the budget")
             return
         scan_zip(scan, io.BytesIO(data), depth=depth + 1, chain=label + "!/", name=base)
     elif head.startswith(NPY_MAGIC):
         _scan_npy_member(scan, member, head)
     elif looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS:
-        result = scan_stream(_MemberIO(member), _UNKNOWN_SIZE, limits,  # type: ignore[arg-type]
-                         can_skip=False)
+        result = scan_stream(
+            _MemberIO(member),  # type: ignore[arg-type]
+            _UNKNOWN_SIZE,
+            limits,
+            can_skip=False,
+        )
         named = _ext(base) in PICKLE_EXTENSIONS
         if named and not result.is_pickle and result.limit is None:
-            scan.add("MC108", "member named like a pickle is not a pickle",
-                     {"first_bytes": head[:8].hex()}, label)
+            scan.add(
+                "MC108",
+                "member named like a pickle is not a pickle",
+                {"first_bytes": head[:8].hex()},
+                label,
+            )
             return
         findings, why = stream_findings(result, scan.file, member=label, named_pickle=named)
         scan.findings.extend(findings)
@@ -407,8 +521,9 @@ def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> No
             scan.gap(f"{label}: {why}")
     elif base.endswith(".py"):  # TorchScript archives carry code/*.py, other zips may too
         data, complete = member.read_all(limits.max_text_bytes)
-        scan.findings.extend(remote_code.python_findings(data, scan.file, complete=complete,
-                                                         member=label))
+        scan.findings.extend(
+            remote_code.python_findings(data, scan.file, complete=complete, member=label)
+        )
         if not complete:
             scan.gap(f"{label}: larger than {limits.max_text_bytes:,} bytes")
     elif base == "config.json" and name.endswith(".keras"):
@@ -441,11 +556,19 @@ def _scan_npy_member(scan: FileScan, member: _Member, head: bytes) -> None:
         return
     if not header.has_objects:
         return
-    scan.add("MC114", f"array of Python objects (dtype {header.descr!r})",
-             {"dtype": str(header.descr)}, member.label)
+    scan.add(
+        "MC114",
+        f"array of Python objects (dtype {header.descr!r})",
+        {"dtype": str(header.descr)},
+        member.label,
+    )
     stream = _MemberIO(member, header.data_offset)
-    result = scan_stream(stream, _UNKNOWN_SIZE, scan.limits,  # type: ignore[arg-type]
-                         can_skip=False)
+    result = scan_stream(
+        stream,  # type: ignore[arg-type]
+        _UNKNOWN_SIZE,
+        scan.limits,
+        can_skip=False,
+    )
     findings, why = stream_findings(result, scan.file, member=member.label)
     scan.findings.extend(findings)
     if why:
@@ -453,6 +576,7 @@ def _scan_npy_member(scan: FileScan, member: _Member, head: bytes) -> None:
 
 
 # --- tar (torch's oldest checkpoint format: members sys_info, pickle, storages, tensors) -------
+
 
 def is_tar(head: bytes) -> bool:
     """POSIX/GNU/PAX tar: 'ustar' at offset 257 and a header checksum that adds up."""
@@ -490,8 +614,9 @@ def _scan_tar_member(scan: FileScan, archive: tarfile.TarFile, info: tarfile.Tar
     if why:
         scan.add("MC112", f"member name {info.name!r} {why}", {"name": info.name}, label)
     if info.issym() or info.islnk():
-        scan.add("MC112", f"member is a link to {info.linkname!r}", {"target": info.linkname},
-                 label)
+        scan.add(
+            "MC112", f"member is a link to {info.linkname!r}", {"target": info.linkname}, label
+        )
         return
     if not info.isfile():
         return
@@ -508,8 +633,9 @@ def _scan_tar_member(scan: FileScan, archive: tarfile.TarFile, info: tarfile.Tar
         if head.startswith(ZIP_LOCAL):
             scan_zip(scan, io.BytesIO(data), depth=1, chain=label + "!/", name=base)
         else:
-            _scan_npy_file(scan, io.BytesIO(data), len(data), data[:limits.sniff_bytes],
-                           member=label)
+            _scan_npy_file(
+                scan, io.BytesIO(data), len(data), data[: limits.sniff_bytes], member=label
+            )
         return
     named = _ext(base) in PICKLE_EXTENSIONS or base == "pickle"
     if looks_like_pickle(head, base, limits) or named:
@@ -517,8 +643,12 @@ def _scan_tar_member(scan: FileScan, archive: tarfile.TarFile, info: tarfile.Tar
         result = scan_stream(stream, info.size, limits)
         if not result.is_pickle and result.limit is None:
             if named:
-                scan.add("MC108", "member named like a pickle is not a pickle",
-                         {"first_bytes": head[:8].hex()}, label)
+                scan.add(
+                    "MC108",
+                    "member named like a pickle is not a pickle",
+                    {"first_bytes": head[:8].hex()},
+                    label,
+                )
             return
         findings, gap = stream_findings(result, scan.file, member=label, named_pickle=named)
         scan.findings.extend(findings)
@@ -528,11 +658,15 @@ def _scan_tar_member(scan: FileScan, archive: tarfile.TarFile, info: tarfile.Tar
         stream.seek(0)
         data = stream.read(limits.max_text_bytes + 1)
         complete = len(data) <= limits.max_text_bytes
-        scan.findings.extend(remote_code.python_findings(
-            data[:limits.max_text_bytes], scan.file, complete=complete, member=label))
+        scan.findings.extend(
+            remote_code.python_findings(
+                data[: limits.max_text_bytes], scan.file, complete=complete, member=label
+            )
+        )
 
 
 # --- top-level files -------------------------------------------------------------------------
+
 
 def _has_zip_tail(fh: IO[bytes], size: int) -> bool:
     span = min(size, 65_535 + 22)
@@ -551,8 +685,11 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
 
     pointer = parse_lfs_pointer(head) if size <= MAX_LFS_POINTER_BYTES else None
     if pointer is not None:
-        scan.add("MC123", f"Git LFS pointer to {pointer.size:,} bytes (sha256 {pointer.oid})",
-                 {"sha256": pointer.oid, "size": pointer.size})
+        scan.add(
+            "MC123",
+            f"Git LFS pointer to {pointer.size:,} bytes (sha256 {pointer.oid})",
+            {"sha256": pointer.oid, "size": pointer.size},
+        )
         scan.gap("Git LFS pointer: content not present")
         return
 
@@ -560,7 +697,7 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         fh.seek(0)
         raw = fh.read(limits.max_text_bytes + 1)
         complete = len(raw) <= limits.max_text_bytes
-        raw = raw[:limits.max_text_bytes]
+        raw = raw[: limits.max_text_bytes]
         if ext == ".py":
             scan.findings.extend(remote_code.python_findings(raw, scan.file, complete=complete))
         elif complete:
@@ -581,8 +718,11 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         fh.seek(0)
         scan_tar(scan, fh)
         return
-    if head.startswith(ZIP_LOCAL) or head.startswith(ZIP_EMPTY) or (
-            size > 22 and not pickle_head and _has_zip_tail(fh, size)):
+    if (
+        head.startswith(ZIP_LOCAL)
+        or head.startswith(ZIP_EMPTY)
+        or (size > 22 and not pickle_head and _has_zip_tail(fh, size))
+    ):
         fh.seek(0)
         scan_zip(scan, fh, depth=0, chain="", name=base)
         return
@@ -597,13 +737,22 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         fh.seek(0)
         result = scan_stream(fh, size, limits)
         if not pickle_head and not result.is_pickle and result.limit is None:
-            scan.add("MC108", "named like a pickle but its content is not a pickle",
-                     {"first_bytes": head[:8].hex(), "file_size": size,
-                      "parse_error": result.error or ""})
+            scan.add(
+                "MC108",
+                "named like a pickle but its content is not a pickle",
+                {
+                    "first_bytes": head[:8].hex(),
+                    "file_size": size,
+                    "parse_error": result.error or "",
+                },
+            )
             return
         if pickle_head and ext not in PICKLE_EXTENSIONS:
-            scan.add("MC106", f"content is a pickle although the name says {ext or 'nothing'}",
-                     {"first_bytes": head[:8].hex(), "extension": ext})
+            scan.add(
+                "MC106",
+                f"content is a pickle although the name says {ext or 'nothing'}",
+                {"first_bytes": head[:8].hex(), "extension": ext},
+            )
         findings, why = stream_findings(result, scan.file, named_pickle=True)
         scan.findings.extend(findings)
         if why:
@@ -614,19 +763,23 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
             scan_zip(scan, fh, depth=0, chain="", name=base)
 
 
-def _scan_npy_file(scan: FileScan, fh: IO[bytes], size: int, head: bytes,
-                   member: str | None = None) -> None:
+def _scan_npy_file(
+    scan: FileScan, fh: IO[bytes], size: int, head: bytes, member: str | None = None
+) -> None:
     header = parse_npy_header(head)
     if isinstance(header, str):
         scan.add("MC116", f"numpy header: {header}", {}, member)
         return
     if not header.has_objects:
         return
-    scan.add("MC114", f"array of Python objects (dtype {header.descr!r})",
-             {"dtype": str(header.descr)}, member)
+    scan.add(
+        "MC114",
+        f"array of Python objects (dtype {header.descr!r})",
+        {"dtype": str(header.descr)},
+        member,
+    )
     fh.seek(header.data_offset)
-    result = scan_stream(fh, size - header.data_offset, scan.limits,
-                         base_offset=header.data_offset)
+    result = scan_stream(fh, size - header.data_offset, scan.limits, base_offset=header.data_offset)
     findings, why = stream_findings(result, scan.file, member=member)
     scan.findings.extend(findings)
     if why:
@@ -662,5 +815,8 @@ def _scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:
         scan.findings.extend(keras.raw_marker_findings(hits, scan.file))
     if config is None and read < size:
         scan.gap(f"only the first {read:,} bytes were searched for a model config")
-        scan.add("MC122", f"HDF5 file larger than the {limits.max_h5_bytes:,}-byte search budget",
-                 {"file_size": size, "bytes_read": read})
+        scan.add(
+            "MC122",
+            f"HDF5 file larger than the {limits.max_h5_bytes:,}-byte search budget",
+            {"file_size": size, "bytes_read": read},
+        )

@@ -65,24 +65,42 @@ def config_findings(config: Any, file: str, *, member: str | None = None) -> lis
         if isinstance(name, str):
             functions.add((module, name))
     if lambdas:
-        findings.append(finding("MC401", file, f"{len(lambdas)} Lambda layer(s) or serialized "
-                                f"function(s): {', '.join(sorted(set(lambdas))[:5])}",
-                                {**where, "layers": sorted(set(lambdas))[:50]}))
+        findings.append(
+            finding(
+                "MC401",
+                file,
+                f"{len(lambdas)} Lambda layer(s) or serialized "
+                f"function(s): {', '.join(sorted(set(lambdas))[:5])}",
+                {**where, "layers": sorted(set(lambdas))[:50]},
+            )
+        )
     for module, name in sorted(functions):
         if module.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
             continue
         verdict, target = classify(module, name)
         rule = "MC403" if verdict is Verdict.DANGEROUS else "MC402"
-        findings.append(finding(rule, file, f"config imports {module}.{name}",
-                                {**where, "module": module, "name": name, "resolves_to": target}))
+        findings.append(
+            finding(
+                rule,
+                file,
+                f"config imports {module}.{name}",
+                {**where, "module": module, "name": name, "resolves_to": target},
+            )
+        )
     return findings
 
 
 def raw_marker_findings(chunk_hits: set[str], file: str) -> list[Finding]:
     if not chunk_hits:
         return []
-    return [finding("MC401", file, f"raw bytes contain a Keras {', '.join(sorted(chunk_hits))}",
-                    {"markers": sorted(chunk_hits)})]
+    return [
+        finding(
+            "MC401",
+            file,
+            f"raw bytes contain a Keras {', '.join(sorted(chunk_hits))}",
+            {"markers": sorted(chunk_hits)},
+        )
+    ]
 
 
 def search_markers(data: bytes) -> set[str]:
@@ -98,7 +116,7 @@ def extract_model_config(data: bytes) -> Any | None:
     decoder = json.JSONDecoder()
     for start in starts:
         try:
-            text = data[start:start + MAX_CONFIG_BYTES].decode("utf-8", errors="replace")
+            text = data[start : start + MAX_CONFIG_BYTES].decode("utf-8", errors="replace")
             value, _ = decoder.raw_decode(text)
         except (ValueError, RecursionError):
             continue

@@ -19,38 +19,86 @@ PERMISSIVE = frozenset({
 })  # fmt: skip
 
 # license id (or prefix) -> (family, obligations that carry over to derivatives)
-_LLAMA = ("Llama community licence",
-          "keep the licence and the 'Built with Llama' attribution; Llama 3+ derivatives must "
-          "begin their name with 'Llama'; the Acceptable Use Policy applies; services above "
-          "700M monthly users need a separate licence from Meta")
+_LLAMA = (
+    "Llama community licence",
+    "keep the licence and the 'Built with Llama' attribution; Llama 3+ derivatives must "
+    "begin their name with 'Llama'; the Acceptable Use Policy applies; services above "
+    "700M monthly users need a separate licence from Meta",
+)
 _RESTRICTED: tuple[tuple[str, tuple[str, str]], ...] = (
     ("llama", _LLAMA),
-    ("gemma", ("Gemma Terms of Use",
-               "pass on the Gemma Terms of Use and the Prohibited Use Policy; state that the "
-               "model was modified; use restrictions bind every user")),
-    ("cc-by-nc-nd", ("Creative Commons non-commercial, no-derivatives",
-                     "no commercial use; derivatives may not be shared; attribution")),
-    ("cc-by-nc-sa", ("Creative Commons non-commercial, share-alike",
-                     "no commercial use; derivatives under the same licence; attribution")),
+    (
+        "gemma",
+        (
+            "Gemma Terms of Use",
+            "pass on the Gemma Terms of Use and the Prohibited Use Policy; state that the "
+            "model was modified; use restrictions bind every user",
+        ),
+    ),
+    (
+        "cc-by-nc-nd",
+        (
+            "Creative Commons non-commercial, no-derivatives",
+            "no commercial use; derivatives may not be shared; attribution",
+        ),
+    ),
+    (
+        "cc-by-nc-sa",
+        (
+            "Creative Commons non-commercial, share-alike",
+            "no commercial use; derivatives under the same licence; attribution",
+        ),
+    ),
     ("cc-by-nc", ("Creative Commons non-commercial", "no commercial use; attribution")),
     ("cc-by-nd", ("Creative Commons no-derivatives", "derivatives may not be shared")),
-    ("cc-by-sa", ("Creative Commons share-alike", "derivatives under the same licence; "
-                  "attribution")),
-    ("creativeml-openrail", ("OpenRAIL", "the use restrictions (Attachment A) must be included "
-                             "in the licence of every derivative and passed on to users")),
-    ("bigscience-openrail", ("OpenRAIL", "the use restrictions (Attachment A) must be included "
-                             "in the licence of every derivative and passed on to users")),
-    ("bigcode-openrail", ("OpenRAIL", "the use restrictions (Attachment A) must be included "
-                          "in the licence of every derivative and passed on to users")),
-    ("openrail", ("OpenRAIL", "the use restrictions must be included in the licence of every "
-                  "derivative and passed on to users")),
+    (
+        "cc-by-sa",
+        ("Creative Commons share-alike", "derivatives under the same licence; attribution"),
+    ),
+    (
+        "creativeml-openrail",
+        (
+            "OpenRAIL",
+            "the use restrictions (Attachment A) must be included "
+            "in the licence of every derivative and passed on to users",
+        ),
+    ),
+    (
+        "bigscience-openrail",
+        (
+            "OpenRAIL",
+            "the use restrictions (Attachment A) must be included "
+            "in the licence of every derivative and passed on to users",
+        ),
+    ),
+    (
+        "bigcode-openrail",
+        (
+            "OpenRAIL",
+            "the use restrictions (Attachment A) must be included "
+            "in the licence of every derivative and passed on to users",
+        ),
+    ),
+    (
+        "openrail",
+        (
+            "OpenRAIL",
+            "the use restrictions must be included in the licence of every "
+            "derivative and passed on to users",
+        ),
+    ),
     ("agpl", ("GNU AGPL", "derivatives under the same licence; source for network use")),
     ("lgpl", ("GNU LGPL", "modifications under the same licence")),
     ("gpl", ("GNU GPL", "derivatives under the same licence")),
     ("deepfloyd", ("DeepFloyd IF licence", "non-commercial research use; pass on the terms")),
     ("apple-ascl", ("Apple sample code licence", "pass on the terms")),
-    ("other", ("custom licence", "read the base licence (license_name/license_link) and carry "
-               "its terms and notices")),
+    (
+        "other",
+        (
+            "custom licence",
+            "read the base licence (license_name/license_link) and carry its terms and notices",
+        ),
+    ),
     ("unknown", ("unknown licence", "find the base licence terms before publishing")),
 )
 
@@ -107,12 +155,26 @@ def licence_findings(
         findings.append(finding("MC501", file, message, evidence))
     elif base is not None and tuned != base:
         if limits and tuned in PERMISSIVE:
-            findings.append(finding("MC503", file, f"the base is under the {limits[0]} ({base}) "
-                                    f"but the fine-tune is published as {tuned}", evidence))
+            findings.append(
+                finding(
+                    "MC503",
+                    file,
+                    f"the base is under the {limits[0]} ({base}) "
+                    f"but the fine-tune is published as {tuned}",
+                    evidence,
+                )
+            )
         else:
-            findings.append(finding("MC502", file, f"licence changed from {base} to {tuned}",
-                                    evidence))
+            findings.append(
+                finding("MC502", file, f"licence changed from {base} to {tuned}", evidence)
+            )
     if limits:
-        findings.append(finding("MC504", file, f"{limits[0]} ({base}) obligations carry over: "
-                                f"{limits[1]}", {**evidence, "family": limits[0]}))
+        findings.append(
+            finding(
+                "MC504",
+                file,
+                f"{limits[0]} ({base}) obligations carry over: {limits[1]}",
+                {**evidence, "family": limits[0]},
+            )
+        )
     return findings

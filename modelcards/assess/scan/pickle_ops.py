@@ -32,8 +32,14 @@ _STRING_OPS = frozenset({
 })  # fmt: skip
 _PUT_OPS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 _GET_OPS = frozenset({"GET", "BINGET", "LONG_BINGET"})
-_CALL_OPS = {"REDUCE": "reduce", "BUILD": "build", "NEWOBJ": "newobj", "NEWOBJ_EX": "newobj",
-             "OBJ": "obj", "INST": "inst"}
+_CALL_OPS = {
+    "REDUCE": "reduce",
+    "BUILD": "build",
+    "NEWOBJ": "newobj",
+    "NEWOBJ_EX": "newobj",
+    "OBJ": "obj",
+    "INST": "inst",
+}
 
 
 class _Unknown:
@@ -122,8 +128,7 @@ class _Capped:
     they cannot import anything, and reading them would cost memory for nothing.
     """
 
-    def __init__(self, raw: IO[bytes], size: int, cap: int, line_cap: int,
-                 can_skip: bool) -> None:
+    def __init__(self, raw: IO[bytes], size: int, cap: int, line_cap: int, can_skip: bool) -> None:
         self.raw = raw
         self.pos = 0  # bytes consumed from where `raw` stood
         self.size = size  # bytes available from there
@@ -149,11 +154,11 @@ class _Capped:
         if n < 0:
             n = self.size - pos
         if pos + n > self.size:
-            raise ValueError(f"truncated: needs {n:,} bytes at offset {pos:,}, "
-                             f"{self.size - pos:,} left")
+            raise ValueError(
+                f"truncated: needs {n:,} bytes at offset {pos:,}, {self.size - pos:,} left"
+            )
         opcode, length = self.recent
-        if (self.can_skip and n > SKIP_THRESHOLD and opcode in _SKIPPABLE
-                and len(length) in (4, 8)):
+        if self.can_skip and n > SKIP_THRESHOLD and opcode in _SKIPPABLE and len(length) in (4, 8):
             self.raw.seek(n, io.SEEK_CUR)
             self.pos += n
             self.skipped += n
@@ -179,7 +184,11 @@ class _Capped:
 
 
 def scan_stream(
-    raw: IO[bytes], size: int, limits: ScanLimits, *, base_offset: int = 0,
+    raw: IO[bytes],
+    size: int,
+    limits: ScanLimits,
+    *,
+    base_offset: int = 0,
     can_skip: bool = True,
 ) -> StreamScan:
     """Scan the pickles in `raw` from its current position; `size` bytes are available.
@@ -193,8 +202,9 @@ def scan_stream(
         return _scan_stream(raw, size, limits, base_offset, can_skip)
 
 
-def _scan_stream(raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int,
-                 can_skip: bool) -> StreamScan:
+def _scan_stream(
+    raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int, can_skip: bool
+) -> StreamScan:
     result = StreamScan()
     reader = _Capped(raw, size, limits.max_pickle_bytes, limits.max_line_bytes, can_skip)
     deadline = time.monotonic() + limits.max_pickle_seconds
@@ -253,16 +263,37 @@ def _genops(reader: _Capped) -> Iterator[tuple[pickletools.OpcodeInfo, object, i
 _PLAN: dict[str, tuple[int, int, bool]] = {
     op.name: (
         op.stack_before.index(pickletools.markobject)
-        if pickletools.markobject in op.stack_before else len(op.stack_before),
+        if pickletools.markobject in op.stack_before
+        else len(op.stack_before),
         len(op.stack_after),
         pickletools.markobject in op.stack_before,
     )
     for op in pickletools.opcodes
 }
-_SPECIAL = frozenset({
-    "GLOBAL", "INST", "STACK_GLOBAL", "EXT1", "EXT2", "EXT4", "MARK", "PUT", "BINPUT",
-    "LONG_BINPUT", "MEMOIZE", "GET", "BINGET", "LONG_BINGET", "DUP", "POP", "STOP",
-}) | _STRING_OPS
+_SPECIAL = (
+    frozenset(
+        {
+            "GLOBAL",
+            "INST",
+            "STACK_GLOBAL",
+            "EXT1",
+            "EXT2",
+            "EXT4",
+            "MARK",
+            "PUT",
+            "BINPUT",
+            "LONG_BINPUT",
+            "MEMOIZE",
+            "GET",
+            "BINGET",
+            "LONG_BINGET",
+            "DUP",
+            "POP",
+            "STOP",
+        }
+    )
+    | _STRING_OPS
+)
 
 
 class _OnePickle:
@@ -272,8 +303,9 @@ class _OnePickle:
     to a mark is one step and popping past it is an underflow.
     """
 
-    def __init__(self, result: StreamScan, index: int, base: int, limits: ScanLimits,
-                 deadline: float) -> None:
+    def __init__(
+        self, result: StreamScan, index: int, base: int, limits: ScanLimits, deadline: float
+    ) -> None:
         self.result = result
         self.index = index
         self.base = base
@@ -289,7 +321,7 @@ class _OnePickle:
     def _pop(self, pos: int, count: int = 1) -> None:
         if count > len(self.stack):
             raise _Malformed("stack underflow", pos)
-        del self.stack[len(self.stack) - count:]
+        del self.stack[len(self.stack) - count :]
 
     def _pop_mark(self, pos: int) -> None:
         if not self.metastack:
@@ -357,12 +389,16 @@ class _OnePickle:
             if isinstance(below, str) and isinstance(top, str):
                 self._import(below, top, name, pos)
             else:
-                self.unresolved.append(Unresolved(
-                    name, self.base + pos, "operands are not plain strings (computed import)"))
+                self.unresolved.append(
+                    Unresolved(
+                        name, self.base + pos, "operands are not plain strings (computed import)"
+                    )
+                )
             stack.append(UNKNOWN)
         elif name in ("EXT1", "EXT2", "EXT4"):
-            self.unresolved.append(Unresolved(
-                name, self.base + pos, f"extension registry code {arg!r} (copyreg)"))
+            self.unresolved.append(
+                Unresolved(name, self.base + pos, f"extension registry code {arg!r} (copyreg)")
+            )
             stack.append(UNKNOWN)
         elif name == "DUP":
             if not stack:
@@ -407,38 +443,75 @@ def stream_findings(
             if unverified > MAX_UNVERIFIED_FINDINGS:
                 continue
         evidence: dict[str, EvidenceValue] = {
-            **where, "module": module, "name": name, "opcode": opcode,
-            "offset": hits[0].offset, "count": len(hits), "pickle_index": hits[0].pickle_index,
+            **where,
+            "module": module,
+            "name": name,
+            "opcode": opcode,
+            "offset": hits[0].offset,
+            "count": len(hits),
+            "pickle_index": hits[0].pickle_index,
         }
         if verdict is Verdict.DANGEROUS:
             resolved = f" (resolves to {target})" if target != f"{module}.{name}" else ""
             evidence["resolves_to"] = target
-            findings.append(finding("MC101", file,
-                                    f"pickle imports {module}.{name}{resolved}, which can run code",
-                                    evidence))
+            findings.append(
+                finding(
+                    "MC101",
+                    file,
+                    f"pickle imports {module}.{name}{resolved}, which can run code",
+                    evidence,
+                )
+            )
         else:
             message = f"pickle imports {module}.{name}, which is not on the allowlist"
             findings.append(finding("MC102", file, message, evidence))
     if unverified > MAX_UNVERIFIED_FINDINGS:
         extra = unverified - MAX_UNVERIFIED_FINDINGS
-        findings.append(finding("MC102", file, f"{extra} more imports not on the allowlist",
-                                {**where, "more_imports": extra}))
+        findings.append(
+            finding(
+                "MC102",
+                file,
+                f"{extra} more imports not on the allowlist",
+                {**where, "more_imports": extra},
+            )
+        )
     for item in scan.unresolved[:20]:
-        findings.append(finding("MC107", file, f"{item.opcode} at offset {item.offset}: {item.why}",
-                                {**where, "opcode": item.opcode, "offset": item.offset}))
+        findings.append(
+            finding(
+                "MC107",
+                file,
+                f"{item.opcode} at offset {item.offset}: {item.why}",
+                {**where, "opcode": item.opcode, "offset": item.offset},
+            )
+        )
     partial: str | None = None
     if scan.limit:
         partial = f"pickle scan stopped: {scan.limit}"
-        findings.append(finding("MC104", file, partial,
-                                {**where, "opcodes": scan.opcodes, "limit": scan.limit}))
+        findings.append(
+            finding("MC104", file, partial, {**where, "opcodes": scan.opcodes, "limit": scan.limit})
+        )
     elif scan.error and (scan.is_pickle or named_pickle):
         partial = f"pickle stream broken at offset {scan.error_offset}: {scan.error}"
-        findings.append(finding("MC103", file, partial,
-                                {**where, "offset": scan.error_offset or 0, "error": scan.error,
-                                 "complete_pickles": scan.pickles}))
+        findings.append(
+            finding(
+                "MC103",
+                file,
+                partial,
+                {
+                    **where,
+                    "offset": scan.error_offset or 0,
+                    "error": scan.error,
+                    "complete_pickles": scan.pickles,
+                },
+            )
+        )
     if scan.is_pickle:
-        evidence = {**where, "pickles": scan.pickles, "opcodes": scan.opcodes,
-                    "imports": len(scan.imports)}
+        evidence = {
+            **where,
+            "pickles": scan.pickles,
+            "opcodes": scan.opcodes,
+            "imports": len(scan.imports),
+        }
         for key in ("reduce", "build", "newobj", "obj", "inst"):
             evidence[key] = scan.counts.get(key, 0)
         findings.append(finding("MC105", file, "pickle data: loading it can run code", evidence))

@@ -13,9 +13,17 @@ from modelcards.assess.rules import finding
 from modelcards.errors import InspectError
 from modelcards.jsonfile import loads_strict
 
-AUTO_MAP_FILES = frozenset({"config.json", "tokenizer_config.json", "processor_config.json",
-                            "preprocessor_config.json", "feature_extractor_config.json",
-                            "image_processor_config.json", "video_preprocessor_config.json"})
+AUTO_MAP_FILES = frozenset(
+    {
+        "config.json",
+        "tokenizer_config.json",
+        "processor_config.json",
+        "preprocessor_config.json",
+        "feature_extractor_config.json",
+        "image_processor_config.json",
+        "video_preprocessor_config.json",
+    }
+)
 
 RISKY_MODULES = frozenset({
     "os", "subprocess", "socket", "sys", "ctypes", "shutil", "pty", "runpy", "importlib",
@@ -24,8 +32,9 @@ RISKY_MODULES = frozenset({
     "webbrowser", "code", "codeop", "builtins", "tempfile", "pip", "posix", "nt", "asyncio",
     "signal", "platform", "glob", "zipimport",
 })  # fmt: skip
-RISKY_CALLS = frozenset({"eval", "exec", "compile", "__import__", "getattr", "setattr",
-                         "globals", "open", "breakpoint"})
+RISKY_CALLS = frozenset(
+    {"eval", "exec", "compile", "__import__", "getattr", "setattr", "globals", "open", "breakpoint"}
+)
 
 
 def _references(value: object) -> list[str]:
@@ -67,28 +76,49 @@ def auto_map_findings(raw: bytes, file: str) -> list[Finding]:
     findings: list[Finding] = []
     for where, auto_map in _auto_maps(config):
         if not isinstance(auto_map, dict):
-            findings.append(finding("MC301", file, f"{where} is present but is not an object",
-                                    {"key": where, "type": type(auto_map).__name__}))
+            findings.append(
+                finding(
+                    "MC301",
+                    file,
+                    f"{where} is present but is not an object",
+                    {"key": where, "type": type(auto_map).__name__},
+                )
+            )
             continue
         local: list[str] = []
         for key, value in auto_map.items():
             for ref in _references(value):
                 if "--" in ref:
                     repo, _, target = ref.partition("--")
-                    findings.append(finding(
-                        "MC302", file, f"{where} {key} loads {target!r} from the repository "
-                        f"{repo!r}", {"key": f"{where}.{key}", "reference": ref,
-                                      "repository": repo}))
+                    findings.append(
+                        finding(
+                            "MC302",
+                            file,
+                            f"{where} {key} loads {target!r} from the repository {repo!r}",
+                            {"key": f"{where}.{key}", "reference": ref, "repository": repo},
+                        )
+                    )
                 else:
                     local.append(f"{key}={ref}")
         if local:
-            findings.append(finding(
-                "MC301", file, f"{where} runs this repository's code: {', '.join(local[:8])}",
-                {"key": where, "references": local[:50]}))
+            findings.append(
+                finding(
+                    "MC301",
+                    file,
+                    f"{where} runs this repository's code: {', '.join(local[:8])}",
+                    {"key": where, "references": local[:50]},
+                )
+            )
     pipelines = config.get("custom_pipelines")
     if isinstance(pipelines, dict) and pipelines:
-        findings.append(finding("MC301", file, "custom_pipelines name custom pipeline code",
-                                {"pipelines": sorted(str(k) for k in pipelines)[:50]}))
+        findings.append(
+            finding(
+                "MC301",
+                file,
+                "custom_pipelines name custom pipeline code",
+                {"pipelines": sorted(str(k) for k in pipelines)[:50]},
+            )
+        )
     return findings
 
 
@@ -113,33 +143,44 @@ class _Uses(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def python_findings(raw: bytes, file: str, *, complete: bool,
-                    member: str | None = None) -> list[Finding]:
+def python_findings(
+    raw: bytes, file: str, *, complete: bool, member: str | None = None
+) -> list[Finding]:
     """One finding for the file itself, one more if it reaches for risky APIs."""
     where: dict[str, EvidenceValue] = {"member": member} if member else {}
-    findings = [finding("MC303", file, "Python source shipped with the model",
-                        {**where, "bytes": len(raw)})]
+    findings = [
+        finding("MC303", file, "Python source shipped with the model", {**where, "bytes": len(raw)})
+    ]
     if not complete:
-        findings.append(finding("MC305", file, "Python file is too large to parse",
-                                {**where, "bytes_read": len(raw)}))
+        findings.append(
+            finding(
+                "MC305",
+                file,
+                "Python file is too large to parse",
+                {**where, "bytes_read": len(raw)},
+            )
+        )
         return findings
     try:
         tree = ast.parse(raw, filename=file)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        findings.append(finding("MC305", file, f"cannot parse: {type(exc).__name__}: {exc}",
-                                where))
+        findings.append(finding("MC305", file, f"cannot parse: {type(exc).__name__}: {exc}", where))
         return findings
     uses = _Uses()
     try:
         uses.visit(tree)
     except RecursionError:
-        findings.append(finding("MC305", file, "cannot walk the syntax tree: nested too deeply",
-                                where))
+        findings.append(
+            finding("MC305", file, "cannot walk the syntax tree: nested too deeply", where)
+        )
         return findings
     risky = sorted(m for m in uses.imports if m.split(".")[0] in RISKY_MODULES)
     if risky or uses.calls:
-        evidence: dict[str, EvidenceValue] = {**where, "imports": risky,
-                                              "calls": sorted(uses.calls)}
+        evidence: dict[str, EvidenceValue] = {
+            **where,
+            "imports": risky,
+            "calls": sorted(uses.calls),
+        }
         what = ", ".join([*risky, *(f"{c}()" for c in sorted(uses.calls))][:10])
         findings.append(finding("MC304", file, f"uses {what}", evidence))
     return findings

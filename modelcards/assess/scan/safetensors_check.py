@@ -42,35 +42,52 @@ def check_safetensors(fh: IO[bytes], size: int, file: str) -> list[Finding]:
     fh.seek(0)
     prefix = fh.read(8)
     if len(prefix) < 8:
-        return [finding("MC201", file, f"file is {size} bytes, shorter than the 8-byte header "
-                        "length", {"file_size": size})]
+        return [
+            finding(
+                "MC201",
+                file,
+                f"file is {size} bytes, shorter than the 8-byte header length",
+                {"file_size": size},
+            )
+        ]
     (length,) = struct.unpack("<Q", prefix)
     evidence: dict[str, EvidenceValue] = {"header_length": length, "file_size": size}
     if length < MIN_HEADER_BYTES:
-        return [finding("MC201", file, f"header length {length} is below the minimum of 2",
-                        evidence)]
+        return [
+            finding("MC201", file, f"header length {length} is below the minimum of 2", evidence)
+        ]
     if length > MAX_HEADER_BYTES:
-        return [finding("MC201", file, f"header length {length:,} exceeds the 100 MB limit",
-                        evidence)]
+        return [
+            finding("MC201", file, f"header length {length:,} exceeds the 100 MB limit", evidence)
+        ]
     if 8 + length > size:
-        return [finding("MC201", file, f"header length {length:,} runs past the end of the "
-                        f"file ({size:,} bytes)", evidence)]
+        return [
+            finding(
+                "MC201",
+                file,
+                f"header length {length:,} runs past the end of the file ({size:,} bytes)",
+                evidence,
+            )
+        ]
     raw = fh.read(length)
     if len(raw) < length:
         return [finding("MC201", file, "file ended while reading the header", evidence)]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return [finding("MC202", file, f"header is not UTF-8 (byte {exc.start})",
-                        {"byte": exc.start})]
+        return [
+            finding("MC202", file, f"header is not UTF-8 (byte {exc.start})", {"byte": exc.start})
+        ]
     if not text.startswith("{"):
-        return [finding("MC202", file, "header does not start with '{'",
-                        {"start": text[:16]})]
+        return [finding("MC202", file, "header does not start with '{'", {"start": text[:16]})]
     try:
         header = json.loads(text, object_pairs_hook=_pairs, parse_constant=_reject_constant)
     except _Duplicate as exc:
-        return [finding("MC203", file, f"header repeats the key {exc.args[0]!r}",
-                        {"key": str(exc.args[0])})]
+        return [
+            finding(
+                "MC203", file, f"header repeats the key {exc.args[0]!r}", {"key": str(exc.args[0])}
+            )
+        ]
     except RecursionError:
         return [finding("MC202", file, "header JSON is nested too deeply")]
     except ValueError as exc:
@@ -90,9 +107,15 @@ def _check_entries(header: dict[str, Any], *, data_size: int, file: str) -> list
             else:
                 bad = sorted(k for k, v in spec.items() if not isinstance(v, str))
                 if bad:
-                    findings.append(finding("MC208", file, f"__metadata__ values are not strings "
-                                            f"for {', '.join(map(repr, bad[:5]))}",
-                                            {"keys": bad[:20]}))
+                    findings.append(
+                        finding(
+                            "MC208",
+                            file,
+                            f"__metadata__ values are not strings "
+                            f"for {', '.join(map(repr, bad[:5]))}",
+                            {"keys": bad[:20]},
+                        )
+                    )
             continue
         problem = _tensor_problem(name, spec, data_size)
         if problem:
@@ -105,17 +128,33 @@ def _check_entries(header: dict[str, Any], *, data_size: int, file: str) -> list
     for start, end, name in spans:
         if start != expected:
             kind = "overlaps the previous tensor" if start < expected else "leaves a gap"
-            findings.append(finding("MC205", file, f"tensor {name!r} starts at {start:,}: {kind} "
-                                    f"(expected {expected:,})",
-                                    {"tensor": name, "start": start, "expected": expected}))
+            findings.append(
+                finding(
+                    "MC205",
+                    file,
+                    f"tensor {name!r} starts at {start:,}: {kind} (expected {expected:,})",
+                    {"tensor": name, "start": start, "expected": expected},
+                )
+            )
         expected = max(expected, end)
     if expected > data_size:
-        findings.append(finding("MC205", file, f"tensors need {expected:,} data bytes but the file "
-                                f"has {data_size:,}", {"needed": expected, "data_size": data_size}))
+        findings.append(
+            finding(
+                "MC205",
+                file,
+                f"tensors need {expected:,} data bytes but the file has {data_size:,}",
+                {"needed": expected, "data_size": data_size},
+            )
+        )
     elif expected < data_size and not any(f.rule == "MC205" for f in findings):
-        findings.append(finding("MC207", file, f"{data_size - expected:,} bytes follow the last "
-                                "tensor", {"trailing_bytes": data_size - expected,
-                                           "data_end": expected}))
+        findings.append(
+            finding(
+                "MC207",
+                file,
+                f"{data_size - expected:,} bytes follow the last tensor",
+                {"trailing_bytes": data_size - expected, "data_end": expected},
+            )
+        )
     return findings[:MAX_FINDINGS_PER_FILE]
 
 
@@ -134,8 +173,11 @@ def _tensor_problem(name: str, spec: object, data_size: int) -> tuple[str, str] 
         return "MC204", f"tensor {name!r} has unknown dtype {dtype!r}"
     if not isinstance(shape, list) or not all(_is_uint(d) for d in shape):
         return "MC204", f"tensor {name!r} has a shape that is not a list of non-negative integers"
-    if (not isinstance(offsets, list) or len(offsets) != 2
-            or not all(_is_uint(o) and o <= U64 for o in offsets)):
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(_is_uint(o) and o <= U64 for o in offsets)
+    ):
         return "MC205", f"tensor {name!r} has data_offsets {offsets!r}, not two unsigned integers"
     start, end = offsets
     if end < start:
@@ -151,6 +193,7 @@ def _tensor_problem(name: str, spec: object, data_size: int) -> tuple[str, str] 
     if bits % 8:
         return "MC206", f"tensor {name!r} of {numel} x {dtype} does not fill whole bytes"
     if bits // 8 != end - start:
-        return "MC206", (f"tensor {name!r} spans {end - start:,} bytes but {dtype}{shape} needs "
-                         f"{bits // 8:,}")
+        return "MC206", (
+            f"tensor {name!r} spans {end - start:,} bytes but {dtype}{shape} needs {bits // 8:,}"
+        )
     return None
