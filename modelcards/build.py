@@ -168,7 +168,9 @@ def datasets_named(facts: ModelFacts, entry: ModelEntry, config: ProjectConfig) 
     return tuple(str(v) for v in items)
 
 
-def model_inputs(config: ProjectConfig, state: ModelState, analysis: Analysis) -> ModelInputs:
+def model_inputs(
+    config: ProjectConfig, state: ModelState, analysis: Analysis, git: ProjectGit
+) -> ModelInputs:
     entry = state.entry
     base_source = analysis.base.source if analysis.base else None
     provenance = Provenance(
@@ -195,7 +197,7 @@ def model_inputs(config: ProjectConfig, state: ModelState, analysis: Analysis) -
         history=state.history,
         provenance=provenance,
         card_defaults=dict(config.card),
-        release_changes=release_changes(config.root, entry.path, state.history, analysis.tuned),
+        release_changes=release_changes(git, entry.path, state.history, analysis.tuned),
     )
 
 
@@ -224,7 +226,7 @@ def render_project(
             if progress:
                 progress(f"{entry.name}: skipped, not readable at {at}: {exc}")
             continue
-        inputs = model_inputs(config, state, analyse(state))
+        inputs = model_inputs(config, state, analyse(state), git)
 
         fingerprint = state.fingerprinter(config, templates)
         rendered.append(render_model(inputs, env, state.existing_card, fingerprint))

@@ -194,7 +194,7 @@ def check_project(
         if stale and show_diff and env is not None:
             rendered += 1
             model = render_model(
-                model_inputs(config, state, analyse(state)),
+                model_inputs(config, state, analyse(state), git),
                 env,
                 card,
                 state.fingerprinter(config, templates),

@@ -128,9 +128,9 @@ class ProjectGit:
             pass  # a repository without commits (or without that revision)
         self.top = Path(self.repo.working_tree_dir or project_root).resolve() if self.repo else None
         self._log: list[_LoggedCommit] | None = None
-        self._release_of: dict[
-            tuple[str, ...], tuple[dict[str, str], list[tuple[str, str, str]]]
-        ] = {}
+        self._by_path: dict[str, list[int]] | None = None  # file or folder → log indices
+        self._all_tags: list[tuple[str, str, str]] | None = None
+        self._release_of: dict[tuple[str, ...], dict[str, str]] = {}
         self._tree: dict[str, tuple[str, int]] | None = None
 
     # -- the few git calls ------------------------------------------------------------------
@@ -155,21 +155,21 @@ class ProjectGit:
 
     def tags(self, patterns: tuple[str, ...]) -> list[tuple[str, str, str]]:
         """(tag, commit, date) for tags matching a pattern and reachable from `rev`, oldest first."""
-        if self.repo is None or self.head is None:
-            return []
-        out = self.repo.git.for_each_ref(
-            "--sort=creatordate",
-            "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)",
-            "refs/tags",
-        )
-        reachable = {c.commit.sha for c in self.log()}
-        tags = []
-        for line in out.splitlines():
-            name, peeled, obj, date = line.split("\x1f")
-            commit = peeled or obj
-            if commit in reachable and any(fnmatch(name, p) for p in patterns):
-                tags.append((name, commit, date))
-        return tags
+        if self._all_tags is None:
+            self._all_tags = []
+            if self.repo is not None and self.head is not None:
+                out = self.repo.git.for_each_ref(
+                    "--sort=creatordate",
+                    "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)"
+                    "%1f%(creatordate:iso-strict)",
+                    "refs/tags",
+                )
+                reachable = {c.commit.sha for c in self.log()}
+                for line in out.splitlines():
+                    name, peeled, obj, date = line.split("\x1f")
+                    if (peeled or obj) in reachable:
+                        self._all_tags.append((name, peeled or obj, date))
+        return [t for t in self._all_tags if any(fnmatch(t[0], p) for p in patterns)]
 
     def remote(self) -> str | None:
         if self.repo is None:
@@ -187,21 +187,27 @@ class ProjectGit:
         return "" if rel == "." else rel
 
     def _touches(self, paths: list[str]) -> list[_LoggedCommit]:
-        return [c for c in self.log() if any(_inside(f, paths) for f in c.files)]
+        """Commits that changed a file at or under one of `paths`, newest first (indexed once)."""
+        log = self.log()
+        if self._by_path is None:
+            self._by_path = {}
+            for index, logged in enumerate(log):
+                keys = {""}
+                for name in logged.files:
+                    parts = name.split("/")
+                    keys.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+                for key in keys:
+                    self._by_path.setdefault(key, []).append(index)
+        hits = sorted({i for p in paths for i in self._by_path.get(p.rstrip("/"), [])})
+        return [log[i] for i in hits]
 
-    def _releases_by_commit(
-        self, patterns: tuple[str, ...]
-    ) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
-        """commit → the oldest matching tag that contains it (walking parents in memory)."""
-        if patterns not in self._release_of:
+    def _releases_by_commit(self, tags: list[tuple[str, str, str]]) -> dict[str, str]:
+        """commit → the oldest of `tags` that contains it (walking parents in memory)."""
+        key = tuple(t[0] for t in tags)
+        if key not in self._release_of:
             parents = {c.commit.sha: c.parents for c in self.log()}
             release_of: dict[str, str] = {}
-            tags = self.tags(patterns)
-            for (
-                name,
-                sha,
-                _date,
-            ) in tags:  # oldest first: a commit belongs to the first tag holding it
+            for name, sha, _date in tags:  # oldest first: a commit joins the first tag holding it
                 stack = [sha]
                 while stack:
                     current = stack.pop()
@@ -209,8 +215,8 @@ class ProjectGit:
                         continue
                     release_of[current] = name
                     stack.extend(parents[current])
-            self._release_of[patterns] = (release_of, tags)
-        return self._release_of[patterns]
+            self._release_of[key] = release_of
+        return self._release_of[key]
 
     def history(
         self,
@@ -228,9 +234,8 @@ class ProjectGit:
             for c in self._touches(paths)
             if not all(Path(f).name in GENERATED_NAMES for f in c.files if _inside(f, paths))
         ]
-        release_of, tags = self._releases_by_commit(
-            tag_patterns or (f"{Path(model_path).name}/v*", "v*")
-        )
+        tags = self.tags(tag_patterns or (f"{Path(model_path).name}/v*", "v*"))
+        release_of = self._releases_by_commit(tags)
         releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
         for name, sha, date in reversed(tags):
             releases.append(

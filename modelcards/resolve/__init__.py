@@ -11,22 +11,33 @@ References, as a user writes them:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import GIT_PREFIX, GitSnapshot, open_git_reference
-from modelcards.resolve.hfcache import (
-    CacheMiss,
-    HfCacheSnapshot,
-    check_revision,
-    hub_cache_dir,
-    hub_offline,
-    open_hf_cache,
-    parse_hub_reference,
-)
-from modelcards.resolve.hub import HubSnapshot
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
+
+# The Hub modules import huggingface_hub (a third of a second): loaded only when a reference
+# needs them, so folders and git revisions — and `check` — start fast.
+_LAZY = {
+    "HfCacheSnapshot": "hfcache",
+    "hub_cache_dir": "hfcache",
+    "open_hf_cache": "hfcache",
+    "HubSnapshot": "hub",
+}
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"modelcards.resolve.{_LAZY[name]}"), name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "FileEntry",
@@ -77,6 +88,8 @@ def resolve_reference(
         return open_folder(folder, project_root=project_root, hub_id=hub_id)
     if folder.exists():
         raise ResolveError("not a folder", file=reference)
+    from modelcards.resolve.hfcache import parse_hub_reference
+
     parsed = parse_hub_reference(reference)
     if parsed is None:
         raise ResolveError(
@@ -99,6 +112,9 @@ def open_hub_id(
     also_tried: str | None = None,
 ) -> Snapshot:
     """A Hub model: the Hugging Face cache first, then the Hub itself when `online` is allowed."""
+    from modelcards.resolve.hfcache import CacheMiss, hub_offline, open_hf_cache
+    from modelcards.resolve.hub import HubSnapshot
+
     label = f"{repo_id}@{revision}" if revision else repo_id
     try:
         return open_hf_cache(repo_id, revision, hub_id=hub_id)
@@ -134,7 +150,7 @@ def resolve_base(
     its cache. With `path`, `revision` only records which upstream revision the vendored files
     are (the card states it); it does not change which files are read.
     """
-    if id is not None and parse_hub_reference(id) != (id, None):
+    if id is not None and not _HUB_ID.fullmatch(id):
         raise ResolveError(
             "base id must be a Hub id like org/name (put a revision in `revision`)", file=id
         )
@@ -142,6 +158,10 @@ def resolve_base(
         return resolve_reference(path, project_root=project_root, hub_id=id, online=online)
     if id is None:
         raise ResolveError("base: give `path` (where the files are) or `id` (a Hub id)")
+    from modelcards.resolve.hfcache import check_revision, parse_hub_reference
+
+    if parse_hub_reference(id) != (id, None):
+        raise ResolveError("base id must be a Hub id like org/name", file=id)
     if revision is not None:
         check_revision(revision, reference=f"{id}@{revision}")
     return open_hub_id(id, revision, hub_id=id, online=online)
