@@ -13,17 +13,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelcards.assess import assess_model
+from modelcards.assess.policy import today
 from modelcards.compare import ModelDiff, compare
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import InspectError, ResolveError
 from modelcards.fingerprint import base_identity, inputs_fingerprint, templates_digest
 from modelcards.hashcache import HashCache
 from modelcards.history import History, ProjectGit
-from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot, manifest_files
+from modelcards.inspect import (
+    CARD_OUTPUTS,
+    MAX_TEXT_BYTES,
+    ModelFacts,
+    inspect_snapshot,
+    manifest_files,
+)
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
 from modelcards.releases import release_changes
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
+from modelcards.render.context import licence_statement
 from modelcards.render.environment import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
@@ -51,7 +60,7 @@ class ModelState:
     def fingerprint(self, config: ProjectConfig, templates: str, front_matter: str) -> str:
         base = self.base_snapshot
         return inputs_fingerprint(
-            entry=entry_json(self.entry),
+            entry={**entry_json(self.entry), "assess": assess_settings(config, self.entry)},
             card_defaults=dict(config.card),
             templates=templates,
             tuned_files=self.files,
@@ -59,6 +68,19 @@ class ModelState:
             history=self.history,
             front_matter=front_matter,
         )
+
+
+def assess_settings(config: ProjectConfig, entry: ModelEntry) -> dict[str, Any]:
+    """What the risk section depends on besides files: policy, waivers (and whether each is
+    still in force today), governance evidence (and whether each named file exists)."""
+    on = today()
+    named = {**config.governance, **entry.governance}
+    return {
+        "policy": [config.policy.fail_on.value, list(config.policy.required),
+                   list(config.policy.required_sections)],
+        "waivers": [[w.as_json(), w.expired(on)] for w in config.waivers],
+        "governance": {k: [v, (config.root / v).exists()] for k, v in sorted(named.items())},
+    }  # fmt: skip
 
 
 def entry_json(entry: ModelEntry) -> dict[str, Any]:
@@ -189,8 +211,26 @@ def model_inputs(
         training_commit=state.training_commit,
         datasets=datasets_named(analysis.tuned, entry, config),
     )
+    licence = licence_statement(analysis.tuned, analysis.base, entry, config.card)["id"]
+    assessment = assess_model(
+        name=entry.name,
+        folder=config.root / entry.path if git.rev == "HEAD" else None,
+        project_root=config.root,
+        tuned=analysis.tuned,
+        base=analysis.base,
+        diff=analysis.diff,
+        licence=licence,
+        base_has_hub_id=bool(entry.base and entry.base.id),
+        card_text=state.existing_card,
+        governance={**config.governance, **entry.governance},
+        policy=config.policy,
+        waivers=config.waivers,
+        on=today(),
+        exclude=CARD_OUTPUTS,
+    )
     return ModelInputs(
         entry=entry,
+        assessment=assessment,
         tuned=analysis.tuned,
         base=analysis.base,
         diff=analysis.diff,

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -327,7 +328,92 @@ def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: b
     sys.exit(0 if report.ok else 1)
 
 
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="json for scripts; sarif for code-scanning UIs (GitHub, GitLab).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["critical", "high", "medium", "low", "info"]),
+    default="high",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@fail_cleanly
+def scan(path: Path, fmt: str, fail_on: str) -> None:
+    """Scan a model folder (or one file) for risks, without running anything from it.
+
+    Pickles are read opcode by opcode and never unpickled: imports of code-running callables
+    are critical, imports not on the allowlist of known ML types are "unverified" (medium).
+    Pickles are found by content under any name, inside torch zip checkpoints, nested zips and
+    numpy object arrays. safetensors files are checked against every rule of the format;
+    auto_map and shipped *.py files (parsed, never imported) show remote code; Keras configs
+    are checked for Lambda layers. `file` in the output is relative to PATH.
+
+    \b
+    Examples:
+      modelcards scan models/chat-tuned
+      modelcards scan downloads/pytorch_model.bin --format json
+      modelcards scan models/ --format sarif > modelcards.sarif
+
+    Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 on bad usage.
+    """
+    from modelcards.assess import Severity
+    from modelcards.assess.format import FORMATTERS
+    from modelcards.assess.scan import scan_path
+
+    if not path.exists() and not path.is_symlink():
+        raise click.BadParameter(f"{path}: no such file or folder", param_hint="PATH")
+    report = scan_path(path)
+    click.echo(FORMATTERS[fmt](report), nl=False)
+    sys.exit(1 if report.at_least(Severity.parse(fail_on)) else 0)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@fail_cleanly
+def rules(fmt: str) -> None:
+    """List every rule: id, default severity, what it checks and why it matters.
+
+    Ids are stable, like a linter's: MC1xx pickles and archives, MC2xx safetensors validity,
+    MC3xx remote code, MC4xx Keras/TF, MC5xx licences, MC6xx what the fine-tune changed,
+    MC7xx governance. Waivers in modelcards.yml name these ids.
+    """
+    from modelcards.assess import RULES
+    from modelcards.assess.format import rules_markdown
+
+    ordered = sorted(RULES.values(), key=lambda r: r.id)
+    if fmt == "json":
+        data = [
+            {"id": r.id, "severity": r.severity.value, "title": r.title, "checks": r.checks,
+             "why": r.why, "recommendation": r.recommendation}
+            for r in ordered
+        ]  # fmt: skip
+        click.echo(json.dumps(data, indent=2))
+    elif fmt == "markdown":
+        click.echo(rules_markdown(), nl=False)
+    else:
+        for rule in ordered:
+            click.echo(f"{rule.id}  {rule.severity.value:<8}  {rule.title}")
+            click.echo(f"        checks: {rule.checks}")
+            click.echo(f"        why: {rule.why}")
+
+
 def main() -> None:
+    if hasattr(signal, "SIGPIPE"):  # `modelcards rules | head` ends quietly, like any Unix tool
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     cli(prog_name="modelcards")
 
 

@@ -6,6 +6,7 @@ the line and the key (with a suggestion), never something silently ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import sys
@@ -14,6 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import modelcards.assess.diff_rules  # noqa: F401 - registers the MC6xx rules waivers may name
+from modelcards.assess.findings import Severity
+from modelcards.assess.governance import CONFIGURABLE, ITEMS
+from modelcards.assess.policy import Policy, Waiver
+from modelcards.assess.rules import RULES
 from modelcards.errors import ConfigError
 from modelcards.yamlsafe import load_yaml
 
@@ -53,6 +59,7 @@ class ModelEntry:
     # files outside the model folder whose history is the model's too (training code, configs)
     training_files: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # release tag patterns; default `<folder name>/v*` and `v*`
+    governance: Mapping[str, str] = field(default_factory=dict)  # item → file or link
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,9 @@ class ProjectConfig:
     site: SiteConfig = SiteConfig()
     templates: Path | None = None
     card: Mapping[str, Any] = field(default_factory=dict)
+    policy: Policy = Policy()
+    waivers: tuple[Waiver, ...] = ()
+    governance: Mapping[str, str] = field(default_factory=dict)  # defaults for every model
 
 
 class _Checker:
@@ -167,7 +177,9 @@ def load_config(root: Path) -> ProjectConfig:
 
 def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
     check = _Checker(file)
-    top = check.mapping(raw, "", ("models", "site", "templates", "card"))
+    top = check.mapping(
+        raw, "", ("models", "site", "templates", "card", "policy", "waivers", "governance")
+    )
     models_raw = top.get("models")
     if not isinstance(models_raw, list) or not models_raw:
         raise check.fail("models", "expected a non-empty list of models", top, "models")
@@ -205,8 +217,17 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
             raise check.fail("templates", f"no such folder: {top['templates']}", top, "templates")
         templates = folder
     card = _card(check, top.get("card", {}), "card", top)
+    names_set = set(names)
     return ProjectConfig(
-        root=root, file=file, models=tuple(models), site=site, templates=templates, card=card
+        policy=_policy(check, top.get("policy", {}), top),
+        waivers=tuple(_waivers(check, top.get("waivers", []), top, names_set)),
+        governance=_governance(check, top.get("governance", {}), "governance", top),
+        root=root,
+        file=file,
+        models=tuple(models),
+        site=site,
+        templates=templates,
+        card=card,
     )
 
 
@@ -231,7 +252,11 @@ def _inside(root: Path, relative: str) -> bool:
 def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> ModelEntry:
     where = f"models[{index}]"
     model = check.mapping(
-        item, where, ("path", "name", "base", "card", "training_files", "tags"), parent, index
+        item,
+        where,
+        ("path", "name", "base", "card", "training_files", "tags", "governance"),
+        parent,
+        index,
     )
     if "path" not in model:
         raise check.fail(where, "missing `path` (the model's folder)", parent, index)
@@ -262,6 +287,7 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
         card=card,
         training_files=tuple(training_files),
         tags=tuple(tags),
+        governance=_governance(check, model.get("governance", {}), f"{where}.governance", model),
     )
 
 
@@ -299,3 +325,89 @@ def parse_base_string(value: str, root: Path) -> BaseSpec:
         return BaseSpec(path=value)
     repo, _, revision = value.partition("@")
     return BaseSpec(id=repo, revision=revision or None)
+
+
+def _governance(check: _Checker, value: Any, where: str, parent: Any) -> dict[str, str]:
+    items = check.mapping(value, where, CONFIGURABLE, parent, where.rsplit(".", 1)[-1])
+    return {k: check.string(v, f"{where}.{k}", items, k) for k, v in items.items()}
+
+
+def _severity(check: _Checker, value: Any, where: str, parent: Any, key: str) -> Severity:
+    try:
+        return Severity.parse(str(value))
+    except ValueError:
+        allowed = ", ".join(s.value for s in Severity)
+        raise check.fail(where, f"{value!r} is not a severity ({allowed})", parent, key) from None
+
+
+def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
+    policy = check.mapping(
+        value, "policy", ("fail_on", "required", "required_sections"), parent, "policy"
+    )
+    required = _strings(check, policy.get("required", []), "policy.required", policy, "required")
+    for item in required:
+        if item not in ITEMS:
+            hint = difflib.get_close_matches(item, list(ITEMS), n=1)
+            suggestion = (
+                f" (did you mean {hint[0]!r}?)" if hint else f" (items: {', '.join(ITEMS)})"
+            )
+            raise check.fail(
+                "policy.required",
+                f"unknown governance item {item!r}{suggestion}",
+                policy,
+                "required",
+            )
+    sections = _strings(
+        check,
+        policy.get("required_sections", []),
+        "policy.required_sections",
+        policy,
+        "required_sections",
+    )
+    fail_on = policy.get("fail_on", "high")
+    return Policy(
+        fail_on=_severity(check, fail_on, "policy.fail_on", policy, "fail_on"),
+        required=tuple(required),
+        required_sections=tuple(sections),
+    )
+
+
+def _waivers(check: _Checker, value: Any, parent: Any, models: set[str]) -> list[Waiver]:
+    if not isinstance(value, list):
+        raise check.fail("waivers", f"expected a list, found {_kind(value)}", parent, "waivers")
+    waivers = []
+    for index, item in enumerate(value):
+        where = f"waivers[{index}]"
+        spec = check.mapping(
+            item, where, ("rule", "model", "file", "reason", "owner", "expires"), value, index
+        )
+        for key in ("rule", "reason", "owner"):
+            if key not in spec:
+                raise check.fail(
+                    where, f"missing `{key}` (a waiver needs rule, reason and owner)", value, index
+                )
+        rule = check.string(spec["rule"], f"{where}.rule", spec, "rule")
+        if rule not in RULES:
+            raise check.fail(
+                f"{where}.rule", f"unknown rule {rule!r} (see `modelcards rules`)", spec, "rule"
+            )
+        model = spec.get("model")
+        if model is not None and model not in models:
+            raise check.fail(f"{where}.model", f"no model is named {model!r}", spec, "model")
+        expires = spec.get("expires")
+        if expires is not None and not isinstance(expires, dt.date):
+            try:
+                expires = dt.date.fromisoformat(str(expires))
+            except ValueError:
+                raise check.fail(
+                    f"{where}.expires", f"{expires!r} is not a date (YYYY-MM-DD)", spec, "expires"
+                ) from None
+        waivers.append(Waiver(
+            rule=rule,
+            reason=check.string(spec["reason"], f"{where}.reason", spec, "reason"),
+            owner=check.string(spec["owner"], f"{where}.owner", spec, "owner"),
+            model=model,
+            file=check.string(spec["file"], f"{where}.file", spec, "file") if "file" in spec else None,
+            expires=expires,
+        ))  # fmt: skip
+    return waivers

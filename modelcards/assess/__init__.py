@@ -1,8 +1,95 @@
-"""Assess: turn facts about model files into findings with evidence (risk scanners live here)."""
+"""assess: facts, diff and policy → findings with evidence, waivers applied, and a checklist."""
 
 from __future__ import annotations
 
-from modelcards.assess.findings import Finding, ScanReport, Severity
-from modelcards.assess.rules import RULES, Rule, finding
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["RULES", "Finding", "Rule", "ScanReport", "Severity", "finding"]
+from modelcards.assess.diff_rules import diff_findings
+from modelcards.assess.findings import Finding, ScanReport, Severity
+from modelcards.assess.governance import ChecklistItem, checklist, missing_required
+from modelcards.assess.policy import AssessedFinding, Policy, Waiver, apply_waivers, failing
+from modelcards.assess.rules import RULES, Rule, finding
+from modelcards.assess.scan import scan_path
+from modelcards.assess.scan.licence import licence_findings
+from modelcards.compare.model import ModelDiff
+from modelcards.inspect.card import split_front_matter
+from modelcards.inspect.facts import ModelFacts
+
+__all__ = [
+    "RULES",
+    "Assessment",
+    "Finding",
+    "Policy",
+    "Rule",
+    "ScanReport",
+    "Severity",
+    "Waiver",
+    "assess_model",
+    "failing",
+    "finding",
+]
+
+PLACEHOLDER = "[More Information Needed]"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    findings: tuple[AssessedFinding, ...]  # most severe first
+    checklist: tuple[ChecklistItem, ...]
+    scan: ScanReport | None  # None when the files could not be scanned (a build --at)
+
+
+def assess_model(
+    *,
+    name: str,
+    folder: Path | None,
+    project_root: Path,
+    tuned: ModelFacts,
+    base: ModelFacts | None,
+    diff: ModelDiff | None,
+    licence: str | None,
+    base_has_hub_id: bool,
+    card_text: str | None,
+    governance: Mapping[str, str],
+    policy: Policy,
+    waivers: tuple[Waiver, ...],
+    on: dt.date,
+    exclude: frozenset[str],
+) -> Assessment:
+    """Every finding for one model. `licence` is the licence the card states (own or inherited)."""
+    scan = scan_path(folder, exclude=exclude) if folder is not None else None
+    found: list[Finding] = list(scan.findings) if scan else []
+    if diff is not None:
+        found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
+    if base is not None:
+        base_meta = base.card.metadata if base.card else {}
+        found += licence_findings(base.license, licence, base_meta)
+    items = checklist(
+        project_root=project_root,
+        named=governance,
+        required=policy.required,
+        scan=scan,
+        changes=len(diff.significant) if diff else None,
+    )
+    found += missing_required(items)
+    found += _missing_sections(card_text, policy.required_sections)
+    ordered = sorted(set(found), key=lambda f: (-f.severity.rank, f.rule, f.file, f.message))
+    return Assessment(tuple(apply_waivers(name, ordered, waivers, on)), items, scan)
+
+
+def _missing_sections(card_text: str | None, required: tuple[str, ...]) -> list[Finding]:
+    """Headings a person must fill in: absent, empty or still the template's placeholder."""
+    _, body = split_front_matter(card_text or "")
+    missing = []
+    for title in required:
+        match = re.search(rf"^#+\s*{re.escape(title)}\s*$(?P<text>.*?)(?=^#+\s|\Z)", body,
+                          re.MULTILINE | re.DOTALL | re.IGNORECASE)  # fmt: skip
+        text = re.sub(r"<!--.*?-->", "", match.group("text"), flags=re.DOTALL) if match else ""
+        if not text.strip() or text.strip() == PLACEHOLDER:
+            missing.append(finding("MC702", "README.md", f"section '{title}' is not written",
+                                   {"section": title}))  # fmt: skip
+    return missing

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelcards import __version__
+from modelcards.assess import Assessment
 from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.config import ModelEntry
 from modelcards.history import History
@@ -55,6 +56,7 @@ class ModelInputs:
     history: History
     provenance: Provenance
     card_defaults: dict[str, Any]
+    assessment: Assessment | None = None
     release_changes: Mapping[str | None, tuple[Change, ...]] = field(default_factory=dict)
 
 
@@ -96,33 +98,40 @@ def _card_meta(facts: ModelFacts | None) -> dict[str, Any]:
     return dict(facts.card.metadata) if facts and facts.card else {}
 
 
+def licence_statement(
+    tuned: ModelFacts, base: ModelFacts | None, entry: ModelEntry, card_defaults: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The licence the card states: the model's own (card, config), else the base's.
+
+    "inherited" reads the same before and after build writes the base's licence into the card,
+    so a rebuild never changes the statement.
+    """
+    own = (
+        _card_meta(tuned).get("license")
+        or entry.card.get("license")
+        or card_defaults.get("license")
+    )
+    base_license = _card_meta(base).get("license")
+    return {
+        "id": own or base_license,
+        "base": base_license,
+        "inherited": bool(base_license) and (not own or own == base_license),
+    }
+
+
 def front_matter(
     inputs: ModelInputs, arch: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(keys to write into the front matter, licence statement)."""
-    tuned_meta, base_meta = _card_meta(inputs.tuned), _card_meta(inputs.base)
     meta: dict[str, Any] = {}
     base = inputs.entry.base
     if base and base.id:
         meta["base_model"] = base.id
     if inputs.diff is not None and base and base.id:
         meta["base_model_relation"] = inputs.diff.relation
-    own_license = (
-        tuned_meta.get("license")
-        or inputs.entry.card.get("license")
-        or inputs.card_defaults.get("license")
-    )
-    base_license = base_meta.get("license")
-    license_value = own_license or base_license
-    if license_value:
-        meta["license"] = license_value
-    # "inherited" reads the same before and after build writes the base's licence into the card,
-    # so a rebuild never changes the statement.
-    license_note = {
-        "id": license_value,
-        "base": base_license,
-        "inherited": bool(base_license) and (not own_license or own_license == base_license),
-    }
+    license_note = licence_statement(inputs.tuned, inputs.base, inputs.entry, inputs.card_defaults)
+    if license_note["id"]:
+        meta["license"] = license_note["id"]
     library = (
         "peft" if inputs.tuned.is_adapter else ("transformers" if inputs.tuned.config else None)
     )
@@ -256,7 +265,16 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
         "datasets": meta.get("datasets") or _card_meta(tuned).get("datasets") or [],
         "code_files": list(tuned.code_files),
         "diff": inputs.diff.as_json() if inputs.diff else None,
-        "risks": [],
+        "risks": [a.as_json() for a in inputs.assessment.findings] if inputs.assessment else [],
+        "governance": [i.as_json() for i in inputs.assessment.checklist]
+        if inputs.assessment
+        else [],
+        "scan": None
+        if inputs.assessment is None or inputs.assessment.scan is None
+        else {
+            "files_scanned": inputs.assessment.scan.files_scanned,
+            "partial": list(inputs.assessment.scan.partial),
+        },
         "provenance": inputs.provenance.as_json(),
         "history": {
             "repository": history.repository,

@@ -85,12 +85,17 @@ def hf_cache_repo(folder: Path) -> Path | None:
 
 
 def scan_path(
-    path: Path, *, limits: ScanLimits | None = None, allowed_root: Path | None = None
+    path: Path,
+    *,
+    limits: ScanLimits | None = None,
+    allowed_root: Path | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> ScanReport:
     """Scan a folder (recursively) or a single file; `file` in findings is relative to `path`.
 
     Symlinks are followed only when they land inside `allowed_root` (default: the folder, or
-    for a Hugging Face cache snapshot its repo folder, where the blobs are).
+    for a Hugging Face cache snapshot its repo folder, where the blobs are). `exclude` names
+    regular files (relative paths) to pass over: the card files modelcards itself writes.
     """
     limits = limits or ScanLimits()
     path = Path(path)
@@ -169,7 +174,8 @@ def scan_path(
                         )
                     )
             elif stat.S_ISREG(st.st_mode):
-                regular.append((rel, full))
+                if rel not in exclude:
+                    regular.append((rel, full))
             else:
                 findings.append(
                     finding(
