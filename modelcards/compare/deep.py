@@ -4,12 +4,15 @@ For each tensor present in both models (after the same rename matching as the he
 contents are read side by side in small blocks and reduced to three numbers: elements that
 differ, ‖W_base‖² and ‖W_tuned − W_base‖² (Frobenius, accumulated in float64). For a PEFT LoRA
 adapter the tuned side is the adapter delta ΔW = B·A·scale, computed a few rows at a time against
-the base tensor. Nothing larger than a block per worker is ever held in memory: the files are
-read with `pread` (or memory-mapped, pages released after each chunk) at the offsets the
-safetensors header gives.
+the base tensor. Memory stays flat whatever the model size: the files are memory-mapped and read
+at the offsets the safetensors header gives, and the pages of each finished chunk are dropped
+from the resident set (`MADV_DONTNEED`; they stay in the page cache). `read_mode="pread"` copies
+blocks into reused buffers instead; a snapshot without a local file is read through its own
+bounded reads.
 
 Work is split into chunks of about `chunk_bytes` and spread over a thread pool: numpy and the
-reads release the GIL, so both cores stay busy without pickling anything.
+reads release the GIL, so several cores can work without pickling anything. Within a chunk,
+blocks of `block_bytes` keep every numpy pass inside the CPU cache.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ __all__ = [
 ]
 
 CHUNK_BYTES = 32 * 1024 * 1024  # one unit of work (scheduling, progress, page release)
-BLOCK_BYTES = 512 * 1024  # one numpy pass: small enough to stay in the CPU cache
+BLOCK_BYTES = 256 * 1024  # one numpy pass: small enough to stay in the CPU cache
 ReadMode = Literal["pread", "mmap"]
 Status = Literal["equal", "changed", "skipped"]
 Kind = Literal["dense", "lora", "replaced"]
@@ -93,8 +96,11 @@ _STORAGE = {
 SUPPORTED_DTYPES = frozenset(_STORAGE)
 
 
+_ITEMSIZE = {dtype: np.dtype(spec[0]).itemsize for dtype, spec in _STORAGE.items()}
+
+
 def _itemsize(dtype: str) -> int:
-    return np.dtype(_STORAGE[dtype][0]).itemsize
+    return _ITEMSIZE[dtype]
 
 
 _local = threading.local()
@@ -102,8 +108,10 @@ _local = threading.local()
 
 def _scratch(slot: str, dtype: Any, count: int) -> np.ndarray:
     """A per-thread reusable array: no allocation per block (big mallocs fault pages each time)."""
-    key = (slot, np.dtype(dtype).str)
-    pool: dict[tuple[str, str], np.ndarray] = _local.__dict__.setdefault("pool", {})
+    pool: dict[tuple[str, Any], np.ndarray] | None = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = {}
+    key = (slot, dtype)
     array = pool.get(key)
     if array is None or array.size < count:
         array = pool[key] = np.empty(max(count, 1), dtype=dtype)
@@ -130,6 +138,22 @@ def as_float(raw: np.ndarray, dtype: str, slot: str = "x") -> np.ndarray:
     out = _scratch(slot, wide, raw.size)
     np.copyto(out, values, casting="unsafe")
     return out
+
+
+def _bf16_pairs(raw: np.ndarray, slot: str) -> np.ndarray:
+    """BF16 widened to float32 in a fixed permutation (even elements, then odd ones).
+
+    Read as uint32, each word holds two BF16 values: `word << 16` is the even one and
+    `word & 0xFFFF0000` the odd one, both already float32 bit patterns. Two plain uint32 passes
+    are cheaper than a uint16 → uint32 cast. Only for reductions that ignore order, with both
+    sides permuted alike. `raw` must have an even length.
+    """
+    words = raw.view(np.uint32)
+    half = words.size
+    out = _scratch(slot, np.uint32, 2 * half)
+    np.left_shift(words, 16, out=out[:half])
+    np.bitwise_and(words, np.uint32(0xFFFF0000), out=out[half:])
+    return out.view(np.float32)
 
 
 def _sum_squares(values: np.ndarray) -> float:
@@ -486,18 +510,24 @@ class _Dense:
         same_type = self.base.info.dtype == self.tuned.info.dtype
         changed, base_sq, delta_sq = 0, 0.0, 0.0
         end = self.first + self.count
+        both_bf16 = same_type and self.base.info.dtype == "BF16"
         for start in range(self.first, end, self.block):
             n = min(self.block, end - start)
             raw_a = self.base.read(start, n, "ra")
             raw_b = self.tuned.read(start, n, "rb")
-            a = as_float(raw_a, self.base.info.dtype, "a")
+            pairs = both_bf16 and n % 2 == 0  # same permutation on both sides: sums unchanged
+            a = _bf16_pairs(raw_a, "a") if pairs else as_float(raw_a, self.base.info.dtype, "a")
             base_sq += _sum_squares(a)
             if same_type:
                 differ = np.not_equal(raw_a, raw_b, out=_scratch("ne", np.bool_, n))
                 block_changed = int(np.count_nonzero(differ))
                 if block_changed == 0:
                     continue
-                b = as_float(raw_b, self.tuned.info.dtype, "b")
+                b = (
+                    _bf16_pairs(raw_b, "b")
+                    if pairs
+                    else as_float(raw_b, self.tuned.info.dtype, "b")
+                )
             else:
                 b = as_float(raw_b, self.tuned.info.dtype, "b")
                 differ = np.not_equal(a, b, out=_scratch("ne", np.bool_, n))
@@ -849,12 +879,13 @@ def deep_compare(
     progress: Progress | None = None,
     chunk_bytes: int = CHUNK_BYTES,
     block_bytes: int = BLOCK_BYTES,
-    read_mode: ReadMode = "pread",
+    read_mode: ReadMode = "mmap",
 ) -> DeepDiff:
     """Compare tensor contents of `tuned` against `base` (a PEFT LoRA adapter against its base).
 
     `progress(done, total)` is called from the calling thread with bytes read so far. Memory in
-    use stays around `workers × 8 × block_bytes` whatever the model size.
+    use stays around `workers × (2 × chunk_bytes + 8 × block_bytes)` whatever the model size
+    (mapped pages of the chunk in progress, plus scratch arrays).
     """
     started = time.perf_counter()
     adapter = tuned.is_adapter and not base.is_adapter
