@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 CHUNK_BYTES = 32 * 1024 * 1024  # one unit of work (scheduling, progress, page release)
-BLOCK_BYTES = 256 * 1024  # one numpy pass: small enough to stay in the CPU cache
+BLOCK_BYTES = 128 * 1024  # one numpy pass: small enough to stay in the CPU cache
 ReadMode = Literal["pread", "mmap"]
 Status = Literal["equal", "changed", "skipped"]
 Kind = Literal["dense", "lora", "replaced"]
@@ -96,6 +96,7 @@ _STORAGE = {
 SUPPORTED_DTYPES = frozenset(_STORAGE)
 
 
+_UINT = {4: np.uint32, 8: np.uint64}
 _ITEMSIZE = {dtype: np.dtype(spec[0]).itemsize for dtype, spec in _STORAGE.items()}
 
 
@@ -516,26 +517,27 @@ class _Dense:
             raw_a = self.base.read(start, n, "ra")
             raw_b = self.tuned.read(start, n, "rb")
             pairs = both_bf16 and n % 2 == 0  # same permutation on both sides: sums unchanged
-            a = _bf16_pairs(raw_a, "a") if pairs else as_float(raw_a, self.base.info.dtype, "a")
-            base_sq += _sum_squares(a)
-            if same_type:
-                differ = np.not_equal(raw_a, raw_b, out=_scratch("ne", np.bool_, n))
-                block_changed = int(np.count_nonzero(differ))
-                if block_changed == 0:
-                    continue
-                b = (
-                    _bf16_pairs(raw_b, "b")
-                    if pairs
-                    else as_float(raw_b, self.tuned.info.dtype, "b")
-                )
+            if pairs:
+                a, b = _bf16_pairs(raw_a, "a"), _bf16_pairs(raw_b, "b")
             else:
+                a = as_float(raw_a, self.base.info.dtype, "a")
                 b = as_float(raw_b, self.tuned.info.dtype, "b")
-                differ = np.not_equal(a, b, out=_scratch("ne", np.bool_, n))
-                block_changed = int(np.count_nonzero(differ))
-            changed += block_changed
+            base_sq += _sum_squares(a)
             wide = np.result_type(a.dtype, b.dtype)
             delta = np.subtract(b, a, out=_scratch("d", wide, n), dtype=wide)
-            delta_sq += _sum_squares(delta)
+            block_sq = _sum_squares(delta)
+            delta_sq += block_sq
+            if same_type and math.isfinite(block_sq):
+                # finite values: b − a is +0.0 exactly when b == a, so the set bits of the
+                # delta count the changed elements (an integer count is much cheaper than a
+                # float one, and saves a separate comparison pass)
+                changed += int(np.count_nonzero(delta.view(_UINT[delta.dtype.itemsize])))
+            elif same_type:  # NaN or inf about: compare the stored bits
+                differ = np.not_equal(raw_a, raw_b, out=_scratch("ne", np.bool_, n))
+                changed += int(np.count_nonzero(differ))
+            else:
+                differ = np.not_equal(a, b, out=_scratch("ne", np.bool_, n))
+                changed += int(np.count_nonzero(differ))
         self.base.file.release(
             self.base.offset + self.first * _itemsize(self.base.info.dtype),
             self.count * _itemsize(self.base.info.dtype),
@@ -949,6 +951,12 @@ def _place_label(place: tuple[str, int]) -> str:
     return f"{stack}.{index}" if stack else str(index)
 
 
+def _call(unit: _Dense | _Lora) -> tuple[int, float, float]:
+    """Run one unit; NaN/inf in a model's weights are data to report, not warnings to print."""
+    with np.errstate(all="ignore"):
+        return unit.run()
+
+
 def _run(
     units: list[tuple[int, _Dense | _Lora]],
     workers: int,
@@ -956,7 +964,7 @@ def _run(
 ) -> None:
     if workers <= 1 or len(units) <= 1:
         for index, unit in units:
-            finished(index, unit, unit.run())
+            finished(index, unit, _call(unit))
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deep") as pool:
         # a bounded window of submitted units keeps memory flat on models with many tensors
@@ -964,7 +972,7 @@ def _run(
         pending: dict[Any, tuple[int, _Dense | _Lora]] = {}
         queue = iter(units)
         for index, unit in queue:
-            pending[pool.submit(unit.run)] = (index, unit)
+            pending[pool.submit(_call, unit)] = (index, unit)
             if len(pending) >= window:
                 break
         while pending:
@@ -972,7 +980,7 @@ def _run(
             index, unit = pending.pop(future)
             finished(index, unit, future.result())
             for next_index, next_unit in queue:
-                pending[pool.submit(next_unit.run)] = (next_index, next_unit)
+                pending[pool.submit(_call, next_unit)] = (next_index, next_unit)
                 break
 
 

@@ -205,11 +205,11 @@ def test_large_tensor_is_processed_in_several_chunks(tmp_path: Path, monkeypatch
     blocks: list[int] = []
     real_run, real_read = deep._Dense.run, deep._File.read
 
-    def counting_run(self):  # type: ignore[no-untyped-def]
+    def counting_run(self):
         chunks.append(self.count)
         return real_run(self)
 
-    def counting_read(self, offset, count, slot):  # type: ignore[no-untyped-def]
+    def counting_read(self, offset, count, slot):
         blocks.append(count)
         return real_read(self, offset, count, slot)
 
@@ -258,3 +258,39 @@ def test_large_tensor_is_processed_in_several_chunks(tmp_path: Path, monkeypatch
 def test_names_to_layer_and_module(name: str, module: str, layer: tuple[str, int] | None) -> None:
     assert module_of(name) == module
     assert layer_of(name) == layer
+
+
+@pytest.mark.parametrize("numel", [4096, 4095])  # even: paired widening; odd: the plain path
+def test_bf16_against_bf16_matches_numpy(tmp_path: Path, numel: int) -> None:
+    values = RNG.standard_normal(numel).astype(np.float32)
+    base_bytes, base_ref = bf16_bytes(values)
+    tuned_values = values.copy()
+    tuned_values[::7] *= np.float32(1.5)
+    tuned_bytes, tuned_ref = bf16_bytes(tuned_values)
+    for folder, data in (("b", base_bytes), ("t", tuned_bytes)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "config.json").write_text("{}")
+        write_raw_safetensors(
+            tmp_path / folder / "model.safetensors",
+            {"h.0.mlp.c_fc.weight": ("BF16", (numel,), data)},
+        )
+    base64, tuned64 = base_ref.astype(np.float64), tuned_ref.astype(np.float64)
+    for block in (deep.BLOCK_BYTES, 64, 66):
+        (row,) = run_deep(tmp_path / "b", tmp_path / "t", block_bytes=block).tensors
+        assert row.changed_elements == np.count_nonzero(base_ref != tuned_ref)
+        assert row.base_sq == pytest.approx(float(base64 @ base64), rel=1e-6)
+        assert row.delta_sq == pytest.approx(
+            float((tuned64 - base64) @ (tuned64 - base64)), rel=1e-6
+        )
+
+
+def test_identical_nan_and_inf_are_not_counted_as_changed(tmp_path: Path) -> None:
+    base = {"model.layers.0.mlp.up_proj.weight": np.arange(64, dtype=np.float32).reshape(8, 8)}
+    base["model.layers.0.mlp.up_proj.weight"][0, :3] = (np.inf, -np.inf, np.nan)
+    tuned = {k: v.copy() for k, v in base.items()}
+    tuned["model.layers.0.mlp.up_proj.weight"][7, 7] = 1.0
+    (row,) = run_deep(
+        model_folder(tmp_path / "b", base), model_folder(tmp_path / "t", tuned)
+    ).tensors
+    assert row.status == "changed" and row.changed_elements == 1
+    assert row.as_json()["relative_change"] is None  # not a number: left out of the JSON
