@@ -294,3 +294,49 @@ def test_identical_nan_and_inf_are_not_counted_as_changed(tmp_path: Path) -> Non
     ).tensors
     assert row.status == "changed" and row.changed_elements == 1
     assert row.as_json()["relative_change"] is None  # not a number: left out of the JSON
+
+
+def test_snapshot_without_local_files_is_read_through_the_snapshot(tmp_path: Path) -> None:
+    from modelcards.inspect import inspect_snapshot
+    from modelcards.resolve import LocalSnapshot, SourceRef
+
+    class NoLocalFiles(LocalSnapshot):  # like a git tree: bytes only through read_range
+        def local_file(self, path: str) -> None:
+            return None
+
+    base = weights()
+    tuned = {k: v.copy() for k, v in base.items()}
+    tuned["model.layers.0.mlp.up_proj.weight"][1, 1] += np.float16(2)
+    folders = model_folder(tmp_path / "b", base), model_folder(tmp_path / "t", tuned)
+    snaps = [NoLocalFiles(f, SourceRef(kind="path", location=str(f))) for f in folders]
+    facts = [inspect_snapshot(s) for s in snaps]
+    result = deep.deep_compare(facts[0], facts[1], snaps[0], snaps[1], chunk_bytes=256)
+    assert result.as_json() == run_deep(*folders, chunk_bytes=256).as_json()
+    assert [t.name for t in result.changed] == ["model.layers.0.mlp.up_proj.weight"]
+
+
+def test_adapter_modules_to_save_and_unsupported_tensors(tmp_path: Path) -> None:
+    base = weights(layers=1)
+    head = RNG.standard_normal((50, 16)).astype(np.float32)
+    base["lm_head.weight"] = head
+    adapter = {
+        "base_model.model.lm_head.modules_to_save.default.weight": head * np.float32(2),
+        "base_model.model.model.layers.0.self_attn.q_proj.ia3_l": np.ones(16, np.float32),
+        "base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight": np.ones(
+            (2, 16), np.float32
+        ),
+        "base_model.model.model.layers.0.self_attn.k_proj.lora_B.weight": np.zeros(
+            (16, 2), np.float32
+        ),
+    }
+    result = run_deep(
+        model_folder(tmp_path / "b", base),
+        adapter_folder(tmp_path / "a", adapter, {"r": 2, "lora_alpha": 2}),
+    )
+    rows = {t.name: t for t in result.tensors}
+    replaced = rows["base_model.model.lm_head.modules_to_save.default.weight"]
+    assert replaced.kind == "replaced" and replaced.module == "head"
+    assert replaced.relative_change == pytest.approx(1.0, rel=1e-6)
+    assert rows["model.layers.0.self_attn.k_proj"].status == "equal"  # B = 0: no delta yet
+    ia3 = rows["base_model.model.model.layers.0.self_attn.q_proj.ia3_l"]
+    assert ia3.status == "skipped" and "not supported" in (ia3.reason or "")
