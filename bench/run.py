@@ -120,8 +120,8 @@ def nbytes(spec: tuple[str, str, tuple[int, ...]]) -> int:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    cols = ["bench", "method", "seconds", "ratio", "read", "peak RSS"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 4) + "|"]
+    cols = ["bench", "method", "seconds", "ratio", "read", "peak RSS", "CPU s"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * 5) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(str(row.get(c, "")) for c in cols) + " |")
     return "\n".join(lines)
@@ -388,21 +388,30 @@ def _naive(base: Path, tuned: Path) -> dict[str, Any]:
     return {"changed": changed, "bytes_read": int(a.nbytes + b.nbytes)}
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_method(method: str, base: Path, tuned: Path) -> dict[str, Any]:
+    cpu0 = children_cpu()
     out = subprocess.run(
         [sys.executable, __file__, "--method", method, "--base", str(base), "--tuned", str(tuned)],
         check=True,
         capture_output=True,
         text=True,
     )
-    return json.loads(out.stdout)
+    result: dict[str, Any] = json.loads(out.stdout)
+    result["cpu"] = children_cpu() - cpu0  # includes interpreter start-up and inspection
+    return result
 
 
-def timed_cat(*paths: Path) -> float:
-    start = time.perf_counter()
+def timed_cat(*paths: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of `cat paths > /dev/null`."""
+    cpu0, start = children_cpu(), time.perf_counter()
     with open(os.devnull, "wb") as sink:
         subprocess.run(["cat", *map(str, paths)], stdout=sink, check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu0
 
 
 def bench_deep(root: Path, gb: float, rows: list[dict[str, Any]], runs: int) -> tuple[Path, Path]:
@@ -410,7 +419,7 @@ def bench_deep(root: Path, gb: float, rows: list[dict[str, Any]], runs: int) -> 
     size = base.stat().st_size + tuned.stat().st_size
     print(f"deep fixture: {layers} layers, 2 × {base.stat().st_size / 1e9:.2f} GB", file=sys.stderr)
     timed_cat(base, tuned)  # warm the page cache
-    cat_s = min(timed_cat(base, tuned) for _ in range(runs))
+    cat_s, cat_cpu = min(timed_cat(base, tuned) for _ in range(runs))
     label = f"b. deep compare, 2 × {base.stat().st_size / 1e9:.2f} GB BF16 (warm cache)"
     rows.append(
         dict(
@@ -438,7 +447,8 @@ def bench_deep(root: Path, gb: float, rows: list[dict[str, Any]], runs: int) -> 
         rows.append(dict(
             bench=label, method=text, seconds=f"{best['seconds']:.2f}",
             ratio=f"{cat_s / best['seconds']:.2f} ({human(speed)}/s)",
-            read=human(best["summary"]["bytes_read"]), **{"peak RSS": human(rss)},
+            read=human(best["summary"]["bytes_read"]),
+            **{"peak RSS": human(rss), "CPU s": f"{best['cpu']:.2f}"},
         ))  # fmt: skip
         print(
             f"  {method}: {best['seconds']:.2f}s, changed {best['summary']['changed']}",
@@ -487,6 +497,20 @@ def bench_hash(path: Path, rows: list[dict[str, Any]], runs: int) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+def idle_share(seconds: float = 1.0) -> float:
+    """Share of CPU time idle over `seconds` (other work on the machine skews every timing)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as handle:
+            fields = [int(x) for x in handle.readline().split()[1:9]]
+        return sum(fields), fields[3]
+
+    total0, idle0 = sample()
+    time.sleep(seconds)
+    total1, idle1 = sample()
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
 def machine() -> str:
     cpu = "unknown"
     with open("/proc/cpuinfo") as handle:
@@ -520,7 +544,7 @@ def main() -> None:
         return
     only = set(args.only or ["sparse", "deep", "hash"])
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load average at the start: {load}", file=sys.stderr)
+    print(f"load average at the start: {load}, CPU idle {idle_share():.0%}", file=sys.stderr)
     args.dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     try:
@@ -543,6 +567,7 @@ def main() -> None:
     print()
     print("ratio = baseline seconds / method seconds, timed in the same run (higher is better);")
     print("read = bytes read (rchar for headers: mmap-based readers fault pages in, not counted).")
+    print("CPU s = user + system CPU seconds of the method's process(es), start-up included.")
 
 
 if __name__ == "__main__":

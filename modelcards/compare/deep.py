@@ -608,10 +608,6 @@ def _label(info: TensorInfo) -> str:
     return f"{info.dtype}[{', '.join(str(d) for d in info.shape)}]"
 
 
-def _where(name: str) -> tuple[tuple[str, int] | None, str]:
-    return layer_of(name), module_of(name)
-
-
 LORA_PART = re.compile(
     r"^(?P<module>.+)\.(?P<part>lora_A|lora_B|lora_embedding_A|lora_embedding_B)"
     r"(?:\.[A-Za-z0-9_]+)?(?:\.weight)?$"
@@ -726,13 +722,25 @@ class _Plan:
         a, b = tuned.facts.weights.tensors[a_name], tuned.facts.weights.tensors[b_name]
         w = base.facts.weights.tensors[base_name]
         r = a.shape[0] if a.shape else 0
-        alpha = _pattern_value(adapter.get("alpha_pattern") or {}, module)
+        patterns = adapter.get("alpha_pattern")
+        alpha = _pattern_value(patterns if isinstance(patterns, dict) else {}, module)
         alpha = adapter.get("lora_alpha", r) if alpha is None else alpha
-        rslora = bool(adapter.get("use_rslora"))
-        scale = float(alpha) / (math.sqrt(r) if rslora else r) if r else 0.0
-        after = f"lora r={r} alpha={alpha:g}{' rslora' if rslora else ''} scale={scale:g}"
+        rslora = adapter.get("use_rslora") is True
         before = _label(w)
         numel = w.numel
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not r:
+            self.skip(
+                name,
+                base_name,
+                "lora",
+                before,
+                f"lora r={r}",
+                numel,
+                f"adapter_config.json: lora_alpha {alpha!r} is not a number",
+            )
+            return
+        scale = float(alpha) / (math.sqrt(r) if rslora else r)
+        after = f"lora r={r} alpha={alpha:g}{' rslora' if rslora else ''} scale={scale:g}"
         for info in (a, b, w):
             if info.dtype not in SUPPORTED_DTYPES:
                 self.skip(

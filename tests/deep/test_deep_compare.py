@@ -340,3 +340,14 @@ def test_adapter_modules_to_save_and_unsupported_tensors(tmp_path: Path) -> None
     assert rows["model.layers.0.self_attn.k_proj"].status == "equal"  # B = 0: no delta yet
     ia3 = rows["base_model.model.model.layers.0.self_attn.q_proj.ia3_l"]
     assert ia3.status == "skipped" and "not supported" in (ia3.reason or "")
+
+
+def test_lora_alpha_pattern_and_bad_alpha(tmp_path: Path) -> None:
+    base_dir, adapter_dir, base, a, b = _lora_case(
+        tmp_path, {"lora_alpha": 8, "alpha_pattern": {"self_attn.q_proj": 2}}
+    )
+    (row,) = run_deep(base_dir, adapter_dir).tensors
+    assert "alpha=2 " in row.after and "scale=0.5" in row.after
+    (adapter_dir / "adapter_config.json").write_text('{"peft_type": "LORA", "lora_alpha": "x"}')
+    (row,) = run_deep(base_dir, adapter_dir).tensors
+    assert row.status == "skipped" and "lora_alpha 'x' is not a number" in (row.reason or "")
