@@ -1,7 +1,12 @@
 """A small progress bar for long byte-bound work (deep compare, hashing), on stderr only.
 
 `progress_bar()` gives a callback `(done, total)` that draws one line with bytes, rate and ETA
-when stderr is a terminal, and None otherwise, so logs and CI output stay clean.
+when stderr is a terminal, and None otherwise, so logs and CI output stay clean:
+
+    bar = progress_bar("deep compare")
+    diff = deep_compare(base, tuned, base_snap, tuned_snap, progress=bar)
+    if bar:
+        bar.close()
 """
 
 from __future__ import annotations
@@ -63,6 +68,13 @@ class ProgressBar:
         if self._drawn:
             self.stream.write("\n")
             self.stream.flush()
+            self._drawn = False
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def progress_bar(label: str, stream: TextIO | None = None) -> ProgressBar | None:

@@ -32,3 +32,10 @@ def test_human_bytes() -> None:
     assert human_bytes(999) == "999 B"
     assert human_bytes(1500) == "1.5 KB"
     assert human_bytes(141e9) == "141.0 GB"
+
+
+def test_bar_is_a_context_manager() -> None:
+    stream = FakeTty()
+    with ProgressBar("hash", stream=stream, interval=0) as bar:
+        bar(5, 10)
+    assert stream.getvalue().endswith("\n") and "5 B/10 B" in stream.getvalue()
