@@ -428,7 +428,7 @@ def bench_deep(root: Path, gb: float, rows: list[dict[str, Any]], runs: int) -> 
             seconds=f"{cat_s:.2f}",
             ratio="1.00",
             read=human(size),
-            **{"peak RSS": "—"},
+            **{"peak RSS": "—", "CPU s": f"{cat_cpu:.2f}"},
         )
     )
     methods = [
