@@ -49,6 +49,7 @@ __all__ = [
 
 CHUNK_BYTES = 32 * 1024 * 1024  # one unit of work (scheduling, progress, page release)
 BLOCK_BYTES = 512 * 1024  # one numpy pass: small enough to stay in the CPU cache
+MAX_FACTOR_BYTES = 256 * 1024 * 1024  # a LoRA A or B factor is held whole, as float32
 ReadMode = Literal["pread", "mmap"]
 Status = Literal["equal", "changed", "skipped"]
 Kind = Literal["dense", "lora", "replaced"]
@@ -789,6 +790,17 @@ class _Plan:
                 after,
                 numel,
                 "LoRA factors are not matrices of a common rank",
+            )
+            return
+        if max(a.numel, b.numel) * 4 > MAX_FACTOR_BYTES:  # both factors are held as float32
+            self.skip(
+                name,
+                base_name,
+                "lora",
+                before,
+                after,
+                numel,
+                f"LoRA factors larger than {MAX_FACTOR_BYTES >> 20} MB are not compared",
             )
             return
         if (b.shape[0], a.shape[1]) == w.shape:
