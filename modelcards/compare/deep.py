@@ -934,7 +934,8 @@ def deep_compare(
 
     `progress(done, total)` is called from the calling thread with bytes read so far. Memory in
     use stays around `workers × (2 × chunk_bytes + 8 × block_bytes)` whatever the model size
-    (mapped pages of the chunk in progress, plus scratch arrays).
+    (mapped pages of the chunks in progress, scratch arrays, and for an adapter the LoRA factors
+    of the modules in progress).
     """
     started = time.perf_counter()
     adapter = tuned.is_adapter and not base.is_adapter
