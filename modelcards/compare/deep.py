@@ -124,6 +124,8 @@ def as_float(raw: np.ndarray, dtype: str, slot: str = "x") -> np.ndarray:
     """Widen the stored values (`raw`: the unsigned storage view) to float32/float64.
 
     BF16 is the top half of a float32: widen to uint32, shift left 16, view as float32 (exact).
+    The result may be a per-thread scratch buffer that the next call with the same `slot`
+    overwrites: copy it to keep it.
     """
     storage, view, wide = _STORAGE[dtype]
     if dtype == "BF16":

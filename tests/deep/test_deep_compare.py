@@ -192,6 +192,9 @@ def test_chunked_equals_unchunked(tmp_path: Path) -> None:
             assert (x.name, x.status, x.changed_elements) == (y.name, y.status, y.changed_elements)
             assert y.base_sq == pytest.approx(x.base_sq, rel=1e-6)
             assert y.delta_sq == pytest.approx(x.delta_sq, rel=1e-6)
+    # same settings, same bytes, whatever the number of workers
+    one = run_deep(*folders, chunk_bytes=64, block_bytes=16, workers=1).as_json()
+    assert run_deep(*folders, chunk_bytes=64, block_bytes=16, workers=2).as_json() == one
     again = run_deep(*folders, chunk_bytes=64, block_bytes=16, workers=2)
     assert (
         again.as_json() == run_deep(*folders, chunk_bytes=64, block_bytes=16, workers=2).as_json()
