@@ -7,7 +7,8 @@ full format audit is the scanner's job.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from modelcards.errors import InspectError
 from modelcards.inspect.facts import TensorInfo
@@ -31,6 +32,8 @@ class SafetensorsHeader:
     metadata: dict[str, str]
     header_size: int  # bytes, including the 8-byte length
     data_size: int
+    # tensor name -> (begin, end) inside the data section; the file offset is header_size + begin
+    offsets: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 def read_safetensors_header(snapshot: Snapshot, path: str) -> SafetensorsHeader:
@@ -59,6 +62,7 @@ def parse_header(raw: bytes, *, file: str, file_size: int) -> SafetensorsHeader:
     data_size = file_size - 8 - len(raw)
     metadata: dict[str, str] = {}
     tensors: list[TensorInfo] = []
+    offsets: dict[str, tuple[int, int]] = {}
     for name, spec in header.items():
         if name == "__metadata__":
             if not isinstance(spec, dict):
@@ -68,11 +72,14 @@ def parse_header(raw: bytes, *, file: str, file_size: int) -> SafetensorsHeader:
             metadata = {str(k): str(v) for k, v in spec.items()}
             continue
         tensors.append(_tensor(name, spec, file=file, data_size=data_size))
+        begin, end = spec["data_offsets"]  # checked by _tensor
+        offsets[name] = (begin, end)
     return SafetensorsHeader(
         tensors=tuple(sorted(tensors, key=lambda t: t.name)),
         metadata=metadata,
         header_size=8 + len(raw),
         data_size=data_size,
+        offsets=offsets,
     )
 
 

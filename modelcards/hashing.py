@@ -1,0 +1,32 @@
+"""Streamed sha256 of a file: fixed memory, large reads into one reused buffer."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from modelcards.progress import Progress
+
+BLOCK_BYTES = 8 * 1024 * 1024
+
+
+def sha256_file(
+    path: str | Path, *, block_bytes: int = BLOCK_BYTES, progress: Progress | None = None
+) -> str:
+    """Hex sha256 of the file at `path`, reading `block_bytes` at a time (hashlib drops the GIL)."""
+    digest = hashlib.sha256()
+    buffer = bytearray(block_bytes)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        total = os.fstat(handle.fileno()).st_size
+        done = 0
+        while True:
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+            done += count
+            if progress is not None:
+                progress(done, total)
+    return digest.hexdigest()
