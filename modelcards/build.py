@@ -18,6 +18,7 @@ from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
 from modelcards.resolve import Snapshot, open_folder, resolve_reference
+from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 Progress = Callable[[str], None]
 
@@ -31,20 +32,39 @@ class Analysis:
     tuned: ModelFacts
     base: ModelFacts | None
     diff: ModelDiff | None
+    base_snapshot: Snapshot | None = None
+
+
+# Base files hashed once per process: many models share one base, and a base's weights are large.
+_BASE_MANIFESTS: dict[SourceRef, tuple[FileEntry, ...]] = {}
+
+
+def base_manifest(snapshot: Snapshot, facts: ModelFacts) -> tuple[FileEntry, ...]:
+    key = facts.source
+    if key not in _BASE_MANIFESTS:
+        _BASE_MANIFESTS[key] = hashed_manifest(snapshot, facts.files)
+    return _BASE_MANIFESTS[key]
 
 
 def analyse(config: ProjectConfig, entry: ModelEntry) -> Analysis:
     folder = config.root / entry.path
     snapshot = open_folder(folder, project_root=config.root)
     tuned = inspect_snapshot(snapshot)
-    base = diff = None
+    base = diff = base_snapshot = None
     if entry.base is not None:
         base_snapshot = resolve_reference(
             entry.base.reference, project_root=config.root, hub_id=entry.base.id
         )
         base = inspect_snapshot(base_snapshot)
         diff = compare(base, tuned)
-    return Analysis(entry=entry, snapshot=snapshot, tuned=tuned, base=base, diff=diff)
+    return Analysis(
+        entry=entry,
+        snapshot=snapshot,
+        tuned=tuned,
+        base=base,
+        diff=diff,
+        base_snapshot=base_snapshot,
+    )
 
 
 def model_inputs(config: ProjectConfig, analysis: Analysis) -> ModelInputs:
@@ -63,6 +83,9 @@ def model_inputs(config: ProjectConfig, analysis: Analysis) -> ModelInputs:
         repository=history.repository,
         commit=history.head,
         files=hashed_manifest(analysis.snapshot, analysis.tuned.files),
+        base_files=base_manifest(analysis.base_snapshot, analysis.base)
+        if analysis.base_snapshot is not None and analysis.base is not None
+        else (),
     )
     return ModelInputs(
         entry=analysis.entry,

@@ -46,6 +46,7 @@ class Provenance:
     repository: str | None
     commit: str | None
     files: tuple[FileEntry, ...]
+    base_files: tuple[FileEntry, ...] = ()  # the base's manifest, hashed, when its files were read
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -55,5 +56,9 @@ class Provenance:
             "files": [
                 {"path": f.path, "size": f.size, "sha256": f.sha256, "lfs_pointer": f.lfs_pointer}
                 for f in self.files
+            ],
+            "base_files": [
+                {"path": f.path, "size": f.size, "sha256": f.sha256, "lfs_pointer": f.lfs_pointer}
+                for f in self.base_files
             ],
         }
