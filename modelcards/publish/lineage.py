@@ -66,7 +66,7 @@ def mermaid(graph: Graph, edges: Sequence[tuple[str, str, str]] | None = None) -
     lines = ["flowchart LR"]
     for key in used:
         node = graph.nodes[key]
-        shape = ("[(", ")]") if node["kind"] == "upstream" else ("[", "]")
+        shape = ("([", "])") if node["kind"] == "upstream" else ("[", "]")
         lines.append(f"  {node['id']}{shape[0]}{mermaid_label(node['label'])}{shape[1]}")
     for a, b, relation in edges:
         label = mermaid_label(relation)

@@ -35,16 +35,35 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
 
 
-def inert_human_parts(body: str) -> str:
+# Generated card blocks that have a page of their own on the site: the card page links there
+# instead of repeating them (less to read, and less Markdown for mkdocs to convert).
+LINKED_BLOCKS = {
+    "risks": ("Known risks", "risks.md", "the risk register, with evidence and recommendations"),
+    "training": ("Training Details", "training.md", "steps, loss and learning-rate curves"),
+    "evaluation": ("Evaluation", "training.md#evaluation", "the evaluation metrics"),
+    "changes": ("Changes from the base model", "diff.md", "every change, by area"),
+    "provenance": ("Provenance", "provenance.md", "the file manifest with sizes and SHA-256"),
+    "changelog": ("Change log", "releases/index.md", "releases and their commits"),
+}
+
+
+def inert_human_parts(body: str, *, link_out: bool = False) -> str:
     """The card body for the site, with raw HTML in human-written parts shown as text.
 
     Generated parts are escaped when rendered; a card's prose may come from an upstream README,
-    so on the audit site no tag from it is ever live (`<script>` shows as text).
+    so on the audit site no tag from it is ever live (`<script>` shows as text). With
+    `link_out`, generated blocks that have their own site page become a link to it.
     """
-    return "".join(
-        part.text if part.kind == "generated" else part.text.replace("<", "&lt;")
-        for part in parse_body(body)
-    )
+    out = []
+    for part in parse_body(body):
+        if part.kind != "generated":
+            out.append(part.text.replace("<", "&lt;"))
+        elif link_out and part.key in LINKED_BLOCKS:
+            title, target, what = LINKED_BLOCKS[part.key]
+            out.append(f"## {title}\n\nSee [{title.lower()}]({target}): {what}.\n")
+        else:
+            out.append(part.text)
+    return "".join(out)
 
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -230,7 +249,7 @@ def model_files(
     context = dict(
         model.context,
         site=site,
-        page_body=inert_human_parts(body).replace("](CHANGES.md)", "](changes.md)"),
+        page_body=inert_human_parts(body, link_out=True),
     )
     training = context.get("training") or {}
     charts = training_charts(training.get("history") or [])
@@ -243,7 +262,6 @@ def model_files(
         files[f"{folder}/releases/{release['slug']}.md"] = render_template(
             env, "site/release.md.j2", dict(context, release=release)
         )
-    files[f"{folder}/changes.md"] = model.changes
     files[f"{folder}/card.json"] = model.card_json
     return files
 
