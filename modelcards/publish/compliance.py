@@ -41,6 +41,14 @@ def _section(body: str, *titles: str) -> tuple[str, str] | None:
     return None
 
 
+def use_cases(card_body: str) -> list[str]:
+    """The intended uses a person wrote in the card (one entry per paragraph), if any."""
+    found = _section(card_body, "Intended use", "Intended uses", "Direct Use")
+    if not found:
+        return []
+    return [" ".join(p.split()) for p in found[1].split("\n\n") if p.strip()]
+
+
 def _item(
     key: str, title: str, refs: str, status: str, evidence: list[str], note: str = ""
 ) -> dict[str, Any]:
