@@ -66,6 +66,7 @@ def inert_human_parts(body: str, *, link_out: bool = False) -> str:
     return "".join(out)
 
 
+RISK_KEYS = ("rule", "severity", "file", "message", "evidence", "recommendation", "waived")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 MERMAID_FORMAT = "!!python/name:pymdownx.superfences.fence_code_format"
 ASSETS = "assets"
@@ -208,7 +209,7 @@ def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
     ]
     risks = sorted(
         (
-            {**r, "css": _severity_css(r.get("severity"))}
+            {**{k: r.get(k) for k in RISK_KEYS}, **r, "css": _severity_css(r.get("severity"))}
             for r in context.get("risks") or []
             if isinstance(r, dict)
         ),
