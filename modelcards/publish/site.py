@@ -6,6 +6,7 @@ refused rather than overwritten, and pages of models that left the config are re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -72,15 +73,26 @@ MERMAID_FORMAT = "!!python/name:pymdownx.superfences.fence_code_format"
 ASSETS = "assets"
 CSS = "modelcards.css"
 MERMAID_JS = "mermaid.min.js"
-MODEL_PAGES = (  # page in the model's folder, template
-    ("index.md", "model.md.j2"),
-    ("diff.md", "diff.md.j2"),
-    ("risks.md", "risks.md.j2"),
-    ("provenance.md", "provenance.md.j2"),
-    ("training.md", "training.md.j2"),
-    ("compliance.md", "compliance.md.j2"),
-    ("releases/index.md", "releases.md.j2"),
+MODEL_PAGES = (  # page in the model's folder, template, title after the model's name, searchable
+    ("index.md", "model.md.j2", "", True),
+    ("diff.md", "diff.md.j2", "changes from base", True),
+    ("risks.md", "risks.md.j2", "known risks", True),
+    ("provenance.md", "provenance.md.j2", "provenance", False),
+    ("training.md", "training.md.j2", "training", False),
+    ("compliance.md", "compliance.md.j2", "compliance", False),
+    ("releases/index.md", "releases.md.j2", "releases", False),
 )
+# Provenance, training, compliance and release-list pages stay out of the search index: hashes and
+# checklists would bury the models, and indexing them is a large part of the build time.
+TITLE_UNSAFE = re.compile(r"[<>&\x00-\x1f]")
+
+
+def page_meta(title: str, *, searchable: bool = True) -> str:
+    """YAML front matter naming the page (mkdocs would otherwise title it after the file)."""
+    meta: dict[str, Any] = {"title": TITLE_UNSAFE.sub("", title)}
+    if not searchable:
+        meta["search"] = {"exclude": True}
+    return "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in meta.items()) + "---\n"
 
 
 def mkdocs_config(config: ProjectConfig, *, mermaid_js: bool = False) -> dict[str, Any]:
@@ -257,12 +269,16 @@ def model_files(
     context["charts"] = sorted(charts)
     context["compliance"] = compliance(model.context, body)
     files = {f"{folder}/{name}": svg for name, svg in charts.items()}
-    for page, template in MODEL_PAGES:
-        files[f"{folder}/{page}"] = render_template(env, f"site/{template}", context)
-    for release in site["releases"]:
-        files[f"{folder}/releases/{release['slug']}.md"] = render_template(
-            env, "site/release.md.j2", dict(context, release=release)
+    name = str(model.context["model"]["name"])
+    for page, template, suffix, searchable in MODEL_PAGES:
+        title = f"{name}: {suffix}" if suffix else name
+        files[f"{folder}/{page}"] = page_meta(title, searchable=searchable) + render_template(
+            env, f"site/{template}", context
         )
+    for release in site["releases"]:
+        files[f"{folder}/releases/{release['slug']}.md"] = page_meta(
+            release["tag"] if release["tag"].startswith(name) else f"{name} {release['tag']}"
+        ) + render_template(env, "site/release.md.j2", dict(context, release=release))
     files[f"{folder}/card.json"] = model.card_json
     return files
 
