@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -135,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         make_project(root, args.models)
         made = time.perf_counter() - started
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         project = load_config(root)
         models = render_project(project)
         files: dict[str, str] = {}
@@ -144,20 +146,26 @@ def main(argv: list[str] | None = None) -> int:
         pages = site_pages(project, models, make_environment(project.templates))
         write_outputs(project, files)
         write_site(project, pages)
-        generation = time.perf_counter() - started
+        generation, generation_cpu = time.perf_counter() - started, time.process_time() - cpu
 
-        started = time.perf_counter()
+        started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         output = build_site(project)
         mkdocs = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        mkdocs_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
 
         html = sum(1 for _ in output.rglob("*.html"))
         markdown = sum(1 for p in pages if p.endswith(".md"))
         print(f"models           {args.models:>8,}")
         print(f"markdown pages   {markdown:>8,}   html pages {html:,}")
         print(f"making the repo  {made:>8.1f} s   (not part of the build)")
-        print(f"generation       {generation:>8.1f} s   (read, diff, render, write)")
-        print(f"mkdocs build     {mkdocs:>8.1f} s")
-        print(f"total build      {generation + mkdocs:>8.1f} s")
+        print("                   wall s    cpu s")
+        print(
+            f"generation       {generation:>8.1f} {generation_cpu:>8.1f}   (read, diff, render, write)"
+        )
+        print(f"mkdocs build     {mkdocs:>8.1f} {mkdocs_cpu:>8.1f}")
+        print(f"total build      {generation + mkdocs:>8.1f} {generation_cpu + mkdocs_cpu:>8.1f}")
+        print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)")
     finally:
         if not args.keep and args.out is None:
             shutil.rmtree(root, ignore_errors=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from modelcards.compare import ModelDiff, compare
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import InspectError
-from modelcards.history import read_history
+from modelcards.history import HistoryReader, read_history
 from modelcards.inspect import MAX_TEXT_BYTES, ModelFacts, inspect_snapshot
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
@@ -67,8 +67,14 @@ def analyse(config: ProjectConfig, entry: ModelEntry) -> Analysis:
     )
 
 
-def model_inputs(config: ProjectConfig, analysis: Analysis) -> ModelInputs:
-    history = read_history(config.root, analysis.entry.path)
+def model_inputs(
+    config: ProjectConfig, analysis: Analysis, history_reader: HistoryReader | None = None
+) -> ModelInputs:
+    history = (
+        history_reader.read(analysis.entry.path)
+        if history_reader is not None
+        else read_history(config.root, analysis.entry.path)
+    )
     base_source = analysis.base.source if analysis.base else None
     provenance = Provenance(
         base=None
@@ -114,11 +120,12 @@ def render_project(
     config: ProjectConfig, *, progress: Progress | None = None
 ) -> list[RenderedModel]:
     env = make_environment(config.templates)
+    history = HistoryReader(config.root)
     rendered = []
     for index, entry in enumerate(config.models, 1):
         if progress:
             progress(f"[{index}/{len(config.models)}] {entry.name}: reading {entry.path}")
-        inputs = model_inputs(config, analyse(config, entry))
+        inputs = model_inputs(config, analyse(config, entry), history)
         rendered.append(render_model(inputs, env, existing_card(config, entry)))
     return rendered
 

@@ -103,15 +103,49 @@ def _commit(sha: str, date: str, author: str, subject: str) -> Commit:
     )
 
 
-def _tags(repo: Repo, patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+class HistoryReader:
+    """Reads the history of many models of one project with one repository handle.
+
+    The repository is opened once and the tag list read once (one git call), instead of once per
+    model: with a thousand models that is most of the history's cost. Use one reader per build,
+    so tags made later are seen by the next build.
+    """
+
+    def __init__(self, project_root: Path) -> None:
+        self.project_root = project_root
+        self.repo = open_repo(project_root)
+        self._tag_lines: list[str] | None = None
+
+    def tag_lines(self) -> list[str]:
+        if self._tag_lines is None:
+            assert self.repo is not None
+            self._tag_lines = self.repo.git.for_each_ref(
+                "--sort=refname",
+                "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f"
+                "%(creatordate:iso-strict)",
+                "refs/tags",
+            ).splitlines()
+        return self._tag_lines
+
+    def read(self, model_path: str, *, tag_patterns: tuple[str, ...] = ()) -> History:
+        return read_history(self.project_root, model_path, tag_patterns=tag_patterns, reader=self)
+
+
+def _tags(
+    repo: Repo, patterns: tuple[str, ...], reader: HistoryReader | None = None
+) -> dict[str, tuple[str, str]]:
     """commit sha -> (tag, date) for tags matching a pattern; one git call."""
-    out = repo.git.for_each_ref(
-        "--sort=refname",
-        "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)",
-        "refs/tags",
-    )
+    if reader is not None:
+        lines = reader.tag_lines()
+    else:
+        lines = repo.git.for_each_ref(
+            "--sort=refname",
+            "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)%1f"
+            "%(creatordate:iso-strict)",
+            "refs/tags",
+        ).splitlines()
     tags: dict[str, tuple[str, str]] = {}
-    for line in out.splitlines():
+    for line in lines:
         name, peeled, obj, date = line.split("\x1f")
         if any(fnmatch(name, p) for p in patterns):
             tags.setdefault(peeled or obj, (name, date))
@@ -119,13 +153,17 @@ def _tags(repo: Repo, patterns: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 
 
 def read_history(
-    project_root: Path, model_path: str, *, tag_patterns: tuple[str, ...] = ()
+    project_root: Path,
+    model_path: str,
+    *,
+    tag_patterns: tuple[str, ...] = (),
+    reader: HistoryReader | None = None,
 ) -> History:
     """Commits touching `model_path` (relative to the project root), split into releases by tag.
 
     One `git log` call for the commits and their files, one for the tags: no per-commit queries.
     """
-    repo = open_repo(project_root)
+    repo = reader.repo if reader is not None else open_repo(project_root)
     if repo is None:
         return EMPTY
     try:
@@ -136,7 +174,7 @@ def read_history(
     rel = (project_root.resolve() / model_path).resolve().relative_to(top).as_posix()
     rel = "" if rel == "." else rel
     patterns = tag_patterns or (f"{Path(model_path).name}/v*", "v*")
-    tags = _tags(repo, patterns)
+    tags = _tags(repo, patterns, reader)
     log = repo.git.log(
         "--format=%x1e%H%x1f%cI%x1f%an%x1f%s", "--name-only", "HEAD", "--", rel or "."
     )

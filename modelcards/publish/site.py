@@ -48,7 +48,9 @@ LINKED_BLOCKS = {
 }
 
 
-def inert_human_parts(body: str, *, link_out: bool = False) -> str:
+def inert_human_parts(
+    body: str, *, link_out: bool = False, skip: frozenset[str] = frozenset()
+) -> str:
     """The card body for the site, with raw HTML in human-written parts shown as text.
 
     Generated parts are escaped when rendered; a card's prose may come from an upstream README,
@@ -59,7 +61,7 @@ def inert_human_parts(body: str, *, link_out: bool = False) -> str:
     for part in parse_body(body):
         if part.kind != "generated":
             out.append(part.text.replace("<", "&lt;"))
-        elif link_out and part.key in LINKED_BLOCKS:
+        elif link_out and part.key in LINKED_BLOCKS and part.key not in skip:
             title, target, what = LINKED_BLOCKS[part.key]
             out.append(f"## {title}\n\nSee [{title.lower()}]({target}): {what}.\n")
         else:
@@ -234,6 +236,7 @@ def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
     base = context.get("base") or {}
     return {
         "slug": model_slug,
+        "has_training": bool(context.get("training") or context.get("evaluation")),
         "hub_url": hub_url(base.get("id")),
         "releases": releases,
         "unreleased": next((r for r in history.get("releases", []) if not r.get("tag")), None),
@@ -262,7 +265,11 @@ def model_files(
     context = dict(
         model.context,
         site=site,
-        page_body=inert_human_parts(body, link_out=True),
+        page_body=inert_human_parts(
+            body,
+            link_out=True,
+            skip=frozenset() if site["has_training"] else frozenset({"training", "evaluation"}),
+        ),
     )
     training = context.get("training") or {}
     charts = training_charts(training.get("history") or [])
@@ -271,6 +278,8 @@ def model_files(
     files = {f"{folder}/{name}": svg for name, svg in charts.items()}
     name = str(model.context["model"]["name"])
     for page, template, suffix, searchable in MODEL_PAGES:
+        if page == "training.md" and not site["has_training"]:
+            continue  # the card says there is no training record; no empty page to build
         title = f"{name}: {suffix}" if suffix else name
         files[f"{folder}/{page}"] = page_meta(title, searchable=searchable) + render_template(
             env, f"site/{template}", context
