@@ -60,7 +60,7 @@ def test_home_lists_models_with_badges_releases_and_lineage(pages: dict[str, str
     assert '<span class="mc-badge mc-medium">1 medium</span>' in home
     assert '<span class="mc-badge mc-waived">1 waived</span>' in home
     assert '<span class="mc-badge mc-none">none</span>' in home  # chat-lora
-    assert "| 2024-02-01 |" in home and "| 2024-02-15 |" in home
+    assert ">2024-02-01</span> |" in home and ">2024-02-15</span> |" in home
     assert "```mermaid\nflowchart LR" in home
     assert '-->|"adapter"|' in home and '(["acme/tiny-llama-base"])' in home
 

@@ -86,12 +86,15 @@ MODEL_PAGES = (  # page in the model's folder, template, title after the model's
 )
 # Provenance, training, compliance and release-list pages stay out of the search index: hashes and
 # checklists would bury the models, and indexing them is a large part of the build time.
+WIDE_PAGES = frozenset({"risks.md", "provenance.md", "compliance.md", "diff.md"})
 TITLE_UNSAFE = re.compile(r"[<>&\x00-\x1f]")
 
 
-def page_meta(title: str, *, searchable: bool = True) -> str:
+def page_meta(title: str, *, searchable: bool = True, wide: bool = False) -> str:
     """YAML front matter naming the page (mkdocs would otherwise title it after the file)."""
     meta: dict[str, Any] = {"title": TITLE_UNSAFE.sub("", title)}
+    if wide:  # wide tables get the table-of-contents column
+        meta["hide"] = ["toc"]
     if not searchable:
         meta["search"] = {"exclude": True}
     return "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in meta.items()) + "---\n"
@@ -281,9 +284,8 @@ def model_files(
         if page == "training.md" and not site["has_training"]:
             continue  # the card says there is no training record; no empty page to build
         title = f"{name}: {suffix}" if suffix else name
-        files[f"{folder}/{page}"] = page_meta(title, searchable=searchable) + render_template(
-            env, f"site/{template}", context
-        )
+        meta = page_meta(title, searchable=searchable, wide=page in WIDE_PAGES)
+        files[f"{folder}/{page}"] = meta + render_template(env, f"site/{template}", context)
     for release in site["releases"]:
         files[f"{folder}/releases/{release['slug']}.md"] = page_meta(
             release["tag"] if release["tag"].startswith(name) else f"{name} {release['tag']}"
@@ -317,7 +319,10 @@ def site_pages(
         entries.append({"slug": model_slug, "context": model.context, "site": site})
     lineage = lineage_context(entries)
     page = {"models": entries, "title": config.site.title, "lineage": lineage}
-    files[f"{root}/docs/index.md"] = render_template(env, "site/index.md.j2", page)
+    # the table of models is wide: the home page gives it the table-of-contents column too
+    files[f"{root}/docs/index.md"] = "---\nhide: [toc]\n---\n" + render_template(
+        env, "site/index.md.j2", page
+    )
     files[f"{root}/docs/lineage.md"] = render_template(env, "site/lineage.md.j2", page)
     files[f"{root}/docs/{ASSETS}/{CSS}"] = SITE_CSS
     mermaid_js = read_mermaid_js(config)
@@ -343,6 +348,7 @@ SITE_CSS = """\
 .mc-partial { color: #d9480f; font-weight: 700; }
 .mc-missing { color: #c92a2a; font-weight: 700; }
 .mc-subnav { font-size: .8rem; }
+.mc-nowrap { white-space: nowrap; }
 .mc-chart { max-width: 100%; height: auto; border: 1px solid #e9ecef; }
 .md-typeset table:not([class]) { font-size: .72rem; }
 @media print {

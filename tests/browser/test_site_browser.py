@@ -90,3 +90,15 @@ def test_hostile_readme_shows_as_text_and_runs_nothing(open_page: Any) -> None:
     assert visit.dialogs == []
     assert visit.page.evaluate("() => window.__errors") == []
     assert visit.console_errors == []
+
+
+def test_print_view_hides_chrome_and_keeps_tables_whole(open_page: Any, artifacts: Path) -> None:
+    visit = open_page("models/chat-tuned/provenance/")
+    visit.page.emulate_media(media="print")
+    for selector in (".md-header", ".md-sidebar--primary", ".mc-subnav"):
+        assert not visit.page.locator(selector).first.is_visible(), selector
+    table = visit.page.locator("article table").nth(1)
+    assert table.is_visible()
+    article_width = visit.page.locator("article").evaluate("a => a.clientWidth")
+    assert table.evaluate("t => t.scrollWidth") <= article_width + 1  # nothing cut at the edge
+    visit.page.screenshot(path=str(artifacts / "print.png"), full_page=True)
