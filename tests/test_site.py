@@ -197,3 +197,15 @@ def test_site_builds_strictly_with_every_page(repo: Path) -> None:
     assert '<pre class="mermaid"><code>flowchart LR' in home
     nav = home.split('class="md-nav md-nav--primary"')[1].split("</nav>")[0]
     assert "chat-tuned" not in nav  # model pages are linked from the table, not the nav
+
+
+def test_missing_mermaid_file_is_one_line_error(repo: Path) -> None:
+    config_file = repo / "modelcards.yml"
+    config_file.write_text(config_file.read_text() + "site:\n  mermaid_js: vendor/none.js\n")
+    result = CliRunner().invoke(cli, ["build", "-C", str(repo), "--quiet"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "modelcards: error: modelcards.yml: site.mermaid_js: cannot read vendor/none.js: "
+        "no such file or directory\n"
+    )
+    assert not (repo / "models/chat-tuned/card.json").exists()  # nothing half-done

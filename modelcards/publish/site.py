@@ -300,9 +300,14 @@ def read_mermaid_js(config: ProjectConfig) -> str | None:
     path = config.root / config.site.mermaid_js
     try:
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
         raise PublishError(
-            f"site.mermaid_js: cannot read {config.site.mermaid_js}: {exc}", file=config.file
+            f"site.mermaid_js: cannot read {config.site.mermaid_js}: {reason}", file=config.file
+        ) from None
+    except UnicodeDecodeError:
+        raise PublishError(
+            f"site.mermaid_js: {config.site.mermaid_js} is not UTF-8 text", file=config.file
         ) from None
 
 
