@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,16 @@ def test_provenance_release_training_pages(pages: dict[str, str]) -> None:
     training = pages[f"{folder}/training.md"]
     assert "![Training and evaluation loss by step](loss.svg)" in training
     assert "| eval\\_loss | 1.34 |" in training or "eval_loss" in training
+    card = json.loads(pages[f"{folder}/card.json"])
+    history = card["training"]["history"]
+    assert len(history) == card["training"]["log_points"] == 34
+    assert history[0] == {"step": 10, "epoch": 0.1, "loss": history[0]["loss"],
+                          "learning_rate": 1.9333333333333333e-05, "eval": {}}  # fmt: skip
+    assert {"eval_loss"} <= set(next(p["eval"] for p in history if p["eval"]))
+    assert card["training"]["total_flos"] == {
+        "value": 1523712000000.0,
+        "source": "all_results.json:total_flos",
+    }
     loss = pages[f"{folder}/loss.svg"]
     assert loss.startswith("<svg") and "eval loss" in loss and loss.count("<polyline") == 2
 
