@@ -220,3 +220,32 @@ def test_missing_mermaid_file_is_one_line_error(repo: Path) -> None:
         "no such file or directory\n"
     )
     assert not (repo / "models/chat-tuned/card.json").exists()  # nothing half-done
+
+
+def test_tokens_seen_come_from_trainer_state() -> None:
+    from modelcards.inspect.training import read_training
+
+    state = {"global_step": 10, "num_input_tokens_seen": 81920,
+             "log_history": [{"step": 10, "loss": 1.5, "learning_rate": 1e-5}]}  # fmt: skip
+    record = read_training({"trainer_state.json"}, lambda name: state)
+    assert record is not None and record.tokens_seen == 81920
+    from types import SimpleNamespace
+
+    from modelcards.render.context import _training
+
+    training = _training(SimpleNamespace(training=record))  # type: ignore[arg-type]
+    assert training is not None
+    assert training["tokens"] == {
+        "value": 81920,
+        "source": "trainer_state.json:num_input_tokens_seen",
+    }
+    assert training["history"] == [
+        {"step": 10, "epoch": None, "loss": 1.5, "learning_rate": 1e-5, "eval": {}}
+    ]
+    assert read_training({"trainer_state.json"}, lambda n: {**state, "num_input_tokens_seen": 0})
+    assert (
+        read_training(
+            {"trainer_state.json"}, lambda n: {**state, "num_input_tokens_seen": 0}
+        ).tokens_seen  # type: ignore[union-attr]
+        is None
+    )

@@ -113,7 +113,13 @@ def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]
     task = meta.get("pipeline_tag")
     evidence = []
     if task:
-        evidence.append(f"task `{task}` from {arch.get('source') or 'adapter_config.json'}")
+        adapter = ctx.get("adapter") or {}
+        source = (
+            "adapter_config.json:task_type"
+            if adapter.get("task_type")
+            else f"{arch.get('source') or 'config.json'}:architectures"
+        )
+        evidence.append(f"task `{task}` from {source}")
     if uses:
         evidence.append(f"README.md section “{uses[0]}”")
     items.append(
