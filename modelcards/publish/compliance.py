@@ -386,6 +386,34 @@ def nist_rows(ctx: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str
     return rows
 
 
+HOW = {
+    "tasks": "the task (`pipeline_tag`, from config.json or adapter_config.json) and an intended-use section written in the card",
+    "acceptable_use": "an acceptable-use policy file shipped with the model; an “Out-of-Scope Use” section counts as partial",
+    "release": "a release tag in git and the repository it is published from",
+    "architecture": "config.json `architectures` and the parameter count from the safetensors headers",
+    "modality": "the task's input and output, and the tokenizer files (and chat template)",
+    "context_window": "config.json `max_position_embeddings` (and the tokenizer's `model_max_length`)",
+    "license": "the card's `license`, or the base model's when the fine-tune inherits it",
+    "training_method": "the Trainer record or the adapter config, and a “Training Procedure” section in the card",
+    "training_data": "the datasets named in the card, and a “Training Data” section on origin and curation",
+    "compute": "the Trainer's `total_flos` and `train_runtime`, or the 6·N·D estimate",
+    "energy": "`co2_eq_emissions` in the card's front matter",
+}  # fmt: skip
+
+
+def mapping() -> dict[str, Any]:
+    """The explanation shared by every model's compliance page: items, sources, NIST rows."""
+    items = eu_ai_act_items({"model": {"name": ""}}, "")
+    titles = {**{i["key"]: i["title"] for i in items}, **EXTRA_TITLES}
+    return {
+        "eu": [{"title": i["title"], "refs": i["refs"], "how": HOW[i["key"]]} for i in items],
+        "nist": [
+            {"ref": ref, "outcome": outcome, "backed_by": [titles[k] for k in keys]}
+            for ref, outcome, keys in NIST
+        ],
+    }
+
+
 def compliance(ctx: dict[str, Any], card_body: str) -> dict[str, Any]:
     items = eu_ai_act_items(ctx, card_body)
     return {

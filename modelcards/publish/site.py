@@ -21,6 +21,7 @@ from modelcards.errors import PublishError
 from modelcards.inspect.card import split_front_matter
 from modelcards.publish.charts import training_charts
 from modelcards.publish.compliance import compliance
+from modelcards.publish.compliance import mapping as compliance_mapping
 from modelcards.publish.lineage import lineage_context
 from modelcards.publish.write import write_atomic
 from modelcards.render import RenderedModel
@@ -150,7 +151,11 @@ def mkdocs_config(config: ProjectConfig, *, mermaid_js: bool = False) -> dict[st
         ],
         # Model pages are linked from the generated index pages, not listed in the navigation:
         # a navigation of thousands of pages would be rendered into every one of them.
-        "nav": [{"Models": "index.md"}, {"Lineage": "lineage.md"}],
+        "nav": [
+            {"Models": "index.md"},
+            {"Lineage": "lineage.md"},
+            {"Compliance mapping": "compliance.md"},
+        ],
         "not_in_nav": "/models/\n",
     }
 
@@ -329,6 +334,9 @@ def site_pages(
         env, "site/index.md.j2", page
     )
     files[f"{root}/docs/lineage.md"] = render_template(env, "site/lineage.md.j2", page)
+    files[f"{root}/docs/compliance.md"] = render_template(
+        env, "site/compliance-mapping.md.j2", compliance_mapping()
+    )
     files[f"{root}/docs/{ASSETS}/{CSS}"] = SITE_CSS
     mermaid_js = read_mermaid_js(config)
     if mermaid_js is not None:

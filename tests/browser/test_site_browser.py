@@ -37,10 +37,11 @@ def test_search_finds_a_model_by_name(open_page: Any) -> None:
     visit = open_page("")
     visit.page.locator("input.md-search__input").click()
     visit.page.locator("input.md-search__input").press_sequentially("chat-lora")
-    first = visit.page.wait_for_selector("li.md-search-result__item a", timeout=WAIT)
-    assert "/models/chat-lora/" in (first.get_attribute("href") or "")
-    titles = visit.page.locator("li.md-search-result__item").all_inner_texts()
-    assert any(t.startswith("chat-lora") for t in titles), titles
+    # results update as the index answers each keystroke: wait for the one naming the model
+    hit = visit.page.locator("li.md-search-result__item", has_text="chat-lora").first
+    hit.wait_for(timeout=WAIT)
+    href = hit.locator("a").first.get_attribute("href") or ""
+    assert "/models/chat-lora/" in href
     assert visit.console_errors == []
 
 
