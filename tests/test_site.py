@@ -249,3 +249,10 @@ def test_tokens_seen_come_from_trainer_state() -> None:
         ).tokens_seen  # type: ignore[union-attr]
         is None
     )
+
+
+def test_slugs_never_collide() -> None:
+    from modelcards.publish.site import unique_slugs
+
+    assert unique_slugs(["A b", "a-b", "a-b-2", "a b"]) == ["a-b", "a-b-2", "a-b-2-2", "a-b-3"]
+    assert unique_slugs(["index", "v1"], reserved=frozenset({"index"})) == ["index-2", "v1"]

@@ -76,6 +76,8 @@ MERMAID_FORMAT = "!!python/name:pymdownx.superfences.fence_code_format"
 ASSETS = "assets"
 CSS = "modelcards.css"
 MERMAID_JS = "mermaid.min.js"
+# Provenance, training, compliance and release-list pages stay out of the search index: hashes and
+# checklists would bury the models, and indexing them is a large part of the build time.
 MODEL_PAGES = (  # page in the model's folder, template, title after the model's name, searchable
     ("index.md", "model.md.j2", "", True),
     ("diff.md", "diff.md.j2", "changes from base", True),
@@ -85,8 +87,6 @@ MODEL_PAGES = (  # page in the model's folder, template, title after the model's
     ("compliance.md", "compliance.md.j2", "compliance", False),
     ("releases/index.md", "releases.md.j2", "releases", False),
 )
-# Provenance, training, compliance and release-list pages stay out of the search index: hashes and
-# checklists would bury the models, and indexing them is a large part of the build time.
 WIDE_PAGES = frozenset({"risks.md", "provenance.md", "compliance.md", "diff.md"})
 TITLE_UNSAFE = re.compile(r"[<>&\x00-\x1f]")
 
@@ -174,13 +174,18 @@ def hub_url(base_id: str | None) -> str | None:
     return "https://huggingface.co/" + base_id.split("@", 1)[0]
 
 
-def unique_slugs(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
+def unique_slugs(names: list[str], reserved: frozenset[str] = frozenset()) -> list[str]:
+    """A file-name-safe slug per name, none twice and none reserved (`-2`, `-3`, … added)."""
+    taken = set(reserved)
     out = []
     for name in names:
-        base = slug(name)
-        seen[base] = seen.get(base, 0) + 1
-        out.append(base if seen[base] == 1 else f"{base}-{seen[base]}")
+        base = candidate = slug(name)
+        number = 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{base}-{number}"
+        taken.add(candidate)
+        out.append(candidate)
     return out
 
 
@@ -219,7 +224,9 @@ def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
     releases = []
     tags = [r["tag"] for r in history.get("releases", []) if r.get("tag")]
     for release, tag_slug in zip(
-        [r for r in history.get("releases", []) if r.get("tag")], unique_slugs(tags), strict=True
+        [r for r in history.get("releases", []) if r.get("tag")],
+        unique_slugs(tags, reserved=frozenset({"index"})),
+        strict=True,
     ):
         releases.append({**release, "slug": tag_slug})
     dates = [
