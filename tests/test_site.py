@@ -256,3 +256,21 @@ def test_slugs_never_collide() -> None:
 
     assert unique_slugs(["A b", "a-b", "a-b-2", "a b"]) == ["a-b", "a-b-2", "a-b-2-2", "a-b-3"]
     assert unique_slugs(["index", "v1"], reserved=frozenset({"index"})) == ["index-2", "v1"]
+
+
+def test_awkward_release_tag_keeps_tables_and_pages_whole(repo: Path) -> None:
+    from conftest import git
+
+    gen = repo / "models/chat-tuned/generation_config.json"
+    gen.write_text(gen.read_text().replace('"temperature": 0.7', '"temperature": 0.6'))
+    git(repo, "commit", "-qam", "fix: cooler sampling")
+    git(repo, "tag", 'chat-tuned/v2"|x')
+    config = load_config(repo)
+    files = site_pages(config, render_project(config), make_environment(config.templates))
+    home = files["modelcards-site/docs/index.md"]
+    row = next(line for line in home.splitlines() if line.startswith("| [chat-tuned]"))
+    assert row.count(" | ") == 6  # seven cells: the pipe in the tag is escaped
+    assert "[chat-tuned/v2&quot;\\|x](models/chat-tuned/releases/chat-tuned-v2-x.md)" in row
+    release = files["modelcards-site/docs/models/chat-tuned/releases/chat-tuned-v2-x.md"]
+    assert release.startswith('---\ntitle: "chat-tuned/v2\\"|x"\n')
+    assert "cooler sampling" in release
