@@ -36,6 +36,7 @@ from modelcards.render.context import licence_statement
 from modelcards.render.environment import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
+from modelcards.resolve.snapshot import SourceRef
 
 Progress = Callable[[str], None]
 
@@ -191,7 +192,11 @@ def datasets_named(facts: ModelFacts, entry: ModelEntry, config: ProjectConfig) 
 
 
 def model_inputs(
-    config: ProjectConfig, state: ModelState, analysis: Analysis, git: ProjectGit
+    config: ProjectConfig,
+    state: ModelState,
+    analysis: Analysis,
+    git: ProjectGit,
+    base_manifest: Callable[[Snapshot], tuple[FileEntry, ...]] | None = None,
 ) -> ModelInputs:
     entry = state.entry
     base_source = analysis.base.source if analysis.base else None
@@ -209,6 +214,8 @@ def model_inputs(
         files=state.files,
         training_files=entry.training_files,
         training_commit=state.training_commit,
+        base_files=state.base_files
+        or (base_manifest(state.base_snapshot) if base_manifest and state.base_snapshot else ()),
         datasets=datasets_named(analysis.tuned, entry, config),
     )
     licence = licence_statement(analysis.tuned, analysis.base, entry, config.card)["id"]
@@ -248,16 +255,27 @@ def render_project(
     online: bool = False,
     cache: HashCache | None = None,
     at: str | None = None,
+    only: tuple[ModelEntry, ...] | None = None,
 ) -> list[RenderedModel]:
     """Every model's files in memory; with `at`, the cards as they were at that revision."""
     cache = cache or HashCache()
     env = make_environment(config.templates)
     templates = project_templates_digest(config)
     git = ProjectGit(config.root, rev=at or "HEAD")
+    base_manifests: dict[SourceRef, tuple[FileEntry, ...]] = {}  # many models share one base
+
+    def base_manifest(snapshot: Snapshot) -> tuple[FileEntry, ...]:
+        if snapshot.ref not in base_manifests:
+            base_manifests[snapshot.ref] = hashed_manifest(
+                snapshot, manifest_files(snapshot), cache
+            )
+        return base_manifests[snapshot.ref]
+
     rendered = []
-    for index, entry in enumerate(config.models, 1):
+    entries = config.models if only is None else only
+    for index, entry in enumerate(entries, 1):
         if progress:
-            progress(f"[{index}/{len(config.models)}] {entry.name}: reading {entry.path}")
+            progress(f"[{index}/{len(entries)}] {entry.name}: reading {entry.path}")
         try:
             state = model_state(config, entry, cache, git, online=online)
         except ResolveError as exc:
@@ -266,7 +284,7 @@ def render_project(
             if progress:
                 progress(f"{entry.name}: skipped, not readable at {at}: {exc}")
             continue
-        inputs = model_inputs(config, state, analyse(state), git)
+        inputs = model_inputs(config, state, analyse(state), git, base_manifest)
 
         fingerprint = state.fingerprinter(config, templates)
         rendered.append(render_model(inputs, env, state.existing_card, fingerprint))
@@ -314,7 +332,7 @@ def build_project(
     if site and at is None and config.site.enabled:
         check_site_folder(config)
         env = make_environment(config.templates)
-        site_files = site_pages(config, models, env, project_templates_digest(config))
+        site_files = site_pages(config, models, env)
     written, unchanged = write_outputs(config, files)
     output = None
     if site_files:

@@ -411,6 +411,133 @@ def rules(fmt: str) -> None:
             click.echo(f"        why: {rule.why}")
 
 
+@cli.command()
+@click.argument("model")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["cyclonedx"]),
+    default="cyclonedx",
+    show_default=True,
+    help="cyclonedx: a CycloneDX 1.6 ML-BOM (JSON).",
+)
+@click.option(
+    "-C",
+    "--repo",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The project root holding modelcards.yml (default: the current folder).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.option("--site-url", help="Where the audit site is published, to link the model's page.")
+@fail_cleanly
+def export(model: str, fmt: str, root: Path, output: Path | None, site_url: str | None) -> None:
+    """Export MODEL (its name or folder in modelcards.yml) as a machine-readable BOM.
+
+    The CycloneDX 1.6 BOM holds the model as a machine-learning-model component: its model card
+    (task, architecture, datasets, evaluation metrics, known risks as considerations), the
+    SHA-256 of every file, the base model as its pedigree (revision and hashes), and links to
+    the card and change log. It is read fresh from the files, like `build`, and is the same
+    bytes for the same inputs (no timestamp; the serial number derives from the content).
+
+    \b
+    Examples:
+      modelcards export chat-tuned > chat-tuned.cdx.json
+      modelcards export models/chat-tuned -o bom.json --site-url https://models.example.org
+
+    Exit status: 0 on success, 2 on bad input or an unknown model.
+    """
+    from modelcards.build import render_project
+    from modelcards.config import load_config
+    from modelcards.errors import ConfigError
+    from modelcards.export.cyclonedx import build_bom, to_json
+    from modelcards.hashcache import HashCache, default_cache_file
+    from modelcards.inspect.card import split_front_matter
+    from modelcards.publish.compliance import use_cases
+    from modelcards.publish.write import write_atomic
+
+    config = load_config(root)
+    wanted = model.rstrip("/")
+    entry = next((e for e in config.models if wanted in (e.name, e.path)), None)
+    if entry is None:
+        names = ", ".join(e.name for e in config.models)
+        raise ConfigError(f"no model {model!r} in the config (models: {names})", file=config.file)
+    cache = HashCache(default_cache_file())
+    context = render_project(config, cache=cache, only=(entry,))[0].context
+    readme = config.root / entry.path / "README.md"
+    body = split_front_matter(readme.read_text(encoding="utf-8"))[1] if readme.is_file() else ""
+    text = to_json(build_bom(context, use_cases=use_cases(body), site_url=site_url))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output if output.is_absolute() else Path.cwd() / output, text)
+        click.echo(f"wrote {output}", err=True)
+
+
+@cli.command()
+@click.option(
+    "-C",
+    "--repo",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The project root holding modelcards.yml (default: the current folder).",
+)
+@click.option(
+    "-a",
+    "--dev-addr",
+    default="127.0.0.1:8000",
+    show_default=True,
+    metavar="IP:PORT",
+    help="Address to serve on; use 0.0.0.0:PORT to reach it from other machines.",
+)
+@click.option("--no-livereload", is_flag=True, help="Do not reload pages when files change.")
+@fail_cleanly
+def serve(root: Path, dev_addr: str, no_livereload: bool) -> None:
+    """Preview the audit site: run the mkdocs dev server on the pages `build` generated.
+
+    Serves `site.dir` (default modelcards-site/) with `mkdocs serve`; pages reload when a
+    rebuild rewrites them, so run `modelcards build --no-site` in another terminal after
+    changing a model. Stop it with Ctrl-C. For publishing, use the static `site/` folder
+    that `modelcards build` writes instead.
+
+    \b
+    Examples:
+      modelcards build && modelcards serve        then open http://127.0.0.1:8000/
+      modelcards serve -a 0.0.0.0:8080            reachable from other machines
+    """
+    import subprocess
+
+    from modelcards.config import load_config
+    from modelcards.errors import PublishError
+
+    config = load_config(root)
+    config_file = config.root / config.site.dir / "mkdocs.yml"
+    if not config_file.is_file():
+        raise PublishError(
+            "no generated site yet: run `modelcards build` first",
+            file=f"{config.site.dir}/mkdocs.yml",
+        )
+    command = [sys.executable, "-m", "mkdocs", "serve", "-f", str(config_file), "-a", dev_addr]
+    if no_livereload:
+        command.append("--no-livereload")
+    click.echo(f"serving {config.site.dir}/ at http://{dev_addr}/ (Ctrl-C stops)", err=True)
+    try:
+        result = subprocess.run(
+            command, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+        )
+    except KeyboardInterrupt:
+        return
+    if result.returncode not in (0, -2, 130):
+        sys.exit(result.returncode)
+
+
 def main() -> None:
     if hasattr(signal, "SIGPIPE"):  # `modelcards rules | head` ends quietly, like any Unix tool
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)

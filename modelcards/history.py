@@ -245,7 +245,9 @@ class ProjectGit:
             repository=self.remote(),
             in_git=True,
             last_commit=commits[0].sha if commits else None,
-            releases=tuple(r for r in releases if r.commits or r.tag),
+            releases=tuple(
+                r for r in releases if r.commits
+            ),  # a tag holding no change is no release
         )
 
     def last_commit(self, paths: tuple[str, ...]) -> str | None:

@@ -59,6 +59,7 @@ class Provenance:
     training_files: tuple[str, ...] = ()
     training_commit: str | None = None  # the last commit that changed the training code
     datasets: tuple[str, ...] = ()  # as the card names them
+    base_files: tuple[FileEntry, ...] = ()  # the base's manifest, hashed, when its files were read
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -72,5 +73,9 @@ class Provenance:
             "files": [
                 {"path": f.path, "size": f.size, "sha256": f.sha256, "lfs_pointer": f.lfs_pointer}
                 for f in self.files
+            ],
+            "base_files": [
+                {"path": f.path, "size": f.size, "sha256": f.sha256, "lfs_pointer": f.lfs_pointer}
+                for f in self.base_files
             ],
         }

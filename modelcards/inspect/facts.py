@@ -91,6 +91,7 @@ class TrainingRecord:
     results: Mapping[str, Mapping[str, JSON]]  # file name -> scalar entries (all_results.json, ...)
     history: tuple[LogPoint, ...]
     files: tuple[str, ...]
+    tokens_seen: int | None = None  # trainer_state.json num_input_tokens_seen, when counted
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def read_training(
         results[name] = dict(sorted(values.items()))
     step = state.get("global_step")
     best = state.get("best_model_checkpoint")
+    tokens = state.get("num_input_tokens_seen")  # 0 unless the run counted them
     return TrainingRecord(
         global_step=step if isinstance(step, int) else None,
         epochs=_number(state.get("epoch")),
@@ -76,4 +77,5 @@ def read_training(
         results=results,
         history=tuple(history),
         files=tuple(f for f in (state_file, *result_files) if f),
+        tokens_seen=tokens if isinstance(tokens, int) and tokens > 0 else None,
     )

@@ -6,6 +6,7 @@ refused rather than overwritten, and pages of models that left the config are re
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,14 +16,18 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from modelcards.config import ProjectConfig
+from modelcards.config import HUB_ID, ProjectConfig
 from modelcards.errors import PublishError
-from modelcards.fingerprint import site_inputs, site_marker, site_outputs
+from modelcards.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
 from modelcards.inspect.card import split_front_matter
+from modelcards.publish.charts import training_charts
+from modelcards.publish.compliance import compliance
+from modelcards.publish.compliance import mapping as compliance_mapping
+from modelcards.publish.lineage import lineage_context
 from modelcards.publish.write import write_atomic
 from modelcards.render import RenderedModel
 from modelcards.render.card_file import parse_body
-from modelcards.render.environment import render_template
+from modelcards.render.environment import builtin_templates, render_template
 from modelcards.yamlsafe import dump_yaml
 
 MARKER = ".modelcards-site"
@@ -33,19 +38,71 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
 
 
-def inert_human_parts(body: str) -> str:
+# Generated card blocks that have a page of their own on the site: the card page links there
+# instead of repeating them (less to read, and less Markdown for mkdocs to convert).
+LINKED_BLOCKS = {
+    "risks": ("Known risks", "risks.md", "the risk register, with evidence and recommendations"),
+    "training": ("Training Details", "training.md", "steps, loss and learning-rate curves"),
+    "evaluation": ("Evaluation", "training.md#evaluation", "the evaluation metrics"),
+    "changes": ("Changes from the base model", "diff.md", "every change, by area"),
+    "provenance": ("Provenance", "provenance.md", "the file manifest with sizes and SHA-256"),
+    "changelog": ("Change log", "releases/index.md", "releases and their commits"),
+}
+
+
+def inert_human_parts(
+    body: str, *, link_out: bool = False, skip: frozenset[str] = frozenset()
+) -> str:
     """The card body for the site, with raw HTML in human-written parts shown as text.
 
     Generated parts are escaped when rendered; a card's prose may come from an upstream README,
-    so on the audit site no tag from it is ever live (`<script>` shows as text).
+    so on the audit site no tag from it is ever live (`<script>` shows as text). With
+    `link_out`, generated blocks that have their own site page become a link to it.
     """
-    return "".join(
-        part.text if part.kind == "generated" else part.text.replace("<", "&lt;")
-        for part in parse_body(body)
-    )
+    out = []
+    for part in parse_body(body):
+        if part.kind != "generated":
+            out.append(part.text.replace("<", "&lt;"))
+        elif link_out and part.key in LINKED_BLOCKS and part.key not in skip:
+            title, target, what = LINKED_BLOCKS[part.key]
+            out.append(f"## {title}\n\nSee [{title.lower()}]({target}): {what}.\n")
+        else:
+            out.append(part.text)
+    return "".join(out)
 
 
-def mkdocs_config(config: ProjectConfig) -> dict[str, Any]:
+RISK_KEYS = ("rule", "severity", "file", "message", "evidence", "recommendation", "waived")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+MERMAID_FORMAT = "!!python/name:pymdownx.superfences.fence_code_format"
+ASSETS = "assets"
+CSS = "modelcards.css"
+MERMAID_JS = "mermaid.min.js"
+# Provenance, training, compliance and release-list pages stay out of the search index: hashes and
+# checklists would bury the models, and indexing them is a large part of the build time.
+MODEL_PAGES = (  # page in the model's folder, template, title after the model's name, searchable
+    ("index.md", "model.md.j2", "", True),
+    ("diff.md", "diff.md.j2", "changes from base", True),
+    ("risks.md", "risks.md.j2", "known risks", True),
+    ("provenance.md", "provenance.md.j2", "provenance", False),
+    ("training.md", "training.md.j2", "training", False),
+    ("compliance.md", "compliance.md.j2", "compliance", False),
+    ("releases/index.md", "releases.md.j2", "releases", False),
+)
+WIDE_PAGES = frozenset({"risks.md", "provenance.md", "compliance.md", "diff.md"})
+TITLE_UNSAFE = re.compile(r"[<>&\x00-\x1f]")
+
+
+def page_meta(title: str, *, searchable: bool = True, wide: bool = False) -> str:
+    """YAML front matter naming the page (mkdocs would otherwise title it after the file)."""
+    meta: dict[str, Any] = {"title": TITLE_UNSAFE.sub("", title)}
+    if wide:  # wide tables get the table-of-contents column
+        meta["hide"] = ["toc"]
+    if not searchable:
+        meta["search"] = {"exclude": True}
+    return "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in meta.items()) + "---\n"
+
+
+def mkdocs_config(config: ProjectConfig, *, mermaid_js: bool = False) -> dict[str, Any]:
     site_dir = config.root / config.site.dir
     output = os.path.relpath(config.root / config.site.output, site_dir)
     return {
@@ -55,6 +112,7 @@ def mkdocs_config(config: ProjectConfig) -> dict[str, Any]:
         "use_directory_urls": True,
         "theme": {
             "name": "material",
+            "font": False,  # no web fonts: the site loads nothing from elsewhere
             "features": [
                 "navigation.indexes",
                 "navigation.top",
@@ -75,44 +133,228 @@ def mkdocs_config(config: ProjectConfig) -> dict[str, Any]:
             ],
         },
         "plugins": ["search"],
+        "extra_css": [f"{ASSETS}/{CSS}"],
+        "extra_javascript": [f"{ASSETS}/{MERMAID_JS}"] if mermaid_js else [],
         "markdown_extensions": [
             "tables",
             "admonition",
             "attr_list",
             "md_in_html",
             {"toc": {"permalink": True}},
-            "pymdownx.superfences",
+            {"pymdownx.highlight": {"use_pygments": True}},  # diff colours, no JavaScript
+            {
+                "pymdownx.superfences": {
+                    "custom_fences": [
+                        {"name": "mermaid", "class": "mermaid", "format": MERMAID_FORMAT}
+                    ]
+                }
+            },
         ],
+        # Model pages are linked from the generated index pages, not listed in the navigation:
+        # a navigation of thousands of pages would be rendered into every one of them.
+        "nav": [
+            {"Models": "index.md"},
+            {"Lineage": "lineage.md"},
+            {"Compliance mapping": "compliance.md"},
+        ],
+        "not_in_nav": "/models/\n",
     }
 
 
 def site_settings(config: ProjectConfig) -> list[Any]:
-    return [config.site.dir, config.site.output, config.site.title]
+    return [config.site.dir, config.site.output, config.site.title, config.site.mermaid_js]
+
+
+def mkdocs_yaml(config: ProjectConfig, *, mermaid_js: bool = False) -> str:
+    text = dump_yaml(mkdocs_config(config, mermaid_js=mermaid_js))
+    # the custom fence needs a Python callable, which YAML names with a tag (mkdocs resolves it)
+    return "# Generated by modelcards build.\n" + text.replace(
+        f"'{MERMAID_FORMAT}'", MERMAID_FORMAT
+    ).replace(f'"{MERMAID_FORMAT}"', MERMAID_FORMAT)
+
+
+def hub_url(base_id: str | None) -> str | None:
+    if not base_id or not HUB_ID.match(base_id):
+        return None
+    return "https://huggingface.co/" + base_id.split("@", 1)[0]
+
+
+def unique_slugs(names: list[str], reserved: frozenset[str] = frozenset()) -> list[str]:
+    """A file-name-safe slug per name, none twice and none reserved (`-2`, `-3`, … added)."""
+    taken = set(reserved)
+    out = []
+    for name in names:
+        base = candidate = slug(name)
+        number = 1
+        while candidate in taken:
+            number += 1
+            candidate = f"{base}-{number}"
+        taken.add(candidate)
+        out.append(candidate)
+    return out
+
+
+def severity_key(severity: str) -> tuple[int, str]:
+    sev = str(severity).lower()
+    return (SEVERITIES.index(sev) if sev in SEVERITIES else len(SEVERITIES), sev)
+
+
+def _severity_css(severity: Any) -> str:
+    sev = str(severity or "").lower()
+    return sev if sev in SEVERITIES else "other"
+
+
+def findings(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Open (unwaived) findings counted by severity, most severe first; waived counted apart."""
+    counts: dict[str, int] = {}
+    waived = 0
+    for risk in risks:
+        if risk.get("waived"):
+            waived += 1
+            continue
+        sev = str(risk.get("severity") or "unknown").lower()
+        counts[sev] = counts.get(sev, 0) + 1
+    rows = [
+        {"severity": sev, "count": n, "css": slug(sev) if sev in SEVERITIES else "other"}
+        for sev, n in sorted(counts.items(), key=lambda kv: severity_key(kv[0]))
+    ]
+    if waived:
+        rows.append({"severity": "waived", "count": waived, "css": "waived"})
+    return rows
+
+
+def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
+    """What the site adds to a model's context: links, releases with page names, counts."""
+    history = context.get("history") or {}
+    releases = []
+    tags = [r["tag"] for r in history.get("releases", []) if r.get("tag")]
+    for release, tag_slug in zip(
+        [r for r in history.get("releases", []) if r.get("tag")],
+        unique_slugs(tags, reserved=frozenset({"index"})),
+        strict=True,
+    ):
+        releases.append({**release, "slug": tag_slug})
+    dates = [
+        c["date"]
+        for r in history.get("releases", [])
+        for commits in r.get("groups", {}).values()
+        for c in commits
+        if c.get("date")
+    ]
+    risks = sorted(
+        (
+            {**{k: r.get(k) for k in RISK_KEYS}, **r, "css": _severity_css(r.get("severity"))}
+            for r in context.get("risks") or []
+            if isinstance(r, dict)
+        ),
+        key=lambda r: (
+            bool(r.get("waived")),
+            severity_key(r.get("severity") or ""),
+            str(r.get("rule")),
+        ),
+    )
+    base = context.get("base") or {}
+    return {
+        "slug": model_slug,
+        "has_training": bool(context.get("training") or context.get("evaluation")),
+        "hub_url": hub_url(base.get("id")),
+        "releases": releases,
+        "unreleased": next((r for r in history.get("releases", []) if not r.get("tag")), None),
+        "latest_release": releases[0] if releases else None,
+        "last_change": max(dates, key=_utc) if dates else None,
+        "findings": findings(risks),
+        "risks": risks,
+    }
+
+
+def _utc(date: str) -> str:
+    """Sort key for ISO dates with offsets (git gives the committer's zone)."""
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.fromisoformat(date).astimezone(timezone.utc).isoformat()
+    except ValueError:
+        return date
+
+
+def model_files(
+    root: str, model: RenderedModel, site: dict[str, Any], env: SandboxedEnvironment
+) -> dict[str, str]:
+    folder = f"{root}/docs/models/{site['slug']}"
+    _, body = split_front_matter(model.card)
+    context = dict(
+        model.context,
+        site=site,
+        page_body=inert_human_parts(
+            body,
+            link_out=True,
+            skip=frozenset() if site["has_training"] else frozenset({"training", "evaluation"}),
+        ),
+    )
+    training = context.get("training") or {}
+    charts = training_charts(training.get("history") or [])
+    context["charts"] = sorted(charts)
+    context["compliance"] = compliance(model.context, body)
+    files = {f"{folder}/{name}": svg for name, svg in charts.items()}
+    name = str(model.context["model"]["name"])
+    for page, template, suffix, searchable in MODEL_PAGES:
+        if page == "training.md" and not site["has_training"]:
+            continue  # the card says there is no training record; no empty page to build
+        title = f"{name}: {suffix}" if suffix else name
+        meta = page_meta(title, searchable=searchable, wide=page in WIDE_PAGES)
+        files[f"{folder}/{page}"] = meta + render_template(env, f"site/{template}", context)
+    for release in site["releases"]:
+        files[f"{folder}/releases/{release['slug']}.md"] = page_meta(
+            release["tag"] if release["tag"].startswith(name) else f"{name} {release['tag']}"
+        ) + render_template(env, "site/release.md.j2", dict(context, release=release))
+    files[f"{folder}/card.json"] = model.card_json
+    return files
+
+
+def read_mermaid_js(config: ProjectConfig) -> str | None:
+    if not config.site.mermaid_js:
+        return None
+    path = config.root / config.site.mermaid_js
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).lower()
+        raise PublishError(
+            f"site.mermaid_js: cannot read {config.site.mermaid_js}: {reason}", file=config.file
+        ) from None
+    except UnicodeDecodeError:
+        raise PublishError(
+            f"site.mermaid_js: {config.site.mermaid_js} is not UTF-8 text", file=config.file
+        ) from None
 
 
 def site_pages(
-    config: ProjectConfig, models: list[RenderedModel], env: SandboxedEnvironment, templates: str
+    config: ProjectConfig, models: list[RenderedModel], env: SandboxedEnvironment
 ) -> dict[str, str]:
     """Project-relative path → content for every file of the site source."""
+    templates = templates_digest([config.templates, builtin_templates()])
     root = config.site.dir
-    entries = []
     files: dict[str, str] = {}
-    for model in models:
-        folder = f"{root}/docs/models/{slug(model.name)}"
-        _, body = split_front_matter(model.card)
-        body = inert_human_parts(body).replace("](CHANGES.md)", "](changes.md)")
-        context = dict(model.context, page_body=body)
-        files[f"{folder}/index.md"] = render_template(env, "site/model.md.j2", context)
-        files[f"{folder}/diff.md"] = render_template(env, "site/diff.md.j2", context)
-        files[f"{folder}/changes.md"] = model.changes
-        files[f"{folder}/card.json"] = model.card_json
-        entries.append({"slug": slug(model.name), "context": model.context})
-    files[f"{root}/docs/index.md"] = render_template(
-        env, "site/index.md.j2", {"models": entries, "title": config.site.title}
+    entries = []
+    for model, model_slug in zip(models, unique_slugs([m.name for m in models]), strict=True):
+        site = site_facts(model.context, model_slug)
+        files.update(model_files(root, model, site, env))
+        entries.append({"slug": model_slug, "context": model.context, "site": site})
+    lineage = lineage_context(entries)
+    page = {"models": entries, "title": config.site.title, "lineage": lineage}
+    # the table of models is wide: the home page gives it the table-of-contents column too
+    files[f"{root}/docs/index.md"] = "---\nhide: [toc]\n---\n" + render_template(
+        env, "site/index.md.j2", page
     )
-    files[f"{root}/mkdocs.yml"] = "# Generated by modelcards build.\n" + dump_yaml(
-        mkdocs_config(config)
+    files[f"{root}/docs/lineage.md"] = render_template(env, "site/lineage.md.j2", page)
+    files[f"{root}/docs/compliance.md"] = render_template(
+        env, "site/compliance-mapping.md.j2", compliance_mapping()
     )
+    files[f"{root}/docs/{ASSETS}/{CSS}"] = SITE_CSS
+    mermaid_js = read_mermaid_js(config)
+    if mermaid_js is not None:
+        files[f"{root}/docs/{ASSETS}/{MERMAID_JS}"] = mermaid_js
+    files[f"{root}/mkdocs.yml"] = mkdocs_yaml(config, mermaid_js=mermaid_js is not None)
     files[f"{root}/{MARKER}"] = site_marker(
         MARKER_TEXT,
         site_inputs(
@@ -121,6 +363,40 @@ def site_pages(
         site_outputs({p: t for p, t in files.items() if not p.endswith(MARKER)}),
     )
     return files
+
+
+SITE_CSS = """\
+/* Written by modelcards build: finding badges, status marks, charts, and a clean print view. */
+.mc-badge { display: inline-block; padding: 0 .5em; margin: 0 .15em .15em 0; border-radius: .8em;
+  font-size: .75rem; font-weight: 700; line-height: 1.6; white-space: nowrap; color: #fff;
+  background: #5c5f66; }
+.mc-critical { background: #862e9c; }
+.mc-high { background: #c92a2a; }
+.mc-medium { background: #d9480f; }
+.mc-low { background: #1971c2; }
+.mc-info { background: #5c5f66; }
+.mc-waived { background: #adb5bd; color: #212529; }
+.mc-none { background: #2b8a3e; }
+.mc-evidenced { color: #2b8a3e; font-weight: 700; }
+.mc-partial { color: #d9480f; font-weight: 700; }
+.mc-missing { color: #c92a2a; font-weight: 700; }
+.mc-subnav { font-size: .8rem; }
+.mc-nowrap { white-space: nowrap; }
+.mc-chart { max-width: 100%; height: auto; border: 1px solid #e9ecef; }
+.md-typeset table:not([class]) { font-size: .72rem; }
+@media print {
+  .md-header, .md-tabs, .md-sidebar, .md-search, .md-footer, .md-top, .md-source,
+  .md-content__button, .headerlink, .mc-subnav { display: none !important; }
+  .md-main__inner, .md-content, .md-content__inner { margin: 0 !important; max-width: none !important; }
+  .md-typeset .md-typeset__scrollwrap, .md-typeset__table { overflow: visible !important; }
+  .md-typeset table:not([class]) { display: table !important; width: 100%; font-size: 8pt; }
+  .md-typeset tr, .md-typeset img, .md-typeset pre { break-inside: avoid; page-break-inside: avoid; }
+  .md-typeset td, .md-typeset th { word-break: break-word; }
+  .md-typeset pre, .md-typeset code { white-space: pre-wrap !important; word-break: break-all; }
+  .mc-badge { border: 1px solid #000; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  details { display: block; } details > * { display: block !important; }
+}
+"""
 
 
 def check_site_folder(config: ProjectConfig) -> None:
@@ -135,7 +411,7 @@ def check_site_folder(config: ProjectConfig) -> None:
 
 def remove_stale(config: ProjectConfig, files: dict[str, str]) -> list[str]:
     """Delete generated pages that are no longer produced (models removed from the config)."""
-    models_dir = config.root / config.site.dir / "docs" / "models"
+    models_dir = config.root / config.site.dir / "docs"
     removed: list[str] = []
     if not models_dir.is_dir():
         return removed

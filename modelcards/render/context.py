@@ -14,7 +14,7 @@ from modelcards.assess import Assessment
 from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.config import ModelEntry
 from modelcards.history import History
-from modelcards.inspect.facts import ModelFacts
+from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.provenance import Provenance
 
 SCHEMA_VERSION = "1.0"
@@ -158,6 +158,41 @@ def front_matter(
     return meta, license_note
 
 
+MAX_HISTORY_POINTS = 2000  # card.json keeps an evenly spaced sample of longer logs (and the last)
+TOKEN_KEYS = ("num_input_tokens_seen", "train_tokens", "total_tokens")
+
+
+def _history_points(record: TrainingRecord) -> list[dict[str, Any]]:
+    """The Trainer's log, one entry per logged step: what the training charts are drawn from."""
+    points = list(record.history)
+    if len(points) > MAX_HISTORY_POINTS:
+        stride = len(points) / MAX_HISTORY_POINTS
+        picked = {int(i * stride) for i in range(MAX_HISTORY_POINTS - 1)} | {len(points) - 1}
+        points = [points[i] for i in sorted(picked)]
+    return [
+        {
+            "step": p.step,
+            "epoch": p.epoch,
+            "loss": p.loss,
+            "learning_rate": p.learning_rate,
+            "eval": dict(p.eval),
+        }
+        for p in points
+    ]
+
+
+def _result_number(record: TrainingRecord | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """The first positive number under one of `keys` in the result files, with where it was."""
+    if record is None:
+        return None
+    for name, values in record.results.items():
+        for key in keys:
+            value = values.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                return {"value": value, "source": f"{name}:{key}"}
+    return None
+
+
 def _training(facts: ModelFacts) -> dict[str, Any] | None:
     record = facts.training
     if record is None:
@@ -172,6 +207,14 @@ def _training(facts: ModelFacts) -> dict[str, Any] | None:
         "eval_metrics": dict(record.eval_metrics),
         "results": {k: dict(v) for k, v in record.results.items()},
         "log_points": len(record.history),
+        "history": _history_points(record),
+        "total_flos": _result_number(record, ("total_flos",)),
+        "tokens": {
+            "value": record.tokens_seen,
+            "source": f"{record.files[0]}:num_input_tokens_seen",
+        }
+        if record.tokens_seen
+        else _result_number(record, TOKEN_KEYS),
     }
 
 
@@ -244,6 +287,9 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
             "revision": base_spec.revision,
             "source": source_json(inputs.base.source) if inputs.base else None,
             "license": license_note["base"],
+            "training_flos": _result_number(inputs.base.training, ("total_flos",))
+            if inputs.base
+            else None,
         },
         "metadata": meta,
         "license": license_note,

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""How long does `modelcards build` take for a project of N models (default 1,000)?
+
+    python bench/site_scale.py [--models 1000] [--out DIR] [--keep]
+
+Writes one small base model and N tiny fine-tunes (a 2-layer Llama in safetensors, a config, a
+tokenizer config; every fifth one a LoRA adapter, every third one with a Trainer log, every
+tenth one tagged as a release) into a git repository with one commit, then runs the same steps
+as `modelcards build` and times them apart:
+
+    generation  read, diff, render every model, write cards and the site's Markdown pages
+    mkdocs      `mkdocs build --strict` of the generated site
+
+Nothing here is a test: it prints the figures (and the page count) and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import save_file
+
+HIDDEN, VOCAB, LAYERS = 16, 64, 2
+
+
+def tensors(seed: int, vocab: int = VOCAB) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    out = {"model.embed_tokens.weight": rng.standard_normal((vocab, HIDDEN), dtype=np.float32)}
+    for i in range(LAYERS):
+        for name in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            out[f"model.layers.{i}.self_attn.{name}.weight"] = rng.standard_normal(
+                (HIDDEN, HIDDEN), dtype=np.float32
+            )
+    out["lm_head.weight"] = rng.standard_normal((vocab, HIDDEN), dtype=np.float32)
+    return out
+
+
+def config(**overrides: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": HIDDEN,
+        "num_hidden_layers": LAYERS, "num_attention_heads": 2, "vocab_size": VOCAB,
+        "max_position_embeddings": 512, "torch_dtype": "float32",
+    }  # fmt: skip
+    base.update(overrides)
+    return base
+
+
+def write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def trainer_state(steps: int) -> dict[str, object]:
+    log = [
+        {"step": s, "loss": round(2.5 * 0.99**s, 4), "learning_rate": 2e-5 * (1 - s / steps)}
+        for s in range(10, steps + 1, 10)
+    ]
+    return {"global_step": steps, "epoch": 1.0, "log_history": log}
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false",
+         "-c", "tag.gpgsign=false", "-c", "user.name=bench", "-c", "user.email=bench@example.org",
+         *args],
+        cwd=root, check=True, capture_output=True,
+    )  # fmt: skip
+
+
+def make_project(root: Path, count: int) -> None:
+    base = root / "base-model"
+    write_json(base / "config.json", config())
+    save_file(tensors(0), str(base / "model.safetensors"))
+    lines = ["models:"]
+    for i in range(count):
+        name = f"model-{i:04d}"
+        folder = root / "models" / name
+        if i % 5 == 4:  # a LoRA adapter
+            write_json(folder / "adapter_config.json", {
+                "peft_type": "LORA", "r": 4, "lora_alpha": 8, "task_type": "CAUSAL_LM",
+                "target_modules": ["q_proj"], "base_model_name_or_path": "bench/base",
+            })  # fmt: skip
+            rng = np.random.default_rng(i)
+            save_file(
+                {
+                    f"base_model.model.model.layers.{layer}.self_attn.q_proj.lora_{ab}.weight": (
+                        rng.standard_normal(shape, dtype=np.float32)
+                    )
+                    for layer in range(LAYERS)
+                    for ab, shape in (("A", (4, HIDDEN)), ("B", (HIDDEN, 4)))
+                },
+                str(folder / "adapter_model.safetensors"),
+            )
+        else:
+            write_json(folder / "config.json", config(max_position_embeddings=512 * (1 + i % 4)))
+            save_file(tensors(i), str(folder / "model.safetensors"))
+            write_json(folder / "generation_config.json", {"temperature": 0.5 + (i % 5) / 10})
+        if i % 3 == 0:
+            write_json(folder / "trainer_state.json", trainer_state(100 + 10 * (i % 7)))
+        lines.append(f"  - path: models/{name}\n    base: {{path: base-model, id: bench/base}}")
+    (root / "modelcards.yml").write_text("\n".join(lines) + "\n")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "feat: add models")
+    for i in range(0, count, 10):
+        git(root, "tag", f"model-{i:04d}/v1.0")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", type=int, default=1000)
+    parser.add_argument("--out", type=Path, help="project folder (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the project folder")
+    args = parser.parse_args(argv)
+
+    from modelcards.build import render_project, write_outputs
+    from modelcards.config import load_config
+    from modelcards.publish.site import build_site, site_pages, write_site
+    from modelcards.render import make_environment
+
+    root = args.out or Path(tempfile.mkdtemp(prefix="modelcards-bench-"))
+    if root.exists() and any(root.iterdir()):
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        started = time.perf_counter()
+        make_project(root, args.models)
+        made = time.perf_counter() - started
+
+        started, cpu = time.perf_counter(), time.process_time()
+        project = load_config(root)
+        models = render_project(project)
+        files: dict[str, str] = {}
+        for model in models:
+            files.update(model.files())
+        pages = site_pages(project, models, make_environment(project.templates))
+        write_outputs(project, files)
+        write_site(project, pages)
+        generation, generation_cpu = time.perf_counter() - started, time.process_time() - cpu
+
+        started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        output = build_site(project)
+        mkdocs = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        mkdocs_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+
+        html = sum(1 for _ in output.rglob("*.html"))
+        markdown = sum(1 for p in pages if p.endswith(".md"))
+        print(f"models           {args.models:>8,}")
+        print(f"markdown pages   {markdown:>8,}   html pages {html:,}")
+        print(f"making the repo  {made:>8.1f} s   (not part of the build)")
+        print("                   wall s    cpu s")
+        print(
+            f"generation       {generation:>8.1f} {generation_cpu:>8.1f}   (read, diff, render, write)"
+        )
+        print(f"mkdocs build     {mkdocs:>8.1f} {mkdocs_cpu:>8.1f}")
+        print(f"total build      {generation + mkdocs:>8.1f} {generation_cpu + mkdocs_cpu:>8.1f}")
+        print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)")
+    finally:
+        if not args.keep and args.out is None:
+            shutil.rmtree(root, ignore_errors=True)
+        elif args.keep:
+            print(f"project kept at {root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

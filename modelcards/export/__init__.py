@@ -1,0 +1,1 @@
+"""export: card.json facts in other formats (CycloneDX ML-BOM)."""

@@ -1,0 +1,105 @@
+"""The audit site in a real browser: lists, search, risks, diff, releases, lineage, no script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+WAIT = 20_000  # ms: upper bound for the page to finish rendering, not a measured expectation
+
+
+def test_home_lists_the_models(open_page: Any, artifacts: Path) -> None:
+    visit = open_page("")
+    table = visit.page.locator("article table").first
+    rows = table.locator("tbody tr")
+    assert rows.count() == 2
+    text = table.inner_text()
+    assert "chat-tuned" in text and "chat-lora" in text and "acme/tiny-llama-base" in text
+    assert visit.page.locator("span.mc-badge.mc-high").first.inner_text() == "1 high"
+    link = table.get_by_role("link", name="chat-tuned", exact=True)
+    assert link.get_attribute("href") == "models/chat-tuned/"
+    visit.page.wait_for_selector("div.mermaid svg", timeout=WAIT)
+    visit.page.screenshot(path=str(artifacts / "home.png"), full_page=True)
+    assert visit.console_errors == [] and visit.dialogs == []
+
+
+def test_lineage_graph_renders_as_svg(open_page: Any) -> None:
+    visit = open_page("")
+    svg = visit.page.wait_for_selector("div.mermaid svg", timeout=WAIT)
+    labels = svg.text_content() or ""
+    assert "acme/tiny-llama-base" in labels and "chat-lora" in labels and "adapter" in labels
+    assert "Syntax error" not in labels
+    assert visit.page.locator("pre.mermaid").count() == 0  # every graph source was drawn
+    assert visit.console_errors == []
+
+
+def test_search_finds_a_model_by_name(open_page: Any) -> None:
+    visit = open_page("")
+    visit.page.locator("input.md-search__input").click()
+    visit.page.locator("input.md-search__input").press_sequentially("chat-lora")
+    # results update as the index answers each keystroke: wait for the one naming the model
+    hit = visit.page.locator("li.md-search-result__item", has_text="chat-lora").first
+    hit.wait_for(timeout=WAIT)
+    href = hit.locator("a").first.get_attribute("href") or ""
+    assert "/models/chat-lora/" in href
+    assert visit.console_errors == []
+
+
+def test_model_page_shows_its_risks_and_diff(open_page: Any, artifacts: Path) -> None:
+    card = open_page("models/chat-tuned/")
+    assert card.page.locator("h1").first.inner_text().startswith("chat-tuned")
+    card.page.screenshot(path=str(artifacts / "model.png"), full_page=True)
+    card.page.get_by_role("link", name="Known risks").first.click()
+    card.page.wait_for_url("**/models/chat-tuned/risks/")
+    register = card.page.locator("article table").first.inner_text()
+    assert "MC101" in register and "review the code before use" in register
+    assert "auto_map loads modeling code <script>alert('risk')</script>" in register
+    assert "waived: evaluated in ticket 42 (owner ml-team)" in register
+    card.page.screenshot(path=str(artifacts / "risks.png"), full_page=True)
+    diff = open_page("models/chat-tuned/diff/")
+    text = diff.page.locator("article").inner_text()
+    assert "vocabulary size 320 → 322 (+2 tokens)" in text
+    assert "The chat template changed" in text and "<|im_start|>" in text
+    diff.page.screenshot(path=str(artifacts / "diff.png"), full_page=True)
+    assert card.console_errors == [] and diff.console_errors == []
+
+
+def test_release_page_exists(open_page: Any) -> None:
+    visit = open_page("models/chat-tuned/releases/")
+    visit.page.get_by_role("link", name="chat-tuned/v1.0").click()
+    visit.page.wait_for_url("**/releases/chat-tuned-v1-0/")
+    assert "fine-tune chat-tuned on support chats" in visit.page.locator("article").inner_text()
+    assert visit.console_errors == []
+
+
+def test_training_charts_load(open_page: Any) -> None:
+    visit = open_page("models/chat-tuned/training/")
+    for image in visit.page.locator("img.mc-chart").all():
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert visit.page.locator("img.mc-chart").count() == 2
+    assert visit.console_errors == []
+
+
+def test_hostile_readme_shows_as_text_and_runs_nothing(open_page: Any) -> None:
+    visit = open_page("models/chat-tuned/")
+    visit.page.wait_for_load_state("networkidle")
+    article = visit.page.locator("article").inner_text()
+    assert "<script>window.__pwned = 'script'; alert('script')</script>" in article
+    assert "<img src=x onerror=" in article
+    assert visit.page.evaluate("() => window.__pwned") is None
+    assert visit.page.locator("article script, article img[onerror]").count() == 0
+    assert visit.dialogs == []
+    assert visit.page.evaluate("() => window.__errors") == []
+    assert visit.console_errors == []
+
+
+def test_print_view_hides_chrome_and_keeps_tables_whole(open_page: Any, artifacts: Path) -> None:
+    visit = open_page("models/chat-tuned/provenance/")
+    visit.page.emulate_media(media="print")
+    for selector in (".md-header", ".md-sidebar--primary", ".mc-subnav"):
+        assert not visit.page.locator(selector).first.is_visible(), selector
+    table = visit.page.locator("article table").nth(1)
+    assert table.is_visible()
+    article_width = visit.page.locator("article").evaluate("a => a.clientWidth")
+    assert table.evaluate("t => t.scrollWidth") <= article_width + 1  # nothing cut at the edge
+    visit.page.screenshot(path=str(artifacts / "print.png"), full_page=True)

@@ -1,0 +1,278 @@
+"""The audit site's pages: home table, lineage, risks, provenance, releases, training, compliance."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from modelcards.build import render_project
+from modelcards.cli import cli
+from modelcards.config import load_config
+from modelcards.publish.charts import line_chart, nice_ticks, training_charts
+from modelcards.publish.compliance import compliance, fine_tune_compute
+from modelcards.publish.lineage import lineage_context, mermaid_label
+from modelcards.publish.site import build_site, site_pages, write_site
+from modelcards.render import RenderedModel, make_environment
+
+RISKS = [
+    {"rule": "MC201", "severity": "medium", "file": "tokenizer_config.json",
+     "message": "chat template changed", "evidence": {"key": "chat_template"},
+     "recommendation": "re-run the safety evaluation"},
+    {"rule": "MC101", "severity": "high", "file": "config.json",
+     "message": "remote code <script>alert(1)</script>", "evidence": "auto_map",
+     "recommendation": "review modeling_x.py"},
+    {"rule": "MC900", "severity": "low", "file": "README.md", "message": "no licence stated",
+     "evidence": None, "recommendation": "state one",
+     "waived": {"reason": "internal only", "owner": "ml-team"}},
+]  # fmt: skip
+
+
+@pytest.fixture
+def repo(example_repo: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "repo"
+    shutil.copytree(example_repo, target, symlinks=True)
+    return target
+
+
+def with_risks(model: RenderedModel, risks: list[dict[str, Any]]) -> RenderedModel:
+    return dataclasses.replace(model, context={**model.context, "risks": risks})
+
+
+@pytest.fixture
+def pages(repo: Path) -> dict[str, str]:
+    config = load_config(repo)
+    models = render_project(config)
+    models = [with_risks(models[0], RISKS), *models[1:]]
+    return site_pages(config, models, make_environment(config.templates))
+
+
+def test_home_lists_models_with_badges_releases_and_lineage(pages: dict[str, str]) -> None:
+    home = pages["modelcards-site/docs/index.md"]
+    assert "[chat-tuned](models/chat-tuned/index.md)" in home
+    assert "[acme/tiny-llama-base](https://huggingface.co/acme/tiny-llama-base)" in home
+    assert "[chat-tuned/v1.0](models/chat-tuned/releases/chat-tuned-v1-0.md)" in home
+    assert '<span class="mc-badge mc-high">1 high</span>' in home
+    assert '<span class="mc-badge mc-medium">1 medium</span>' in home
+    assert '<span class="mc-badge mc-waived">1 waived</span>' in home
+    # chat-lora keeps the findings its own files and diff gave it (medium ones, no high)
+    lora_row = next(line for line in home.splitlines() if line.startswith("| [chat-lora]"))
+    assert "mc-medium" in lora_row and "mc-high" not in lora_row
+    assert ">2024-02-01</span> |" in home and ">2024-02-15</span> |" in home
+    assert "```mermaid\nflowchart LR" in home
+    assert '-->|"adapter"|' in home and '(["acme/tiny-llama-base"])' in home
+
+
+def test_model_pages_exist_and_stay_out_of_the_nav(pages: dict[str, str]) -> None:
+    folder = "modelcards-site/docs/models/chat-tuned"
+    for page in ("index.md", "diff.md", "risks.md", "provenance.md", "training.md",
+                 "compliance.md", "releases/index.md", "releases/chat-tuned-v1-0.md",
+                 "loss.svg", "learning-rate.svg", "card.json"):  # fmt: skip
+        assert f"{folder}/{page}" in pages, page
+    assert "modelcards-site/docs/models/chat-lora/loss.svg" not in pages  # no training record
+    mkdocs = pages["modelcards-site/mkdocs.yml"]
+    assert "not_in_nav:" in mkdocs and "/models/" in mkdocs
+    assert "format: !!python/name:pymdownx.superfences.fence_code_format" in mkdocs
+    assert (
+        "- assets/modelcards.css" in mkdocs
+        and "@media print" in pages["modelcards-site/docs/assets/modelcards.css"]
+    )
+
+
+def test_risk_register_orders_escapes_and_shows_waivers(pages: dict[str, str]) -> None:
+    risks = pages["modelcards-site/docs/models/chat-tuned/risks.md"]
+    rows = [line for line in risks.splitlines() if line.startswith("| <span")]
+    assert [r.split("mc-badge mc-")[1].split('"')[0] for r in rows] == ["high", "medium", "low"]
+    assert "<script>" not in risks and "&lt;script&gt;" in risks
+    assert "waived: internal only (owner ml-team)" in risks
+    assert "re-run the safety evaluation" in risks and "| open |" in risks
+
+
+def test_diff_page_highlights_chat_template_and_lists_new_tokens(pages: dict[str, str]) -> None:
+    diff = pages["modelcards-site/docs/models/chat-tuned/diff.md"]
+    assert '!!! warning "The chat template changed' in diff
+    assert "    ```diff\n    --- base/tokenizer_config.json" in diff
+    tokens = diff.split("### Tokens added to the vocabulary")[1].split("##")[0]
+    assert "320: &#60;&#124;im&#95;start&#124;&#62;" in tokens and "321:" in tokens
+    assert diff.index("### Architecture") < diff.index("insignificant differences")
+    assert "| `lm_head.weight` | reshaped | `F32[320, 64]` | `F32[322, 64]` |" in diff
+
+
+def test_provenance_release_training_pages(pages: dict[str, str]) -> None:
+    folder = "modelcards-site/docs/models/chat-tuned"
+    prov = pages[f"{folder}/provenance.md"]
+    assert "| `model.safetensors` | 530.8 KB | 530,784 |" in prov
+    assert "## Base model files" in prov and "not pinned" in prov
+    release = pages[f"{folder}/releases/chat-tuned-v1-0.md"]
+    assert "fine-tune chat-tuned on support chats" in release
+    assert "a card per release is not generated yet" in release
+    training = pages[f"{folder}/training.md"]
+    assert "![Training and evaluation loss by step](loss.svg)" in training
+    assert "| eval\\_loss | 1.34 |" in training or "eval_loss" in training
+    card = json.loads(pages[f"{folder}/card.json"])
+    history = card["training"]["history"]
+    assert len(history) == card["training"]["log_points"] == 34
+    assert history[0] == {"step": 10, "epoch": 0.1, "loss": history[0]["loss"],
+                          "learning_rate": 1.9333333333333333e-05, "eval": {}}  # fmt: skip
+    assert {"eval_loss"} <= set(next(p["eval"] for p in history if p["eval"]))
+    assert card["training"]["total_flos"] == {
+        "value": 1523712000000.0,
+        "source": "all_results.json:total_flos",
+    }
+    loss = pages[f"{folder}/loss.svg"]
+    assert loss.startswith("<svg") and "eval loss" in loss and loss.count("<polyline") == 2
+
+
+def test_card_page_links_out_and_keeps_prose_inert(repo: Path) -> None:
+    readme = repo / "models/chat-tuned/README.md"
+    CliRunner().invoke(cli, ["build", "-C", str(repo), "--no-site"])
+    readme.write_text(readme.read_text() + "\n<img src=x onerror=alert(1)>\n")
+    config = load_config(repo)
+    models = render_project(config)
+    files = site_pages(config, models, make_environment(config.templates))
+    card = files["modelcards-site/docs/models/chat-tuned/index.md"]
+    assert "&lt;img src=x onerror=alert(1)>" in card and "<img" not in card
+    assert "See [provenance](provenance.md)" in card and "| File | Size | SHA-256 |" not in card
+
+
+def test_compliance_page_marks_evidence_and_estimates_compute(pages: dict[str, str]) -> None:
+    page = pages["modelcards-site/docs/models/chat-tuned/compliance.md"]
+    assert "Documentation support, not legal advice" in page
+    assert '| Licence | Annex XI 1(f); Annex XII 1(h) | <span class="mc-evidenced">' in page
+    assert "| Energy consumption (known or estimated) | Annex XI 2(e) | " in page
+    assert '<span class="mc-missing">missing</span>' in page
+    assert "| Training tokens | unknown |" in page  # the example's Trainer counted no tokens
+    assert "1.52e+12 FLOP" in page and "NIST AI RMF" in page and "MEASURE 2.12" in page
+
+
+def test_compute_estimate_and_ratio() -> None:
+    ctx = {
+        "training": {"tokens": {"value": 1_000_000, "source": "trainer_state.json:x"}},
+        "parameters": {"total": 7_000_000_000},
+        "base": {"training_flos": {"value": 8.4e22, "source": "all_results.json:total_flos"}},
+    }
+    result = fine_tune_compute(ctx)
+    assert result["estimate_flop"] == 6 * 1_000_000 * 7_000_000_000
+    assert result["ratio_to_third_of_base"] == pytest.approx(4.2e16 / 2.8e22)
+    lora = {**ctx, "diff": {"weights": {"adapter": {"trainable_params": 4_000_000}}}}
+    assert fine_tune_compute(lora)["estimate_flop"] == 6 * 1_000_000 * 4_000_000
+    items = compliance({"model": {"name": "x"}}, "")["documentation"]
+    assert {i["status"] for i in items} == {"missing"}
+
+
+def test_lineage_labels_cannot_break_out() -> None:
+    label = mermaid_label('evil"] --> x[<img src=x onerror=alert(1)>')
+    assert label.startswith('"') and label.endswith('"') and '"' not in label[1:-1]
+    assert "<" not in label and "]" not in label and "#60;" in label
+    models = [
+        {"slug": "a", "context": {"model": {"name": 'a"b', "path": "m/a", "relation": "finetune"},
+                                  "base": {"id": "org/base", "path": None}}},
+        {"slug": "b", "context": {"model": {"name": "b", "path": "m/b", "relation": "quantized"},
+                                  "base": {"id": None, "path": "m/a"}}},
+    ]  # fmt: skip
+    lineage = lineage_context(models)
+    assert lineage["edges"] == 2 and len(lineage["diagrams"]) == 1
+    source = lineage["whole"]
+    assert 'n0["a#34;b"]' in source and "n1 -->" not in source.split("n0 -->")[0]
+    assert '-->|"quantized"| n1' in source  # b is made from a, itself a model of the project
+
+
+def test_charts_are_deterministic_svg() -> None:
+    history = [{"step": s, "loss": 2.0 / s, "learning_rate": 1e-4 * (1 - s / 100), "eval": {}}
+               for s in range(1, 101)]  # fmt: skip
+    first, second = training_charts(history), training_charts(history)
+    assert first == second and set(first) == {"loss.svg", "learning-rate.svg"}
+    assert "1e-4" in first["learning-rate.svg"]
+    svg = line_chart("<b>title</b>", "x", "y", [])
+    assert "&lt;b&gt;title&lt;/b&gt;" in svg and "no logged values" in svg
+    assert nice_ticks(0, 300) == [0, 100, 200, 300]
+    assert nice_ticks(1.3, 2.9)[0] <= 1.3 and nice_ticks(1.3, 2.9)[-1] >= 2.9
+
+
+def test_site_builds_strictly_with_every_page(repo: Path) -> None:
+    config = load_config(repo)
+    models = render_project(config)
+    models = [with_risks(models[0], RISKS), *models[1:]]
+    write_site(config, site_pages(config, models, make_environment(config.templates)))
+    out = build_site(config)
+    for page in ("index.html", "lineage/index.html", "models/chat-tuned/risks/index.html",
+                 "models/chat-tuned/releases/chat-tuned-v1-0/index.html",
+                 "models/chat-tuned/compliance/index.html", "models/chat-tuned/loss.svg"):  # fmt: skip
+        assert (out / page).is_file(), page
+    risks = (out / "models/chat-tuned/risks/index.html").read_text()
+    assert "<script>alert(1)" not in risks and "&lt;script&gt;alert(1)" in risks
+    home = (out / "index.html").read_text()
+    assert '<pre class="mermaid"><code>flowchart LR' in home
+    nav = home.split('class="md-nav md-nav--primary"')[1].split("</nav>")[0]
+    assert "chat-tuned" not in nav  # model pages are linked from the table, not the nav
+
+
+def test_missing_mermaid_file_is_one_line_error(repo: Path) -> None:
+    config_file = repo / "modelcards.yml"
+    config_file.write_text(config_file.read_text() + "site:\n  mermaid_js: vendor/none.js\n")
+    result = CliRunner().invoke(cli, ["build", "-C", str(repo), "--quiet"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "modelcards: error: modelcards.yml: site.mermaid_js: cannot read vendor/none.js: "
+        "no such file or directory\n"
+    )
+    assert not (repo / "models/chat-tuned/card.json").exists()  # nothing half-done
+
+
+def test_tokens_seen_come_from_trainer_state() -> None:
+    from modelcards.inspect.training import read_training
+
+    state = {"global_step": 10, "num_input_tokens_seen": 81920,
+             "log_history": [{"step": 10, "loss": 1.5, "learning_rate": 1e-5}]}  # fmt: skip
+    record = read_training({"trainer_state.json"}, lambda name: state)
+    assert record is not None and record.tokens_seen == 81920
+    from types import SimpleNamespace
+
+    from modelcards.render.context import _training
+
+    training = _training(SimpleNamespace(training=record))  # type: ignore[arg-type]
+    assert training is not None
+    assert training["tokens"] == {
+        "value": 81920,
+        "source": "trainer_state.json:num_input_tokens_seen",
+    }
+    assert training["history"] == [
+        {"step": 10, "epoch": None, "loss": 1.5, "learning_rate": 1e-5, "eval": {}}
+    ]
+    assert read_training({"trainer_state.json"}, lambda n: {**state, "num_input_tokens_seen": 0})
+    assert (
+        read_training(
+            {"trainer_state.json"}, lambda n: {**state, "num_input_tokens_seen": 0}
+        ).tokens_seen  # type: ignore[union-attr]
+        is None
+    )
+
+
+def test_slugs_never_collide() -> None:
+    from modelcards.publish.site import unique_slugs
+
+    assert unique_slugs(["A b", "a-b", "a-b-2", "a b"]) == ["a-b", "a-b-2", "a-b-2-2", "a-b-3"]
+    assert unique_slugs(["index", "v1"], reserved=frozenset({"index"})) == ["index-2", "v1"]
+
+
+def test_awkward_release_tag_keeps_tables_and_pages_whole(repo: Path) -> None:
+    from modelfiles import git
+
+    gen = repo / "models/chat-tuned/generation_config.json"
+    gen.write_text(gen.read_text().replace('"temperature": 0.7', '"temperature": 0.6'))
+    git(repo, "commit", "-qam", "fix: cooler sampling")
+    git(repo, "tag", 'chat-tuned/v2"|x')
+    config = load_config(repo)
+    files = site_pages(config, render_project(config), make_environment(config.templates))
+    home = files["modelcards-site/docs/index.md"]
+    row = next(line for line in home.splitlines() if line.startswith("| [chat-tuned]"))
+    assert row.count(" | ") == 6  # seven cells: the pipe in the tag is escaped
+    assert "[chat-tuned/v2&quot;\\|x](models/chat-tuned/releases/chat-tuned-v2-x.md)" in row
+    release = files["modelcards-site/docs/models/chat-tuned/releases/chat-tuned-v2-x.md"]
+    assert release.startswith('---\ntitle: "chat-tuned/v2\\"|x"\n')
+    assert "cooler sampling" in release
