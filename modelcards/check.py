@@ -15,6 +15,7 @@ from typing import Any
 
 from git.exc import GitCommandError
 
+from modelcards.assess.findings import Severity
 from modelcards.build import (
     ModelState,
     analyse,
@@ -40,6 +41,7 @@ from modelcards.render import make_environment, render_model
 from modelcards.resolve.gitrepo import open_git_repository
 
 REBUILD = "run `modelcards build` and commit the result"
+POLICY_RULES = frozenset({"MC701", "MC702"})  # governance items and card sections policy requires
 
 
 @dataclass(frozen=True)
@@ -208,9 +210,42 @@ def check_project(
             ]  # fmt: skip
             stale = [Problem(p.model, p.file, p.reason, "".join(diffs) or None) for p in stale]
         problems.extend(stale)
+        problems.extend(_policy_problems(config, entry, card_json))
     problems.extend(_check_site(config, templates, cards))
     cache.save()
     return CheckReport(problems=tuple(problems), models=len(config.models), rendered=rendered)
+
+
+def _policy_problems(
+    config: ProjectConfig, entry: ModelEntry, card_json: str | None
+) -> list[Problem]:
+    """Findings the policy does not accept, as the card records them (no rescan: the card's
+    fingerprint already says whether its findings are current)."""
+    try:
+        risks = json.loads(card_json or "{}").get("risks") or []
+    except (ValueError, AttributeError):
+        return []
+    problems = []
+    for risk in risks if isinstance(risks, list) else []:
+        if not isinstance(risk, dict) or risk.get("waived"):
+            continue
+        try:
+            severity = Severity.parse(str(risk.get("severity")))
+        except ValueError:
+            continue
+        rule, file = str(risk.get("rule")), str(risk.get("file"))
+        where = file if file == config.file or file == "modelcards.yml" else f"{entry.path}/{file}"
+        if risk.get("waiver_expired"):
+            expires = (risk.get("waiver") or {}).get("expires")
+            reason = f"{rule} waiver expired on {expires}: {risk.get('message')}"
+        elif severity >= config.policy.fail_on:
+            reason = f"{rule} ({severity.value}, not waived): {risk.get('message')}"
+        elif rule in POLICY_RULES:
+            reason = f"{rule} (required by policy): {risk.get('message')}"
+        else:
+            continue
+        problems.append(Problem(entry.name, where, reason))
+    return problems
 
 
 def _check_site(

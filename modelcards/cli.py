@@ -293,7 +293,9 @@ def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: b
     what the card is made from (model and base files, config, templates, history, front matter)
     and compares it with the one recorded in the card — no rendering, no re-hashing of
     unchanged files — and checks that no generated text was edited by hand. The site folder is
-    checked when it is kept in the project.
+    checked when it is kept in the project. It also fails on a finding the policy does not
+    accept (at or above policy.fail_on and not waived), an expired waiver, and a governance item
+    or card section the policy requires.
 
     \b
     Examples:

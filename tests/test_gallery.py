@@ -17,3 +17,15 @@ def test_gallery_page_is_current() -> None:
     page = gallery()
     assert "vocabulary size 320 → 322 (+2 tokens)" in page and '"modelParameters"' in page
     assert (ROOT / "docs" / "gallery.md").read_text() == page, "run python docs/gen_gallery.py"
+
+
+def test_rule_pages_are_current() -> None:
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        from gen_rules import rule_pages
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    pages = rule_pages()
+    on_disk = {p.name: p.read_text() for p in (ROOT / "docs" / "rules").glob("*.md")}
+    assert on_disk == pages, "run python docs/gen_rules.py"
+    assert "MC101.md" in pages and "[MC702](MC702.md)" in pages["index.md"]
