@@ -16,6 +16,7 @@ from typing import Any
 from modelcards.assess import assess_model
 from modelcards.assess.policy import today
 from modelcards.compare import ModelDiff, compare
+from modelcards.compare.deep import deep_compare
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import InspectError, ResolveError
 from modelcards.fingerprint import base_identity, inputs_fingerprint, templates_digest
@@ -197,6 +198,8 @@ def model_inputs(
     analysis: Analysis,
     git: ProjectGit,
     base_manifest: Callable[[Snapshot], tuple[FileEntry, ...]] | None = None,
+    *,
+    deep: bool = False,
 ) -> ModelInputs:
     entry = state.entry
     base_source = analysis.base.source if analysis.base else None
@@ -235,9 +238,13 @@ def model_inputs(
         on=today(),
         exclude=CARD_OUTPUTS,
     )
+    weights = None
+    if deep and analysis.base is not None and state.base_snapshot is not None:
+        weights = deep_compare(analysis.base, analysis.tuned, state.base_snapshot, state.snapshot)
     return ModelInputs(
         entry=entry,
         assessment=assessment,
+        deep=weights,
         tuned=analysis.tuned,
         base=analysis.base,
         diff=analysis.diff,
@@ -256,6 +263,7 @@ def render_project(
     cache: HashCache | None = None,
     at: str | None = None,
     only: tuple[ModelEntry, ...] | None = None,
+    deep: bool = False,
 ) -> list[RenderedModel]:
     """Every model's files in memory; with `at`, the cards as they were at that revision."""
     cache = cache or HashCache()
@@ -284,7 +292,9 @@ def render_project(
             if progress:
                 progress(f"{entry.name}: skipped, not readable at {at}: {exc}")
             continue
-        inputs = model_inputs(config, state, analyse(state), git, base_manifest)
+        inputs = model_inputs(
+            config, state, analyse(state), git, base_manifest, deep=deep or config.deep
+        )
 
         fingerprint = state.fingerprinter(config, templates)
         rendered.append(render_model(inputs, env, state.existing_card, fingerprint))
@@ -317,6 +327,7 @@ def build_project(
     at: str | None = None,
     out: str | None = None,
     progress: Progress | None = None,
+    deep: bool = False,
 ) -> BuildReport:
     """Render every model, then write cards and (unless `at`) the site; nothing half-done.
 
@@ -325,7 +336,7 @@ def build_project(
     """
     from modelcards.publish.site import build_site, check_site_folder, site_pages, write_site
 
-    models = render_project(config, progress=progress, online=online, cache=cache, at=at)
+    models = render_project(config, progress=progress, online=online, cache=cache, at=at, deep=deep)
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
     files = {f"{prefix}{path}": text for model in models for path, text in model.files().items()}
     site_files: dict[str, str] = {}

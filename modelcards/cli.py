@@ -79,9 +79,15 @@ def cli() -> None:
     help="text for people, json for scripts, markdown for PR comments.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Also list insignificant differences (text).")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also compare tensor contents: which tensors changed and by how much (‖ΔW‖/‖W‖), per "
+    "layer and module; streamed through memory maps, both cores, bounded memory.",
+)
 @online_option
 @fail_cleanly
-def diff(base: str, tuned: Path, fmt: str, show_all: bool, online: bool) -> None:
+def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: bool) -> None:
     """Compare a fine-tuned model folder TUNED with its BASE model.
 
     BASE is a folder, a git revision of this repository (git:REF:PATH, read from git objects
@@ -107,15 +113,31 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, online: bool) -> None
     from modelcards.resolve import resolve_reference
 
     cwd = Path.cwd()
-    base_facts = inspect_snapshot(resolve_reference(base, project_root=cwd, online=online))
-    tuned_facts = inspect_snapshot(resolve_reference(str(tuned), project_root=cwd))
+    base_snapshot = resolve_reference(base, project_root=cwd, online=online)
+    tuned_snapshot = resolve_reference(str(tuned), project_root=cwd)
+    base_facts, tuned_facts = inspect_snapshot(base_snapshot), inspect_snapshot(tuned_snapshot)
     result = compare(base_facts, tuned_facts)
+    weights = None
+    if deep:
+        from modelcards.compare.deep import deep_compare
+        from modelcards.progress import progress_bar
+
+        bar = progress_bar("deep compare")
+        try:
+            weights = deep_compare(
+                base_facts, tuned_facts, base_snapshot, tuned_snapshot, progress=bar
+            )
+        finally:
+            if bar:
+                bar.close()
     if fmt == "json":
-        click.echo(diff_json(result), nl=False)
+        click.echo(diff_json(result, weights), nl=False)
     elif fmt == "markdown":
-        click.echo(diff_markdown(result), nl=False)
+        click.echo(diff_markdown(result, weights), nl=False)
     else:
-        click.echo(diff_text(result, show_all=show_all, color=sys.stdout.isatty()), nl=False)
+        click.echo(
+            diff_text(result, weights, show_all=show_all, color=sys.stdout.isatty()), nl=False
+        )
 
 
 @cli.command()
@@ -178,6 +200,12 @@ def init(root: Path, force: bool) -> None:
     help="json prints a summary object for scripts.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also compare tensor contents against the base: a per-layer table and a heatmap "
+    "(weight-changes.svg) in each card. `deep: true` in the config does it on every build.",
+)
 @online_option
 @fail_cleanly
 def build(
@@ -187,6 +215,7 @@ def build(
     out: str | None,
     fmt: str,
     quiet: bool,
+    deep: bool,
     online: bool,
 ) -> None:
     """Write every model's card (README.md), CHANGES.md and card.json, then build the site.
@@ -220,6 +249,7 @@ def build(
         at=at,
         out=out,
         progress=_progress(quiet or fmt == "json"),
+        deep=deep,
     )
     if fmt == "json":
         summary = {

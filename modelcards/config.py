@@ -82,6 +82,7 @@ class ProjectConfig:
     templates: Path | None = None
     card: Mapping[str, Any] = field(default_factory=dict)
     policy: Policy = Policy()
+    deep: bool = False  # compare tensor contents on every build (build --deep does it once)
     waivers: tuple[Waiver, ...] = ()
     governance: Mapping[str, str] = field(default_factory=dict)  # defaults for every model
 
@@ -181,8 +182,12 @@ def load_config(root: Path) -> ProjectConfig:
 def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
     check = _Checker(file)
     top = check.mapping(
-        raw, "", ("models", "site", "templates", "card", "policy", "waivers", "governance")
+        raw,
+        "",
+        ("models", "site", "templates", "card", "policy", "waivers", "governance", "deep"),
     )
+    if "deep" in top and not isinstance(top["deep"], bool):
+        raise check.fail("deep", "expected true or false", top, "deep")
     models_raw = top.get("models")
     if not isinstance(models_raw, list) or not models_raw:
         raise check.fail("models", "expected a non-empty list of models", top, "models")
@@ -226,6 +231,7 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
     names_set = set(names)
     return ProjectConfig(
         policy=_policy(check, top.get("policy", {}), top),
+        deep=bool(top.get("deep", False)),
         waivers=tuple(_waivers(check, top.get("waivers", []), top, names_set)),
         governance=_governance(check, top.get("governance", {}), "governance", top),
         root=root,

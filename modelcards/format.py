@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from modelcards.compare.deep import DeepDiff
+from modelcards.compare.heatmap import layer_table_markdown, module_table_markdown
 from modelcards.compare.model import Change, ModelDiff
 from modelcards.render.escape import visible
 
@@ -21,11 +23,38 @@ def _short(value: Any) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
-def diff_json(diff: ModelDiff) -> str:
-    return json.dumps(diff.as_json(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+def diff_json(diff: ModelDiff, deep: DeepDiff | None = None) -> str:
+    data = diff.as_json()
+    if deep is not None:
+        data["deep"] = deep.as_json()
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
-def diff_text(diff: ModelDiff, *, show_all: bool = False, color: bool = False) -> str:
+def deep_text(deep: DeepDiff) -> list[str]:
+    total = deep.total
+    lines = [
+        "",
+        f"WEIGHTS (deep): {total.changed_tensors} of {total.tensors} tensors changed, relative "
+        f"change {_pct(total.relative_change)}, {_pct(total.changed_share)} of elements",
+    ]
+    for group in deep.by_module:
+        if group.tensors:
+            lines.append(
+                f"  {group.module or '?':<12} {group.changed_tensors:>5}/{group.tensors:<5} "
+                f"relative change {_pct(group.relative_change):>9}"
+            )
+    if deep.skipped:
+        lines.append(f"  {len(deep.skipped)} tensors not compared (see --format json for why)")
+    return lines
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.3g}%"
+
+
+def diff_text(
+    diff: ModelDiff, deep: DeepDiff | None = None, *, show_all: bool = False, color: bool = False
+) -> str:
     def bold(text: str) -> str:
         return f"\x1b[1m{text}\x1b[0m" if color else text
 
@@ -50,6 +79,8 @@ def diff_text(diff: ModelDiff, *, show_all: bool = False, color: bool = False) -
     for change in diff.changes:
         if change.detail and (show_all or change.significant):
             lines += ["", bold(f"{change.key} ({change.file})"), change.detail.rstrip("\n")]
+    if deep is not None:
+        lines += deep_text(deep)
     for note in diff.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines) + "\n"
@@ -63,7 +94,7 @@ def _text_row(change: Change) -> str:
     return f"  {mark} {_short(where):<40} {visible(change.meaning)}"
 
 
-def diff_markdown(diff: ModelDiff) -> str:
+def diff_markdown(diff: ModelDiff, deep: DeepDiff | None = None) -> str:
     def cell(value: Any) -> str:
         return _short(value).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -85,4 +116,12 @@ def diff_markdown(diff: ModelDiff) -> str:
                 f"| {'**yes**' if c.significant else 'no'} | `{cell(c.key)}` | {cell(c.before)} "
                 f"| {cell(c.after)} | {cell(c.meaning)} |"
             )
+    if deep is not None:
+        lines += [
+            "",
+            "### weights (deep)",
+            "",
+            module_table_markdown(deep),
+            layer_table_markdown(deep),
+        ]
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import open_git_repository
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
-GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json"})
+GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
 GROUPS = {
     "feat": "Features", "fix": "Fixes", "data": "Data", "train": "Training", "eval": "Evaluation",

@@ -24,7 +24,9 @@ __all__ = ["CARD_OUTPUTS", "ModelFacts", "inspect_snapshot", "manifest_files"]
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_TEXT_BYTES = 4 * 1024 * 1024
-CARD_OUTPUTS = frozenset({"README.md", "CHANGES.md", "card.json"})  # written by build: not inputs
+CARD_OUTPUTS = frozenset(
+    {"README.md", "CHANGES.md", "card.json", "weight-changes.svg"}
+)  # written by build: not inputs
 WEIGHT_SUFFIXES = (
     ".safetensors",
     ".bin",

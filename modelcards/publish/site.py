@@ -308,6 +308,8 @@ def model_files(
             release["tag"] if release["tag"].startswith(name) else f"{name} {release['tag']}"
         ) + render_template(env, "site/release.md.j2", dict(context, release=release))
     files[f"{folder}/card.json"] = model.card_json
+    if model.heatmap is not None:
+        files[f"{folder}/weight-changes.svg"] = model.heatmap
     return files
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from modelcards.compare.heatmap import heatmap_svg
 from modelcards.fingerprint import embed, front_matter_of, outputs_fingerprint
 from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
@@ -25,13 +26,17 @@ class RenderedModel:
     card: str  # README.md
     changes: str  # CHANGES.md
     card_json: str
+    heatmap: str | None = None  # weight-changes.svg, when tensor contents were compared
 
     def files(self) -> dict[str, str]:
-        return {
+        files = {
             f"{self.path}/README.md": self.card,
             f"{self.path}/CHANGES.md": self.changes,
             f"{self.path}/card.json": self.card_json,
         }
+        if self.heatmap is not None:
+            files[f"{self.path}/weight-changes.svg"] = self.heatmap
+        return files
 
 
 def to_json(data: Any) -> str:
@@ -65,4 +70,7 @@ def render_model(
         card=embed(card, context["fingerprint"], outputs),
         changes=changes,
         card_json=card_json,
+        heatmap=heatmap_svg(inputs.deep, title=f"{inputs.entry.name}: relative change by layer")
+        if inputs.deep is not None
+        else None,
     )

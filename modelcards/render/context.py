@@ -11,6 +11,7 @@ from typing import Any
 
 from modelcards import __version__
 from modelcards.assess import Assessment
+from modelcards.compare.deep import DeepDiff
 from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.config import ModelEntry
 from modelcards.history import History
@@ -57,6 +58,7 @@ class ModelInputs:
     provenance: Provenance
     card_defaults: dict[str, Any]
     assessment: Assessment | None = None
+    deep: DeepDiff | None = None  # tensor contents compared (build --deep)
     release_changes: Mapping[str | None, tuple[Change, ...]] = field(default_factory=dict)
 
 
@@ -311,6 +313,9 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
         "datasets": meta.get("datasets") or _card_meta(tuned).get("datasets") or [],
         "code_files": list(tuned.code_files),
         "diff": inputs.diff.as_json() if inputs.diff else None,
+        "deep": None
+        if inputs.deep is None
+        else {k: v for k, v in inputs.deep.as_json().items() if k != "tensors"},
         "risks": [a.as_json() for a in inputs.assessment.findings] if inputs.assessment else [],
         "governance": [i.as_json() for i in inputs.assessment.checklist]
         if inputs.assessment
