@@ -8,6 +8,7 @@ made from, cheap to compute (hashes come from caches and git), with no inspectio
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,14 @@ from modelcards.compare import ModelDiff, compare
 from modelcards.compare.deep import deep_compare
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import InspectError, ResolveError
-from modelcards.fingerprint import base_identity, inputs_fingerprint, templates_digest
+from modelcards.fingerprint import (
+    base_identity,
+    front_matter_of,
+    inputs_fingerprint,
+    outputs_fingerprint,
+    read_fingerprint,
+    templates_digest,
+)
 from modelcards.hashcache import HashCache
 from modelcards.history import History, ProjectGit
 from modelcards.inspect import (
@@ -255,6 +263,36 @@ def model_inputs(
     )
 
 
+def current_outputs(
+    config: ProjectConfig, state: ModelState, templates: str, deep: bool
+) -> RenderedModel | None:
+    """The model's files as they are on disk, when its fingerprints say build would write them
+    again unchanged (so a large project rebuilds only what changed, and mtimes stay put)."""
+    card = state.existing_card
+    recorded = read_fingerprint(card) if card is not None else None
+    if card is None or recorded is None:
+        return None
+    folder = config.root / state.entry.path
+    try:
+        changes = (folder / "CHANGES.md").read_text(encoding="utf-8")
+        card_json = (folder / "card.json").read_text(encoding="utf-8")
+        context = json.loads(card_json)
+        heatmap_file = folder / "weight-changes.svg"
+        heatmap = heatmap_file.read_text(encoding="utf-8") if heatmap_file.is_file() else None
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if (
+        not isinstance(context, dict)
+        or (context.get("deep") is not None) != deep
+        or state.fingerprint(config, templates, front_matter_of(card)) != recorded[0]
+        or outputs_fingerprint(card, changes, card_json) != recorded[1]
+    ):
+        return None
+    return RenderedModel(
+        state.entry.name, state.entry.path, context, card, changes, card_json, heatmap
+    )
+
+
 def render_project(
     config: ProjectConfig,
     *,
@@ -292,10 +330,12 @@ def render_project(
             if progress:
                 progress(f"{entry.name}: skipped, not readable at {at}: {exc}")
             continue
-        inputs = model_inputs(
-            config, state, analyse(state), git, base_manifest, deep=deep or config.deep
-        )
-
+        wants_deep = deep or config.deep
+        current = None if at is not None else current_outputs(config, state, templates, wants_deep)
+        if current is not None:  # nothing it is made from changed: keep it, render nothing
+            rendered.append(current)
+            continue
+        inputs = model_inputs(config, state, analyse(state), git, base_manifest, deep=wants_deep)
         fingerprint = state.fingerprinter(config, templates)
         rendered.append(render_model(inputs, env, state.existing_card, fingerprint))
     cache.save()

@@ -176,3 +176,26 @@ def test_site_folder_of_someone_else_is_not_clobbered(repo: Path) -> None:
     assert "modelcards-site holds files modelcards did not write" in err
     assert (repo / "modelcards-site" / "notes.md").read_text() == "mine"
     assert not (repo / "models/chat-tuned/card.json").exists()  # nothing half-done
+
+
+def test_unchanged_models_are_not_rendered_again(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelcards.build as build
+    from modelcards.config import load_config
+
+    run("build", "-C", str(repo), "--no-site")
+    rendered: list[str] = []
+    real = build.render_model
+
+    def counting(inputs, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rendered.append(inputs.entry.name)
+        return real(inputs, *args, **kwargs)
+
+    monkeypatch.setattr(build, "render_model", counting)
+    models = build.render_project(load_config(repo))
+    assert rendered == [] and [m.name for m in models] == ["chat-tuned", "chat-lora"]
+    config = repo / "models/chat-lora/adapter_config.json"
+    config.write_text(config.read_text().replace('"r": 8', '"r": 4'))
+    build.render_project(load_config(repo))
+    assert rendered == ["chat-lora"]
