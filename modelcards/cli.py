@@ -20,6 +20,14 @@ from modelcards.errors import ModelcardsError
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
 
+repo_option = click.option(
+    "-C",
+    "--repo",
+    "root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    help="The project root, where modelcards.yml is (default: the current folder).",
+)
 online_option = click.option(
     "--online",
     is_flag=True,
@@ -141,14 +149,7 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
 
 
 @cli.command()
-@click.option(
-    "-C",
-    "--repo",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The project root (default: the current folder).",
-)
+@repo_option
 @click.option("--force", is_flag=True, help="Replace an existing modelcards.yml.")
 @fail_cleanly
 def init(root: Path, force: bool) -> None:
@@ -170,14 +171,7 @@ def init(root: Path, force: bool) -> None:
 
 
 @cli.command()
-@click.option(
-    "-C",
-    "--repo",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The project root holding modelcards.yml (default: the current folder).",
-)
+@repo_option
 @click.option("--no-site", is_flag=True, help="Write cards and change logs, but not the site.")
 @click.option(
     "--at",
@@ -286,14 +280,7 @@ def build(
 
 
 @cli.command()
-@click.option(
-    "-C",
-    "--repo",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The project root holding modelcards.yml (default: the current folder).",
-)
+@repo_option
 @click.option(
     "--base-ref",
     metavar="REF",
@@ -453,14 +440,7 @@ def rules(fmt: str) -> None:
     show_default=True,
     help="cyclonedx: a CycloneDX 1.6 ML-BOM (JSON).",
 )
-@click.option(
-    "-C",
-    "--repo",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The project root holding modelcards.yml (default: the current folder).",
-)
+@repo_option
 @click.option(
     "-o",
     "--output",
@@ -513,14 +493,7 @@ def export(model: str, fmt: str, root: Path, output: Path | None, site_url: str 
 
 
 @cli.command()
-@click.option(
-    "-C",
-    "--repo",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The project root holding modelcards.yml (default: the current folder).",
-)
+@repo_option
 @click.option(
     "-a",
     "--dev-addr",

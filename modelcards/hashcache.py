@@ -7,14 +7,13 @@ that git says is clean, the pointer's oid *is* the sha256, so nothing is read at
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
+from modelcards.hashing import sha256_file
 from modelcards.publish.write import write_atomic
 
-BLOCK = 8 * 1024 * 1024
 MAX_ENTRIES = 200_000
 CACHE_VERSION = 1
 
@@ -24,15 +23,6 @@ def default_cache_file() -> Path:
         return Path(os.environ["MODELCARDS_CACHE"])
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "modelcards" / "hashes.json"
-
-
-def sha256_file(path: Path) -> str:
-    """Stream a file through sha256 in large blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class HashCache:

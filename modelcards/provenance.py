@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from modelcards.hashcache import BLOCK, HashCache
+from modelcards.hashcache import HashCache
+from modelcards.hashing import BLOCK_BYTES as BLOCK
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 
 

@@ -27,6 +27,16 @@ def realcases() -> Path:
     return REALCASES
 
 
+@pytest.fixture
+def repo(example_repo: Path, tmp_path: Path) -> Path:
+    """A copy of the example for one test to change as it likes."""
+    import shutil
+
+    target = tmp_path / "repo"
+    shutil.copytree(example_repo, target, symlinks=True)
+    return target
+
+
 @pytest.fixture(scope="session")
 def example_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled example, made once per test session by the real script."""

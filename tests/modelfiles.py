@@ -93,3 +93,16 @@ def git(cwd: Path, *args: str) -> str:
         capture_output=True,
         text=True,
     ).stdout
+
+
+def run_modelcards(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """The command as a user runs it: a real process, with its exit code and both streams."""
+    import os
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "modelcards", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )  # fmt: skip

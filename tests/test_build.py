@@ -28,13 +28,6 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.fixture
-def repo(example_repo: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(example_repo, target, symlinks=True)
-    return target
-
-
 def test_build_writes_cards_huggingface_can_load(repo: Path) -> None:
     code, out, err = run("build", "-C", str(repo), "--no-site")
     assert code == 0, err

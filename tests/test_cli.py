@@ -10,18 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from modelfiles import llama_config, llama_tensors, make_model
+from modelfiles import llama_config, llama_tensors, make_model, run_modelcards
 
-
-def modelcards(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The installed command as a user runs it: a real process, real exit code and streams."""
-    return subprocess.run(
-        [sys.executable, "-m", "modelcards.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+modelcards = run_modelcards
 
 
 @pytest.fixture

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from modelfiles import run_modelcards
 
-
-def modelcards(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelcards", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-
-
-@pytest.fixture
-def repo(example_repo: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(example_repo, target, symlinks=True)
-    return target
+modelcards = run_modelcards
 
 
 def test_diff_deep_finds_that_only_layer_one_moved(repo: Path) -> None:

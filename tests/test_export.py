@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-
-
-@pytest.fixture
-def repo(example_repo: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(example_repo, target, symlinks=True)
-    return target
 
 
 def export(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +14,6 @@ from ruamel.yaml import YAML
 from modelfiles import git
 
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def repo(example_repo: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(example_repo, target, symlinks=True)
-    return target
 
 
 def test_pre_commit_hooks_with_the_real_framework(repo: Path, tmp_path: Path) -> None:

@@ -6,22 +6,14 @@ import json
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from safetensors.numpy import save_file
 
-from modelfiles import git, llama_config, make_model
+from modelfiles import git, llama_config, make_model, run_modelcards
 
-
-def modelcards(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "modelcards", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **(env or {})})  # fmt: skip
+modelcards = run_modelcards
 
 
 class RunsCode:
@@ -85,13 +77,6 @@ def test_rules_lists_every_rule_once(tmp_path: Path) -> None:
     assert {"MC101", "MC201", "MC301", "MC401", "MC501", "MC601", "MC611", "MC701", "MC702"} <= set(
         ids
     )
-
-
-@pytest.fixture
-def repo(example_repo: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(example_repo, target, symlinks=True)
-    return target
 
 
 def test_card_lists_risks_and_the_gate_follows_waivers(repo: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,24 +11,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
+from modelfiles import run_modelcards
 
-
-@pytest.fixture
-def repo(example_repo: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(example_repo, target, symlinks=True)
-    return target
-
-
-def modelcards(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "modelcards.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+modelcards = run_modelcards
 
 
 def free_port() -> int:

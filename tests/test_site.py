@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,6 @@ RISKS = [
      "evidence": None, "recommendation": "state one",
      "waived": {"reason": "internal only", "owner": "ml-team"}},
 ]  # fmt: skip
-
-
-@pytest.fixture
-def repo(example_repo: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "repo"
-    shutil.copytree(example_repo, target, symlinks=True)
-    return target
 
 
 def with_risks(model: RenderedModel, risks: list[dict[str, Any]]) -> RenderedModel:

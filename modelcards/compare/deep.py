@@ -216,8 +216,26 @@ def _finite(value: float | None) -> float | None:
     return value if value is None or math.isfinite(value) else None
 
 
+class _Figures:
+    """‖ΔW‖/‖W‖ and the share of elements changed, from the sums every result row carries."""
+
+    delta_sq: float
+    base_sq: float
+    changed_elements: int
+    numel: int
+
+    @property
+    def relative_change(self) -> float | None:
+        ratio = _ratio(self.delta_sq, self.base_sq)
+        return None if ratio is None else math.sqrt(ratio)
+
+    @property
+    def changed_share(self) -> float:
+        return self.changed_elements / self.numel if self.numel else 0.0
+
+
 @dataclass(frozen=True)
-class TensorChange:
+class TensorChange(_Figures):
     """One tensor compared by content. `name` is the tuned model's name (the adapter module for
     LoRA), `base_name` the base tensor it was compared with."""
 
@@ -234,15 +252,6 @@ class TensorChange:
     layer: str | None = None  # "12", "encoder.5"; None outside the repeated blocks
     module: str = "other"
     reason: str | None = None  # why it was skipped
-
-    @property
-    def relative_change(self) -> float | None:
-        ratio = _ratio(self.delta_sq, self.base_sq)
-        return None if ratio is None else math.sqrt(ratio)
-
-    @property
-    def changed_share(self) -> float:
-        return self.changed_elements / self.numel if self.numel else 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -265,7 +274,7 @@ class TensorChange:
 
 
 @dataclass(frozen=True)
-class GroupDelta:
+class GroupDelta(_Figures):
     """Figures over a group of compared tensors: one layer, one module type, a cell, or all."""
 
     layer: str | None
@@ -276,15 +285,6 @@ class GroupDelta:
     changed_elements: int
     base_sq: float
     delta_sq: float
-
-    @property
-    def relative_change(self) -> float | None:
-        ratio = _ratio(self.delta_sq, self.base_sq)
-        return None if ratio is None else math.sqrt(ratio)
-
-    @property
-    def changed_share(self) -> float:
-        return self.changed_elements / self.numel if self.numel else 0.0
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
