@@ -1,4 +1,7 @@
-"""Write docs/cli.md from the commands' own --help (a test keeps the page in step)."""
+"""Write docs/cli/: one page per command from its own --help, and an index (a test keeps them current).
+
+python docs/gen_cli.py
+"""
 
 from __future__ import annotations
 
@@ -9,30 +12,55 @@ from click.testing import CliRunner
 
 from modelcards.cli import cli
 
+CLI_DIR = Path(__file__).parent / "cli"
 
-def cli_reference() -> str:
-    runner = CliRunner()
-    parts = [
+
+def _help(*args: str) -> str:
+    result = CliRunner().invoke(cli, [*args, "--help"], prog_name="modelcards", terminal_width=100)
+    return result.output.rstrip()
+
+
+def cli_pages() -> dict[str, str]:
+    """File name → content for every page under docs/cli/."""
+    commands = sorted(cli.commands)
+    index = [
         "# CLI reference",
         "",
-        "Generated from `modelcards COMMAND --help` by `docs/gen_cli.py`.",
+        "Generated from the commands' own `--help` by `docs/gen_cli.py`.",
         "",
+        "```text",
+        _help(),
+        "```",
+        "",
+        "| command | summary |",
+        "|---|---|",
     ]
-    for name in [None, *sorted(cli.commands)]:
-        args = [name, "--help"] if name else ["--help"]
-        text = runner.invoke(cli, args, prog_name="modelcards", terminal_width=100).output
-        parts += [
-            f"## `modelcards{' ' + name if name else ''}`",
-            "",
-            "```text",
-            text.rstrip(),
-            "```",
-            "",
-        ]
-    return "\n".join(parts)
+    pages = {}
+    for name in commands:
+        summary = cli.commands[name].get_short_help_str(limit=120)
+        index.append(f"| [`modelcards {name}`]({name}.md) | {summary} |")
+        pages[f"{name}.md"] = "\n".join(
+            [
+                f"# modelcards {name}",
+                "",
+                "```text",
+                _help(name),
+                "```",
+                "",
+                "[All commands](index.md)",
+                "",
+            ]
+        )
+    pages["index.md"] = "\n".join(index) + "\n"
+    return pages
 
 
 if __name__ == "__main__":
-    target = Path(__file__).parent / "cli.md"
-    target.write_text(cli_reference(), encoding="utf-8")
-    sys.stdout.write(f"wrote {target}\n")
+    CLI_DIR.mkdir(exist_ok=True)
+    pages = cli_pages()
+    for stale in CLI_DIR.glob("*.md"):
+        if stale.name not in pages:
+            stale.unlink()
+    for name, text in pages.items():
+        (CLI_DIR / name).write_text(text, encoding="utf-8")
+    sys.stdout.write(f"wrote {len(pages)} pages to {CLI_DIR}\n")

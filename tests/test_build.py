@@ -192,3 +192,25 @@ def test_unchanged_models_are_not_rendered_again(
     config.write_text(config.read_text().replace('"r": 8', '"r": 4'))
     build.render_project(load_config(repo))
     assert rendered == ["chat-lora"]
+
+
+def test_project_templates_override_the_defaults_and_fail_cleanly(repo: Path) -> None:
+    (repo / "my-templates").mkdir()
+    (repo / "my-templates/changes.md.j2").write_text(
+        "# {{ model.name }} at a glance\n\n{{ diff.summary.significant }} significant changes.\n"
+    )
+    config = repo / "modelcards.yml"
+    config.write_text(config.read_text() + "templates: my-templates\n")
+    code, _, err = run("build", "-C", str(repo), "--no-site")
+    assert code == 0, err
+    assert (repo / "models/chat-tuned/CHANGES.md").read_text() == (
+        "# chat-tuned at a glance\n\n15 significant changes.\n"
+    )
+    for broken, message in (
+        ("{{ no_such_value }}", "'no_such_value' is undefined"),
+        ("{{ model.name + 1 }}", "template failed: TypeError"),
+        ("{{ ''.__class__.__mro__ }}", "unsafe"),
+    ):
+        (repo / "my-templates/changes.md.j2").write_text(broken)
+        code, _, err = run("build", "-C", str(repo), "--no-site")
+        assert code == 2 and message in err and "Traceback" not in err, err
