@@ -28,7 +28,8 @@ RISKS = [
      "recommendation": "review modeling_x.py"},
     {"rule": "MC900", "severity": "low", "file": "README.md", "message": "no licence stated",
      "evidence": None, "recommendation": "state one",
-     "waived": {"reason": "internal only", "owner": "ml-team"}},
+     "waived": True, "waiver_expired": False,
+     "waiver": {"rule": "MC900", "reason": "internal only", "owner": "ml-team", "expires": None}},
 ]  # fmt: skip
 
 

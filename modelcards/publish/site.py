@@ -71,7 +71,10 @@ def inert_human_parts(
     return "".join(out)
 
 
-RISK_KEYS = ("rule", "severity", "file", "message", "evidence", "recommendation", "waived")
+RISK_KEYS = (
+    "rule", "severity", "file", "message", "evidence", "recommendation", "waived", "waiver",
+    "waiver_expired",
+)  # fmt: skip
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 MERMAID_FORMAT = "!!python/name:pymdownx.superfences.fence_code_format"
 ASSETS = "assets"

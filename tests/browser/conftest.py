@@ -49,7 +49,9 @@ RISKS = [
     {"rule": "MC201", "severity": "medium", "file": "tokenizer_config.json",
      "message": "chat template changed", "evidence": {"key": "chat_template"},
      "recommendation": "re-run the safety evaluation",
-     "waived": {"reason": "evaluated in ticket 42", "owner": "ml-team"}},
+     "waived": True, "waiver_expired": False,
+     "waiver": {"rule": "MC201", "reason": "evaluated in ticket 42", "owner": "ml-team",
+                "expires": None}},
 ]  # fmt: skip
 
 
