@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelcards.errors import InspectError
+from modelcards.errors import InspectError, ModelcardsError
 from modelcards.inspect.card import split_front_matter
 from modelcards.inspect.facts import (
     CardFacts,
@@ -71,6 +71,17 @@ class _Reader:
 
 
 def inspect_snapshot(snapshot: Snapshot) -> ModelFacts:
+    """The facts of one model; an error names the file as the user knows it (with its folder)."""
+    try:
+        return _inspect(snapshot)
+    except ModelcardsError as exc:
+        location = snapshot.ref.location
+        if exc.file and location not in (".", "") and not exc.file.startswith(location):
+            raise type(exc)(exc.reason, file=f"{location}/{exc.file}") from None
+        raise
+
+
+def _inspect(snapshot: Snapshot) -> ModelFacts:
     reader = _Reader(snapshot)
     present = reader.present
     if not ({"config.json", "adapter_config.json"} & present):
