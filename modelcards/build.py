@@ -37,6 +37,7 @@ from modelcards.inspect import (
     inspect_snapshot,
     manifest_files,
 )
+from modelcards.progress import progress_bar
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
 from modelcards.releases import release_changes
@@ -248,7 +249,14 @@ def model_inputs(
     )
     weights = None
     if deep and analysis.base is not None and state.base_snapshot is not None:
-        weights = deep_compare(analysis.base, analysis.tuned, state.base_snapshot, state.snapshot)
+        bar = progress_bar(f"{entry.name}: deep compare")  # only when stderr is a terminal
+        try:
+            weights = deep_compare(
+                analysis.base, analysis.tuned, state.base_snapshot, state.snapshot, progress=bar
+            )
+        finally:
+            if bar is not None:
+                bar.close()
     return ModelInputs(
         entry=entry,
         assessment=assessment,
