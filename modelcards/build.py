@@ -106,8 +106,8 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
     }
 
 
-def project_templates_digest(config: ProjectConfig) -> str:
-    return templates_digest([config.templates, builtin_templates()])
+def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> str:
+    return templates_digest([config.templates, builtin_templates()], site=site)
 
 
 def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:

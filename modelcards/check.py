@@ -211,7 +211,7 @@ def check_project(
             stale = [Problem(p.model, p.file, p.reason, "".join(diffs) or None) for p in stale]
         problems.extend(stale)
         problems.extend(_policy_problems(config, entry, card_json))
-    problems.extend(_check_site(config, templates, cards))
+    problems.extend(_check_site(config, project_templates_digest(config, site=True), cards))
     cache.save()
     return CheckReport(problems=tuple(problems), models=len(config.models), rendered=rendered)
 

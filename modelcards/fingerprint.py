@@ -35,12 +35,17 @@ def digest(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def templates_digest(folders: Iterable[Path | None]) -> str:
-    """Every template file that could be used (overrides first), by relative path and bytes."""
+def templates_digest(folders: Iterable[Path | None], *, site: bool) -> str:
+    """Every template file that could be used (overrides first), by relative path and bytes.
+
+    The cards' digest leaves out `site/` templates: a new site page must not make cards stale.
+    """
     parts: list[tuple[str, str]] = []
-    for index, folder in enumerate(f for f in folders if f is not None):
+    for index, folder in enumerate(folders):  # the index says which folder: override or default
+        if folder is None:
+            continue
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
+            if path.is_file() and (site or path.relative_to(folder).parts[0] != "site"):
                 rel = f"{index}/{path.relative_to(folder).as_posix()}"
                 parts.append((rel, hashlib.sha256(path.read_bytes()).hexdigest()))
     return digest(parts)

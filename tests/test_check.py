@@ -129,3 +129,14 @@ def test_base_from_a_git_revision_is_pinned_in_provenance(repo: Path) -> None:
     data = json.loads((repo / "models/chat-tuned/card.json").read_text())
     assert data["provenance"]["base"]["revision"] == import_commit
     assert "## chat-tuned/v1.0 (2024-02-01)" in (repo / "models/chat-tuned/CHANGES.md").read_text()
+
+
+def test_a_site_template_change_leaves_cards_current_but_not_the_site(repo: Path) -> None:
+    built_and_committed(repo)
+    (repo / "my-templates/site").mkdir(parents=True)
+    (repo / "my-templates/site/risks.md.j2").write_text("# {{ model.name }}: risks\n")
+    config = repo / "modelcards.yml"
+    config.write_text(config.read_text() + "templates: my-templates\n")
+    result = modelcards("check", "--format", "json", cwd=repo)
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["file"] for p in problems] == ["modelcards-site/.modelcards-site"]

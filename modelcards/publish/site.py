@@ -337,7 +337,7 @@ def site_pages(
     config: ProjectConfig, models: list[RenderedModel], env: SandboxedEnvironment
 ) -> dict[str, str]:
     """Project-relative path → content for every file of the site source."""
-    templates = templates_digest([config.templates, builtin_templates()])
+    templates = templates_digest([config.templates, builtin_templates()], site=True)
     root = config.site.dir
     files: dict[str, str] = {}
     entries = []
