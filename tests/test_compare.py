@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -212,3 +214,49 @@ def test_real_dialogpt_history_chat_template_added(realcases: Path, tmp_path: Pa
     # the same commit range also raised the tokenizer's max length
     context = next(c for c in diff.significant if c.key == "model_max_length")
     assert (context.before, context.after) == (512, 1024)
+
+
+def sparse_safetensors(
+    path: Path, header: dict, *, rename: str = "", extra: dict | None = None
+) -> None:
+    """A real-size safetensors file from a real header: JSON header written, data left sparse."""
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    entries, offset = {}, 0
+    for name, spec in sorted(tensors.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        size = spec["data_offsets"][1] - spec["data_offsets"][0]
+        entries[rename + name] = {**spec, "data_offsets": [offset, offset + size]}
+        offset += size
+    for name, spec in (extra or {}).items():
+        size = spec["bytes"]
+        entries[name] = {
+            "dtype": spec["dtype"],
+            "shape": spec["shape"],
+            "data_offsets": [offset, offset + size],
+        }
+        offset += size
+    raw = json.dumps({"__metadata__": header.get("__metadata__", {}), **entries}).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(len(raw).to_bytes(8, "little") + raw)
+    os.truncate(path, 8 + len(raw) + offset)
+
+
+def test_real_minilm_header_wrapped_by_a_classifier_head(realcases: Path, tmp_path: Path) -> None:
+    """all-MiniLM-L6-v2's real tensor names, and a fine-tune that wraps them as `bert.*`."""
+    source = realcases / "all-minilm-l6-v2-pypi"
+    header = json.loads((source / "model.safetensors.header.json").read_text())["header"]
+    for side in ("base", "tuned"):
+        (tmp_path / side).mkdir()
+        shutil.copy(source / "config.json", tmp_path / side / "config.json")
+    sparse_safetensors(tmp_path / "base" / "model.safetensors", header)
+    head = {"classifier.weight": {"dtype": "F32", "shape": [3, 384], "bytes": 3 * 384 * 4},
+            "classifier.bias": {"dtype": "F32", "shape": [3], "bytes": 12}}  # fmt: skip
+    sparse_safetensors(tmp_path / "tuned" / "model.safetensors", header, rename="bert.", extra=head)
+    diff = diff_of(tmp_path, "base", "tuned")
+    tensors = len([k for k in header if k != "__metadata__"])
+    assert [(r.base_prefix, r.tuned_prefix, r.count) for r in diff.weights.renames] == [
+        ("", "bert.", tensors)
+    ]
+    assert diff.weights.added == ("classifier.bias", "classifier.weight")
+    assert diff.weights.removed == () and diff.weights.reshaped == ()
+    assert diff.weights.tuned_params - diff.weights.base_params == 3 * 384 + 3
