@@ -660,6 +660,24 @@ class _Plan:
         self.rows: list[dict[str, Any]] = []  # TensorChange fields, filled as units finish
         self.units: list[tuple[int, _Dense | _Lora]] = []  # (row index, unit)
 
+    def row(
+        self,
+        name: str,
+        base_name: str,
+        kind: Kind,
+        before: str,
+        after: str,
+        numel: int,
+        reason: str | None = None,
+    ) -> int:
+        """A result row: "equal" until its units report, or "skipped" with the reason."""
+        status = "equal" if reason is None else "skipped"
+        self.rows.append(
+            dict(name=name, base_name=base_name, kind=kind, status=status, before=before,
+                 after=after, numel=numel, reason=reason)
+        )  # fmt: skip
+        return len(self.rows) - 1
+
     def skip(
         self,
         name: str,
@@ -670,34 +688,7 @@ class _Plan:
         numel: int,
         reason: str,
     ) -> None:
-        self.rows.append(
-            dict(
-                name=name,
-                base_name=base_name,
-                kind=kind,
-                status="skipped",
-                before=before,
-                after=after,
-                numel=numel,
-                reason=reason,
-            )
-        )
-
-    def row(
-        self, name: str, base_name: str, kind: Kind, before: str, after: str, numel: int
-    ) -> int:
-        self.rows.append(
-            dict(
-                name=name,
-                base_name=base_name,
-                kind=kind,
-                status="equal",
-                before=before,
-                after=after,
-                numel=numel,
-            )
-        )
-        return len(self.rows) - 1
+        self.row(name, base_name, kind, before, after, numel, reason)
 
     def dense(self, name: str, base_name: str, base: _Files, tuned: _Files, kind: Kind) -> None:
         b, t = base.facts.weights.tensors[base_name], tuned.facts.weights.tensors[name]
