@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from modelcards.build import render_project, write_outputs
     from modelcards.config import load_config
-    from modelcards.publish.site import build_site, site_pages, write_site
+    from modelcards.publish.mkdocs_build import build_site
+    from modelcards.publish.site import site_pages, write_site
     from modelcards.render import make_environment
 
     root = args.out or Path(tempfile.mkdtemp(prefix="modelcards-bench-"))

@@ -382,7 +382,8 @@ def build_project(
     With `at`, the cards are rebuilt as they were at that revision and written under `out`
     (relative to the project root); the work tree's cards and the site are not touched.
     """
-    from modelcards.publish.site import build_site, check_site_folder, site_pages, write_site
+    from modelcards.publish.mkdocs_build import build_site
+    from modelcards.publish.site import check_site_folder, site_pages, write_site
 
     models = render_project(config, progress=progress, online=online, cache=cache, at=at, deep=deep)
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""

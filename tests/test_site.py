@@ -16,7 +16,8 @@ from modelcards.config import load_config
 from modelcards.publish.charts import line_chart, nice_ticks, training_charts
 from modelcards.publish.compliance import compliance, fine_tune_compute
 from modelcards.publish.lineage import lineage_context, mermaid_label
-from modelcards.publish.site import build_site, site_pages, write_site
+from modelcards.publish.mkdocs_build import build_site
+from modelcards.publish.site import site_pages, write_site
 from modelcards.render import RenderedModel, make_environment
 
 RISKS = [

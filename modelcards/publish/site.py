@@ -9,9 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
@@ -436,20 +433,3 @@ def write_site(config: ProjectConfig, files: dict[str, str]) -> list[str]:
         rel for rel, content in sorted(files.items()) if write_atomic(config.root / rel, content)
     ]
     return written + remove_stale(config, files)
-
-
-def build_site(config: ProjectConfig) -> Path:
-    """Run `mkdocs build --strict` on the generated project; return the output folder."""
-    config_file = config.root / config.site.dir / "mkdocs.yml"
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config_file)],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )  # fmt: skip
-    if result.returncode != 0:
-        lines = [ln for ln in (result.stderr + result.stdout).splitlines() if ln.strip()]
-        detail = "; ".join(lines[-3:]) or f"exit code {result.returncode}"
-        raise PublishError(
-            f"mkdocs build failed: {detail}", file=str(config_file.relative_to(config.root))
-        )
-    return config.root / config.site.output

@@ -85,7 +85,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, example_repo: Path) -> Path:
         pytest.skip("no mermaid.min.js: .ci/run unpacks it into build/mermaid/ (npm pack mermaid)")
     from modelcards.build import render_project
     from modelcards.config import load_config
-    from modelcards.publish.site import build_site, site_pages, write_site
+    from modelcards.publish.mkdocs_build import build_site
+    from modelcards.publish.site import site_pages, write_site
     from modelcards.render import make_environment
 
     repo = tmp_path_factory.mktemp("browser") / "repo"

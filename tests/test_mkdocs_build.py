@@ -1,0 +1,87 @@
+"""The site built in shards side by side is the site one plain `mkdocs build` writes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modelcards.build import render_project
+from modelcards.config import load_config
+from modelcards.errors import PublishError
+from modelcards.publish.mkdocs_build import Shard, build_site, plan_shards
+from modelcards.publish.site import site_pages, write_site
+from modelcards.render import make_environment
+from modelfiles import git
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def fleet(repo: Path) -> Path:
+    """The example project with four more fine-tunes: six model folders to share out."""
+    config = repo / "modelcards.yml"
+    text = config.read_text()
+    for number in range(4):
+        shutil.copytree(repo / "models/chat-tuned", repo / f"models/tuned-{number}")
+        text += f"  - path: models/tuned-{number}\n    base: base-model\n"
+    config.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "feat: four more")
+    project = load_config(repo)
+    write_site(project, site_pages(project, render_project(project), make_environment(None)))
+    return repo
+
+
+def test_shards_are_contiguous_runs_in_sorted_order() -> None:
+    names = [f"m{n}" for n in (5, 1, 4, 2, 3, 6, 7)]
+    shards = plan_shards(names, jobs=3, per_shard=2)
+    assert shards == [
+        Shard(("m1", "m2", "m3"), site_wide=True),
+        Shard(("m4", "m5"), site_wide=False),
+        Shard(("m6", "m7"), site_wide=False),
+    ]
+    assert plan_shards(names, jobs=8, per_shard=50) == [Shard(tuple(sorted(names)), True)]
+    assert plan_shards([], jobs=4) == [Shard((), True)]
+
+
+def test_sharded_site_is_byte_identical_to_one_plain_mkdocs_build(fleet: Path) -> None:
+    project = load_config(fleet)
+    site_dir = fleet / project.site.dir
+    plain = fleet.parent / "plain-site"
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f",
+         str(site_dir / "mkdocs.yml"), "--site-dir", str(plain)],
+        check=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    out = build_site(project, jobs=3, per_shard=2)
+    built, expected = tree(out), tree(plain)
+    assert sorted(built) == sorted(expected)
+    assert [name for name in expected if built[name] != expected[name]] == []
+    docs = json.loads(built["search/search_index.json"])["docs"]
+    assert any(d["location"] == "models/tuned-3/" for d in docs)  # from the last shard
+    assert not list(fleet.glob(".site-build-*"))  # the work folder is gone
+
+
+def test_failing_shard_keeps_the_previous_site(fleet: Path) -> None:
+    project = load_config(fleet)
+    out = build_site(project, jobs=1)
+    (out / ".nojekyll").write_text("")
+    before = tree(out)
+    page = fleet / project.site.dir / "docs/models/tuned-3/index.md"
+    page.write_text(page.read_text() + "\n[broken](nowhere.md)\n")
+    with pytest.raises(PublishError, match=r"mkdocs build failed: .*nowhere\.md"):
+        build_site(project, jobs=3, per_shard=2)
+    assert tree(out) == before
+    page.write_text(page.read_text().replace("[broken](nowhere.md)", ""))
+    assert (build_site(project, jobs=3, per_shard=2) / ".nojekyll").is_file()  # dotfiles stay
