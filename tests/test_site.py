@@ -64,22 +64,43 @@ def test_home_lists_models_with_badges_releases_and_lineage(pages: dict[str, str
 
 def test_model_pages_exist_and_stay_out_of_the_nav(pages: dict[str, str]) -> None:
     folder = "modelcards-site/docs/models/chat-tuned"
-    for page in ("index.md", "diff.md", "risks.md", "provenance.md", "training.md",
-                 "compliance.md", "releases/index.md", "releases/chat-tuned-v1-0.md",
-                 "loss.svg", "learning-rate.svg", "card.json"):  # fmt: skip
-        assert f"{folder}/{page}" in pages, page
+    model_pages = sorted(p for p in pages if p.startswith(folder))
+    assert model_pages == [
+        f"{folder}/{page}"
+        for page in (
+            "card.json",
+            "index.md",
+            "learning-rate.svg",
+            "loss.svg",
+            "releases/chat-tuned-v1-0.md",
+            "report.md",
+        )  # fmt: skip
+    ]
     assert "modelcards-site/docs/models/chat-lora/loss.svg" not in pages  # no training record
+    report = pages[f"{folder}/report.md"]
+    sections = [line for line in report.splitlines() if line.startswith("## ")]
+    assert sections == [
+        "## Changes from the base model {#changes}", "## Known risks {#risks}",
+        "## Training {#training}", "## Provenance {#provenance}",
+        "## Compliance {#compliance}", "## Releases {#releases}",
+    ]  # fmt: skip
+    assert report.startswith('---\ntitle: "chat-tuned: audit report"\nhide: ["navigation"]\n')
+    lora = pages["modelcards-site/docs/models/chat-lora/report.md"]
+    assert "{#training}" not in lora and "](#training)" not in lora  # nothing to link to
     mkdocs = pages["modelcards-site/mkdocs.yml"]
     assert "not_in_nav:" in mkdocs and "/models/" in mkdocs
     assert "format: !!python/name:pymdownx.superfences.fence_code_format" in mkdocs
     assert (
         "- assets/modelcards.css" in mkdocs
         and "@media print" in pages["modelcards-site/docs/assets/modelcards.css"]
+        and "- assets/modelcards.js" in mkdocs
+        and ".mc-sortable table" in pages["modelcards-site/docs/assets/modelcards.js"]
     )
 
 
 def test_risk_register_orders_escapes_and_shows_waivers(pages: dict[str, str]) -> None:
-    risks = pages["modelcards-site/docs/models/chat-tuned/risks.md"]
+    report = pages["modelcards-site/docs/models/chat-tuned/report.md"]
+    risks = report.split("{#risks}")[1].split("\n## ")[0]
     rows = [line for line in risks.splitlines() if line.startswith("| <span")]
     assert [r.split("mc-badge mc-")[1].split('"')[0] for r in rows] == ["high", "medium", "low"]
     assert "<script>" not in risks and "&lt;script&gt;" in risks
@@ -88,24 +109,29 @@ def test_risk_register_orders_escapes_and_shows_waivers(pages: dict[str, str]) -
 
 
 def test_diff_page_highlights_chat_template_and_lists_new_tokens(pages: dict[str, str]) -> None:
-    diff = pages["modelcards-site/docs/models/chat-tuned/diff.md"]
+    report = pages["modelcards-site/docs/models/chat-tuned/report.md"]
+    diff = report.split("{#changes}")[1].split("\n## ")[0]
     assert '!!! warning "The chat template changed' in diff
     assert "    ```diff\n    --- base/tokenizer_config.json" in diff
     tokens = diff.split("### Tokens added to the vocabulary")[1].split("##")[0]
     assert "320: &#60;&#124;im&#95;start&#124;&#62;" in tokens and "321:" in tokens
+    assert "| [Tokenizer](#change-tokenizer) | 4 |" in diff
+    assert "### Tokenizer {#change-tokenizer}\n\n| Key | Before | After | Meaning |" in diff
     assert diff.index("### Architecture") < diff.index("insignificant differences")
     assert "| `lm_head.weight` | reshaped | `F32[320, 64]` | `F32[322, 64]` |" in diff
 
 
 def test_provenance_release_training_pages(pages: dict[str, str]) -> None:
     folder = "modelcards-site/docs/models/chat-tuned"
-    prov = pages[f"{folder}/provenance.md"]
-    assert "| `model.safetensors` | 530.8 KB | 530,784 |" in prov
-    assert "## Base model files" in prov and "not pinned" in prov
+    report = pages[f"{folder}/report.md"]
+    prov = report.split("{#provenance}")[1].split("\n## ")[0]
+    assert "10 files, 551.0 KB in total." in prov
+    assert "| `model.safetensors` | 530,784 | `0b17f519" in prov
+    assert "### Base model files" in prov and "not pinned" in prov
     release = pages[f"{folder}/releases/chat-tuned-v1-0.md"]
     assert "fine-tune chat-tuned on support chats" in release
     assert "a card per release is not generated yet" in release
-    training = pages[f"{folder}/training.md"]
+    training = report.split("{#training}")[1].split("\n## ")[0]
     assert "![Training and evaluation loss by step](loss.svg)" in training
     assert "| eval\\_loss | 1.34 |" in training or "eval_loss" in training
     card = json.loads(pages[f"{folder}/card.json"])
@@ -131,17 +157,26 @@ def test_card_page_links_out_and_keeps_prose_inert(repo: Path) -> None:
     files = site_pages(config, models, make_environment(config.templates))
     card = files["modelcards-site/docs/models/chat-tuned/index.md"]
     assert "&lt;img src=x onerror=alert(1)>" in card and "<img" not in card
-    assert "See [provenance](provenance.md)" in card and "| File | Size | SHA-256 |" not in card
+    assert (
+        "See [provenance](report.md#provenance)" in card and "| File | Size | SHA-256 |" not in card
+    )
+    assert "[Known risks](report.md#risks)" in card  # the sub-navigation
 
 
 def test_compliance_page_marks_evidence_and_estimates_compute(pages: dict[str, str]) -> None:
-    page = pages["modelcards-site/docs/models/chat-tuned/compliance.md"]
+    report = pages["modelcards-site/docs/models/chat-tuned/report.md"]
+    page = report.split("{#compliance}")[1].split("\n## ")[0]
     assert "Documentation support, not legal advice" in page
-    assert '| Licence | Annex XI 1(f); Annex XII 1(h) | <span class="mc-evidenced">' in page
-    assert "| Energy consumption (known or estimated) | Annex XI 2(e) | " in page
-    assert '<span class="mc-missing">missing</span>' in page
+    assert '| Licence | <span class="mc-evidenced">evidenced</span> | `apache-2.0` from' in page
+    assert (
+        '| Energy consumption (known or estimated) | <span class="mc-missing">missing</span> '
+        "| **To do:** add \\`co2_eq_emissions\\`" in page
+    )
     assert "| Training tokens | unknown |" in page  # the example's Trainer counted no tokens
-    assert "1.52e+12 FLOP" in page and "NIST AI RMF" in page and "MEASURE 2.12" in page
+    assert "1.52e+12 FLOP" in page and "NIST AI RMF" in page
+    assert '- <span class="mc-partial">partial</span>: GOVERN 1.4, GOVERN 6.1, MAP 1.1' in page
+    mapping = pages["modelcards-site/docs/compliance.md"]
+    assert "Annex XI 1(f); Annex XII 1(h)" in mapping  # the references live there, once
 
 
 def test_compute_estimate_and_ratio() -> None:
@@ -194,11 +229,13 @@ def test_site_builds_strictly_with_every_page(repo: Path) -> None:
     models = [with_risks(models[0], RISKS), *models[1:]]
     write_site(config, site_pages(config, models, make_environment(config.templates)))
     out = build_site(config)
-    for page in ("index.html", "lineage/index.html", "models/chat-tuned/risks/index.html",
+    for page in ("index.html", "lineage/index.html", "models/chat-tuned/report/index.html",
                  "models/chat-tuned/releases/chat-tuned-v1-0/index.html",
-                 "models/chat-tuned/compliance/index.html", "models/chat-tuned/loss.svg"):  # fmt: skip
+                 "compliance/index.html", "models/chat-tuned/loss.svg"):  # fmt: skip
         assert (out / page).is_file(), page
-    risks = (out / "models/chat-tuned/risks/index.html").read_text()
+    risks = (out / "models/chat-tuned/report/index.html").read_text()
+    for anchor in ("changes", "risks", "training", "provenance", "compliance", "releases"):
+        assert f'<h2 id="{anchor}">' in risks, anchor
     assert "<script>alert(1)" not in risks and "&lt;script&gt;alert(1)" in risks
     home = (out / "index.html").read_text()
     assert '<pre class="mermaid"><code>flowchart LR' in home
@@ -265,7 +302,7 @@ def test_awkward_release_tag_keeps_tables_and_pages_whole(repo: Path) -> None:
     files = site_pages(config, render_project(config), make_environment(config.templates))
     home = files["modelcards-site/docs/index.md"]
     row = next(line for line in home.splitlines() if line.startswith("| [chat-tuned]"))
-    assert row.count(" | ") == 6  # seven cells: the pipe in the tag is escaped
+    assert row.count(" | ") == 7  # eight cells: the pipe in the tag is escaped
     assert "[chat-tuned/v2&quot;\\|x](models/chat-tuned/releases/chat-tuned-v2-x.md)" in row
     release = files["modelcards-site/docs/models/chat-tuned/releases/chat-tuned-v2-x.md"]
     assert release.startswith('---\ntitle: "chat-tuned/v2\\"|x"\n')

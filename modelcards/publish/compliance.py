@@ -402,7 +402,7 @@ HOW = {
 
 
 def mapping() -> dict[str, Any]:
-    """The explanation shared by every model's compliance page: items, sources, NIST rows."""
+    """The explanation shared by every model's compliance section: items, sources, NIST rows."""
     items = eu_ai_act_items({"model": {"name": ""}}, "")
     titles = {**{i["key"]: i["title"] for i in items}, **EXTRA_TITLES}
     return {

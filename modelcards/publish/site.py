@@ -35,15 +35,23 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
 
 
-# Generated card blocks that have a page of their own on the site: the card page links there
-# instead of repeating them (less to read, and less Markdown for mkdocs to convert).
+# Generated card blocks that have a section of their own in the audit report: the card page links
+# there instead of repeating them (less to read, and less Markdown for mkdocs to convert).
 LINKED_BLOCKS = {
-    "risks": ("Known risks", "risks.md", "the risk register, with evidence and recommendations"),
-    "training": ("Training Details", "training.md", "steps, loss and learning-rate curves"),
-    "evaluation": ("Evaluation", "training.md#evaluation", "the evaluation metrics"),
-    "changes": ("Changes from the base model", "diff.md", "every change, by area"),
-    "provenance": ("Provenance", "provenance.md", "the file manifest with sizes and SHA-256"),
-    "changelog": ("Change log", "releases/index.md", "releases and their commits"),
+    "risks": (
+        "Known risks",
+        "report.md#risks",
+        "the risk register, with evidence and recommendations",
+    ),
+    "training": ("Training Details", "report.md#training", "steps, loss and learning-rate curves"),
+    "evaluation": ("Evaluation", "report.md#evaluation", "the evaluation metrics"),
+    "changes": ("Changes from the base model", "report.md#changes", "every change, by area"),
+    "provenance": (
+        "Provenance",
+        "report.md#provenance",
+        "the file manifest with sizes and SHA-256",
+    ),
+    "changelog": ("Change log", "report.md#releases", "releases and their commits"),
 }
 
 
@@ -54,7 +62,7 @@ def inert_human_parts(
 
     Generated parts are escaped when rendered; a card's prose may come from an upstream README,
     so on the audit site no tag from it is ever live (`<script>` shows as text). With
-    `link_out`, generated blocks that have their own site page become a link to it.
+    `link_out`, generated blocks that have their own section in the audit report become a link.
     """
     out = []
     for part in parse_body(body):
@@ -77,26 +85,23 @@ MERMAID_FORMAT = "!!python/name:pymdownx.superfences.fence_code_format"
 ASSETS = "assets"
 CSS = "modelcards.css"
 MERMAID_JS = "mermaid.min.js"
-# Provenance, training, compliance and release-list pages stay out of the search index: hashes and
-# checklists would bury the models, and indexing them is a large part of the build time.
+SORT_JS = "modelcards.js"
+# Two pages per model (plus one per release): mkdocs spends a fixed few milliseconds on every page,
+# so the report's sections share one page, which also prints as one document. The report stays
+# out of the search index: hashes and checklists would bury the models, and indexing it would be a
+# large part of the build time; the card page is what search finds.
 MODEL_PAGES = (  # page in the model's folder, template, title after the model's name, searchable
     ("index.md", "model.md.j2", "", True),
-    ("diff.md", "diff.md.j2", "changes from base", True),
-    ("risks.md", "risks.md.j2", "known risks", True),
-    ("provenance.md", "provenance.md.j2", "provenance", False),
-    ("training.md", "training.md.j2", "training", False),
-    ("compliance.md", "compliance.md.j2", "compliance", False),
-    ("releases/index.md", "releases.md.j2", "releases", False),
+    ("report.md", "report.md.j2", "audit report", False),
 )
-WIDE_PAGES = frozenset({"risks.md", "provenance.md", "compliance.md", "diff.md"})
 TITLE_UNSAFE = re.compile(r"[<>&\x00-\x1f]")
 
 
-def page_meta(title: str, *, searchable: bool = True, wide: bool = False) -> str:
+def page_meta(title: str, *, searchable: bool = True, hide: tuple[str, ...] = ()) -> str:
     """YAML front matter naming the page (mkdocs would otherwise title it after the file)."""
     meta: dict[str, Any] = {"title": TITLE_UNSAFE.sub("", title)}
-    if wide:  # wide tables get the table-of-contents column
-        meta["hide"] = ["toc"]
+    if hide:  # material's sidebars: "navigation" (left), "toc" (right)
+        meta["hide"] = list(hide)
     if not searchable:
         meta["search"] = {"exclude": True}
     return "---\n" + "".join(f"{k}: {json.dumps(v)}\n" for k, v in meta.items()) + "---\n"
@@ -134,7 +139,8 @@ def mkdocs_config(config: ProjectConfig, *, mermaid_js: bool = False) -> dict[st
         },
         "plugins": ["search"],
         "extra_css": [f"{ASSETS}/{CSS}"],
-        "extra_javascript": [f"{ASSETS}/{MERMAID_JS}"] if mermaid_js else [],
+        "extra_javascript": [f"{ASSETS}/{SORT_JS}"]
+        + ([f"{ASSETS}/{MERMAID_JS}"] if mermaid_js else []),
         "markdown_extensions": [
             "tables",
             "admonition",
@@ -223,6 +229,18 @@ def findings(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def findings_rank(risks: list[dict[str, Any]]) -> str:
+    """A sort key for the home table: open findings counted per severity, most severe first."""
+    open_ = [str(r.get("severity") or "").lower() for r in risks if not r.get("waived")]
+    return "".join(f"{min(open_.count(sev), 999):03d}" for sev in SEVERITIES[:4])
+
+
+def governance_score(items: list[Any]) -> dict[str, int]:
+    """How many governance checklist items are evidenced, of how many."""
+    rows = [i for i in items if isinstance(i, dict)]
+    return {"evidenced": sum(1 for i in rows if i.get("evidenced")), "total": len(rows)}
+
+
 def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
     """What the site adds to a model's context: links, releases with page names, counts."""
     history = context.get("history") or {}
@@ -263,6 +281,8 @@ def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
         "latest_release": releases[0] if releases else None,
         "last_change": max(dates, key=_utc) if dates else None,
         "findings": findings(risks),
+        "findings_rank": findings_rank(risks),
+        "governance": governance_score(context.get("governance") or []),
         "risks": risks,
     }
 
@@ -298,10 +318,9 @@ def model_files(
     files = {f"{folder}/{name}": svg for name, svg in charts.items()}
     name = str(model.context["model"]["name"])
     for page, template, suffix, searchable in MODEL_PAGES:
-        if page == "training.md" and not site["has_training"]:
-            continue  # the card says there is no training record; no empty page to build
         title = f"{name}: {suffix}" if suffix else name
-        meta = page_meta(title, searchable=searchable, wide=page in WIDE_PAGES)
+        # the long report keeps its table of contents and gives up the (short) site navigation
+        meta = page_meta(title, searchable=searchable, hide=() if searchable else ("navigation",))
         files[f"{folder}/{page}"] = meta + render_template(env, f"site/{template}", context)
     for release in site["releases"]:
         files[f"{folder}/releases/{release['slug']}.md"] = page_meta(
@@ -353,6 +372,7 @@ def site_pages(
         env, "site/compliance-mapping.md.j2", compliance_mapping()
     )
     files[f"{root}/docs/{ASSETS}/{CSS}"] = SITE_CSS
+    files[f"{root}/docs/{ASSETS}/{SORT_JS}"] = SORT_TABLES_JS
     mermaid_js = read_mermaid_js(config)
     if mermaid_js is not None:
         files[f"{root}/docs/{ASSETS}/{MERMAID_JS}"] = mermaid_js
@@ -385,6 +405,9 @@ SITE_CSS = """\
 .mc-subnav { font-size: .8rem; }
 .mc-nowrap { white-space: nowrap; }
 .mc-chart { max-width: 100%; height: auto; border: 1px solid #e9ecef; }
+.mc-sortable th { cursor: pointer; user-select: none; }
+.mc-sortable th[aria-sort="ascending"]::after { content: " \\25B2"; }
+.mc-sortable th[aria-sort="descending"]::after { content: " \\25BC"; }
 .md-typeset table:not([class]) { font-size: .72rem; }
 @media print {
   .md-header, .md-tabs, .md-sidebar, .md-search, .md-footer, .md-top, .md-source,
@@ -433,3 +456,53 @@ def write_site(config: ProjectConfig, files: dict[str, str]) -> list[str]:
         rel for rel, content in sorted(files.items()) if write_atomic(config.root / rel, content)
     ]
     return written + remove_stale(config, files)
+
+
+SORT_TABLES_JS = """\
+/* Written by modelcards build: a click (or Enter) on a column header of a table inside
+   .mc-sortable sorts its rows by that column; again, the other way. A cell may carry its own
+   sort key in a data-sort attribute (finding counts, checklist scores). No network, no library. */
+(function () {
+  function key(cell) {
+    var marked = cell.querySelector("[data-sort]");
+    var text = (marked ? marked.getAttribute("data-sort") : cell.textContent).trim();
+    var number = Number(text.replace(/,/g, ""));
+    return text !== "" && !isNaN(number) ? number : text.toLowerCase();
+  }
+  function compare(x, y) {
+    if (typeof x !== typeof y) { x = String(x); y = String(y); }
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  function sortBy(table, column, header) {
+    var body = table.tBodies[0];
+    var ascending = header.getAttribute("aria-sort") !== "ascending";
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      return compare(key(a.cells[column]), key(b.cells[column])) * (ascending ? 1 : -1);
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+    Array.prototype.forEach.call(header.parentNode.cells, function (th) {
+      th.removeAttribute("aria-sort");
+    });
+    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+  }
+  function setUp() {
+    document.querySelectorAll(".mc-sortable table").forEach(function (table) {
+      if (!table.tHead || !table.tBodies.length) { return; }
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, column) {
+        th.tabIndex = 0;
+        th.title = "Sort by this column";
+        th.addEventListener("click", function () { sortBy(table, column, th); });
+        th.addEventListener("keydown", function (event) {
+          if (event.key === "Enter") { sortBy(table, column, th); }
+        });
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
+  }
+})();
+"""

@@ -23,6 +23,27 @@ def test_home_lists_the_models(open_page: Any, artifacts: Path) -> None:
     assert visit.console_errors == [] and visit.dialogs == []
 
 
+def test_home_table_sorts_by_the_clicked_column(open_page: Any) -> None:
+    visit = open_page("")
+    table = visit.page.locator("article table").first
+
+    def names() -> list[str]:
+        return [row.locator("td").first.inner_text() for row in table.locator("tbody tr").all()]
+
+    by_name = table.locator("th", has_text="Model")
+    by_name.click()
+    assert names() == ["chat-lora", "chat-tuned"]
+    assert by_name.get_attribute("aria-sort") == "ascending"
+    by_name.click()
+    assert names() == ["chat-tuned", "chat-lora"]
+    findings = table.locator("th", has_text="Findings")
+    findings.click()  # ascending: fewest and mildest findings first
+    assert names() == ["chat-lora", "chat-tuned"]  # chat-tuned has the one high finding
+    findings.press("Enter")
+    assert names() == ["chat-tuned", "chat-lora"]
+    assert visit.console_errors == []
+
+
 def test_lineage_graph_renders_as_svg(open_page: Any) -> None:
     visit = open_page("")
     svg = visit.page.wait_for_selector("div.mermaid svg", timeout=WAIT)
@@ -50,22 +71,21 @@ def test_model_page_shows_its_risks_and_diff(open_page: Any, artifacts: Path) ->
     assert card.page.locator("h1").first.inner_text().startswith("chat-tuned")
     card.page.screenshot(path=str(artifacts / "model.png"), full_page=True)
     card.page.get_by_role("link", name="Known risks").first.click()
-    card.page.wait_for_url("**/models/chat-tuned/risks/")
-    register = card.page.locator("article table").first.inner_text()
+    card.page.wait_for_url("**/models/chat-tuned/report/#risks")
+    register = card.page.locator("xpath=//h2[@id='risks']/following::table[1]").inner_text()
     assert "MC101" in register and "review the code before use" in register
     assert "auto_map loads modeling code <script>alert('risk')</script>" in register
     assert "waived: evaluated in ticket 42 (owner ml-team)" in register
-    card.page.screenshot(path=str(artifacts / "risks.png"), full_page=True)
-    diff = open_page("models/chat-tuned/diff/")
+    card.page.screenshot(path=str(artifacts / "report.png"), full_page=True)
+    diff = open_page("models/chat-tuned/report/")
     text = diff.page.locator("article").inner_text()
     assert "vocabulary size 320 → 322 (+2 tokens)" in text
     assert "The chat template changed" in text and "<|im_start|>" in text
-    diff.page.screenshot(path=str(artifacts / "diff.png"), full_page=True)
     assert card.console_errors == [] and diff.console_errors == []
 
 
 def test_release_page_exists(open_page: Any) -> None:
-    visit = open_page("models/chat-tuned/releases/")
+    visit = open_page("models/chat-tuned/report/")
     visit.page.get_by_role("link", name="chat-tuned/v1.0").click()
     visit.page.wait_for_url("**/releases/chat-tuned-v1-0/")
     assert "fine-tune chat-tuned on support chats" in visit.page.locator("article").inner_text()
@@ -73,7 +93,7 @@ def test_release_page_exists(open_page: Any) -> None:
 
 
 def test_training_charts_load(open_page: Any) -> None:
-    visit = open_page("models/chat-tuned/training/")
+    visit = open_page("models/chat-tuned/report/")
     for image in visit.page.locator("img.mc-chart").all():
         assert image.evaluate("img => img.complete && img.naturalWidth > 0")
     assert visit.page.locator("img.mc-chart").count() == 2
@@ -94,11 +114,11 @@ def test_hostile_readme_shows_as_text_and_runs_nothing(open_page: Any) -> None:
 
 
 def test_print_view_hides_chrome_and_keeps_tables_whole(open_page: Any, artifacts: Path) -> None:
-    visit = open_page("models/chat-tuned/provenance/")
+    visit = open_page("models/chat-tuned/report/")
     visit.page.emulate_media(media="print")
-    for selector in (".md-header", ".md-sidebar--primary", ".mc-subnav"):
+    for selector in (".md-header", ".md-sidebar--secondary", ".mc-subnav"):
         assert not visit.page.locator(selector).first.is_visible(), selector
-    table = visit.page.locator("article table").nth(1)
+    table = visit.page.locator("xpath=//h2[@id='provenance']/following::table[2]")  # files + hashes
     assert table.is_visible()
     article_width = visit.page.locator("article").evaluate("a => a.clientWidth")
     assert table.evaluate("t => t.scrollWidth") <= article_width + 1  # nothing cut at the edge
