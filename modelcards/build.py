@@ -382,7 +382,7 @@ def build_project(
     With `at`, the cards are rebuilt as they were at that revision and written under `out`
     (relative to the project root); the work tree's cards and the site are not touched.
     """
-    from modelcards.publish.mkdocs_build import build_site
+    from modelcards.publish.mkdocs_build import build_site, site_is_current
     from modelcards.publish.site import check_site_folder, site_pages, write_site
 
     models = render_project(config, progress=progress, online=online, cache=cache, at=at, deep=deep)
@@ -397,7 +397,12 @@ def build_project(
     output = None
     if site_files:
         written += write_site(config, site_files)
-        if progress:
-            progress(f"building the site with mkdocs into {config.site.output}/")
-        output = build_site(config)
+        if site_is_current(config):
+            output = config.root / config.site.output
+            if progress:
+                progress(f"{config.site.output}/ was built from these pages already: not rebuilt")
+        else:
+            if progress:
+                progress(f"building the site with mkdocs into {config.site.output}/")
+            output = build_site(config)
     return BuildReport(tuple(models), tuple(written), tuple(unchanged), output)

@@ -13,10 +13,10 @@ import pytest
 from modelcards.build import render_project
 from modelcards.config import load_config
 from modelcards.errors import PublishError
-from modelcards.publish.mkdocs_build import Shard, build_site, plan_shards
+from modelcards.publish.mkdocs_build import STAMP, Shard, build_site, plan_shards, site_is_current
 from modelcards.publish.site import site_pages, write_site
 from modelcards.render import make_environment
-from modelfiles import git
+from modelfiles import git, run_modelcards
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -66,6 +66,7 @@ def test_sharded_site_is_byte_identical_to_one_plain_mkdocs_build(fleet: Path) -
     )  # fmt: skip
     out = build_site(project, jobs=3, per_shard=2)
     built, expected = tree(out), tree(plain)
+    assert built.pop(STAMP).startswith(b"This folder is generated")  # ours, beside mkdocs' files
     assert sorted(built) == sorted(expected)
     assert [name for name in expected if built[name] != expected[name]] == []
     docs = json.loads(built["search/search_index.json"])["docs"]
@@ -85,3 +86,31 @@ def test_failing_shard_keeps_the_previous_site(fleet: Path) -> None:
     assert tree(out) == before
     page.write_text(page.read_text().replace("[broken](nowhere.md)", ""))
     assert (build_site(project, jobs=3, per_shard=2) / ".nojekyll").is_file()  # dotfiles stay
+
+
+def test_a_site_built_from_the_same_pages_is_not_built_again(repo: Path) -> None:
+    first = run_modelcards("build", "-C", str(repo), cwd=repo)
+    assert first.returncode == 0, first.stderr
+    index = repo / "site/index.html"
+    stamp = repo / "site" / STAMP
+    assert "mkdocs 1." in stamp.read_text() and "material " in stamp.read_text()
+    built_at = index.stat().st_mtime_ns
+    again = run_modelcards("build", "-C", str(repo), cwd=repo)
+    assert again.returncode == 0, again.stderr
+    assert "site/ was built from these pages already: not rebuilt" in again.stderr
+    assert index.stat().st_mtime_ns == built_at
+    stamp.write_text(stamp.read_text().replace("mkdocs 1.", "mkdocs 0."))  # another mkdocs
+    assert not site_is_current(load_config(repo))
+    rebuilt = run_modelcards("build", "-C", str(repo), cwd=repo)
+    assert "building the site with mkdocs" in rebuilt.stderr
+    assert index.stat().st_mtime_ns != built_at
+    index.unlink()  # an output someone emptied is built again too
+    assert not site_is_current(load_config(repo))
+    gen = repo / "models/chat-tuned/generation_config.json"
+    gen.write_text(gen.read_text().replace('"temperature": 0.7', '"temperature": 0.5'))
+    changed = run_modelcards("build", "-C", str(repo), cwd=repo)
+    assert changed.returncode == 0 and "building the site with mkdocs" in changed.stderr
+    assert (
+        "sampling temperature 0.8 → 0.5"
+        in (repo / "site/models/chat-tuned/report/index.html").read_text()
+    )

@@ -25,9 +25,13 @@ from pathlib import Path
 
 from modelcards.config import ProjectConfig
 from modelcards.errors import PublishError
+from modelcards.publish.site import MARKER
 
 MODELS = "models"  # the docs folder holding one folder per model (see site.py)
 SEARCH_INDEX = Path("search") / "search_index.json"
+STAMP = (
+    ".modelcards-built"  # in the output: what it was built from (a dotfile, as mkdocs keeps those)
+)
 MODELS_PER_SHARD = 50  # below this a shard's own start-up (about 1 s) outweighs what it saves
 
 
@@ -110,6 +114,29 @@ def merge_search_indexes(parts: list[Path], into: Path) -> None:
     into.write_text(json.dumps(merged, separators=(",", ":"), default=str), encoding="utf-8")
 
 
+def build_stamp(config: ProjectConfig) -> str | None:
+    """The fingerprints of the site's sources and the versions of the tools that build them."""
+    from importlib.metadata import version
+
+    try:
+        marker = (config.root / config.site.dir / MARKER).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return f"{marker.strip()}\nmkdocs {version('mkdocs')}, material {version('mkdocs-material')}\n"
+
+
+def site_is_current(config: ProjectConfig) -> bool:
+    """Whether the output was built from exactly the sources there now, by these tool versions:
+    then building again would write the same bytes, and a large site is spared a rebuild."""
+    output = config.root / config.site.output
+    stamp = build_stamp(config)
+    try:
+        built = (output / STAMP).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return stamp is not None and built == stamp and (output / "index.html").is_file()
+
+
 def build_site(
     config: ProjectConfig, *, jobs: int | None = None, per_shard: int = MODELS_PER_SHARD
 ) -> Path:
@@ -149,6 +176,9 @@ def build_site(
                 for name in shard.models:
                     os.replace(shard_output / MODELS / name, built / MODELS / name)
             merge_search_indexes([o / SEARCH_INDEX for o in outputs], built / SEARCH_INDEX)
+        stamp = build_stamp(config)
+        if stamp is not None:
+            (built / STAMP).write_text(stamp, encoding="utf-8")
         replace_folder(built, output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -164,7 +194,11 @@ def replace_folder(new: Path, target: Path) -> None:
     old = None
     if target.exists():
         for entry in target.iterdir():
-            if entry.name.startswith(".") and not (new / entry.name).exists():
+            if (
+                entry.name.startswith(".")
+                and entry.name != STAMP
+                and not (new / entry.name).exists()
+            ):
                 os.replace(entry, new / entry.name)
         old = target.with_name(f".{target.name}-old-{os.getpid()}")
         os.replace(target, old)

@@ -16,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from modelcards.config import HUB_ID, ProjectConfig
 from modelcards.errors import PublishError
 from modelcards.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
+from modelcards.history import GROUPS, OTHER
 from modelcards.inspect.card import split_front_matter
 from modelcards.publish.charts import training_charts
 from modelcards.publish.compliance import compliance
@@ -241,9 +242,18 @@ def governance_score(items: list[Any]) -> dict[str, int]:
     return {"evidenced": sum(1 for i in rows if i.get("evidenced")), "total": len(rows)}
 
 
+def in_group_order(release: dict[str, Any]) -> dict[str, Any]:
+    """The release with its commit groups in the change log's order (card.json sorts keys)."""
+    groups = release.get("groups") or {}
+    order = [*dict.fromkeys(GROUPS.values()), OTHER]
+    ranked = sorted(groups, key=lambda g: (order.index(g) if g in order else len(order), g))
+    return {**release, "groups": {g: groups[g] for g in ranked}}
+
+
 def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
     """What the site adds to a model's context: links, releases with page names, counts."""
-    history = context.get("history") or {}
+    history = dict(context.get("history") or {})
+    history["releases"] = [in_group_order(r) for r in history.get("releases") or []]
     releases = []
     tags = [r["tag"] for r in history.get("releases", []) if r.get("tag")]
     for release, tag_slug in zip(

@@ -66,7 +66,9 @@ def render_model(
     return RenderedModel(
         name=inputs.entry.name,
         path=inputs.entry.path,
-        context=context,
+        # as card.json holds it, so the site reads the same values (and key order) whether the
+        # model was rendered now or its unchanged files were taken as they are
+        context=json.loads(card_json),
         card=embed(card, context["fingerprint"], outputs),
         changes=changes,
         card_json=card_json,
