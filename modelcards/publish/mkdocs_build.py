@@ -25,6 +25,7 @@ from pathlib import Path
 
 from modelcards.config import ProjectConfig
 from modelcards.errors import PublishError
+from modelcards.parallel import default_jobs
 from modelcards.publish.site import MARKER
 
 MODELS = "models"  # the docs folder holding one folder per model (see site.py)
@@ -41,13 +42,6 @@ class Shard:
 
     models: tuple[str, ...]
     site_wide: bool
-
-
-def default_jobs() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def plan_shards(models: list[str], jobs: int, per_shard: int = MODELS_PER_SHARD) -> list[Shard]:
