@@ -17,7 +17,7 @@ from typing import Any
 from modelcards.assess import assess_model
 from modelcards.assess.policy import today
 from modelcards.compare import ModelDiff, compare
-from modelcards.compare.deep import deep_compare
+from modelcards.compare.deep import DeepDiff, deep_compare
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import InspectError, ResolveError
 from modelcards.fingerprint import (
@@ -37,15 +37,17 @@ from modelcards.inspect import (
     inspect_snapshot,
     manifest_files,
 )
+from modelcards.parallel import parallel_map
 from modelcards.progress import progress_bar
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
-from modelcards.releases import release_changes
+from modelcards.releases import release_changes, tag_facts
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
 from modelcards.render.context import licence_statement
 from modelcards.render.environment import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
+from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import SourceRef
 
 Progress = Callable[[str], None]
@@ -201,16 +203,59 @@ def datasets_named(facts: ModelFacts, entry: ModelEntry, config: ProjectConfig) 
     return tuple(str(v) for v in items)
 
 
-def model_inputs(
+@dataclass(frozen=True)
+class Prepared:
+    """One model to render, with what only the main process may read already read: through git
+    (GitPython's persistent `git cat-file` processes must not be shared with forked workers),
+    from the Hub, or by the deep compare (which has threads of its own). What is left —
+    inspecting and comparing plain files, the risk scan, rendering — can run in a worker."""
+
+    state: ModelState
+    analysis: Analysis | None  # None: both snapshots are plain files, analysed where rendered
+    weights: DeepDiff | None  # tensor contents compared (deep)
+    tag_facts: dict[str, ModelFacts | None]  # the model at its release tags, for release_changes
+    base_files: tuple[FileEntry, ...]
+    work_tree: bool  # the files as they are now, not at a past revision: scan them
+
+
+def prepare(
     config: ProjectConfig,
     state: ModelState,
-    analysis: Analysis,
     git: ProjectGit,
     base_manifest: Callable[[Snapshot], tuple[FileEntry, ...]] | None = None,
     *,
     deep: bool = False,
-) -> ModelInputs:
+) -> Prepared:
+    """Read here what a worker may not read (see `Prepared`)."""
+    base = state.base_snapshot
+    deep = deep and base is not None
+    plain = all(isinstance(s, LocalSnapshot) for s in (state.snapshot, base) if s is not None)
+    analysis = analyse(state) if deep or not plain else None
+    weights = None
+    if deep and base is not None and analysis is not None and analysis.base is not None:
+        bar = progress_bar(f"{state.entry.name}: deep compare")  # only when stderr is a terminal
+        try:
+            weights = deep_compare(
+                analysis.base, analysis.tuned, base, state.snapshot, progress=bar
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+    return Prepared(
+        state=state,
+        analysis=analysis,
+        weights=weights,
+        tag_facts=tag_facts(git, state.entry.path, state.history),
+        base_files=state.base_files or (base_manifest(base) if base_manifest and base else ()),
+        work_tree=git.rev == "HEAD",
+    )
+
+
+def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
+    """Inspect, compare and assess one prepared model; reads no git, so a worker may run it."""
+    state = prepared.state
     entry = state.entry
+    analysis = prepared.analysis or analyse(state)
     base_source = analysis.base.source if analysis.base else None
     provenance = Provenance(
         base=None
@@ -226,14 +271,13 @@ def model_inputs(
         files=state.files,
         training_files=entry.training_files,
         training_commit=state.training_commit,
-        base_files=state.base_files
-        or (base_manifest(state.base_snapshot) if base_manifest and state.base_snapshot else ()),
+        base_files=prepared.base_files,
         datasets=datasets_named(analysis.tuned, entry, config),
     )
     licence = licence_statement(analysis.tuned, analysis.base, entry, config.card)["id"]
     assessment = assess_model(
         name=entry.name,
-        folder=config.root / entry.path if git.rev == "HEAD" else None,
+        folder=config.root / entry.path if prepared.work_tree else None,
         project_root=config.root,
         tuned=analysis.tuned,
         base=analysis.base,
@@ -247,27 +291,17 @@ def model_inputs(
         on=today(),
         exclude=CARD_OUTPUTS,
     )
-    weights = None
-    if deep and analysis.base is not None and state.base_snapshot is not None:
-        bar = progress_bar(f"{entry.name}: deep compare")  # only when stderr is a terminal
-        try:
-            weights = deep_compare(
-                analysis.base, analysis.tuned, state.base_snapshot, state.snapshot, progress=bar
-            )
-        finally:
-            if bar is not None:
-                bar.close()
     return ModelInputs(
         entry=entry,
         assessment=assessment,
-        deep=weights,
+        deep=prepared.weights,
         tuned=analysis.tuned,
         base=analysis.base,
         diff=analysis.diff,
         history=state.history,
         provenance=provenance,
         card_defaults=dict(config.card),
-        release_changes=release_changes(git, entry.path, state.history, analysis.tuned),
+        release_changes=release_changes(state.history, analysis.tuned, prepared.tag_facts),
     )
 
 
@@ -310,8 +344,13 @@ def render_project(
     at: str | None = None,
     only: tuple[ModelEntry, ...] | None = None,
     deep: bool = False,
+    jobs: int = 1,
 ) -> list[RenderedModel]:
-    """Every model's files in memory; with `at`, the cards as they were at that revision."""
+    """Every model's files in memory; with `at`, the cards as they were at that revision.
+
+    Models are read one after the other here (git, hashes, what is already current); the stale
+    ones are then inspected, assessed and rendered in up to `jobs` worker processes.
+    """
     cache = cache or HashCache()
     env = make_environment(config.templates)
     templates = project_templates_digest(config)
@@ -325,8 +364,9 @@ def render_project(
             )
         return base_manifests[snapshot.ref]
 
-    rendered = []
     entries = config.models if only is None else only
+    models: list[RenderedModel | None] = []  # None: rendered below
+    todo: list[Prepared] = []
     for index, entry in enumerate(entries, 1):
         if progress:
             progress(f"[{index}/{len(entries)}] {entry.name}: reading {entry.path}")
@@ -341,13 +381,23 @@ def render_project(
         wants_deep = deep or config.deep
         current = None if at is not None else current_outputs(config, state, templates, wants_deep)
         if current is not None:  # nothing it is made from changed: keep it, render nothing
-            rendered.append(current)
+            models.append(current)
             continue
-        inputs = model_inputs(config, state, analyse(state), git, base_manifest, deep=wants_deep)
+        models.append(None)  # rendered below
+        todo.append(prepare(config, state, git, base_manifest, deep=wants_deep))
+    cache.save()  # every hash was taken above, in this process: workers never hash
+
+    def render(prepared: Prepared) -> RenderedModel:  # in a worker when jobs > 1
+        state = prepared.state
         fingerprint = state.fingerprinter(config, templates)
-        rendered.append(render_model(inputs, env, state.existing_card, fingerprint))
-    cache.save()
-    return rendered
+        return render_model(model_inputs(config, prepared), env, state.existing_card, fingerprint)
+
+    def rendered(index: int, model: RenderedModel) -> None:
+        if progress:
+            progress(f"[{index + 1}/{len(todo)}] {model.name}: rendered")
+
+    fresh = iter(parallel_map(render, todo, jobs, on_result=rendered))
+    return [model if model is not None else next(fresh) for model in models]
 
 
 def write_outputs(config: ProjectConfig, files: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -18,9 +18,9 @@ from git.exc import GitCommandError
 from modelcards.assess.findings import Severity
 from modelcards.build import (
     ModelState,
-    analyse,
     model_inputs,
     model_state,
+    prepare,
     project_templates_digest,
 )
 from modelcards.config import ModelEntry, ProjectConfig
@@ -196,7 +196,7 @@ def check_project(
         if stale and show_diff and env is not None:
             rendered += 1
             model = render_model(
-                model_inputs(config, state, analyse(state), git),
+                model_inputs(config, prepare(config, state, git)),
                 env,
                 card,
                 state.fingerprinter(config, templates),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from modelcards.compare import compare
 from modelcards.compare.model import Change
 from modelcards.errors import ModelcardsError
-from modelcards.history import History, ProjectGit
+from modelcards.history import History, ProjectGit, Release
 from modelcards.inspect import ModelFacts, inspect_snapshot
 from modelcards.resolve.gitrepo import GitSnapshot
 
@@ -28,30 +28,39 @@ def _facts_at(git: ProjectGit, commit: str, model_path: str) -> ModelFacts | Non
         return None
 
 
-def release_changes(
-    git: ProjectGit, model_path: str, history: History, current: ModelFacts
-) -> ReleaseChanges:
-    """For each release with commits, the changes since the previous release."""
+def compared_releases(history: History) -> list[tuple[Release, Release]]:
+    """(newer, older) for each release with commits that has a tagged release before it."""
     releases = history.releases
-    facts: dict[str, ModelFacts | None] = {}
-
-    def facts_of(tag: str, commit: str) -> ModelFacts | None:
-        if tag not in facts:
-            facts[tag] = _facts_at(git, commit, model_path)
-        return facts[tag]
-
-    result: ReleaseChanges = {}
+    pairs = []
     for index, release in enumerate(releases):
         older = next((r for r in releases[index + 1 :] if r.tag and r.commit), None)
-        if not release.commits or older is None or older.tag is None or older.commit is None:
-            continue
-        if release.tag is None:
-            newer: ModelFacts | None = current
-        elif release.commit is None:
-            continue
-        else:
-            newer = facts_of(release.tag, release.commit)
-        before = facts_of(older.tag, older.commit)
-        if newer is not None and before is not None:
-            result[release.tag] = compare(before, newer).changes
+        if release.commits and older is not None and (release.tag is None or release.commit):
+            pairs.append((release, older))
+    return pairs
+
+
+def tag_facts(git: ProjectGit, model_path: str, history: History) -> dict[str, ModelFacts | None]:
+    """The model's facts at each release tag `release_changes` compares, read from git.
+
+    Apart from `release_changes` so that git is read in the build's main process only.
+    """
+    facts: dict[str, ModelFacts | None] = {}
+    for newer, older in compared_releases(history):
+        for release in (newer, older):
+            if release.tag and release.commit and release.tag not in facts:
+                facts[release.tag] = _facts_at(git, release.commit, model_path)
+    return facts
+
+
+def release_changes(
+    history: History, current: ModelFacts, facts: dict[str, ModelFacts | None]
+) -> ReleaseChanges:
+    """For each release with commits, the changes since the previous release (`facts` from
+    `tag_facts`; the unreleased part is compared as it is now, `current`)."""
+    result: ReleaseChanges = {}
+    for newer, older in compared_releases(history):
+        after = current if newer.tag is None else facts[newer.tag]
+        before = facts.get(older.tag) if older.tag else None
+        if after is not None and before is not None:
+            result[newer.tag] = compare(before, after).changes
     return result
