@@ -37,7 +37,7 @@ from modelcards.inspect import (
     inspect_snapshot,
     manifest_files,
 )
-from modelcards.parallel import parallel_map
+from modelcards.parallel import default_jobs, parallel_map
 from modelcards.progress import progress_bar
 from modelcards.provenance import Provenance, hashed_manifest
 from modelcards.publish.write import write_atomic
@@ -426,16 +426,21 @@ def build_project(
     out: str | None = None,
     progress: Progress | None = None,
     deep: bool = False,
+    jobs: int | None = None,
 ) -> BuildReport:
     """Render every model, then write cards and (unless `at`) the site; nothing half-done.
 
     With `at`, the cards are rebuilt as they were at that revision and written under `out`
     (relative to the project root); the work tree's cards and the site are not touched.
+    `jobs` processes render the cards and build the site (default: every core).
     """
     from modelcards.publish.mkdocs_build import build_site, site_is_current
     from modelcards.publish.site import check_site_folder, site_pages, write_site
 
-    models = render_project(config, progress=progress, online=online, cache=cache, at=at, deep=deep)
+    jobs = jobs or default_jobs()
+    models = render_project(
+        config, progress=progress, online=online, cache=cache, at=at, deep=deep, jobs=jobs
+    )
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
     files = {f"{prefix}{path}": text for model in models for path, text in model.files().items()}
     site_files: dict[str, str] = {}
@@ -454,5 +459,5 @@ def build_project(
         else:
             if progress:
                 progress(f"building the site with mkdocs into {config.site.output}/")
-            output = build_site(config)
+            output = build_site(config, jobs=jobs)
     return BuildReport(tuple(models), tuple(written), tuple(unchanged), output)

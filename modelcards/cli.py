@@ -200,6 +200,16 @@ def init(root: Path, force: bool) -> None:
     help="Also compare tensor contents against the base: a per-layer table and a heatmap "
     "(weight-changes.svg) in each card. `deep: true` in the config does it on every build.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Render the cards in N processes side by side, and build a large site in up to N "
+    "mkdocs shards [default: every CPU core this process may use]. Git reads, hashing and "
+    "--deep stay in the main process; the files are the same bytes for any N. "
+    "--jobs 1 renders one model after another, in this process.",
+)
 @online_option
 @fail_cleanly
 def build(
@@ -210,6 +220,7 @@ def build(
     fmt: str,
     quiet: bool,
     deep: bool,
+    jobs: int | None,
     online: bool,
 ) -> None:
     """Write every model's card (README.md), CHANGES.md and card.json, then build the site.
@@ -225,6 +236,7 @@ def build(
       modelcards build                     # cards + site, from the current folder
       modelcards build -C path/to/repo --no-site
       modelcards build --at chat-tuned/v1.0   # the cards of a past release
+      modelcards build --jobs 1            # one process (e.g. to profile, or on a busy CI box)
     """
     from modelcards.build import build_project
     from modelcards.config import load_config
@@ -244,6 +256,7 @@ def build(
         out=out,
         progress=_progress(quiet or fmt == "json"),
         deep=deep,
+        jobs=jobs,
     )
     if fmt == "json":
         summary = {
