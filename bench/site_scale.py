@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How long does `modelcards build` take for a project of N models (default 1,000)?
 
-    python bench/site_scale.py [--models 1000] [--out DIR] [--keep]
+    python bench/site_scale.py [--models 1000] [--jobs N] [--out DIR] [--keep]
 
 Writes one small base model and N tiny fine-tunes (a 2-layer Llama in safetensors, a config, a
 tokenizer config; every fifth one a LoRA adapter, every third one with a Trainer log, every
@@ -10,6 +10,9 @@ as `modelcards build` and times them apart:
 
     generation  read, diff, render every model, write cards and the site's Markdown pages
     mkdocs      `mkdocs build --strict` of the generated site
+
+Both run in --jobs processes (default: every core), as `modelcards build --jobs N` does; cpu s
+counts this process and its children (render workers, git, mkdocs).
 
 Nothing here is a test: it prints the figures (and the page count) and exits 0.
 """
@@ -116,19 +119,30 @@ def make_project(root: Path, count: int) -> None:
         git(root, "tag", f"model-{i:04d}/v1.0")
 
 
+def process_and_children_cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (workers, git, mkdocs)."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=1000)
     parser.add_argument("--out", type=Path, help="project folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the project folder")
+    parser.add_argument("--jobs", type=int, help="processes to use (default: every core)")
     args = parser.parse_args(argv)
 
     from modelcards.build import render_project, write_outputs
     from modelcards.config import load_config
+    from modelcards.parallel import default_jobs
     from modelcards.publish.mkdocs_build import build_site
     from modelcards.publish.site import site_pages, write_site
     from modelcards.render import make_environment
 
+    jobs = args.jobs or default_jobs()
     root = args.out or Path(tempfile.mkdtemp(prefix="modelcards-bench-"))
     if root.exists() and any(root.iterdir()):
         shutil.rmtree(root)
@@ -138,26 +152,25 @@ def main(argv: list[str] | None = None) -> int:
         make_project(root, args.models)
         made = time.perf_counter() - started
 
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu = time.perf_counter(), process_and_children_cpu()
         project = load_config(root)
-        models = render_project(project)
+        models = render_project(project, jobs=jobs)
         files: dict[str, str] = {}
         for model in models:
             files.update(model.files())
         pages = site_pages(project, models, make_environment(project.templates))
         write_outputs(project, files)
         write_site(project, pages)
-        generation, generation_cpu = time.perf_counter() - started, time.process_time() - cpu
+        generation = time.perf_counter() - started
+        generation_cpu = process_and_children_cpu() - cpu
 
-        started, children = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        output = build_site(project)
-        mkdocs = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        mkdocs_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+        started, cpu = time.perf_counter(), process_and_children_cpu()
+        output = build_site(project, jobs=jobs)
+        mkdocs, mkdocs_cpu = time.perf_counter() - started, process_and_children_cpu() - cpu
 
         html = sum(1 for _ in output.rglob("*.html"))
         markdown = sum(1 for p in pages if p.endswith(".md"))
-        print(f"models           {args.models:>8,}")
+        print(f"models           {args.models:>8,}   jobs {jobs}")
         print(f"markdown pages   {markdown:>8,}   html pages {html:,}")
         print(f"making the repo  {made:>8.1f} s   (not part of the build)")
         print("                   wall s    cpu s")
