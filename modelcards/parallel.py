@@ -7,7 +7,9 @@ and unpickled here: data this tool made in its own processes, never anything fro
 
 Only on Linux (fork is the default there and well-trodden; macOS' system libraries are not
 fork-safe), with more than one job, and with at least two items per worker; otherwise the same
-loop runs in-process, so `jobs=1` is a plain serial build.
+loop runs in-process, so `jobs=1` is a plain serial build. A fork copies only the calling
+thread, so the work must not need what another thread may hold (a lock, a network session):
+give it pure work on local data, as `build.render_project` does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import gc
 import multiprocessing
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -60,12 +61,8 @@ def parallel_map(
     """
     global _work
     workers = min(jobs, len(items) // MIN_ITEMS_PER_WORKER)
-    if (
-        workers <= 1
-        or sys.platform != "linux"
-        or _work is not None  # inside a worker (or a nested call): stay in this process
-        or threading.active_count() > 1  # fork copies only this thread; another's locks stay shut
-    ):
+    # inside a worker (or a nested call), stay in this process
+    if workers <= 1 or sys.platform != "linux" or _work is not None:
         results = []
         for index, item in enumerate(items):
             results.append(func(item))
