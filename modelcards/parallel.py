@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -75,7 +76,9 @@ def parallel_map(
     gc.freeze()
     try:
         chunksize = max(1, len(items) // (workers * CHUNKS_PER_WORKER))
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        # Ctrl-C is the parent's: it stops the pool (each worker would print a traceback)
+        quiet = (signal.SIGINT, signal.SIG_IGN)
+        with multiprocessing.get_context("fork").Pool(workers, signal.signal, quiet) as pool:
             results = []
             for index, result in enumerate(pool.imap(_run, range(len(items)), chunksize)):
                 results.append(result)
