@@ -1,11 +1,11 @@
 """`parallel_map`: one function over many items on every CPU core, results in input order.
 
-Workers are forked, so they start with everything the parent holds (the items, the compiled
-templates, closures) and receive only an index; nothing is pickled on the way in. What comes
+Workers are forked, so they start with everything the parent holds (the items, the template
+environment, closures) and receive only an index; nothing is pickled on the way in. What comes
 back — our own result objects, or the exception a worker raised — is pickled by these workers
 and unpickled here: data this tool made in its own processes, never anything from a model.
 
-Only on Linux (fork is the default there and well-trodden; macOS' system libraries are not
+Only on Linux (fork is cheap and well-trodden there; macOS' system libraries are not
 fork-safe), with more than one job, and with at least two items per worker; otherwise the same
 loop runs in-process, so `jobs=1` is a plain serial build. A fork copies only the calling
 thread, so the work must not need what another thread may hold (a lock, a network session):
