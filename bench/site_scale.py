@@ -12,7 +12,9 @@ as `modelcards build` and times them apart:
     mkdocs      `mkdocs build --strict` of the generated site
 
 Both run in --jobs processes (default: every core), as `modelcards build --jobs N` does; cpu s
-counts this process and its children (render workers, git, mkdocs).
+counts this process and its children (render workers, git, mkdocs). Timed in the same run:
+the baseline, one plain single-process `mkdocs build` of the same folder, and a second
+`modelcards build` with nothing changed (cards and site are then left as they are).
 
 Nothing here is a test: it prints the figures (and the page count) and exits 0.
 """
@@ -135,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, help="processes to use (default: every core)")
     args = parser.parse_args(argv)
 
-    from modelcards.build import render_project, write_outputs
+    from modelcards.build import build_project, render_project, write_outputs
     from modelcards.config import load_config
+    from modelcards.hashcache import HashCache
     from modelcards.parallel import default_jobs
     from modelcards.publish.mkdocs_build import build_site
     from modelcards.publish.site import site_pages, write_site
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         files: dict[str, str] = {}
         for model in models:
             files.update(model.files())
-        pages = site_pages(project, models, make_environment(project.templates))
+        pages = site_pages(project, models, make_environment(project.templates), jobs=jobs)
         write_outputs(project, files)
         write_site(project, pages)
         generation = time.perf_counter() - started
@@ -167,6 +170,21 @@ def main(argv: list[str] | None = None) -> int:
         started, cpu = time.perf_counter(), process_and_children_cpu()
         output = build_site(project, jobs=jobs)
         mkdocs, mkdocs_cpu = time.perf_counter() - started, process_and_children_cpu() - cpu
+
+        # the baseline, timed in the same run: one plain `mkdocs build` of the same folder
+        started, cpu = time.perf_counter(), process_and_children_cpu()
+        subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f",
+             str(root / project.site.dir / "mkdocs.yml"), "--site-dir", str(root / "plain-site")],
+            check=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )  # fmt: skip
+        plain, plain_cpu = time.perf_counter() - started, process_and_children_cpu() - cpu
+
+        # `modelcards build` again with nothing changed: cards and site are left as they are
+        started = time.perf_counter()
+        report = build_project(project, cache=HashCache(), jobs=jobs)
+        rebuild = time.perf_counter() - started
+        assert report.written == (), report.written[:3]
 
         html = sum(1 for _ in output.rglob("*.html"))
         markdown = sum(1 for p in pages if p.endswith(".md"))
@@ -177,8 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"generation       {generation:>8.1f} {generation_cpu:>8.1f}   (read, diff, render, write)"
         )
-        print(f"mkdocs build     {mkdocs:>8.1f} {mkdocs_cpu:>8.1f}")
+        print(f"mkdocs build     {mkdocs:>8.1f} {mkdocs_cpu:>8.1f}   ({jobs} shards side by side)")
         print(f"total build      {generation + mkdocs:>8.1f} {generation_cpu + mkdocs_cpu:>8.1f}")
+        print(
+            f"baseline: one plain mkdocs build {plain:.1f} s wall, {plain_cpu:.1f} s cpu; "
+            f"ratio {plain / mkdocs:.2f}"
+        )
+        print(f"rebuild, nothing changed: {rebuild:.1f} s (ratio to the first build "
+              f"{rebuild / (generation + mkdocs):.2f})")  # fmt: skip
         print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)")
     finally:
         if not args.keep and args.out is None:

@@ -447,7 +447,7 @@ def build_project(
     if site and at is None and config.site.enabled:
         check_site_folder(config)
         env = make_environment(config.templates)
-        site_files = site_pages(config, models, env)
+        site_files = site_pages(config, models, env, jobs=jobs)
     written, unchanged = write_outputs(config, files)
     output = None
     if site_files:

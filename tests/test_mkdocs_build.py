@@ -114,3 +114,10 @@ def test_a_site_built_from_the_same_pages_is_not_built_again(repo: Path) -> None
         "sampling temperature 0.8 → 0.5"
         in (repo / "site/models/chat-tuned/report/index.html").read_text()
     )
+
+
+def test_site_pages_rendered_in_workers_are_the_same(fleet: Path) -> None:
+    project = load_config(fleet)
+    models = render_project(project)
+    env = make_environment(project.templates)
+    assert site_pages(project, models, env, jobs=3) == site_pages(project, models, env, jobs=1)

@@ -18,6 +18,7 @@ from modelcards.errors import PublishError
 from modelcards.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
 from modelcards.history import GROUPS, OTHER
 from modelcards.inspect.card import split_front_matter
+from modelcards.parallel import parallel_map
 from modelcards.publish.charts import training_charts
 from modelcards.publish.compliance import compliance
 from modelcards.publish.compliance import mapping as compliance_mapping
@@ -360,16 +361,29 @@ def read_mermaid_js(config: ProjectConfig) -> str | None:
 
 
 def site_pages(
-    config: ProjectConfig, models: list[RenderedModel], env: SandboxedEnvironment
+    config: ProjectConfig,
+    models: list[RenderedModel],
+    env: SandboxedEnvironment,
+    *,
+    jobs: int = 1,
 ) -> dict[str, str]:
-    """Project-relative path → content for every file of the site source."""
+    """Project-relative path → content for every file of the site source; the models' pages are
+    rendered in up to `jobs` processes."""
     templates = templates_digest([config.templates, builtin_templates()], site=True)
     root = config.site.dir
+
+    def model_site(pair: tuple[RenderedModel, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        model, model_slug = pair
+        site = site_facts(model.context, model_slug)
+        return site, model_files(root, model, site, env)
+
+    pairs = list(zip(models, unique_slugs([m.name for m in models]), strict=True))
     files: dict[str, str] = {}
     entries = []
-    for model, model_slug in zip(models, unique_slugs([m.name for m in models]), strict=True):
-        site = site_facts(model.context, model_slug)
-        files.update(model_files(root, model, site, env))
+    for (model, model_slug), (site, pages) in zip(
+        pairs, parallel_map(model_site, pairs, jobs), strict=True
+    ):
+        files.update(pages)
         entries.append({"slug": model_slug, "context": model.context, "site": site})
     lineage = lineage_context(entries)
     page = {"models": entries, "title": config.site.title, "lineage": lineage}
