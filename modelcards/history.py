@@ -10,6 +10,7 @@ never makes a card stale.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -106,11 +107,6 @@ def _commit(sha: str, date: str, author: str, subject: str) -> Commit:
     )
 
 
-def _inside(name: str, paths: list[str]) -> bool:
-    """`name` is one of `paths` or under one of them ("" is the whole repository)."""
-    return any(not p or name == p or name.startswith(p.rstrip("/") + "/") for p in paths)
-
-
 class ProjectGit:
     """What git knows about the project at one revision, read once and shared by every model."""
 
@@ -129,9 +125,12 @@ class ProjectGit:
         self.top = Path(self.repo.working_tree_dir or project_root).resolve() if self.repo else None
         self._log: list[_LoggedCommit] | None = None
         self._by_path: dict[str, list[int]] | None = None  # file or folder → log indices
+        # the same, counting only files build does not write (a commit of cards alone is no change)
+        self._by_path_source: dict[str, list[int]] | None = None
+        self._remote: tuple[str | None] | None = None
         self._all_tags: list[tuple[str, str, str]] | None = None
         self._release_of: dict[tuple[str, ...], dict[str, str]] = {}
-        self._tree: dict[str, tuple[str, int]] | None = None
+        self._tree: list[tuple[str, str]] | None = None  # (path, blob) of small blobs, sorted
 
     # -- the few git calls ------------------------------------------------------------------
 
@@ -172,12 +171,15 @@ class ProjectGit:
         return [t for t in self._all_tags if any(fnmatch(t[0], p) for p in patterns)]
 
     def remote(self) -> str | None:
-        if self.repo is None:
-            return None
-        remotes = {r.name: r for r in self.repo.remotes}
-        remote = remotes.get("origin") or next(iter(remotes.values()), None)
-        urls = list(remote.urls) if remote is not None else []
-        return strip_credentials(urls[0]) if urls else None
+        if self._remote is None:  # read once: the same for every model
+            url = None
+            if self.repo is not None:
+                remotes = {r.name: r for r in self.repo.remotes}
+                remote = remotes.get("origin") or next(iter(remotes.values()), None)
+                urls = list(remote.urls) if remote is not None else []
+                url = strip_credentials(urls[0]) if urls else None
+            self._remote = (url,)
+        return self._remote[0]
 
     # -- answers for one model ----------------------------------------------------------------
 
@@ -186,19 +188,26 @@ class ProjectGit:
         rel = (self.project_root / path).resolve().relative_to(self.top).as_posix()
         return "" if rel == "." else rel
 
-    def _touches(self, paths: list[str]) -> list[_LoggedCommit]:
-        """Commits that changed a file at or under one of `paths`, newest first (indexed once)."""
+    def _touches(self, paths: list[str], *, sources_only: bool = False) -> list[_LoggedCommit]:
+        """Commits that changed a file at or under one of `paths`, newest first (indexed once);
+        with `sources_only`, a file other than those build writes (README.md, CHANGES.md, …)."""
         log = self.log()
-        if self._by_path is None:
-            self._by_path = {}
+        if self._by_path is None or self._by_path_source is None:
+            self._by_path, self._by_path_source = {}, {}
             for index, logged in enumerate(log):
-                keys = {""}
+                keys, source_keys = {""}, set()
                 for name in logged.files:
                     parts = name.split("/")
-                    keys.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+                    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+                    keys.update(prefixes)
+                    if parts[-1] not in GENERATED_NAMES:
+                        source_keys.update(["", *prefixes])
                 for key in keys:
                     self._by_path.setdefault(key, []).append(index)
-        hits = sorted({i for p in paths for i in self._by_path.get(p.rstrip("/"), [])})
+                for key in source_keys:
+                    self._by_path_source.setdefault(key, []).append(index)
+        index_by_path = self._by_path_source if sources_only else self._by_path
+        hits = sorted({i for p in paths for i in index_by_path.get(p.rstrip("/"), [])})
         return [log[i] for i in hits]
 
     def _releases_by_commit(self, tags: list[tuple[str, str, str]]) -> dict[str, str]:
@@ -229,11 +238,7 @@ class ProjectGit:
         if self.repo is None:
             return EMPTY
         paths = [self._relative(model_path), *(self._relative(p) for p in extra_paths)]
-        commits = [
-            c.commit
-            for c in self._touches(paths)
-            if not all(Path(f).name in GENERATED_NAMES for f in c.files if _inside(f, paths))
-        ]
+        commits = [c.commit for c in self._touches(paths, sources_only=True)]
         tags = self.tags(tag_patterns or (f"{Path(model_path).name}/v*", "v*"))
         release_of = self._releases_by_commit(tags)
         releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
@@ -269,7 +274,7 @@ class ProjectGit:
             listing = self.repo.git.ls_tree("-r", "-l", "-z", self.head)
             status = self.repo.git.status("--porcelain", "-z", "--untracked-files=no")
             dirty = {item[3:] for item in status.split("\0") if len(item) > 3}
-            self._tree = {}
+            self._tree = []
             for record in listing.split("\0"):
                 meta, _, path = record.partition("\t")
                 fields = meta.split()
@@ -280,16 +285,17 @@ class ProjectGit:
                     and int(fields[3]) <= MAX_LFS_POINTER_BYTES
                     and path not in dirty
                 ):
-                    self._tree[path] = (fields[2], int(fields[3]))
+                    self._tree.append((path, fields[2]))
+            self._tree.sort()
         try:
             rel = folder.resolve().relative_to(self.top or folder).as_posix()
         except ValueError:
             return {}
         prefix = "" if rel == "." else rel + "/"
         oids: dict[str, str] = {}
-        for path, (blob, _size) in self._tree.items():
+        for path, blob in self._tree[bisect.bisect_left(self._tree, (prefix, "")) :]:
             if not path.startswith(prefix):
-                continue
+                break  # sorted: the folder's files are one run
             local = (self.top or folder) / path
             if not local.is_file() or local.stat().st_size <= MAX_LFS_POINTER_BYTES:
                 continue  # not smudged: the snapshot reads the pointer itself
