@@ -16,10 +16,11 @@ def sha256_file(
 ) -> str:
     """Hex sha256 of the file at `path`, reading `block_bytes` at a time (hashlib drops the GIL)."""
     digest = hashlib.sha256()
-    buffer = bytearray(block_bytes)
-    view = memoryview(buffer)
     with open(path, "rb", buffering=0) as handle:
         total = os.fstat(handle.fileno()).st_size
+        # no bigger than the file: zeroing 8 MB for a 300-byte config costs more than hashing it
+        buffer = bytearray(max(1, min(block_bytes, total)))
+        view = memoryview(buffer)
         done = 0
         while True:
             count = handle.readinto(buffer)

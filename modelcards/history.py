@@ -11,9 +11,9 @@ never makes a card stale.
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import re
 from dataclasses import dataclass
-from fnmatch import fnmatch
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -168,7 +168,9 @@ class ProjectGit:
                     name, peeled, obj, date = line.split("\x1f")
                     if (peeled or obj) in reachable:
                         self._all_tags.append((name, peeled or obj, date))
-        return [t for t in self._all_tags if any(fnmatch(t[0], p) for p in patterns)]
+        names = [t[0] for t in self._all_tags]
+        matched = {name for pattern in patterns for name in fnmatch.filter(names, pattern)}
+        return [t for t in self._all_tags if t[0] in matched]
 
     def remote(self) -> str | None:
         if self._remote is None:  # read once: the same for every model
