@@ -30,9 +30,8 @@ from modelcards.publish.site import MARKER
 
 MODELS = "models"  # the docs folder holding one folder per model (see site.py)
 SEARCH_INDEX = Path("search") / "search_index.json"
-STAMP = (
-    ".modelcards-built"  # in the output: what it was built from (a dotfile, as mkdocs keeps those)
-)
+# in the output: what it was built from (a dotfile, which mkdocs' own cleaning keeps too)
+STAMP = ".modelcards-built"
 MODELS_PER_SHARD = 50  # below this a shard's own start-up (about 1 s) outweighs what it saves
 
 
