@@ -32,6 +32,7 @@ GROUPS = {
     "refactor": "Refactoring", "chore": "Maintenance", "build": "Maintenance", "ci": "Maintenance",
 }  # fmt: skip
 OTHER = "Other changes"
+GROUP_ORDER = (*dict.fromkeys(GROUPS.values()), OTHER)  # the change log's order of sections
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,7 @@ class Release:
         result: dict[str, list[Commit]] = {}
         for commit in self.commits:
             result.setdefault(commit.group, []).append(commit)
-        order = [*dict.fromkeys(GROUPS.values()), OTHER]
-        return {name: result[name] for name in order if name in result}
+        return {name: result[name] for name in GROUP_ORDER if name in result}
 
 
 @dataclass(frozen=True)

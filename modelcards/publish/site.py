@@ -16,7 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from modelcards.config import HUB_ID, ProjectConfig
 from modelcards.errors import PublishError
 from modelcards.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
-from modelcards.history import GROUPS, OTHER
+from modelcards.history import GROUP_ORDER
 from modelcards.inspect.card import split_front_matter
 from modelcards.parallel import parallel_map
 from modelcards.publish.charts import training_charts
@@ -231,10 +231,10 @@ def findings(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def findings_rank(risks: list[dict[str, Any]]) -> str:
-    """A sort key for the home table: open findings counted per severity, most severe first."""
-    open_ = [str(r.get("severity") or "").lower() for r in risks if not r.get("waived")]
-    return "".join(f"{min(open_.count(sev), 999):03d}" for sev in SEVERITIES[:4])
+def findings_rank(rows: list[dict[str, Any]]) -> str:
+    """A sort key for the home table from `findings` rows: open counts, most severe first."""
+    counts = {row["severity"]: row["count"] for row in rows}
+    return "".join(f"{min(counts.get(sev, 0), 999):03d}" for sev in SEVERITIES[:4])
 
 
 def governance_score(items: list[Any]) -> dict[str, int]:
@@ -246,8 +246,8 @@ def governance_score(items: list[Any]) -> dict[str, int]:
 def in_group_order(release: dict[str, Any]) -> dict[str, Any]:
     """The release with its commit groups in the change log's order (card.json sorts keys)."""
     groups = release.get("groups") or {}
-    order = [*dict.fromkeys(GROUPS.values()), OTHER]
-    ranked = sorted(groups, key=lambda g: (order.index(g) if g in order else len(order), g))
+    rank = {name: number for number, name in enumerate(GROUP_ORDER)}
+    ranked = sorted(groups, key=lambda g: (rank.get(g, len(rank)), g))
     return {**release, "groups": {g: groups[g] for g in ranked}}
 
 
@@ -283,6 +283,7 @@ def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
         ),
     )
     base = context.get("base") or {}
+    open_findings = findings(risks)
     return {
         "slug": model_slug,
         "has_training": bool(context.get("training") or context.get("evaluation")),
@@ -291,8 +292,8 @@ def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
         "unreleased": next((r for r in history.get("releases", []) if not r.get("tag")), None),
         "latest_release": releases[0] if releases else None,
         "last_change": max(dates, key=_utc) if dates else None,
-        "findings": findings(risks),
-        "findings_rank": findings_rank(risks),
+        "findings": open_findings,
+        "findings_rank": findings_rank(open_findings),
         "governance": governance_score(context.get("governance") or []),
         "risks": risks,
     }
