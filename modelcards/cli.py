@@ -120,7 +120,13 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
     from modelcards.inspect import inspect_snapshot
     from modelcards.resolve import resolve_reference
 
+    from modelcards.errors import ResolveError
+
     cwd = Path.cwd()
+    if not str(tuned).startswith("git:") and not (cwd / tuned).is_dir():
+        raise ResolveError(
+            "no such folder (TUNED is a model folder or git:REF:PATH)", file=str(tuned)
+        )
     base_snapshot = resolve_reference(base, project_root=cwd, online=online)
     tuned_snapshot = resolve_reference(str(tuned), project_root=cwd)
     base_facts, tuned_facts = inspect_snapshot(base_snapshot), inspect_snapshot(tuned_snapshot)

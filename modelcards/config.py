@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from modelcards.assess.governance import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import Policy, Waiver
 from modelcards.assess.rules import RULES
 from modelcards.errors import ConfigError
+from modelcards.resolve.hubid import classify_base_name
 from modelcards.yamlsafe import load_yaml
 
 if sys.version_info >= (3, 11):
@@ -29,7 +29,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 CONFIG_NAME = "modelcards.yml"
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
 CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", "tags")
 
 
@@ -323,20 +322,30 @@ def _base(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> B
         raise check.fail(
             where, "needs `path` (where the files are) or `id` (a Hub id)", parent, "base"
         )
-    if "id" in spec and not HUB_ID.match(spec["id"]):
-        raise check.fail(f"{where}.id", f"{spec['id']!r} is not a Hub id like org/name", spec, "id")
+    if "id" in spec:
+        named = classify_base_name(spec["id"])
+        if named is None or named.id is None or named.revision is not None:
+            raise check.fail(
+                f"{where}.id",
+                f"{spec['id']!r} is not a Hub id like org/name or gpt2 "
+                "(a revision goes in `revision`)",
+                spec,
+                "id",
+            )
+        spec = {**spec, "id": named.id}
     return BaseSpec(path=spec.get("path"), id=spec.get("id"), revision=spec.get("revision"))
 
 
 def parse_base_string(value: str, root: Path) -> BaseSpec:
-    """A folder when one exists at that path (or it cannot be a Hub id), else `org/name[@rev]`.
+    """A folder when one exists at that path (or it cannot be a Hub id), else a Hub id
+    (`org/name`, a legacy `gpt2`, a Hub URL; `@revision` optional).
 
     A local path is recorded as a path and never published as a Hub id.
     """
-    if (root / value).is_dir() or not HUB_ID.match(value) or value.startswith("git:"):
+    named = None if value.startswith("git:") else classify_base_name(value)
+    if (root / value).is_dir() or named is None or named.id is None:
         return BaseSpec(path=value)
-    repo, _, revision = value.partition("@")
-    return BaseSpec(id=repo, revision=revision or None)
+    return BaseSpec(id=named.id, revision=named.revision)
 
 
 def _governance(check: _Checker, value: Any, where: str, parent: Any) -> dict[str, str]:

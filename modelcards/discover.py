@@ -7,10 +7,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelcards.config import CONFIG_NAME, HUB_ID
+from modelcards.config import CONFIG_NAME
 from modelcards.errors import ModelcardsError
 from modelcards.inspect import inspect_snapshot
 from modelcards.resolve import open_folder
+from modelcards.resolve.hubid import classify_base_name, looks_like_local_path
 
 SKIP_DIRS = re.compile(
     r"^(\..*|node_modules|site|__pycache__|venv|env|checkpoint-\d+|modelcards-site)$"
@@ -66,7 +67,7 @@ def guess_base(root: Path, folder: str, folders: list[str]) -> Guess:
                 except ValueError:
                     continue
                 return Guess(folder, rel, True, evidence)
-        if HUB_ID.match(value):
+        if classify_base_name(value) is not None and not looks_like_local_path(value):
             local = _folder_naming(root, value, folders, folder)
             if local:
                 return Guess(

@@ -13,8 +13,8 @@ import json
 import uuid
 from typing import Any
 
-from modelcards.config import HUB_ID
 from modelcards.publish.compliance import MODALITY
+from modelcards.resolve.hubid import split_hub_reference
 
 SPEC_VERSION = "1.6"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5",
@@ -60,7 +60,7 @@ def _weight_hashes(files: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def _purl(hub_id: str | None, revision: str | None) -> str | None:
-    if not hub_id or not HUB_ID.match(hub_id):
+    if not hub_id or split_hub_reference(hub_id) is None:
         return None
     name = hub_id.split("@", 1)[0]
     return f"pkg:huggingface/{name}" + (f"@{revision}" if revision else "")

@@ -35,11 +35,49 @@ class OpaqueWeights:
 
 
 @dataclass(frozen=True)
+class WeightsCoverage:
+    """Which weight files the summary rests on, and so what a card may claim about the weights.
+
+    `expected` is every weight file the model names (the shards of its index files, else the
+    weight files found); each is then read (safetensors header), a pointer (Git-LFS: size and
+    sha256 known, content absent), opaque (present, but not a format whose tensors are listed)
+    or missing (named by an index, not in the folder). All tuples are sorted.
+    """
+
+    expected: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()
+    pointers: tuple[str, ...] = ()
+    opaque: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()  # the index files the expectation came from
+    # tensors an index maps to a shard that is missing or only a pointer: not seen, so never
+    # reported as removed or added
+    unseen_tensors: frozenset[str] = frozenset()
+
+    @property
+    def state(self) -> str:
+        """complete | partial | pointers | absent: how much of the weights is there to read."""
+        if not self.expected:
+            return "absent"
+        if self.missing:
+            return "partial"
+        if self.pointers and not (self.read or self.opaque):
+            return "pointers"
+        return "complete"
+
+    @property
+    def fully_read(self) -> bool:
+        """Every expected weight file's tensors were listed (safetensors headers, nothing else)."""
+        return bool(self.expected) and set(self.read) == set(self.expected)
+
+
+@dataclass(frozen=True)
 class WeightsSummary:
     tensors: Mapping[str, TensorInfo] = field(default_factory=dict)  # sorted by name
     files: tuple[str, ...] = ()  # safetensors files whose headers were read
     opaque: tuple[OpaqueWeights, ...] = ()
     metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per-file __metadata__
+    coverage: WeightsCoverage = WeightsCoverage()
 
     @property
     def total_params(self) -> int:

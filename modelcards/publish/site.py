@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from modelcards.config import HUB_ID, ProjectConfig
+from modelcards.config import ProjectConfig
 from modelcards.errors import PublishError
 from modelcards.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
 from modelcards.history import GROUP_ORDER
@@ -27,6 +27,7 @@ from modelcards.publish.write import write_atomic
 from modelcards.render import RenderedModel
 from modelcards.render.card_file import parse_body
 from modelcards.render.environment import builtin_templates, render_template
+from modelcards.resolve.hubid import split_hub_reference
 from modelcards.yamlsafe import dump_yaml
 
 MARKER = ".modelcards-site"
@@ -182,7 +183,7 @@ def mkdocs_yaml(config: ProjectConfig, *, mermaid_js: bool = False) -> str:
 
 
 def hub_url(base_id: str | None) -> str | None:
-    if not base_id or not HUB_ID.match(base_id):
+    if not base_id or split_hub_reference(base_id) is None:
         return None
     return "https://huggingface.co/" + base_id.split("@", 1)[0]
 

@@ -11,12 +11,12 @@ References, as a user writes them:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import GIT_PREFIX, GitSnapshot, open_git_reference
+from modelcards.resolve.hubid import is_hub_repo_id
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
 
@@ -28,7 +28,6 @@ _LAZY = {
     "open_hf_cache": "hfcache",
     "HubSnapshot": "hub",
 }
-_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def __getattr__(name: str) -> Any:
@@ -94,7 +93,7 @@ def resolve_reference(
     if parsed is None:
         raise ResolveError(
             f"no such folder (looked for {folder}); a reference is a folder, git:REF:PATH "
-            "or a Hub id org/name[@revision]",
+            "or a Hub id (org/name or a legacy id like gpt2, optionally @revision)",
             file=reference,
         )
     repo_id, revision = parsed
@@ -150,18 +149,17 @@ def resolve_base(
     its cache. With `path`, `revision` only records which upstream revision the vendored files
     are (the card states it); it does not change which files are read.
     """
-    if id is not None and not _HUB_ID.fullmatch(id):
+    if id is not None and not is_hub_repo_id(id):
         raise ResolveError(
-            "base id must be a Hub id like org/name (put a revision in `revision`)", file=id
+            "base id must be a Hub id like org/name or gpt2 (put a revision in `revision`)",
+            file=id,
         )
     if path:
         return resolve_reference(path, project_root=project_root, hub_id=id, online=online)
     if id is None:
         raise ResolveError("base: give `path` (where the files are) or `id` (a Hub id)")
-    from modelcards.resolve.hfcache import check_revision, parse_hub_reference
+    from modelcards.resolve.hfcache import check_revision
 
-    if parse_hub_reference(id) != (id, None):
-        raise ResolveError("base id must be a Hub id like org/name", file=id)
     if revision is not None:
         check_revision(revision, reference=f"{id}@{revision}")
     return open_hub_id(id, revision, hub_id=id, online=online)

@@ -27,13 +27,12 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import validate_repo_id
 
 from modelcards.errors import ResolveError
+from modelcards.resolve.hubid import is_hub_repo_id, is_revision
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
-_REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
-_REVISION = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/+-]*")
 _TRUE = {"1", "ON", "YES", "TRUE"}
 
 
@@ -65,9 +64,12 @@ def hub_offline() -> bool:
 
 
 def parse_hub_reference(reference: str) -> tuple[str, str | None] | None:
-    """`org/name` or `org/name@revision` as (repo id, revision); None when it is not that shape."""
+    """`id` or `id@revision` as (repo id, revision); None when it is not that shape.
+
+    Legacy un-namespaced ids (`gpt2`) are ids too: the Hub still serves them.
+    """
     repo_id, at, revision = reference.partition("@")
-    if not _REPO_ID.fullmatch(repo_id):
+    if not is_hub_repo_id(repo_id):
         return None
     try:
         validate_repo_id(repo_id)
@@ -81,12 +83,7 @@ def parse_hub_reference(reference: str) -> tuple[str, str | None] | None:
 
 def check_revision(revision: str, *, reference: str) -> None:
     """A branch, tag or commit sha; nothing that could walk out of `refs/` in the cache."""
-    parts = revision.split("/")
-    if (
-        not _REVISION.fullmatch(revision)
-        or len(revision) > 255
-        or any(p in ("", ".", "..") for p in parts)
-    ):
+    if not is_revision(revision):
         raise ResolveError(
             f"{revision!r} is not a valid Hub revision (branch, tag or commit sha)", file=reference
         )

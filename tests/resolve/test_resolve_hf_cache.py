@@ -142,8 +142,12 @@ def test_misses_say_what_was_tried(cache: Path, tmp_path: Path) -> None:
         resolve_reference("org/other", project_root=tmp_path, online=True)
     with pytest.raises(ResolveError, match="not a valid Hub revision"):
         resolve_reference(f"{REPO}@../../../etc", project_root=tmp_path)
-    with pytest.raises(ResolveError, match="no such folder"):
+    # a legacy un-namespaced id (gpt2, roberta-base) is looked up too, not refused
+    with pytest.raises(ResolveError, match="not in the Hugging Face cache") as legacy:
         resolve_reference("just-a-name", project_root=tmp_path)
+    assert f"no folder {tmp_path / 'just-a-name'}" in str(legacy.value)
+    with pytest.raises(ResolveError, match="no such folder"):
+        resolve_reference("not/a/hub/id", project_root=tmp_path)
 
 
 def test_a_partial_snapshot_is_not_taken_for_the_whole_model(cache: Path, tmp_path: Path) -> None:
