@@ -12,13 +12,16 @@ References, as a user writes them:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import GIT_PREFIX, GitSnapshot, open_git_reference
 from modelcards.resolve.hubid import is_hub_repo_id
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
+
+if TYPE_CHECKING:
+    from modelcards.resolve.lock import LockFile
 
 # The Hub modules import huggingface_hub (a third of a second): loaded only when a reference
 # needs them, so folders and git revisions — and `check` — start fast.
@@ -109,8 +112,14 @@ def open_hub_id(
     hub_id: str | None = None,
     online: bool = False,
     also_tried: str | None = None,
+    lock: LockFile | None = None,
 ) -> Snapshot:
-    """A Hub model: the Hugging Face cache first, then the Hub itself when `online` is allowed."""
+    """A Hub model: its `lock` entry for this revision first (pinned, offline), then the
+    Hugging Face cache, then the Hub itself when `online` is allowed."""
+    if lock is not None:
+        locked = lock.snapshot(repo_id, revision, hub_id=hub_id)
+        if locked is not None:
+            return locked
     from modelcards.resolve.hfcache import CacheMiss, hub_offline, open_hf_cache
     from modelcards.resolve.hub import HubSnapshot
 
@@ -141,13 +150,15 @@ def resolve_base(
     *,
     project_root: Path,
     online: bool = False,
+    lock: LockFile | None = None,
 ) -> Snapshot:
     """The base model as the project config names it.
 
     `path` is where the files are (any reference: folder, git:REF:PATH, Hub id); `id` is the Hub
     id the card names as `base_model`; `revision` pins `id` when the files come from the Hub or
     its cache. With `path`, `revision` only records which upstream revision the vendored files
-    are (the card states it); it does not change which files are read.
+    are (the card states it); it does not change which files are read. A base given by `id`
+    alone is read from its `lock` entry (modelcards.lock) when it has one for `revision`.
     """
     if id is not None and not is_hub_repo_id(id):
         raise ResolveError(
@@ -162,4 +173,4 @@ def resolve_base(
 
     if revision is not None:
         check_revision(revision, reference=f"{id}@{revision}")
-    return open_hub_id(id, revision, hub_id=id, online=online)
+    return open_hub_id(id, revision, hub_id=id, online=online, lock=lock)

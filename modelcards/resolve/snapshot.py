@@ -14,7 +14,7 @@ from typing import Literal
 
 from modelcards.errors import ResolveError
 
-SourceKind = Literal["path", "git", "hf-cache", "hub"]
+SourceKind = Literal["path", "git", "hf-cache", "hub", "lock"]
 
 LFS_SPEC_LINE = b"version https://git-lfs.github.com/spec/v1"
 MAX_LFS_POINTER_BYTES = 1024
