@@ -2,11 +2,15 @@
 
 Rejects duplicate keys (two parsers could disagree on which wins), NaN/Infinity (not JSON),
 and nesting deep enough to exhaust the stack; the caller bounds the size before parsing.
+Training records are the one exception: the HF Trainer writes NaN/Infinity when a run diverges,
+so their readers opt in with `allow_nonfinite=True` and report the values instead of failing.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from typing import Any
 
 from modelcards.errors import InspectError
@@ -23,8 +27,42 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _constant(name: str) -> float:
+    return NONFINITE[name]
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: a number too large for a float is Infinity in disguise
+        raise ValueError(f"number {text[:40]} overflows to {nonfinite_label(value)}")
+    return value
+
+
+def nonfinite_label(value: float) -> str:
+    """The JSON spelling Python's json module writes for a non-finite float."""
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float replaced by "NaN" / "Infinity" / "-Infinity".
+
+    Strict JSON has no such numbers, and card.json must parse everywhere; dicts, lists and
+    tuples are walked (tuples come back as lists), everything else is returned as is.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return nonfinite_label(value)
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def _depth(value: Any) -> int:
@@ -40,14 +78,22 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def loads_strict(data: bytes | str, *, file: str) -> Any:
-    """Parse JSON or raise `InspectError` naming the file, the line and what is wrong."""
+def loads_strict(data: bytes | str, *, file: str, allow_nonfinite: bool = False) -> Any:
+    """Parse JSON or raise `InspectError` naming the file, the line and what is wrong.
+
+    `allow_nonfinite` reads NaN/Infinity/-Infinity as floats: only for training records.
+    """
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
         raise InspectError(f"not UTF-8 text (byte {exc.start})", file=file) from None
     try:
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_constant if allow_nonfinite else _no_constants,
+            parse_float=float if allow_nonfinite else _finite_float,
+        )
     except json.JSONDecodeError as exc:
         raise InspectError(
             f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", file=file

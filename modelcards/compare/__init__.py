@@ -36,10 +36,8 @@ def compare(base: ModelFacts, tuned: ModelFacts) -> ModelDiff:
     )
     changes += _tokenizer_changes(base.tokenizer, tuned.tokenizer)
     changes += _adapter_changes(base.adapter, tuned.adapter)
-    weights = compare_weights(
-        base.weights, tuned.weights, tuned_is_adapter=tuned.is_adapter and not base.is_adapter
-    )
-    changes += _weight_changes(weights)
+    weights = compare_weights(base.weights, tuned.weights, tuned_is_adapter=inherits)
+    changes += _weight_changes(weights, adapter_relation=inherits)
     changes += _card_changes(base, tuned)
     changes += _code_changes(base, tuned)
     changes += _training_changes(base, tuned)
@@ -325,9 +323,11 @@ def _adapter_changes(
     return _json_changes(base, tuned, file="adapter_config.json", area=lambda _k: "adapter")
 
 
-def _weight_changes(weights: WeightsDiff) -> list[Change]:
+def _weight_changes(weights: WeightsDiff, *, adapter_relation: bool) -> list[Change]:
+    """Weight changes as far as coverage lets us see: totals only from complete tensor lists."""
     changes: list[Change] = []
     file = "weights"
+    base_cov, tuned_cov = weights.coverage
     if weights.adapter is not None and weights.adapter.adapter_tensors:
         adapter = weights.adapter
         share = (
@@ -352,7 +352,12 @@ def _weight_changes(weights: WeightsDiff) -> list[Change]:
                 file,
             )
         )
-    elif weights.headers_read and weights.base_params != weights.tuned_params:
+    elif (
+        not adapter_relation  # an adapter's tensors are not a model: no "parameter count"
+        and base_cov.tensors_complete
+        and tuned_cov.tensors_complete
+        and weights.base_params != weights.tuned_params
+    ):
         changes.append(
             Change(
                 "weights",

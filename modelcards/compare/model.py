@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from modelcards.inspect.facts import WeightsCoverage
 from modelcards.resolve.snapshot import SourceRef
 
 Relation = Literal["finetune", "adapter", "quantized", "merge"]
@@ -78,9 +79,13 @@ class WeightsDiff:
     removed: tuple[str, ...] = ()
     reshaped: tuple[TensorDelta, ...] = ()
     retyped: tuple[TensorDelta, ...] = ()
+    # None unless the adapter's tensors were all read: no count is better than a false "0"
     adapter: AdapterWeights | None = None
     opaque_files: tuple[dict[str, Any], ...] = ()  # weight files compared only by size/sha256
     headers_read: bool = True  # False when neither side had readable safetensors headers
+    # (base, tuned): what each side's weights summary rests on, so a card can say what was
+    # compared; tensors either side did not see are never reported as added or removed
+    coverage: tuple[WeightsCoverage, WeightsCoverage] = (WeightsCoverage(), WeightsCoverage())
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +110,10 @@ class WeightsDiff:
             },
             "opaque_files": list(self.opaque_files),
             "headers_read": self.headers_read,
+            "coverage": {
+                "base": dict(sorted(self.coverage[0].as_json().items())),
+                "tuned": dict(sorted(self.coverage[1].as_json().items())),
+            },
         }
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
+from typing import Any
 
 from modelcards.compare.model import AdapterWeights, TensorDelta, TensorRename, WeightsDiff
-from modelcards.inspect.facts import OpaqueWeights, TensorInfo, WeightsSummary
+from modelcards.inspect.facts import TensorInfo, WeightsSummary
 
 PEFT_PREFIX = "base_model.model."
 # lora_A / lora_B / lora_embedding_A / lora_magnitude_vector / ia3_l / ..., optionally `.default`
@@ -76,18 +77,33 @@ def match_renames(
 def compare_weights(
     base: WeightsSummary, tuned: WeightsSummary, *, tuned_is_adapter: bool
 ) -> WeightsDiff:
+    """The tensor-level diff, claiming only what both sides' coverage lets it see.
+
+    A tensor either side's index places in a missing or pointer-only shard is never added,
+    removed or reshaped; extra tensors on one side count as added/removed only when the other
+    side's tensor names are all known. An adapter's summary needs all its tensors read.
+    """
     common = dict(
         base_params=base.total_params,
         tuned_params=tuned.total_params,
         base_params_by_dtype=base.params_by_dtype(),
         tuned_params_by_dtype=tuned.params_by_dtype(),
-        opaque_files=_compare_opaque(base.opaque, tuned.opaque),
+        opaque_files=()  # an adapter and a full model have different files by nature
+        if tuned_is_adapter
+        else _compare_opaque(base, tuned),
         headers_read=bool(base.files or tuned.files),
+        coverage=(base.coverage, tuned.coverage),
     )
     if tuned_is_adapter:
-        return WeightsDiff(**common, adapter=_adapter_weights(base.tensors, tuned.tensors))  # type: ignore[arg-type]
-    base_only = set(base.tensors) - set(tuned.tensors)
-    tuned_only = set(tuned.tensors) - set(base.tensors)
+        adapter = (
+            _adapter_weights(base.tensors, tuned.tensors)
+            if tuned.tensors and tuned.coverage.tensors_complete
+            else None
+        )
+        return WeightsDiff(**common, adapter=adapter)  # type: ignore[arg-type]
+    unseen = base.coverage.unseen_tensors | tuned.coverage.unseen_tensors
+    base_only = set(base.tensors) - set(tuned.tensors) - unseen
+    tuned_only = set(tuned.tensors) - set(base.tensors) - unseen
     renamed, renames = match_renames(base_only, tuned_only)
     pairs = {name: name for name in set(base.tensors) & set(tuned.tensors)} | renamed
     reshaped, retyped = [], []
@@ -97,12 +113,14 @@ def compare_weights(
             reshaped.append(TensorDelta(tuned_name, _label(before), _label(after)))
         elif before.dtype != after.dtype:
             retyped.append(TensorDelta(tuned_name, _label(before), _label(after)))
+    added = tuned_only - set(renamed) if base.coverage.names_known else set()
+    removed = base_only - set(renamed.values()) if tuned.coverage.names_known else set()
     return WeightsDiff(
         **common,  # type: ignore[arg-type]
         matched=len(pairs),
         renames=renames,
-        added=tuple(sorted(tuned_only - set(renamed))),
-        removed=tuple(sorted(base_only - set(renamed.values()))),
+        added=tuple(sorted(added)),
+        removed=tuple(sorted(removed)),
         reshaped=tuple(reshaped),
         retyped=tuple(retyped),
     )
@@ -148,25 +166,34 @@ def _adapter_weights(
     )
 
 
-def _compare_opaque(
-    base: tuple[OpaqueWeights, ...], tuned: tuple[OpaqueWeights, ...]
-) -> tuple[dict, ...]:
-    """Weight files we can only compare by size and sha256 (LFS pointers, pickle checkpoints)."""
-    before = {w.file: w for w in base}
-    after = {w.file: w for w in tuned}
+def _compare_opaque(base: WeightsSummary, tuned: WeightsSummary) -> tuple[dict[str, Any], ...]:
+    """Weight files we can only compare by size and sha256 (LFS pointers, pickle checkpoints).
+
+    A file the other side expects too (read there, or named by its index but missing) is
+    "not compared" rather than added or removed: it is there, or meant to be, on both sides.
+    """
+    before = {w.file: w for w in base.opaque}
+    after = {w.file: w for w in tuned.opaque}
     rows = []
     for name in sorted(set(before) | set(after)):
         b, a = before.get(name), after.get(name)
+        reason = (a or b).reason  # type: ignore[union-attr]
         if b and a and b.sha256 and a.sha256:
             status = "same" if (b.sha256, b.size) == (a.sha256, a.size) else "changed"
         elif b and a:
             status = "changed" if b.size != a.size else "not compared"  # no hashes known
         else:
-            status = "added" if a else "removed"
+            other, side = (base.coverage, "base") if a else (tuned.coverage, "fine-tune")
+            if name in other.missing:
+                status, reason = "not compared", f"the {side} index names it; not in its folder"
+            elif name in other.read:
+                status, reason = "not compared", f"{reason}; the {side} copy's header was read"
+            else:
+                status = "added" if a else "removed"
         rows.append({
             "file": name, "status": status,
             "before": None if b is None else {"size": b.size, "sha256": b.sha256},
             "after": None if a is None else {"size": a.size, "sha256": a.sha256},
-            "reason": (a or b).reason,  # type: ignore[union-attr]
+            "reason": reason,
         })  # fmt: skip
     return tuple(rows)

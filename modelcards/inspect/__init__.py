@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from modelcards.errors import InspectError, ModelcardsError
@@ -11,11 +13,12 @@ from modelcards.inspect.facts import (
     ModelFacts,
     OpaqueWeights,
     TensorInfo,
+    WeightsCoverage,
     WeightsSummary,
 )
 from modelcards.inspect.safetensors_header import read_safetensors_header
-from modelcards.inspect.tokenizer import read_tokenizer
-from modelcards.inspect.training import read_training
+from modelcards.inspect.tokenizer import TOKENIZER_FILES, read_tokenizer
+from modelcards.inspect.training import CHECKPOINT_STATE, RESULT_FILES, read_training
 from modelcards.jsonfile import loads_strict
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.yamlsafe import load_yaml
@@ -39,7 +42,26 @@ WEIGHT_SUFFIXES = (
     ".onnx",
 )
 NOT_WEIGHTS = frozenset({"training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt"})
-SHARD_INDEX = "model.safetensors.index.json"
+INDEX_SUFFIX = ".index.json"  # model.safetensors.index.json, pytorch_model.bin.index.json, ...
+KIND_FILES = ("config.json", "adapter_config.json")  # either makes a folder a model
+READ_FILES = frozenset(
+    {"config.json", "adapter_config.json", "generation_config.json", "README.md"}
+    | (set(TOKENIZER_FILES) - {"tokenizer.model"})  # binary: listed, never read
+    | {"trainer_state.json", *RESULT_FILES}
+)  # top-level files inspect reads (with the weight indexes and checkpoint trainer states)
+
+
+def is_weight_index(path: str) -> bool:
+    """A top-level shard index: `<weight file name>.index.json`."""
+    return (
+        "/" not in path
+        and path.endswith(INDEX_SUFFIX)
+        and path[: -len(INDEX_SUFFIX)].endswith(WEIGHT_SUFFIXES)
+    )
+
+
+def _is_read(path: str) -> bool:
+    return path in READ_FILES or is_weight_index(path) or bool(CHECKPOINT_STATE.match(path))
 
 
 class _Reader:
@@ -50,11 +72,17 @@ class _Reader:
         self.notes: list[str] = []
         self.present = {e.path for e in snapshot.files() if not e.lfs_pointer}
         for entry in snapshot.files():
-            if entry.lfs_pointer and entry.path.endswith((".json", ".jinja", ".md", ".txt")):
-                self.notes.append(f"{entry.path}: only a Git-LFS pointer is present; not read")
+            if entry.lfs_pointer and _is_read(entry.path):
+                self.notes.append(
+                    f"{entry.path}: only a Git-LFS pointer is present; run `git lfs pull` to read it"
+                )
 
-    def json_object(self, path: str) -> dict[str, Any]:
-        value = loads_strict(self.snapshot.read_bytes(path, max_bytes=MAX_JSON_BYTES), file=path)
+    def json_object(self, path: str, *, allow_nonfinite: bool = False) -> dict[str, Any]:
+        value = loads_strict(
+            self.snapshot.read_bytes(path, max_bytes=MAX_JSON_BYTES),
+            file=path,
+            allow_nonfinite=allow_nonfinite,
+        )
         if not isinstance(value, dict):
             raise InspectError(f"expected a JSON object, found {type(value).__name__}", file=path)
         return value
@@ -84,12 +112,7 @@ def inspect_snapshot(snapshot: Snapshot) -> ModelFacts:
 def _inspect(snapshot: Snapshot) -> ModelFacts:
     reader = _Reader(snapshot)
     present = reader.present
-    if not ({"config.json", "adapter_config.json"} & present):
-        if {"config.json", "adapter_config.json"} & {e.path for e in snapshot.files()}:
-            raise InspectError(
-                "config.json is only a Git-LFS pointer: run `git lfs pull` first",
-                file=snapshot.ref.describe(),
-            )
+    if not any(snapshot.entry(name) for name in KIND_FILES):  # a pointer still names the kind
         raise InspectError(
             "not a model folder: no config.json or adapter_config.json",
             file=snapshot.ref.describe(),
@@ -102,7 +125,8 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         tokenizer=read_tokenizer(present, reader.json_object, reader.text),
         adapter=reader.optional_json("adapter_config.json"),
         weights=_weights(snapshot, reader),
-        training=read_training(present, reader.json_object),
+        # the Trainer writes NaN/Infinity when a run diverges: reported, not refused
+        training=read_training(present, lambda p: reader.json_object(p, allow_nonfinite=True)),
         card=_card(reader) if "README.md" in present else None,
         code_files=tuple(sorted(p for p in present if p.endswith(".py"))),
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
@@ -126,36 +150,71 @@ def _card(reader: _Reader) -> CardFacts:
     return CardFacts(metadata=metadata, body=body)
 
 
-def _weight_files(reader: _Reader) -> list[str]:
-    """Top-level weight files, plus the shards a safetensors index names (checked to exist)."""
+@dataclass(frozen=True)
+class _Index:
+    path: str
+    weight_map: Mapping[str, str]  # tensor name -> shard path, checked to stay in the folder
+
+
+def _shard_problem(shard: str) -> str | None:
+    """Why a shard path from an index is refused, or None for a plain path inside the folder."""
+    if shard.startswith("/") or "\\" in shard or (len(shard) > 1 and shard[1] == ":"):
+        return "is not a relative path"
+    parts = shard.split("/")
+    if ".." in parts:
+        return "escapes the model folder"
+    if "" in parts or "." in parts or any(ord(c) < 32 or ord(c) == 127 for c in shard):
+        return "is not a plain relative path"
+    if not shard.endswith(WEIGHT_SUFFIXES):
+        return "is not a weight file"
+    return None
+
+
+def _read_index(reader: _Reader, path: str) -> _Index:
+    """An index's weight_map, refusing anything but tensor name → shard path inside the folder."""
+    weight_map = reader.json_object(path).get("weight_map")
+    if not isinstance(weight_map, dict):
+        raise InspectError("no weight_map object", file=path)
+    for tensor, shard in sorted(weight_map.items()):
+        if not isinstance(shard, str):
+            raise InspectError(
+                f"weight_map maps {tensor!r} to {type(shard).__name__}, not a file name", file=path
+            )
+        problem = _shard_problem(shard)
+        if problem:
+            raise InspectError(f"weight_map shard {shard[:200]!r} {problem}", file=path)
+    return _Index(path, weight_map)
+
+
+def _weight_files(reader: _Reader) -> tuple[list[str], list[_Index]]:
+    """Top-level weight files and every shard an index names (present or not), and the indexes."""
     files = {
         e.path
         for e in reader.snapshot.files()
         if "/" not in e.path and e.path.endswith(WEIGHT_SUFFIXES) and e.path not in NOT_WEIGHTS
     }
-    if SHARD_INDEX in reader.present:
-        weight_map = reader.json_object(SHARD_INDEX).get("weight_map")
-        if not isinstance(weight_map, dict):
-            raise InspectError("no weight_map object", file=SHARD_INDEX)
-        for shard in set(weight_map.values()):
-            if not isinstance(shard, str) or reader.snapshot.entry(shard) is None:
-                raise InspectError(
-                    f"weight_map names {shard!r}, which is not in the model folder",
-                    file=SHARD_INDEX,
-                )
-            files.add(shard)
-    return sorted(files)
+    indexes = [_read_index(reader, p) for p in sorted(reader.present) if is_weight_index(p)]
+    for index in indexes:
+        files.update(index.weight_map.values())
+    return sorted(files), indexes
 
 
 def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
+    """What the weight files say, and how much of them there was to read (`coverage`)."""
     tensors: dict[str, TensorInfo] = {}
     read: list[str] = []
+    pointers: list[str] = []
+    unlisted: list[str] = []
+    missing: list[str] = []
     opaque: list[OpaqueWeights] = []
     metadata: dict[str, dict[str, str]] = {}
-    for path in _weight_files(reader):
+    expected, indexes = _weight_files(reader)
+    for path in expected:
         entry = snapshot.entry(path)
-        assert entry is not None
-        if entry.lfs_pointer:
+        if entry is None:
+            missing.append(path)
+        elif entry.lfs_pointer:
+            pointers.append(path)
             opaque.append(
                 OpaqueWeights(
                     path, entry.size, entry.sha256, "Git-LFS pointer: content not present"
@@ -174,6 +233,7 @@ def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
                 metadata[path] = header.metadata
             read.append(path)
         else:
+            unlisted.append(path)
             kind = (
                 "pickle-based checkpoint"
                 if path.endswith((".bin", ".pt", ".pth", ".ckpt"))
@@ -187,9 +247,28 @@ def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
                     f"{kind} not read (tensors are listed from safetensors only)",
                 )
             )
+    absent = set(missing) | set(pointers)
+    indexed = {shard for index in indexes for shard in index.weight_map.values()}
+    unseen = {
+        name
+        for index in indexes
+        for name, shard in index.weight_map.items()
+        if shard in absent and name not in tensors
+    }
     return WeightsSummary(
         tensors=dict(sorted(tensors.items())),
         files=tuple(read),
         opaque=tuple(opaque),
         metadata=metadata,
+        coverage=WeightsCoverage(
+            expected=tuple(expected),
+            read=tuple(read),
+            pointers=tuple(pointers),
+            opaque=tuple(unlisted),
+            missing=tuple(missing),
+            indexes=tuple(index.path for index in indexes),
+            unseen_tensors=frozenset(unseen),
+            names_known=bool(read)
+            and all(p in indexed for p in absent if p.endswith(".safetensors")),
+        ),
     )

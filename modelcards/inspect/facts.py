@@ -10,6 +10,7 @@ from typing import Any
 from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 JSON = Any  # a value parsed from a model's JSON file
+MAX_NON_FINITE = 20  # TrainingRecord.non_finite keeps this many entries
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class OpaqueWeights:
 class WeightsCoverage:
     """Which weight files the summary rests on, and so what a card may claim about the weights.
 
-    `expected` is every weight file the model names (the shards of its index files, else the
+    `expected` is every weight file the model names (the shards of its index files, and the
     weight files found); each is then read (safetensors header), a pointer (Git-LFS: size and
     sha256 known, content absent), opaque (present, but not a format whose tensors are listed)
     or missing (named by an index, not in the folder). All tuples are sorted.
@@ -53,6 +54,9 @@ class WeightsCoverage:
     # tensors an index maps to a shard that is missing or only a pointer: not seen, so never
     # reported as removed or added
     unseen_tensors: frozenset[str] = frozenset()
+    # every tensor name is known, read from a header or named by an index: only then can the
+    # other side's extra tensors be called added or removed (False when nothing was read)
+    names_known: bool = False
 
     @property
     def state(self) -> str:
@@ -69,6 +73,30 @@ class WeightsCoverage:
     def fully_read(self) -> bool:
         """Every expected weight file's tensors were listed (safetensors headers, nothing else)."""
         return bool(self.expected) and set(self.read) == set(self.expected)
+
+    @property
+    def tensors_complete(self) -> bool:
+        """The tensors listed are all the model has: parameter counts are then true totals.
+
+        A .bin copy beside complete safetensors does not matter; a safetensors file that is
+        missing or only a pointer, or a tensor an index places in one, does.
+        """
+        return self.names_known and not self.unseen_tensors
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON summary (unseen tensors counted, not listed: a 70B model has hundreds)."""
+        return {
+            "state": self.state,
+            "names_known": self.names_known,
+            "tensors_complete": self.tensors_complete,
+            "expected": list(self.expected),
+            "read": list(self.read),
+            "pointers": list(self.pointers),
+            "opaque": list(self.opaque),
+            "missing": list(self.missing),
+            "indexes": list(self.indexes),
+            "unseen_tensors": len(self.unseen_tensors),
+        }
 
 
 @dataclass(frozen=True)
@@ -130,6 +158,10 @@ class TrainingRecord:
     history: tuple[LogPoint, ...]
     files: tuple[str, ...]
     tokens_seen: int | None = None  # trainer_state.json num_input_tokens_seen, when counted
+    # where NaN/Infinity appeared (a diverged run), e.g. "log_history step 120: loss NaN";
+    # log_history entries by step first, then the state's and result files' own keys; at most
+    # MAX_NON_FINITE entries. The values themselves stay floats in the fields above.
+    non_finite: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,7 +189,8 @@ class ModelFacts:
 
     @property
     def is_adapter(self) -> bool:
-        return self.adapter is not None
+        """adapter_config.json is there, even if only as a Git-LFS pointer we could not read."""
+        return self.adapter is not None or any(f.path == "adapter_config.json" for f in self.files)
 
     @property
     def license(self) -> str | None:

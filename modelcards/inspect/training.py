@@ -1,12 +1,18 @@
-"""The training record the Hugging Face Trainer leaves behind (trainer_state.json, *_results.json)."""
+"""The training record the Hugging Face Trainer leaves behind (trainer_state.json, *_results.json).
+
+A diverged run leaves NaN/Infinity in these files: the caller parses them with non-finite
+numbers allowed, and the record lists where they were so a rule can say so.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from modelcards.inspect.facts import LogPoint, TrainingRecord
+from modelcards.inspect.facts import MAX_NON_FINITE, LogPoint, TrainingRecord
+from modelcards.jsonfile import nonfinite_label
 
 RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
 THROUGHPUT_SUFFIXES = ("_runtime", "_per_second")  # speed of the eval run, not of the model
@@ -17,6 +23,15 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
+
+
+def _non_finite(entries: Iterable[tuple[str, Any]]) -> list[str]:
+    """`key NaN` (or Infinity, -Infinity) for each non-finite number in `entries`, by key."""
+    return [
+        f"{key} {nonfinite_label(value)}"
+        for key, value in sorted(entries)
+        if isinstance(value, float) and not math.isfinite(value)
+    ]
 
 
 def trainer_state_path(present: set[str]) -> str | None:
@@ -30,6 +45,7 @@ def trainer_state_path(present: set[str]) -> str | None:
 def read_training(
     present: set[str], read_json: Callable[[str], dict[str, Any]]
 ) -> TrainingRecord | None:
+    """The record, or None without training files; `read_json` must accept NaN/Infinity."""
     state_file = trainer_state_path(present)
     result_files = [name for name in RESULT_FILES if name in present]
     if state_file is None and not result_files:
@@ -38,10 +54,12 @@ def read_training(
     history: list[LogPoint] = []
     final_loss: float | None = None
     eval_metrics: dict[str, float] = {}
+    by_step: dict[int, list[str]] = {}
     log = state.get("log_history")
     for entry in log if isinstance(log, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
             continue
+        by_step.setdefault(entry["step"], []).extend(_non_finite(entry.items()))
         evals = {
             k: v
             for k, v in entry.items()
@@ -60,10 +78,18 @@ def read_training(
         if point.loss is not None:
             final_loss = point.loss
         eval_metrics.update(point.eval)
+    non_finite = [
+        f"log_history step {step}: {what}"
+        for step in sorted(by_step)
+        for what in dict.fromkeys(by_step[step])  # one entry per key and step, order kept
+    ]
+    if state_file:
+        non_finite += [f"{state_file}: {what}" for what in _non_finite(state.items())]
     results: dict[str, dict[str, Any]] = {}
     for name in result_files:
         values = {k: v for k, v in read_json(name).items() if isinstance(v, (int, float, str))}
         results[name] = dict(sorted(values.items()))
+        non_finite += [f"{name}: {what}" for what in _non_finite(values.items())]
     step = state.get("global_step")
     best = state.get("best_model_checkpoint")
     tokens = state.get("num_input_tokens_seen")  # 0 unless the run counted them
@@ -78,4 +104,5 @@ def read_training(
         history=tuple(history),
         files=tuple(f for f in (state_file, *result_files) if f),
         tokens_seen=tokens if isinstance(tokens, int) and tokens > 0 else None,
+        non_finite=tuple(non_finite[:MAX_NON_FINITE]),
     )
