@@ -19,7 +19,7 @@ from modelcards.assess.policy import today
 from modelcards.compare import ModelDiff, compare
 from modelcards.compare.deep import DeepDiff, deep_compare
 from modelcards.config import ModelEntry, ProjectConfig
-from modelcards.errors import InspectError, ResolveError
+from modelcards.errors import InspectError, ModelcardsError, ResolveError
 from modelcards.fingerprint import (
     base_identity,
     front_matter_of,
@@ -47,10 +47,22 @@ from modelcards.render.context import licence_statement
 from modelcards.render.environment import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
+from modelcards.resolve.hubid import classify_base_name
 from modelcards.resolve.local import LocalSnapshot
+from modelcards.resolve.lock import (
+    LOCK_NAME,
+    MAX_LOCK_BYTES,
+    LockedSnapshot,
+    LockFile,
+    load_lock,
+    loads_lock,
+)
 from modelcards.resolve.snapshot import SourceRef
 
 Progress = Callable[[str], None]
+UNAVAILABLE_OFFLINE = (
+    "it is not in modelcards.lock or the Hugging Face cache here, and the Hub was not asked"
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,10 @@ class ModelState:
     history: History
     existing_card: str | None
     training_commit: str | None = None  # the last commit that changed the training code
+    base_unavailable: str | None = None  # a configured Hub base that could not be read, and why
+    # the card files of other models kept inside this model's folder: their outputs, not its inputs
+    nested_outputs: frozenset[str] = frozenset()
+    base_unavailable_detail: str | None = None  # the resolver's own words (may name local paths)
 
     def fingerprinter(self, config: ProjectConfig, templates: str) -> Callable[[str], str]:
         """front matter → inputs fingerprint, for `render_model`."""
@@ -77,7 +93,11 @@ class ModelState:
             card_defaults=dict(config.card),
             templates=templates,
             tuned_files=self.files,
-            base=base_identity(base.ref if base else None, self.base_files),
+            base=base_identity(
+                base.ref if base else None,
+                self.base_files,
+                lock_digest=base.entry_digest if isinstance(base, LockedSnapshot) else None,
+            ),
             history=self.history,
             front_matter=front_matter,
         )
@@ -131,8 +151,13 @@ def model_state(
     git: ProjectGit,
     *,
     online: bool = False,
+    lock: LockFile | None = None,
 ) -> ModelState:
-    """The model as it is in the work tree, or as it was at `git.rev` when that is not HEAD."""
+    """The model as it is in the work tree, or as it was at `git.rev` when that is not HEAD.
+
+    `lock`: the project's modelcards.lock (as it was at that revision), whose pinned bases are
+    read first.
+    """
     at = None if git.rev == "HEAD" else git.rev
     base = entry.base
     if at is None:
@@ -148,21 +173,42 @@ def model_state(
             if snapshot.has("README.md")
             else None
         )
-    files = hashed_manifest(snapshot, manifest_files(snapshot), cache, known)
-    base_snapshot = base_files = None
+    nested = nested_outputs(config, entry)
+    manifest = tuple(e for e in manifest_files(snapshot) if e.path not in nested)
+    files = hashed_manifest(snapshot, manifest, cache, known)
+    base_snapshot: Snapshot | None = None
+    base_files = None
+    unavailable = detail = None
     if base is not None:
         base_path = base.path
         if at is not None and base_path and (config.root / base_path).is_dir():
             base_path = f"git:{at}:{base_path}"  # a base kept in the project, as it was then
-        base_snapshot = resolve_base(
-            base_path, base.id, base.revision, project_root=config.root, online=online
-        )
-        if base_snapshot.ref.kind == "path" or not base_snapshot.ref.revision:
-            base_folder = config.root / base_snapshot.ref.location
-            base_known = git.clean_lfs_oids(base_folder) if base_folder.is_dir() else {}
-            base_files = hashed_manifest(
-                base_snapshot, manifest_files(base_snapshot), cache, base_known
+        try:
+            base_snapshot = resolve_base(
+                base_path,
+                base.id,
+                base.revision,
+                project_root=config.root,
+                online=online,
+                lock=lock,
             )
+        except ResolveError as exc:
+            if not names_hub_model(config.root, base_path):
+                raise  # a folder or git revision of the project that is not there: fix the config
+            # the card states why in words that do not depend on this machine (no cache paths);
+            # the full reason goes to the progress line
+            unavailable = (
+                "it could not be read from the Hub" if online else UNAVAILABLE_OFFLINE
+            ) + " (pin it with `modelcards lock --online`)"
+            detail = exc.reason
+    if base_snapshot is not None and (
+        base_snapshot.ref.kind == "path" or not base_snapshot.ref.revision
+    ):
+        base_folder = config.root / base_snapshot.ref.location
+        base_known = git.clean_lfs_oids(base_folder) if base_folder.is_dir() else {}
+        base_files = hashed_manifest(
+            base_snapshot, manifest_files(base_snapshot), cache, base_known
+        )
     return ModelState(
         entry=entry,
         snapshot=snapshot,
@@ -172,7 +218,42 @@ def model_state(
         history=git.history(entry.path, tag_patterns=entry.tags, extra_paths=entry.training_files),
         existing_card=card,
         training_commit=git.last_commit(entry.training_files),
+        base_unavailable=unavailable,
+        base_unavailable_detail=detail,
+        nested_outputs=nested,
     )
+
+
+def nested_outputs(config: ProjectConfig, entry: ModelEntry) -> frozenset[str]:
+    """The files build writes for the other models inside `entry`'s folder, relative to it."""
+    prefix = "" if entry.path in ("", ".") else entry.path.rstrip("/") + "/"
+    return frozenset(
+        f"{other.path[len(prefix) :]}/{name}"
+        for other in config.models
+        if other.path != entry.path and other.path.startswith(prefix)
+        for name in CARD_OUTPUTS
+    )
+
+
+def project_lock(root: Path, at: str | None = None) -> LockFile | None:
+    """modelcards.lock in the work tree, or as it was committed at `at` (None: there is none)."""
+    if at is None:
+        return load_lock(root)
+    tree = open_git_reference(f"git:{at}:.", project_root=root)
+    if not tree.has(LOCK_NAME):
+        return None
+    return loads_lock(tree.read_bytes(LOCK_NAME, max_bytes=MAX_LOCK_BYTES))
+
+
+def names_hub_model(root: Path, path: str | None) -> bool:
+    """The base is a Hub model (an id, no folder or git revision of the project): one that may
+    simply not be at hand here — not cached, offline — which a card states rather than fails on."""
+    if path is None:
+        return True
+    if path.startswith("git:") or (root / path).exists():
+        return False
+    named = classify_base_name(path)
+    return named is not None and named.kind == "hub"
 
 
 @dataclass(frozen=True)
@@ -251,6 +332,21 @@ def prepare(
     )
 
 
+def diff_partial(analysis: Analysis) -> str | None:
+    """What the diff could not see, when the weights on either side were not all there."""
+    if analysis.diff is None or analysis.base is None:
+        return None
+    sides = [("fine-tune", analysis.tuned)]
+    if not (analysis.tuned.is_adapter and not analysis.base.is_adapter):
+        sides.append(("base", analysis.base))
+    gaps = [
+        f"{label} weights {facts.weights.coverage.state}"
+        for label, facts in sides
+        if facts.weights.coverage.state != "complete"
+    ]
+    return "; ".join(gaps) or None
+
+
 def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
     """Inspect, compare and assess one prepared model; reads no git, so a worker may run it."""
     state = prepared.state
@@ -289,7 +385,11 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         policy=config.policy,
         waivers=config.waivers,
         on=today(),
-        exclude=CARD_OUTPUTS,
+        exclude=CARD_OUTPUTS | state.nested_outputs,
+        configured_base=entry.base is not None,
+        configured_id=entry.base.id if entry.base else None,
+        base_unavailable=state.base_unavailable,
+        diff_partial=diff_partial(analysis),
     )
     return ModelInputs(
         entry=entry,
@@ -302,6 +402,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         provenance=provenance,
         card_defaults=dict(config.card),
         release_changes=release_changes(state.history, analysis.tuned, prepared.tag_facts),
+        base_unavailable=state.base_unavailable,
     )
 
 
@@ -345,16 +446,20 @@ def render_project(
     only: tuple[ModelEntry, ...] | None = None,
     deep: bool = False,
     jobs: int = 1,
+    failures: list[ModelFailure] | None = None,
 ) -> list[RenderedModel]:
     """Every model's files in memory; with `at`, the cards as they were at that revision.
 
     Models are read one after the other here (git, hashes, what is already current); the stale
-    ones are then inspected, assessed and rendered in up to `jobs` worker processes.
+    ones are then inspected, assessed and rendered in up to `jobs` worker processes. With
+    `failures`, a model that cannot be documented is listed there and the others go on; without
+    it, the first such error is raised.
     """
     cache = cache or HashCache()
     env = make_environment(config.templates)
     templates = project_templates_digest(config)
     git = ProjectGit(config.root, rev=at or "HEAD")
+    lock = project_lock(config.root, at)
     base_manifests: dict[SourceRef, tuple[FileEntry, ...]] = {}  # many models share one base
 
     def base_manifest(snapshot: Snapshot) -> tuple[FileEntry, ...]:
@@ -371,33 +476,70 @@ def render_project(
         if progress:
             progress(f"[{index}/{len(entries)}] {entry.name}: reading {entry.path}")
         try:
-            state = model_state(config, entry, cache, git, online=online)
-        except ResolveError as exc:
-            if at is None:
+            state = model_state(config, entry, cache, git, online=online, lock=lock)
+            wants_deep = deep or config.deep
+            current = (
+                None if at is not None else current_outputs(config, state, templates, wants_deep)
+            )
+            prepared = (
+                None if current else prepare(config, state, git, base_manifest, deep=wants_deep)
+            )
+        except ModelcardsError as exc:
+            if at is not None and isinstance(exc, ResolveError):
+                if progress:
+                    progress(f"{entry.name}: skipped, not readable at {at}: {exc}")
+                continue
+            if failures is None:
                 raise
-            if progress:
-                progress(f"{entry.name}: skipped, not readable at {at}: {exc}")
+            failures.append(ModelFailure(entry.name, entry.path, str(exc)))
             continue
-        wants_deep = deep or config.deep
-        current = None if at is not None else current_outputs(config, state, templates, wants_deep)
-        if current is not None:  # nothing it is made from changed: keep it, render nothing
+        if state.base_unavailable_detail and progress:
+            progress(f"{entry.name}: base not compared: {state.base_unavailable_detail}")
+        if prepared is None:  # nothing it is made from changed: keep it, render nothing
             models.append(current)
             continue
         models.append(None)  # rendered below
-        todo.append(prepare(config, state, git, base_manifest, deep=wants_deep))
+        todo.append(prepared)
     cache.save()  # every hash was taken above, in this process: workers never hash
 
-    def render(prepared: Prepared) -> RenderedModel:  # in a worker when jobs > 1
+    def render(prepared: Prepared) -> RenderedModel | ModelFailure:  # in a worker when jobs > 1
         state = prepared.state
         fingerprint = state.fingerprinter(config, templates)
-        return render_model(model_inputs(config, prepared), env, state.existing_card, fingerprint)
+        try:
+            inputs = model_inputs(config, prepared)
+            return render_model(inputs, env, state.existing_card, fingerprint)
+        except ModelcardsError as exc:
+            if failures is None:
+                raise
+            return ModelFailure(state.entry.name, state.entry.path, str(exc))
 
-    def rendered(index: int, model: RenderedModel) -> None:
+    def rendered(index: int, model: RenderedModel | ModelFailure) -> None:
         if progress:
-            progress(f"[{index + 1}/{len(todo)}] {model.name}: rendered")
+            done = "rendered" if isinstance(model, RenderedModel) else f"failed: {model.error}"
+            progress(f"[{index + 1}/{len(todo)}] {model.name}: {done}")
 
     fresh = iter(parallel_map(render, todo, jobs, on_result=rendered))
-    return [model if model is not None else next(fresh) for model in models]
+    result: list[RenderedModel] = []
+    for model in models:
+        made = model if model is not None else next(fresh)
+        if isinstance(made, ModelFailure):
+            assert failures is not None
+            failures.append(made)
+        else:
+            result.append(made)
+    if failures is not None:
+        order = {entry.name: i for i, entry in enumerate(entries)}
+        failures.sort(key=lambda f: order.get(f.name, len(order)))
+    return result
+
+
+@dataclass(frozen=True)
+class ModelFailure:
+    """A model whose card could not be written, with the one-line reason (file: what is wrong)."""
+
+    name: str
+    path: str
+    error: str
 
 
 def write_outputs(config: ProjectConfig, files: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -414,6 +556,7 @@ class BuildReport:
     written: tuple[str, ...]  # project-relative paths whose bytes changed
     unchanged: tuple[str, ...]
     site: Path | None  # the built HTML folder, when the site was built
+    failed: tuple[ModelFailure, ...] = ()  # models whose cards could not be written
 
 
 def build_project(
@@ -430,6 +573,9 @@ def build_project(
 ) -> BuildReport:
     """Render every model, then write cards and (unless `at`) the site; nothing half-done.
 
+    A model that cannot be documented (its files unreadable, its base folder missing) is listed
+    in `failed`; every other card, and the site of those, is still written.
+
     With `at`, the cards are rebuilt as they were at that revision and written under `out`
     (relative to the project root); the work tree's cards and the site are not touched.
     `jobs` processes render the cards and build the site (default: every core).
@@ -438,8 +584,16 @@ def build_project(
     from modelcards.publish.site import check_site_folder, site_pages, write_site
 
     jobs = jobs or default_jobs()
+    failed: list[ModelFailure] = []
     models = render_project(
-        config, progress=progress, online=online, cache=cache, at=at, deep=deep, jobs=jobs
+        config,
+        progress=progress,
+        online=online,
+        cache=cache,
+        at=at,
+        deep=deep,
+        jobs=jobs,
+        failures=failed,
     )
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
     files = {f"{prefix}{path}": text for model in models for path, text in model.files().items()}
@@ -460,4 +614,4 @@ def build_project(
             if progress:
                 progress(f"building the site with mkdocs into {config.site.output}/")
             output = build_site(config, jobs=jobs)
-    return BuildReport(tuple(models), tuple(written), tuple(unchanged), output)
+    return BuildReport(tuple(models), tuple(written), tuple(unchanged), output, tuple(failed))

@@ -21,6 +21,7 @@ from modelcards.build import (
     model_inputs,
     model_state,
     prepare,
+    project_lock,
     project_templates_digest,
 )
 from modelcards.config import ModelEntry, ProjectConfig
@@ -143,12 +144,13 @@ def check_project(
     templates = project_templates_digest(config)
     changed = changed_since(config, base_ref) if base_ref else None
     git = ProjectGit(config.root)
+    lock = project_lock(config.root)
     problems: list[Problem] = []
     rendered = 0
     cards: list[tuple[str, str, str]] = []
     env = make_environment(config.templates) if show_diff else None
     for entry in config.models:
-        state = model_state(config, entry, cache, git, online=online)
+        state = model_state(config, entry, cache, git, online=online, lock=lock)
         card_path = f"{entry.path}/README.md"
         card = state.existing_card
         changes = _read(config.root / entry.path / "CHANGES.md")

@@ -116,11 +116,10 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
     Exit status: 0 on success (whether or not anything changed), 2 on bad input.
     """
     from modelcards.compare import compare
+    from modelcards.errors import ResolveError
     from modelcards.format import diff_json, diff_markdown, diff_text
     from modelcards.inspect import inspect_snapshot
     from modelcards.resolve import resolve_reference
-
-    from modelcards.errors import ResolveError
 
     cwd = Path.cwd()
     if not str(tuned).startswith("git:") and not (cwd / tuned).is_dir():
@@ -157,23 +156,39 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
 @cli.command()
 @repo_option
 @click.option("--force", is_flag=True, help="Replace an existing modelcards.yml.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints the models (path, name, base, evidence) and the skipped folders for scripts.",
+)
 @fail_cleanly
-def init(root: Path, force: bool) -> None:
+def init(root: Path, force: bool, fmt: str) -> None:
     """Find model folders under the project root and write a commented modelcards.yml.
 
-    A model folder holds config.json or adapter_config.json. Each model's base is guessed from
-    adapter_config.json (base_model_name_or_path), the README front matter (base_model) or
-    config.json (_name_or_path); folders that are another model's base are listed as bases,
-    not as models. Review the file: every guess says where it came from.
+    A model folder holds config.json (a transformers config) or adapter_config.json. Not taken
+    as models, each with the reason: sentence-transformers modules listed in a modules.json,
+    training checkpoints inside a model folder (checkpoint-N, last-checkpoint), lone copies of a
+    config.json inside a model folder, and folders that are another model's base. A model at
+    the project root is named after the project folder; names are made unique.
+
+    Each model's base is guessed, most trusted first, from adapter_config.json
+    (base_model_name_or_path), the README front matter (base_model) or config.json
+    (_name_or_path); disagreements are noted. A Hub id whose files are in a folder of the
+    project (its README or name says so) is written as {path: FOLDER, id: HUB_ID}; a path of
+    the training machine is never written as the base (base: null, with a suggestion). Only
+    small JSON files and the README front matter are read: an unreadable file is reported, it
+    does not stop init. Review the file: every guess says where it came from.
     """
-    from modelcards.discover import init_project, render_config
+    from modelcards.discover import init_project, render_config, summary_json, summary_text
     from modelcards.publish.write import write_atomic
 
-    target, guesses = init_project(root, force=force)
-    write_atomic(target, render_config(guesses))
-    click.echo(f"wrote {target} with {len(guesses)} model{'s' if len(guesses) != 1 else ''}:")
-    for guess in guesses:
-        click.echo(f"  {guess.path}  base: {guess.base or '(none found)'}  ({guess.evidence})")
+    target, found = init_project(root, force=force)
+    write_atomic(target, render_config(found))
+    summary = summary_json if fmt == "json" else summary_text
+    click.echo(summary(found, target), nl=False)
 
 
 @cli.command()
@@ -216,6 +231,12 @@ def init(root: Path, force: bool) -> None:
     "--deep stay in the main process; the files are the same bytes for any N. "
     "--jobs 1 renders one model after another, in this process.",
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when a configured base could not be compared (not cached, offline); by "
+    "default the card says so, a warning is printed and build exits 0.",
+)
 @online_option
 @fail_cleanly
 def build(
@@ -228,6 +249,7 @@ def build(
     deep: bool,
     jobs: int | None,
     online: bool,
+    strict: bool,
 ) -> None:
     """Write every model's card (README.md), CHANGES.md and card.json, then build the site.
 
@@ -235,7 +257,15 @@ def build(
     templates (a project can override any of them), keep what people wrote in the card's human
     sections and front matter, and write only files whose bytes changed. Then write the site's
     Markdown pages and mkdocs.yml into `site.dir` and run `mkdocs build --strict`.
-    Nothing is written unless every model renders.
+
+    Each card says what it rests on: whether the base was compared (or only named: not
+    cached, offline, a path on the training machine) and how much of the weights was there
+    (all read, N of M shards, Git-LFS pointers only, absent). A model whose files cannot be
+    read is listed with the file and the reason; the other cards are still written, and build
+    exits 2 at the end.
+
+    Exit status: 0 cards written; 1 with --strict when a base was not compared; 2 bad input
+    or configuration, or a model that could not be documented.
 
     \b
     Examples:
@@ -264,38 +294,90 @@ def build(
         deep=deep,
         jobs=jobs,
     )
+    not_compared = [
+        m for m in report.models if m.context["coverage"]["base"]["state"] != "compared"
+    ]
     if fmt == "json":
         summary = {
-            "models": [
-                {
-                    "name": m.name,
-                    "path": m.path,
-                    "relation": m.context["model"]["relation"],
-                    "significant_changes": (m.context["diff"] or {})
-                    .get("summary", {})
-                    .get("significant"),
-                }
-                for m in report.models
-            ],
+            "models": [_model_summary(m) for m in report.models],
+            "failed": [{"name": f.name, "path": f.path, "error": f.error} for f in report.failed],
             "written": list(report.written),
             "unchanged": list(report.unchanged),
             "site": str(report.site.relative_to(config.root)) if report.site else None,
         }
         click.echo(json.dumps(summary, indent=2))
-        return
-    prefix = config.root / out if out else config.root
-    for model in report.models:
-        significant = (model.context["diff"] or {}).get("summary", {}).get("significant")
-        detail = (
-            f"{significant} significant changes vs base" if significant is not None else "no base"
+    else:
+        prefix = config.root / out if out else config.root
+        for model in report.models:
+            if not quiet:
+                click.echo(f"{model.name}: {prefix / model.path / 'README.md'} ({_detail(model)})")
+        count = len(report.written)
+        click.echo(
+            f"{len(report.models)} card{'s' if len(report.models) != 1 else ''}: "
+            f"{count} file{'s' if count != 1 else ''} written, {len(report.unchanged)} unchanged"
+            + (f", {len(not_compared)} without a base comparison" if not_compared else "")
         )
-        click.echo(f"{model.name}: {prefix / model.path / 'README.md'} ({detail})")
-    count = len(report.written)
-    click.echo(
-        f"{count} file{'s' if count != 1 else ''} written, {len(report.unchanged)} unchanged"
-    )
-    if report.site:
-        click.echo(f"site: {report.site / 'index.html'}")
+        if report.site:
+            click.echo(f"site: {report.site / 'index.html'}")
+    for model in not_compared:
+        base = model.context["coverage"]["base"]
+        if base["state"] in ("unavailable", "not-configured", "path-only"):
+            click.echo(f"modelcards: warning: {model.name}: base {base['summary']}", err=True)
+    for failure in report.failed:
+        click.echo(f"modelcards: error: {failure.name}: {failure.error}", err=True)
+    if report.failed:
+        click.echo(
+            f"modelcards: {len(report.failed)} model{'s' if len(report.failed) != 1 else ''} "
+            "could not be documented (the other cards were written)",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    if strict and any(
+        m.context["coverage"]["base"]["state"] == "unavailable" for m in not_compared
+    ):
+        click.echo(
+            "modelcards: --strict: a configured base was not compared "
+            "(`modelcards lock --online` pins it for offline builds)",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _finding_counts(model: Any) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for risk in model.context.get("risks") or []:
+        if not risk.get("waived"):
+            counts[risk["severity"]] = counts.get(risk["severity"], 0) + 1
+    return counts
+
+
+def _model_summary(model: Any) -> dict[str, Any]:
+    coverage = model.context["coverage"]
+    return {
+        "name": model.name,
+        "path": model.path,
+        "relation": model.context["model"]["relation"],
+        "significant_changes": (model.context["diff"] or {}).get("summary", {}).get("significant"),
+        "base": coverage["base"]["state"],
+        "weights": coverage["weights"]["state"],
+        "open_findings": _finding_counts(model),
+    }
+
+
+def _detail(model: Any) -> str:
+    coverage = model.context["coverage"]
+    significant = (model.context["diff"] or {}).get("summary", {}).get("significant")
+    parts = [
+        f"{significant} significant changes vs base"
+        if significant is not None
+        else f"base {coverage['base']['state']}"
+    ]
+    counts = _finding_counts(model)
+    if counts:
+        parts.append(", ".join(f"{n} {severity}" for severity, n in counts.items()))
+    if coverage["weights"]["state"] != "complete":
+        parts.append(f"weights {coverage['weights']['state']}")
+    return "; ".join(parts)
 
 
 @cli.command()
@@ -560,6 +642,128 @@ def serve(root: Path, dev_addr: str, no_livereload: bool) -> None:
         return
     if result.returncode not in (0, -2, 130):
         sys.exit(result.returncode)
+
+
+@cli.command()
+@repo_option
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Resolve each base on the Hugging Face Hub (its metadata, small files and safetensors "
+    "headers; never weights) instead of the local Hugging Face cache.",
+)
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Write nothing: exit 1 when a base given by Hub id has no entry in modelcards.lock, "
+    "or one for another revision than the config asks for (for CI).",
+)
+@click.option(
+    "--update",
+    "only",
+    metavar="ID",
+    help="Resolve only this base again (a Hub id, or id@revision); the other entries are kept. "
+    "Bases missing from the lock are always resolved. [default: resolve every base again]",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json prints one object for scripts.",
+)
+@fail_cleanly
+def lock(root: Path, online: bool, check_only: bool, only: str | None, fmt: str) -> None:
+    """Pin every Hub-id base to a commit in modelcards.lock, so builds read it offline.
+
+    For each model in modelcards.yml whose base is a Hub id (`base: org/name[@rev]`, or
+    `base: {id: ...}` without `path`), resolve the base from the local Hugging Face cache (or
+    with --online from the Hub) and record in modelcards.lock, at the project root: the commit
+    sha, every file with its size and hash, the text of the small files the diff reads
+    (configs, tokenizer files, chat templates, README.md; at most 1 MiB each) and the header of
+    every safetensors file — never weights. Commit the file: `build` and `check` then read the
+    base from it, with no network and no cache, and re-locking a base makes its cards stale.
+    Entries no model uses any more are dropped. The file is the same bytes for the same bases.
+
+    \b
+    Examples:
+      modelcards lock --online                    # lock every Hub base, from the Hub
+      modelcards lock                             # the same, from the Hugging Face cache
+      modelcards lock --online --update TinyLlama/TinyLlama-1.1B-Chat-v1.0
+      modelcards lock --check                     # in CI: is every base locked?
+
+    Exit status: 0 when every base is locked; 1 with --check when one is not (or for another
+    revision); 2 on bad input, or when a base could not be resolved (the others are written).
+    """
+    from modelcards.config import load_config
+    from modelcards.resolve.lock import LOCK_NAME, check_lock, update_lock
+
+    config = load_config(root)
+    if check_only:
+        if only is not None or online:
+            raise click.UsageError("--check only reads modelcards.lock: no --update or --online")
+        results, unused = check_lock(config)
+        ok = all(r.status == "ok" for r in results)
+        if fmt == "json":
+            data = {
+                "lock": LOCK_NAME,
+                "ok": ok,
+                "bases": [r.as_json() for r in results],
+                "unused": list(unused),
+            }
+            click.echo(json.dumps(data, indent=2))
+        else:
+            for result in results:
+                revision = f"  {result.revision}" if result.revision else ""
+                click.echo(f"{result.status}  {result.key}{revision}  ({result.detail})")
+            for key in unused:
+                click.echo(f"unused  {key}  (no model uses it; `modelcards lock` drops it)")
+            if not results:
+                click.echo("no model has a base given by Hub id: nothing to lock")
+        sys.exit(0 if ok else 1)
+    report = update_lock(config, online=online, only=only)
+    for base in report.failed:
+        click.echo(f"modelcards: error: {base.key}: {base.error}", err=True)
+    if fmt == "json":
+        data = {
+            "lock": LOCK_NAME,
+            "written": report.written,
+            "bases": [b.as_json() for b in report.bases],
+            "dropped": list(report.dropped),
+            "replaced_invalid": report.replaced_invalid,
+        }
+        click.echo(json.dumps(data, indent=2))
+    else:
+        if report.replaced_invalid:
+            click.echo(f"{LOCK_NAME} was not valid ({report.replaced_invalid}): written anew")
+        for base in report.bases:
+            entry = base.entry
+            if base.status == "failed":
+                kept = f" (kept the entry for {entry.revision})" if entry else ""
+                click.echo(f"failed  {base.key}: not locked{kept}")
+                continue
+            assert entry is not None
+            headers = len(entry.safetensors_headers)
+            missing = ", ".join(
+                f"{n.path} ({n.size:,} bytes: {n.reason})" for n in entry.not_locked
+            )
+            click.echo(
+                f"{base.status}  {base.key}  {entry.revision}  {len(entry.files)} files, "
+                f"{len(entry.contents)} texts, {headers} safetensors "
+                f"header{'s' if headers != 1 else ''}; not locked: {missing or 'none'}"
+            )
+        for key in report.dropped:
+            click.echo(f"dropped  {key}  (no model uses it any more)")
+        if not report.bases and not report.dropped and not report.written:
+            click.echo("no model has a base given by Hub id: nothing to lock")
+            return
+        count = sum(1 for b in report.bases if b.entry is not None)
+        state = "wrote" if report.written else "unchanged:"
+        click.echo(f"{state} {LOCK_NAME} ({count} base{'s' if count != 1 else ''})")
+    if report.failed:
+        sys.exit(EXIT_USAGE)
 
 
 def main() -> None:

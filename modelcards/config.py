@@ -276,7 +276,9 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
         raise check.fail(
             f"{where}.path", "must be relative to the project root, inside it", model, "path"
         )
-    name = check.string(model.get("name", Path(path).name), f"{where}.name", model, "name")
+    # a model at the project root (`path: .`) is named after the project folder
+    default_name = Path(path).name or root.resolve().name
+    name = check.string(model.get("name", default_name), f"{where}.name", model, "name")
     base = _base(check, model.get("base"), f"{where}.base", model, root)
     card = _card(check, model.get("card", {}), f"{where}.card", model)
     training_files = _strings(

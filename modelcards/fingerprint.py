@@ -3,8 +3,9 @@
 `inputs`: a hash over everything a card is made from — the model's files (sha256), the base's
 (its pinned revision, or the sha256 of its files), the config entry, the templates, the tool
 version, the git history of the model's folder, and the card's own front matter.
-`outputs`: a hash over what build generated — the card's generated blocks and tool-owned
-front-matter keys, CHANGES.md and card.json — so a hand edit of generated text is seen too.
+`outputs`: a hash over what build generated — the card's generated blocks, CHANGES.md and
+card.json — so a hand edit of generated text is seen too. (The front matter is an input: every
+key in it is the author's once written.)
 Both live in one comment at the end of the card.
 """
 
@@ -55,10 +56,23 @@ def manifest_digest(files: Iterable[FileEntry]) -> list[tuple[str, int, str | No
     return [(f.path, f.size, f.sha256) for f in files]
 
 
-def base_identity(source: SourceRef | None, files: Iterable[FileEntry] | None) -> Any:
-    """A base pinned to a commit (git, Hub, HF cache) is named by it; a folder by its files."""
+def base_identity(
+    source: SourceRef | None,
+    files: Iterable[FileEntry] | None,
+    *,
+    lock_digest: str | None = None,
+) -> Any:
+    """A base pinned to a commit (git, Hub, HF cache) is named by it; a folder by its files.
+
+    A base read from modelcards.lock is named by its commit and the digest of its lock entry
+    (`LockedSnapshot.entry_digest`), so re-locking it makes its cards stale; without the digest,
+    by its commit and its files.
+    """
     if source is None:
         return None
+    if source.kind == "lock":
+        pinned = lock_digest or manifest_digest(files or ())
+        return [source.kind, source.location, source.revision, pinned]
     if source.kind != "path" and source.revision:
         return [source.kind, source.location, source.revision]
     return [source.kind, source.location, manifest_digest(files or ())]
@@ -99,14 +113,11 @@ def inputs_fingerprint(
 
 
 def outputs_fingerprint(card_text: str, changes: str, card_json: str) -> str:
-    from modelcards.render.card_file import TOOL_OWNED_KEYS, parse_body  # render imports us
+    from modelcards.render.card_file import parse_body  # render imports us
 
-    front, body = split_front_matter(card_text)
+    _, body = split_front_matter(card_text)
     blocks = [p.text for p in parse_body(body) if p.kind == "generated" and p.key != BLOCK_NAME]
-    owned = [
-        line for line in (front or "").splitlines() if line.split(":", 1)[0] in TOOL_OWNED_KEYS
-    ]
-    return digest({"blocks": blocks, "owned": owned, "changes": changes, "card_json": card_json})
+    return digest({"blocks": blocks, "changes": changes, "card_json": card_json})
 
 
 def embed(card_text: str, inputs: str, outputs: str) -> str:

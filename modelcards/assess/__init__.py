@@ -11,6 +11,7 @@ from pathlib import Path
 from modelcards.assess.diff_rules import diff_findings
 from modelcards.assess.findings import Finding, ScanReport, Severity
 from modelcards.assess.governance import ChecklistItem, checklist, missing_required
+from modelcards.assess.lineage_rules import lineage_findings
 from modelcards.assess.policy import AssessedFinding, Policy, Waiver, apply_waivers, failing
 from modelcards.assess.rules import RULES, Rule, finding
 from modelcards.assess.scan import scan_path
@@ -59,10 +60,24 @@ def assess_model(
     waivers: tuple[Waiver, ...],
     on: dt.date,
     exclude: frozenset[str],
+    configured_base: bool = False,
+    configured_id: str | None = None,
+    base_unavailable: str | None = None,
+    diff_partial: str | None = None,
 ) -> Assessment:
-    """Every finding for one model. `licence` is the licence the card states (own or inherited)."""
+    """Every finding for one model. `licence` is the licence the card states (own or inherited).
+
+    `configured_base`/`configured_id`: the base modelcards.yml gives; `base_unavailable`: why
+    it could not be read; `diff_partial`: what the diff could not see (the weights' coverage).
+    """
     scan = scan_path(folder, exclude=exclude) if folder is not None else None
     found: list[Finding] = list(scan.findings) if scan else []
+    found += lineage_findings(
+        tuned,
+        configured=configured_base,
+        configured_id=configured_id,
+        base_unavailable=base_unavailable,
+    )
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
     if base is not None:
@@ -74,6 +89,7 @@ def assess_model(
         required=policy.required,
         scan=scan,
         changes=len(diff.significant) if diff else None,
+        diff_partial=diff_partial,
     )
     found += missing_required(items)
     found += _missing_sections(card_text, policy.required_sections)

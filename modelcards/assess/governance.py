@@ -67,7 +67,9 @@ def checklist(
     required: tuple[str, ...],
     scan: ScanReport | None,
     changes: int | None,
+    diff_partial: str | None = None,
 ) -> tuple[ChecklistItem, ...]:
+    """`diff_partial`: what the diff could not see; a partial diff evidences nothing in full."""
     items = []
     for item_id, (title, _how) in ITEMS.items():
         if item_id == "vulnerability_scan":
@@ -84,6 +86,11 @@ def checklist(
             evidence = (
                 None if changes is None else f"modelcards diff: {changes} significant changes"
             )
+            if evidence and diff_partial:
+                items.append(ChecklistItem(item_id, title, False,
+                                           f"{evidence}, in part only: {diff_partial}",
+                                           item_id in required))  # fmt: skip
+                continue
         else:
             evidence = _named_evidence(project_root, named.get(item_id))
         items.append(ChecklistItem(item_id, title, evidence is not None, evidence,

@@ -11,6 +11,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from modelcards.compare.heatmap import heatmap_svg
 from modelcards.fingerprint import embed, front_matter_of, outputs_fingerprint
+from modelcards.jsonfile import json_safe
 from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
 from modelcards.render.environment import make_environment, render_template
@@ -40,7 +41,11 @@ class RenderedModel:
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """card.json: valid JSON even where a diverged run logged NaN (written as the string "NaN")."""
+    return (
+        json.dumps(json_safe(data), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        + "\n"
+    )
 
 
 def render_model(

@@ -3,7 +3,10 @@
 Generated parts are fenced by `<!-- modelcards:begin NAME -->` / `<!-- modelcards:end NAME -->`.
 On a rebuild, generated parts are replaced and every human part is kept as the person left it:
 human text is keyed by the generated block it follows. Front matter goes through ruamel.yaml's
-round trip, so a person's comments, key order and extra keys survive.
+round trip, so a person's comments, key order and extra keys survive, and a key the author set
+is never replaced or dropped: where the files contradict it, assess says so as a finding. Two
+things are never published, being paths on someone's disk rather than facts for a reader: a
+local path as `base_model`, and the `base_model:<relation>:<path>` tags peft derives from it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from modelcards.errors import RenderError
 from modelcards.inspect.card import split_front_matter
+from modelcards.inspect.lineage import local_path_tags
+from modelcards.resolve.hubid import classify_base_name
 from modelcards.yamlsafe import dump_yaml, load_yaml
 
 BLOCK = re.compile(
@@ -24,8 +29,6 @@ BLOCK = re.compile(
     re.DOTALL,
 )
 START = "^"  # key of the human text before the first generated block
-# Keys the tool always sets from the files; the others are a person's to change once written.
-TOOL_OWNED_KEYS = ("base_model", "base_model_relation")
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,15 @@ def merge_body(rendered: str, existing: str | None) -> str:
         old_human = {first_block: "\n" + existing.strip("\n") + "\n\n"} if existing.strip() else {}
     new_keys = {p.key for p in new_parts if p.kind == "human"}
     orphans = [text for key, text in old_human.items() if key not in new_keys and text.strip()]
+    # a block new to the template lands in a card modelcards wrote before without the template's
+    # filler after it: that card already has its human sections where the person left them
+    filler = "\n" if any(p.kind == "generated" for p in old_parts) else None
     result = []
     for part in new_parts:
-        result.append(old_human.get(part.key, part.text) if part.kind == "human" else part.text)
+        if part.kind == "generated":
+            result.append(part.text)
+        else:
+            result.append(old_human.get(part.key, filler if filler is not None else part.text))
     if orphans:  # a block the template no longer has: never drop what a person wrote
         result.append("\n" + "\n".join(t.strip("\n") for t in orphans) + "\n")
     return "".join(result)
@@ -76,17 +85,37 @@ def merge_front_matter(
         data = load_yaml(existing_text, file=file, error=RenderError, roundtrip=True)
         if not isinstance(data, CommentedMap):
             raise RenderError("front matter is not a YAML mapping", file=file)
-    for key in TOOL_OWNED_KEYS:
-        if key in data and key not in generated:
-            del data[key]
+    _unpublish_local_paths(data)
     for key, value in generated.items():
         if key == "tags" and isinstance(data.get(key), list):
             for tag in value:
                 if tag not in data[key]:
                     data[key].append(tag)
-        elif key in TOOL_OWNED_KEYS or key not in data or data[key] in (None, "", []):
+        elif key not in data or data[key] in (None, "", []):
             data[key] = _yaml_value(value)
     return dump_yaml(data)
+
+
+def _unpublish_local_paths(data: CommentedMap) -> None:
+    """Drop local-path bases and their tags; write a Hub URL base as the id it names."""
+    value = data.get("base_model")
+    if value is not None:
+        items = list(value) if isinstance(value, list) else [value]
+        kept = [v for v in (_published_base(item) for item in items) if v is not None]
+        if not kept:
+            del data["base_model"]
+        elif kept != items:
+            data["base_model"] = _yaml_value(kept) if isinstance(value, list) else kept[0]
+    tags = data.get("tags")
+    for tag in local_path_tags(tags):
+        tags.remove(tag)
+
+
+def _published_base(value: Any) -> Any:
+    named = classify_base_name(value) if isinstance(value, str) else None
+    if named is None:
+        return value  # not a base name modelcards can judge: the author's, as written
+    return None if named.kind == "path" else named.reference
 
 
 def _yaml_value(value: Any) -> Any:

@@ -17,8 +17,9 @@ from modelcards.config import ModelEntry
 from modelcards.history import History
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.provenance import Provenance
+from modelcards.render.coverage import coverage
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: coverage
 PIPELINE_BY_ARCHITECTURE = (
     ("ForCausalLM", "text-generation"),
     ("LMHeadModel", "text-generation"),
@@ -60,6 +61,7 @@ class ModelInputs:
     assessment: Assessment | None = None
     deep: DeepDiff | None = None  # tensor contents compared (build --deep)
     release_changes: Mapping[str | None, tuple[Change, ...]] = field(default_factory=dict)
+    base_unavailable: str | None = None  # why a configured base could not be read
 
 
 def _first(config: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -344,5 +346,12 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
             ],
         },
         "notes": list(tuned.notes),
+        "coverage": coverage(
+            base_spec is not None,
+            base_spec.id if base_spec else None,
+            tuned,
+            inputs.base,
+            inputs.base_unavailable,
+        ),
         "links": {"changes": "CHANGES.md", "card_json": "card.json"},
     }

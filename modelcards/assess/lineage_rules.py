@@ -1,0 +1,94 @@
+"""MC613–MC617: what the card could not check, and where the files disagree about the base.
+
+These rules keep the card honest when its input is partial: a base only named, a base recorded
+as a path on the training machine, shards or weights that are not there, a training log that
+diverged. Each finding cites the file and key, with both values where two files disagree.
+"""
+
+from __future__ import annotations
+
+from modelcards.assess.findings import Finding, Severity
+from modelcards.assess.rules import RULES, Rule, finding
+from modelcards.inspect.facts import ModelFacts
+from modelcards.inspect.lineage import base_claims
+
+M, L = Severity.MEDIUM, Severity.LOW
+
+LINEAGE_RULES = (
+    Rule("MC613", M, "base recorded as a path on the training machine",
+         "adapter_config.json base_model_name_or_path, the card's base_model and config.json "
+         "_name_or_path",
+         "A path like /workspace/models/x says nothing to a reader elsewhere: the lineage stops "
+         "there, and the Hub rejects it as base_model.",
+         "Name the base's Hub id in modelcards.yml (base: org/name); modelcards keeps the path "
+         "out of the card's metadata."),
+    Rule("MC614", M, "the files name a different base than modelcards.yml",
+         "the card's base_model and adapter_config.json base_model_name_or_path against the "
+         "configured base",
+         "Two answers to 'what was this fine-tuned from' cannot both be right; the adapter may "
+         "not even load on the configured base.",
+         "Check which base was really used; correct modelcards.yml or the file, so they agree."),
+    Rule("MC615", L, "base named but not compared",
+         "whether the configured base could be read (folder, git, lock, Hugging Face cache, Hub)",
+         "Without the base, nothing that changed against it — chat template, tokens, context, "
+         "licence — could be checked, so no such risk can be reported.",
+         "Pin the base for offline builds with `modelcards lock --online`, or build with "
+         "--online."),
+    Rule("MC616", M, "training record shows non-finite values",
+         "loss, grad_norm and metrics in trainer_state.json and *_results.json",
+         "NaN or infinite values mean the run diverged at some point; the weights saved after it "
+         "may be damaged.",
+         "Check the steps named; say in the card whether the run recovered, or retrain."),
+    Rule("MC617", L, "weights only partly present",
+         "the weight files an index names against the files in the folder",
+         "Tensors in shards that are not there were neither scanned nor compared with the base.",
+         "Fetch the missing shards (`git lfs pull`, or download without --include filters) and "
+         "build again."),
+)  # fmt: skip
+
+for _rule in LINEAGE_RULES:
+    RULES.setdefault(_rule.id, _rule)
+
+
+def lineage_findings(
+    tuned: ModelFacts,
+    *,
+    configured: bool,
+    configured_id: str | None,
+    base_unavailable: str | None,
+) -> list[Finding]:
+    meta = tuned.card.metadata if tuned.card else None
+    claims = base_claims(tuned.adapter, meta, tuned.config)
+    found: list[Finding] = []
+    for path in sorted({c.name.written for c in claims if c.name.kind == "path"}):
+        where = next(c for c in claims if c.name.written == path)
+        found.append(finding("MC613", where.file,
+                             f"{where.key} records the base as {path}, a path on the training machine",
+                             {"key": where.key, "path": path}))  # fmt: skip
+    if configured_id:
+        for claim in claims:
+            if claim.name.kind != "hub" or claim.file == "config.json":
+                continue  # _name_or_path is whatever from_pretrained was given: too weak to judge
+            if (claim.name.id or "").lower() != configured_id.lower():
+                found.append(finding("MC614", claim.file,
+                                     f"{claim.key} names {claim.name.id}; modelcards.yml names "
+                                     f"{configured_id}",
+                                     {"key": claim.key, "file_value": claim.name.written,
+                                      "configured": configured_id}))  # fmt: skip
+    if configured and base_unavailable:
+        found.append(finding("MC615", "modelcards.yml",
+                             f"base {configured_id or ''} not compared: {base_unavailable}".replace("  ", " "),
+                             {"base": configured_id}))  # fmt: skip
+    record = tuned.training
+    if record is not None and record.non_finite:
+        found.append(finding("MC616", record.files[0] if record.files else "trainer_state.json",
+                             f"{len(record.non_finite)} non-finite value(s), first: "
+                             f"{record.non_finite[0]}",
+                             {"values": list(record.non_finite)}))  # fmt: skip
+    coverage = tuned.weights.coverage
+    if coverage.missing:
+        found.append(finding("MC617", coverage.indexes[0] if coverage.indexes else "weights",
+                             f"{len(coverage.expected) - len(coverage.missing)} of "
+                             f"{len(coverage.expected)} weight files present",
+                             {"missing": list(coverage.missing)[:20]}))  # fmt: skip
+    return found
