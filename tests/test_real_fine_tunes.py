@@ -200,3 +200,20 @@ def test_a_diverged_run_is_read_and_reported(tmp_path: Path) -> None:
     )
     mc616 = [r for r in context["risks"] if r["rule"] == "MC616"]
     assert mc616 and "step 2" in mc616[0]["message"]
+
+
+def test_a_merge_listing_several_bases_agrees_with_one_of_them(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    write_adapter(project / "merge", "---\nbase_model:\n- org/base\n- org/second\n---\n# m\n")
+    write_adapter(project / "other", "---\nbase_model:\n- org/x\n- org/y\n---\n# o\n")
+    (project / "modelcards.yml").write_text(
+        "models:\n  - path: merge\n    base: org/base\n  - path: other\n    base: org/base\n"
+    )
+    assert run_modelcards("build", "--no-site", cwd=project, env=offline(tmp_path)).returncode == 0
+
+    def mc614(name: str) -> list[str]:
+        risks = json.loads((project / name / "card.json").read_text())["risks"]
+        return sorted(r["evidence"]["file_value"] for r in risks if r["rule"] == "MC614")
+
+    assert mc614("merge") == []
+    assert mc614("other") == ["org/x", "org/y"]

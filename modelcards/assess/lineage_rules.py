@@ -66,10 +66,17 @@ def lineage_findings(
                              f"{where.key} records the base as {path}, a path on the training machine",
                              {"key": where.key, "path": path}))  # fmt: skip
     if configured_id:
+        wanted = configured_id.lower()
+        # a card may list several bases (a merge): it agrees when the configured one is among them
+        card_agrees = any(
+            c.file == "README.md" and (c.name.id or "").lower() == wanted for c in claims
+        )
         for claim in claims:
             if claim.name.kind != "hub" or claim.file == "config.json":
                 continue  # _name_or_path is whatever from_pretrained was given: too weak to judge
-            if (claim.name.id or "").lower() != configured_id.lower():
+            if claim.file == "README.md" and card_agrees:
+                continue
+            if (claim.name.id or "").lower() != wanted:
                 found.append(finding("MC614", claim.file,
                                      f"{claim.key} names {claim.name.id}; modelcards.yml names "
                                      f"{configured_id}",
