@@ -36,6 +36,18 @@ online_option = click.option(
 )
 
 
+def text_or_json(help_text: str) -> Callable[[F], F]:
+    """`--format text|json`, as every command that prints a result offers it."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help=help_text,
+    )
+
+
 def fail_cleanly(func: F) -> F:
     """Turn a `ModelcardsError` into `modelcards: error: …` and exit 2; never a traceback."""
 
@@ -156,13 +168,8 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
 @cli.command()
 @repo_option
 @click.option("--force", is_flag=True, help="Replace an existing modelcards.yml.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json prints the models (path, name, base, evidence) and the skipped folders for scripts.",
+@text_or_json(
+    "json prints the models (path, name, base, evidence) and the skipped folders for scripts."
 )
 @fail_cleanly
 def init(root: Path, force: bool, fmt: str) -> None:
@@ -206,14 +213,7 @@ def init(root: Path, force: bool, fmt: str) -> None:
     help="With --at: the folder to write into, relative to the project root "
     "[default: modelcards-releases/REV].",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json prints a summary object for scripts.",
-)
+@text_or_json("json prints a summary object for scripts.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
 @click.option(
     "--deep",
@@ -666,14 +666,7 @@ def serve(root: Path, dev_addr: str, no_livereload: bool) -> None:
     help="Resolve only this base again (a Hub id, or id@revision); the other entries are kept. "
     "Bases missing from the lock are always resolved. [default: resolve every base again]",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json prints one object for scripts.",
-)
+@text_or_json("json prints one object for scripts.")
 @fail_cleanly
 def lock(root: Path, online: bool, check_only: bool, only: str | None, fmt: str) -> None:
     """Pin every Hub-id base to a commit in modelcards.lock, so builds read it offline.
