@@ -217,3 +217,16 @@ def test_a_merge_listing_several_bases_agrees_with_one_of_them(tmp_path: Path) -
 
     assert mc614("merge") == []
     assert mc614("other") == ["org/x", "org/y"]
+
+
+@pytest.mark.skipif(not CASES, reason="../shared/realcases is not present beside this checkout")
+def test_weights_absent_from_a_folder_are_not_reported_as_removed(tmp_path: Path) -> None:
+    project = project_of("st-movie-minilm-l6-v2-mnrl", tmp_path)
+    env = offline(tmp_path)
+    assert run_modelcards("init", cwd=project, env=env).returncode == 0
+    assert run_modelcards("build", "--no-site", cwd=project, env=env).returncode == 0
+    (card,) = project.rglob("sbert-finetuned-movie-model/card.json")
+    context = json.loads(card.read_text())
+    assert context["coverage"]["weights"]["state"] == "absent"
+    assert not [c for c in context["diff"]["changes"] if c["key"].startswith("files.")]
+    assert not [c for c in context["diff"]["changes"] if "weight file" in c["meaning"]]

@@ -186,6 +186,8 @@ def _compare_opaque(base: WeightsSummary, tuned: WeightsSummary) -> tuple[dict[s
             other, side = (base.coverage, "base") if a else (tuned.coverage, "fine-tune")
             if name in other.missing:
                 status, reason = "not compared", f"the {side} index names it; not in its folder"
+            elif other.state == "absent":
+                status, reason = "not compared", f"the {side} folder holds no weight files"
             elif name in other.read:
                 status, reason = "not compared", f"{reason}; the {side} copy's header was read"
             else:
