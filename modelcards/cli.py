@@ -691,7 +691,8 @@ def lock(root: Path, online: bool, check_only: bool, only: str | None, fmt: str)
     revision); 2 on bad input, or when a base could not be resolved (the others are written).
     """
     from modelcards.config import load_config
-    from modelcards.resolve.lock import LOCK_NAME, check_lock, update_lock
+    from modelcards.lock import check_lock, update_lock
+    from modelcards.resolve.lock import LOCK_NAME
 
     config = load_config(root)
     if check_only:

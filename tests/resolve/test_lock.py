@@ -23,6 +23,7 @@ from modelcards.errors import ConfigError, ResolveError
 from modelcards.fingerprint import base_identity
 from modelcards.inspect import inspect_snapshot
 from modelcards.inspect.facts import ModelFacts
+from modelcards.lock import update_lock
 from modelcards.resolve import HubSnapshot, LocalSnapshot, SourceRef, resolve_base
 from modelcards.resolve.lock import (
     LOCK_NAME,
@@ -32,7 +33,6 @@ from modelcards.resolve.lock import (
     load_lock,
     loads_lock,
     lock_snapshot,
-    update_lock,
 )
 from modelfiles import run_modelcards
 
