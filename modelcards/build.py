@@ -44,6 +44,7 @@ from modelcards.publish.write import write_atomic
 from modelcards.releases import release_changes, tag_facts
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
 from modelcards.render.context import licence_statement
+from modelcards.render.coverage import weights_gaps
 from modelcards.render.environment import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
@@ -199,7 +200,7 @@ def model_state(
             # the full reason goes to the progress line
             unavailable = (
                 "it could not be read from the Hub" if online else UNAVAILABLE_OFFLINE
-            ) + " (pin it with `modelcards lock --online`)"
+            ) + " (modelcards lock --online pins it)"
             detail = exc.reason
     if base_snapshot is not None and (
         base_snapshot.ref.kind == "path" or not base_snapshot.ref.revision
@@ -332,21 +333,6 @@ def prepare(
     )
 
 
-def diff_partial(analysis: Analysis) -> str | None:
-    """What the diff could not see, when the weights on either side were not all there."""
-    if analysis.diff is None or analysis.base is None:
-        return None
-    sides = [("fine-tune", analysis.tuned)]
-    if not (analysis.tuned.is_adapter and not analysis.base.is_adapter):
-        sides.append(("base", analysis.base))
-    gaps = [
-        f"{label} weights {facts.weights.coverage.state}"
-        for label, facts in sides
-        if facts.weights.coverage.state != "complete"
-    ]
-    return "; ".join(gaps) or None
-
-
 def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
     """Inspect, compare and assess one prepared model; reads no git, so a worker may run it."""
     state = prepared.state
@@ -389,7 +375,9 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         configured_base=entry.base is not None,
         configured_id=entry.base.id if entry.base else None,
         base_unavailable=state.base_unavailable,
-        diff_partial=diff_partial(analysis),
+        diff_partial=None
+        if analysis.diff is None
+        else "; ".join(weights_gaps(analysis.tuned, analysis.base)) or None,
     )
     return ModelInputs(
         entry=entry,

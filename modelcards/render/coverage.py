@@ -143,9 +143,21 @@ def coverage(
         else weights_coverage(base.weights.coverage, adapter=base.is_adapter),
         "unread": list(tuned.notes),
     }
-    weights_seen = result["weights"]["state"] == "complete"
-    if base is not None and not (tuned.is_adapter and not base.is_adapter):
-        weights_seen = weights_seen and result["base_weights"]["state"] == "complete"
     # complete: every claim a card makes by default (compared, scanned) rests on what was read
-    result["complete"] = result["base"]["state"] == "compared" and weights_seen and not tuned.notes
+    result["complete"] = (
+        result["base"]["state"] == "compared" and not weights_gaps(tuned, base) and not tuned.notes
+    )
     return result
+
+
+def weights_gaps(tuned: ModelFacts, base: ModelFacts | None) -> list[str]:
+    """The sides whose weights were not all there, e.g. "base weights partial". An adapter is
+    measured by its own weights only: a full base's files are not what it is compared by."""
+    sides = [("fine-tune", tuned)]
+    if base is not None and not (tuned.is_adapter and not base.is_adapter):
+        sides.append(("base", base))
+    return [
+        f"{label} weights {facts.weights.coverage.state}"
+        for label, facts in sides
+        if facts.weights.coverage.state != "complete"
+    ]
