@@ -83,8 +83,8 @@ def lineage_findings(
                                      {"key": claim.key, "file_value": claim.name.written,
                                       "configured": configured_id}))  # fmt: skip
     if configured and base_unavailable:
-        found.append(finding("MC615", "modelcards.yml",
-                             f"base {configured_id or ''} not compared: {base_unavailable}".replace("  ", " "),
+        named = configured_id or "the configured base"
+        found.append(finding("MC615", "modelcards.yml", f"{named} not compared: {base_unavailable}",
                              {"base": configured_id}))  # fmt: skip
     record = tuned.training
     if record is not None and record.non_finite:
