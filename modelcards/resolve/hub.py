@@ -41,7 +41,7 @@ from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_st
 from modelcards import __version__
 from modelcards.errors import ResolveError
 from modelcards.resolve.hfcache import hub_offline
-from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
+from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef, relative_path_problem
 
 MAX_DOWNLOAD_BYTES = 16 * 1024 * 1024
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
@@ -161,7 +161,7 @@ class HubSnapshot(Snapshot):
         entries = []
         for sibling in siblings:
             name = sibling.rfilename
-            if not _safe_repo_path(name):
+            if relative_path_problem(name):
                 self.skipped.append((str(name), "unsafe file name in the Hub listing"))
                 continue
             lfs = sibling.lfs
@@ -262,14 +262,6 @@ class HubSnapshot(Snapshot):
         except _NETWORK_ERRORS as exc:
             raise ResolveError(f"cannot read from the Hub: {_first_line(exc)}", file=path) from None
         return b"".join(parts)
-
-
-def _safe_repo_path(name: object) -> bool:
-    if not isinstance(name, str) or not name or len(name) > 1024:
-        return False
-    if "\\" in name or any(ord(c) < 32 for c in name):
-        return False
-    return all(part not in ("", ".", "..") for part in name.split("/"))
 
 
 def _first_line(exc: BaseException) -> str:

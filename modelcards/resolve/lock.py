@@ -33,14 +33,13 @@ from modelcards.inspect.tokenizer import TOKENIZER_FILES
 from modelcards.inspect.training import CHECKPOINT_STATE, RESULT_FILES
 from modelcards.jsonfile import loads_strict
 from modelcards.resolve.hubid import split_hub_reference
-from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
+from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef, relative_path_problem
 
 LOCK_NAME = "modelcards.lock"
 LOCK_VERSION = 1
 MAX_CONTENT_BYTES = 1024 * 1024  # a locked file's text
 MAX_HEADER_BYTES = 16 * 1024 * 1024  # a locked safetensors header (safetensors allows 100 MB)
 MAX_LOCK_BYTES = 512 * 1024 * 1024
-MAX_PATH_LENGTH = 1024
 
 # the files whose text inspect reads (top level), besides weight indexes and checkpoint states
 READ_FILES = frozenset(
@@ -81,26 +80,6 @@ def wants_content(path: str) -> bool:
 def lock_key(repo_id: str, revision: str | None) -> str:
     """The entry name: the Hub id, plus `@revision` when the config asks for one."""
     return f"{repo_id}@{revision}" if revision else repo_id
-
-
-def path_problem(path: object) -> str | None:
-    """Why `path` is not a plain relative POSIX path inside a repository, or None."""
-    if not isinstance(path, str) or not path:
-        return "is not a non-empty string"
-    if len(path) > MAX_PATH_LENGTH:
-        return f"is longer than {MAX_PATH_LENGTH} characters"
-    if any(ord(c) < 32 or ord(c) == 127 for c in path):
-        return "contains a control character"
-    if "\\" in path:
-        return "contains a backslash"
-    if path.startswith("/") or re.match(r"[A-Za-z]:", path):
-        return "is an absolute path"
-    parts = path.split("/")
-    if ".." in parts:
-        return "escapes the repository (..)"
-    if "" in parts or "." in parts:
-        return "is not a plain relative path"
-    return None
 
 
 # -- the data ---------------------------------------------------------------------------------
@@ -368,7 +347,7 @@ class _Loader:
         )
 
     def path(self, value: Any, where: str) -> str:
-        problem = path_problem(value)
+        problem = relative_path_problem(value)
         if problem:
             shown = value[:200] if isinstance(value, str) else value
             raise self.fail(where, f"file name {shown!r} {problem}")
@@ -496,7 +475,7 @@ def lock_snapshot(snapshot: Snapshot) -> LockEntry:
     headers: dict[str, str] = {}
     not_locked: list[NotLocked] = []
     for entry in snapshot.files():
-        if path_problem(entry.path):
+        if relative_path_problem(entry.path):
             continue  # never written into the lock (the Hub snapshot already drops these)
         sha256, blob_id = entry.sha256, entry.blob_id or _cache_blob_id(snapshot, entry)
         why: str | None = None

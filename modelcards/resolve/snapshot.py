@@ -7,6 +7,7 @@ prepared to take, and a larger file is an error rather than a memory blow-up.
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,29 @@ SourceKind = Literal["path", "git", "hf-cache", "hub", "lock"]
 
 LFS_SPEC_LINE = b"version https://git-lfs.github.com/spec/v1"
 MAX_LFS_POINTER_BYTES = 1024
+MAX_PATH_LENGTH = 1024
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def relative_path_problem(path: object) -> str | None:
+    """Why `path` (from a Hub listing or a lock: hostile) is not a plain relative POSIX path
+    inside the repository, or None when it is one."""
+    if not isinstance(path, str) or not path:
+        return "is not a non-empty string"
+    if len(path) > MAX_PATH_LENGTH:
+        return f"is longer than {MAX_PATH_LENGTH} characters"
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return "contains a control character"
+    if "\\" in path:
+        return "contains a backslash"
+    if path.startswith("/") or _DRIVE.match(path):
+        return "is an absolute path"
+    parts = path.split("/")
+    if ".." in parts:
+        return "escapes the repository (..)"
+    if "" in parts or "." in parts:
+        return "is not a plain relative path"
+    return None
 
 
 @dataclass(frozen=True)
