@@ -447,6 +447,7 @@ def render_project(
     env = make_environment(config.templates)
     templates = project_templates_digest(config)
     git = ProjectGit(config.root, rev=at or "HEAD")
+    git.require_full_history()
     lock = project_lock(config.root, at)
     base_manifests: dict[SourceRef, tuple[FileEntry, ...]] = {}  # many models share one base
 

@@ -144,6 +144,7 @@ def check_project(
     templates = project_templates_digest(config)
     changed = changed_since(config, base_ref) if base_ref else None
     git = ProjectGit(config.root)
+    git.require_full_history()
     lock = project_lock(config.root)
     problems: list[Problem] = []
     rendered = 0

@@ -79,7 +79,8 @@ def base_identity(
 
 
 def history_digest(history: History) -> Any:
-    return [[r.tag, r.commit, [c.sha for c in r.commits]] for r in history.releases]
+    releases = [[r.tag, r.commit, [c.sha for c in r.commits]] for r in history.releases]
+    return {"releases": releases, "pending": list(history.pending)}
 
 
 def front_matter_of(card_text: str | None) -> str:

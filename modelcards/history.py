@@ -6,6 +6,15 @@ model from them, so a project of 100 models and thousands of commits costs a few
 not a few per model. Hooks and fsmonitor are disabled for every call. Commits that touch
 nothing but the files `build` writes never enter the log, so committing the output of `build`
 never makes a card stale.
+
+A committed card never depends on the commit that contains it, nor on refs made after it. The
+card's *carrier* is the newest commit that wrote the model's card.json (build alone writes it). When nothing of the
+model changed since (no later commit, nothing pending in the work tree), the card is the
+carrier's, and its history stops before the carrier: the carrier's own change to the model's
+files is listed as pending (by file), exactly as build saw it in the work tree before that
+commit, and a tag on the carrier (the release commit) is not yet a release. Otherwise the card
+will be carried by a commit still to come: its history runs to HEAD, and what the work tree
+changes is pending. A later rebuild lists the carrier as the commit it is.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from modelcards.resolve.gitrepo import open_git_repository
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
+CARD_JSON = "card.json"
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
 GROUPS = {
     "feat": "Features", "fix": "Fixes", "data": "Data", "train": "Training", "eval": "Evaluation",
@@ -68,6 +78,9 @@ class History:
     # build must not make the card name a new commit and so go stale)
     last_commit: str | None
     releases: tuple[Release, ...]  # unreleased first, then newest release first
+    # the model's files changed in the commit that carries the card (or, before it is made, in
+    # the work tree), which the card describes but whose commit it cannot name
+    pending: tuple[str, ...] = ()
 
     @property
     def commits(self) -> tuple[Commit, ...]:
@@ -131,6 +144,9 @@ class ProjectGit:
         self._all_tags: list[tuple[str, str, str]] | None = None
         self._release_of: dict[tuple[str, ...], dict[str, str]] = {}
         self._tree: list[tuple[str, str]] | None = None  # (path, blob) of small blobs, sorted
+        self._changed: list[str] | None = None  # work-tree paths that differ from HEAD
+        self._ancestors: dict[str, frozenset[str]] = {}
+        self.shallow = self.repo is not None and (Path(self.repo.common_dir) / "shallow").exists()
 
     # -- the few git calls ------------------------------------------------------------------
 
@@ -140,7 +156,10 @@ class ProjectGit:
             self._log = []
             if self.repo is not None and self.head is not None:
                 out = self.repo.git.log(
-                    "--format=%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s", "--name-only", self.head
+                    "--format=%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s",
+                    "--name-only",
+                    "--no-renames",  # a rename is both paths, as in the work tree's status
+                    self.head,
                 )
                 for record in out.split("\x1e")[1:]:
                     header, _, names = record.partition("\n")
@@ -229,6 +248,42 @@ class ProjectGit:
             self._release_of[key] = release_of
         return self._release_of[key]
 
+    def require_full_history(self) -> None:
+        """A shallow clone lacks the commits a card's history is made of: say how to get them,
+        rather than call every card stale."""
+        if self.shallow:
+            raise ResolveError(
+                "history is shallow: fetch full history (git fetch --unshallow; in GitHub "
+                "Actions, actions/checkout with fetch-depth: 0)",
+                file=str(self.top or self.project_root),
+            )
+
+    def changed_in_work_tree(self) -> list[str]:
+        """Paths (from the repository's top) that differ from HEAD: changed, added, deleted,
+        untracked. Empty when reading a past revision: that tree is what it is."""
+        if self._changed is None:
+            self._changed = []
+            if self.repo is not None and self.head is not None and self.rev == "HEAD":
+                out = self.repo.git.status(
+                    "--porcelain", "-z", "--no-renames", "--untracked-files=all"
+                )
+                self._changed = sorted({item[3:] for item in out.split("\0") if len(item) > 3})
+        return self._changed
+
+    def _ancestors_of(self, sha: str) -> frozenset[str]:
+        """Every commit reachable from `sha`'s parents (not `sha` itself), from the log."""
+        if sha not in self._ancestors:
+            parents = {c.commit.sha: c.parents for c in self.log()}
+            seen: set[str] = set()
+            stack = list(parents.get(sha, ()))
+            while stack:
+                current = stack.pop()
+                if current not in seen and current in parents:
+                    seen.add(current)
+                    stack.extend(parents[current])
+            self._ancestors[sha] = frozenset(seen)
+        return self._ancestors[sha]
+
     def history(
         self,
         model_path: str,
@@ -236,12 +291,36 @@ class ProjectGit:
         tag_patterns: tuple[str, ...] = (),
         extra_paths: tuple[str, ...] = (),
     ) -> History:
-        """The model's commits, split into releases by the tags that hold them."""
+        """The model's commits, split into releases by the tags that hold them, up to the
+        commit that carries the card (see the module docstring)."""
         if self.repo is None:
             return EMPTY
         paths = [self._relative(model_path), *(self._relative(p) for p in extra_paths)]
-        commits = [c.commit for c in self._touches(paths, sources_only=True)]
+        sources = self._touches(paths, sources_only=True)
+        folder = paths[0]
+        # card.json is written by build alone (a README may be the author's, from before)
+        carriers = self._touches([f"{folder}/{CARD_JSON}" if folder else CARD_JSON])
+        pending = self._source_files(self.changed_in_work_tree(), paths)
+        described = sources
+        if carriers and not pending:
+            carrier = carriers[0]
+            before = self._ancestors_of(carrier.commit.sha)
+            if all(c.commit.sha in before or c is carrier for c in sources):
+                described = [c for c in sources if c.commit.sha in before]
+                pending = (
+                    self._source_files(list(carrier.files), paths) if carrier in sources else []
+                )
+                tags_before = set(before)
+            else:
+                tags_before = None
+        else:
+            tags_before = None
+        commits = [c.commit for c in described]
         tags = self.tags(tag_patterns or (f"{Path(model_path).name}/v*", "v*"))
+        if tags_before is not None:
+            tags = [
+                t for t in tags if t[1] in tags_before
+            ]  # a tag on the carrier: a release to come
         release_of = self._releases_by_commit(tags)
         releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
         for name, sha, date in reversed(tags):
@@ -255,6 +334,18 @@ class ProjectGit:
             releases=tuple(
                 r for r in releases if r.commits
             ),  # a tag holding no change is no release
+            pending=tuple(pending),
+        )
+
+    @staticmethod
+    def _source_files(changed: list[str], paths: list[str]) -> list[str]:
+        """The files among `changed` at or under `paths` that build does not write."""
+        prefixes = [p.rstrip("/") + "/" for p in paths if p]
+        return sorted(
+            name
+            for name in changed
+            if name.split("/")[-1] not in GENERATED_NAMES
+            and ("" in paths or name in paths or name.startswith(tuple(prefixes)))
         )
 
     def last_commit(self, paths: tuple[str, ...]) -> str | None:

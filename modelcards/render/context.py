@@ -333,6 +333,7 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
             "repository": history.repository,
             "in_git": history.in_git,
             "last_commit": history.last_commit,
+            "pending": list(history.pending),
             "releases": [
                 {
                     "tag": r.tag,

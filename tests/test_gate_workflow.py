@@ -1,0 +1,103 @@
+"""The gate in the real git workflow: a change committed together with its rebuilt cards, a
+release tag on that commit, a change without its cards, a pull request of two commits, and a
+shallow clone. A committed card never depends on the commit that contains it, nor on refs
+made after it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from modelfiles import git, run_modelcards
+
+CONFIG = "models/chat-tuned/config.json"
+
+
+def check(repo: Path, *args: str) -> tuple[int, str]:
+    result = run_modelcards("check", *args, cwd=repo)
+    return result.returncode, result.stdout + result.stderr
+
+
+def build(repo: Path) -> None:
+    result = run_modelcards("build", "-q", "--no-site", cwd=repo)
+    assert result.returncode == 0, result.stderr
+
+
+def edit_config(repo: Path, **changes: object) -> None:
+    path = repo / CONFIG
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def commit_all(repo: Path, message: str) -> None:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def test_a_change_committed_with_its_cards_then_tagged(repo: Path) -> None:
+    build(repo)
+    commit_all(repo, "docs: model cards")
+    assert check(repo)[0] == 0
+
+    edit_config(repo, use_cache=False)
+    build(repo)
+    changes = (repo / "models/chat-tuned/CHANGES.md").read_text()
+    assert "## Pending" in changes and f"`{CONFIG}`" in changes
+    commit_all(repo, "train: turn the cache off")  # the change and its cards, one commit
+    code, out = check(repo)
+    assert code == 0, out
+    assert run_modelcards("build", "-q", "--no-site", cwd=repo).returncode == 0
+    assert git(repo, "status", "--porcelain") == ""  # build after the commit: the same bytes
+
+    git(repo, "tag", "chat-tuned/v2.0")  # a release tag on that very commit
+    code, out = check(repo)
+    assert code == 0, out
+
+    edit_config(repo, use_cache=True)  # a change without its cards
+    commit_all(repo, "fix: cache back on")
+    code, out = check(repo)
+    assert code == 1 and "chat-tuned" in out
+    assert "chat-lora" not in out.split("ok:")[0] or "chat-lora:" not in out
+
+    build(repo)  # rebuilt and committed on its own: current again
+    commit_all(repo, "docs: cards")
+    code, out = check(repo)
+    assert code == 0, out
+    changes = (repo / "models/chat-tuned/CHANGES.md").read_text()
+    assert "## chat-tuned/v2.0" in changes  # now the tag holds history the card describes
+    assert "turn the cache off" in changes and "cache back on" in changes
+
+
+def test_a_pull_request_of_two_commits(repo: Path) -> None:
+    build(repo)
+    commit_all(repo, "docs: model cards")
+    git(repo, "branch", "main-line")
+    edit_config(repo, use_cache=False)
+    commit_all(repo, "train: cache off")
+    edit_config(repo, max_position_embeddings=4096)
+    build(repo)
+    commit_all(repo, "feat: longer context, with cards")
+    code, out = check(repo, "--base-ref", "main-line")
+    assert code == 0, out
+    edit_config(repo, max_position_embeddings=8192)
+    commit_all(repo, "feat: even longer")
+    code, out = check(repo, "--base-ref", "main-line")
+    assert code == 1 and "chat-tuned" in out
+
+
+def test_a_shallow_clone_asks_for_full_history(repo: Path, tmp_path: Path) -> None:
+    build(repo)
+    commit_all(repo, "docs: model cards")
+    edit_config(repo, use_cache=False)
+    build(repo)
+    commit_all(repo, "train: cache off, with cards")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    result = run_modelcards("check", cwd=clone)
+    assert result.returncode == 2
+    assert "history is shallow: fetch full history" in result.stderr
+    assert "fetch-depth: 0" in result.stderr
+    assert "stale" not in result.stdout + result.stderr
+    git(clone, "fetch", "-q", "--unshallow")
+    assert run_modelcards("check", cwd=clone).returncode == 0
