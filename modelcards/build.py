@@ -34,6 +34,7 @@ from modelcards.inspect import (
     CARD_OUTPUTS,
     MAX_TEXT_BYTES,
     ModelFacts,
+    card_licence,
     inspect_snapshot,
     manifest_files,
 )
@@ -82,6 +83,7 @@ class ModelState:
     # the card files of other models kept inside this model's folder: their outputs, not its inputs
     nested_outputs: frozenset[str] = frozenset()
     base_unavailable_detail: str | None = None  # the resolver's own words (may name local paths)
+    base_licence: str | None = None  # the base's README licence: what an inherited one follows
 
     def fingerprinter(self, config: ProjectConfig, templates: str) -> Callable[[str], str]:
         """front matter → inputs fingerprint, for `render_model`."""
@@ -94,11 +96,14 @@ class ModelState:
             card_defaults=dict(config.card),
             templates=templates,
             tuned_files=self.files,
-            base=base_identity(
-                base.ref if base else None,
-                self.base_files,
-                lock_digest=base.entry_digest if isinstance(base, LockedSnapshot) else None,
-            ),
+            base={
+                "identity": base_identity(
+                    base.ref if base else None,
+                    self.base_files,
+                    lock_digest=base.entry_digest if isinstance(base, LockedSnapshot) else None,
+                ),
+                "licence": self.base_licence,  # its README is not in its manifest
+            },
             history=self.history,
             front_matter=front_matter,
         )
@@ -222,6 +227,7 @@ def model_state(
         base_unavailable=unavailable,
         base_unavailable_detail=detail,
         nested_outputs=nested,
+        base_licence=card_licence(base_snapshot) if base_snapshot is not None else None,
     )
 
 

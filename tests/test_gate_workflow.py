@@ -101,3 +101,31 @@ def test_a_shallow_clone_asks_for_full_history(repo: Path, tmp_path: Path) -> No
     assert "stale" not in result.stdout + result.stderr
     git(clone, "fetch", "-q", "--unshallow")
     assert run_modelcards("check", cwd=clone).returncode == 0
+
+
+def test_a_relicensed_base_makes_the_cards_stale_and_an_inherited_licence_follows_it(
+    repo: Path,
+) -> None:
+    build(repo)
+    commit_all(repo, "docs: model cards")
+    lora = repo / "models/chat-lora"
+    assert (
+        "license: apache-2.0  # inherited from the base model by modelcards"
+        in (lora / "README.md").read_text()
+    )
+    base_card = repo / "base-model/README.md"
+    base_card.write_text(base_card.read_text().replace("license: apache-2.0", "license: mit"))
+    commit_all(repo, "docs: the base is MIT now")
+    code, out = check(repo)
+    assert code == 1 and "chat-lora" in out and "chat-tuned" in out
+
+    build(repo)
+    lora_card = json.loads((lora / "card.json").read_text())
+    assert lora_card["license"]["id"] == "mit" and lora_card["license"]["inherited"]
+    assert "license: mit  # inherited from the base model" in (lora / "README.md").read_text()
+    assert not [r for r in lora_card["risks"] if r["rule"].startswith("MC50")]  # not its own
+    tuned = json.loads((repo / "models/chat-tuned/card.json").read_text())
+    assert tuned["license"]["id"] == "apache-2.0"  # the author's own licence stays
+    assert "MC502" in {r["rule"] for r in tuned["risks"]}  # and now differs from the base's
+    commit_all(repo, "docs: cards")
+    assert check(repo)[0] == 0

@@ -447,15 +447,16 @@ def _weight_changes(weights: WeightsDiff, *, adapter_relation: bool) -> list[Cha
 
 def _card_changes(base: ModelFacts, tuned: ModelFacts) -> list[Change]:
     changes = []
-    if tuned.license is not None and base.license is not None and tuned.license != base.license:
+    own = tuned.own_license  # a licence build filled in from the base is no change of licence
+    if own is not None and base.license is not None and own != base.license:
         changes.append(
             Change(
                 "license",
                 "license",
                 base.license,
-                tuned.license,
+                own,
                 True,
-                f"licence {base.license} → {tuned.license}",
+                f"licence {base.license} → {own}",
                 "README.md",
             )
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelcards.errors import InspectError, ModelcardsError
-from modelcards.inspect.card import split_front_matter
+from modelcards.inspect.card import inherited_keys, split_front_matter
 from modelcards.inspect.facts import (
     CardFacts,
     ModelFacts,
@@ -23,7 +23,7 @@ from modelcards.jsonfile import loads_strict
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.yamlsafe import load_yaml
 
-__all__ = ["CARD_OUTPUTS", "ModelFacts", "inspect_snapshot", "manifest_files"]
+__all__ = ["CARD_OUTPUTS", "ModelFacts", "card_licence", "inspect_snapshot", "manifest_files"]
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_TEXT_BYTES = 4 * 1024 * 1024
@@ -134,6 +134,16 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
     )
 
 
+def card_licence(snapshot: Snapshot) -> str | None:
+    """The licence a model's README front matter states (what a fine-tune of it inherits):
+    read on its own, because README.md is not part of a model's manifest."""
+    if not snapshot.has("README.md"):
+        return None
+    facts = _card(_Reader(snapshot))
+    value = facts.metadata.get("license")
+    return str(value) if value is not None else None
+
+
 def manifest_files(snapshot: Snapshot) -> tuple[FileEntry, ...]:
     """The files a model is made of: all of them but the card files build writes."""
     return tuple(e for e in snapshot.files() if e.path not in CARD_OUTPUTS)
@@ -147,7 +157,7 @@ def _card(reader: _Reader) -> CardFacts:
         metadata = load_yaml(front, file="README.md", error=InspectError)
         if not isinstance(metadata, dict):
             raise InspectError("front matter is not a YAML mapping", file="README.md")
-    return CardFacts(metadata=metadata, body=body)
+    return CardFacts(metadata=metadata, body=body, inherited=inherited_keys(front))
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,7 @@ class CardFacts:
 
     metadata: Mapping[str, JSON]
     body: str
+    inherited: frozenset[str] = frozenset()  # keys build filled in from the base (marked so)
 
 
 @dataclass(frozen=True)
@@ -194,5 +195,11 @@ class ModelFacts:
 
     @property
     def license(self) -> str | None:
+        """The licence the card states (its own, or one build filled in from the base)."""
         value = self.card.metadata.get("license") if self.card else None
         return str(value) if value is not None else None
+
+    @property
+    def own_license(self) -> str | None:
+        """The model's own licence: not one build filled in from the base and marked so."""
+        return None if self.card and "license" in self.card.inherited else self.license

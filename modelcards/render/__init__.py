@@ -61,8 +61,13 @@ def render_model(
     """
     context = build_context(inputs)
     body = render_template(env, "card.md.j2", context)
+    licence = context["license"]
     card = compose_card(
-        context["metadata"], body, existing_card, file=f"{inputs.entry.path}/README.md"
+        context["metadata"],
+        body,
+        existing_card,
+        file=f"{inputs.entry.path}/README.md",
+        from_base=frozenset({"license"}) if licence["id"] and not licence["own"] else frozenset(),
     )
     context["fingerprint"] = inputs_fingerprint(front_matter_of(card))
     changes = render_template(env, "changes.md.j2", context)

@@ -19,7 +19,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from modelcards.errors import RenderError
-from modelcards.inspect.card import split_front_matter
+from modelcards.inspect.card import INHERITED_NOTE, inherited_keys, split_front_matter
 from modelcards.inspect.lineage import local_path_tags
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.yamlsafe import dump_yaml, load_yaml
@@ -77,22 +77,38 @@ def merge_body(rendered: str, existing: str | None) -> str:
 
 
 def merge_front_matter(
-    generated: Mapping[str, Any], existing_text: str | None, *, file: str
+    generated: Mapping[str, Any],
+    existing_text: str | None,
+    *,
+    file: str,
+    from_base: frozenset[str] = frozenset(),
 ) -> str:
-    """Front matter YAML: the existing (round-tripped) with generated keys filled in."""
+    """Front matter YAML: the existing (round-tripped) with generated keys filled in.
+
+    `from_base`: generated keys whose value is the base's (an inherited licence). Written,
+    they carry `INHERITED_NOTE` as a comment, and a value so marked follows the base on every
+    build (or goes when the base has none) until a person deletes the comment.
+    """
     data: Any = CommentedMap()
     if existing_text and existing_text.strip():
         data = load_yaml(existing_text, file=file, error=RenderError, roundtrip=True)
         if not isinstance(data, CommentedMap):
             raise RenderError("front matter is not a YAML mapping", file=file)
     _unpublish_local_paths(data)
+    for key in inherited_keys(existing_text) - set(generated):
+        del data[key]  # the base no longer gives it
+    marked = inherited_keys(existing_text)
     for key, value in generated.items():
         if key == "tags" and isinstance(data.get(key), list):
             for tag in value:
                 if tag not in data[key]:
                     data[key].append(tag)
-        elif key not in data or data[key] in (None, "", []):
+        elif key not in data or data[key] in (None, "", []) or key in marked:
             data[key] = _yaml_value(value)
+            if key in from_base:
+                data.yaml_add_eol_comment(INHERITED_NOTE, key)
+            elif key in marked:
+                data.ca.items.pop(key, None)  # the value is no longer the base's
     return dump_yaml(data)
 
 
@@ -136,8 +152,9 @@ def compose_card(
     existing: str | None,
     *,
     file: str = "README.md",
+    from_base: frozenset[str] = frozenset(),
 ) -> str:
     front, body = split_front_matter(existing) if existing is not None else (None, None)
-    yaml_text = merge_front_matter(generated_meta, front, file=file)
+    yaml_text = merge_front_matter(generated_meta, front, file=file, from_base=from_base)
     merged = merge_body(rendered_body, body)
     return f"---\n{yaml_text}---\n{merged}"

@@ -107,19 +107,16 @@ def licence_statement(
 ) -> dict[str, Any]:
     """The licence the card states: the model's own (card, config), else the base's.
 
-    "inherited" reads the same before and after build writes the base's licence into the card,
-    so a rebuild never changes the statement.
+    A licence build filled in from the base is marked so in the front matter (a YAML comment)
+    and read back as the base's, never as the model's own: it follows the base's licence.
     """
-    own = (
-        _card_meta(tuned).get("license")
-        or entry.card.get("license")
-        or card_defaults.get("license")
-    )
-    base_license = _card_meta(base).get("license")
+    own = tuned.own_license or entry.card.get("license") or card_defaults.get("license")
+    base_license = base.license if base else None
     return {
         "id": own or base_license,
         "base": base_license,
         "inherited": bool(base_license) and (not own or own == base_license),
+        "own": own,
     }
 
 
