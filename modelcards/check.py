@@ -2,7 +2,9 @@
 
 The fast path renders nothing: it recomputes each model's inputs fingerprint (hashes from the
 cache and git, history from one `git log` per model) and compares it, and a hash of the
-generated text, with what the card recorded. Only a stale model is rendered, to show a diff.
+generated text, with what the card recorded. Only a stale model is rendered: so the reviewer
+reads first what changed in substance (a new finding the policy does not accept, a changed
+significant fact) and then that the card is stale, with the command that fixes it.
 """
 
 from __future__ import annotations
@@ -45,22 +47,29 @@ REBUILD = "run `modelcards build` and commit the result"
 POLICY_RULES = frozenset({"MC701", "MC702"})  # governance items and card sections policy requires
 
 
+# what a problem is, in the order a reviewer reads them
+KINDS = ("finding", "policy", "change", "stale", "pull-request", "site")
+
+
 @dataclass(frozen=True)
 class Problem:
     model: str | None  # None for the site
-    file: str  # the project-relative file that should change
+    file: str  # the project-relative file it concerns (the file to change, or the model file)
     reason: str
     diff: str | None = None
+    kind: str = "stale"  # one of KINDS
 
     def as_json(self) -> dict[str, Any]:
-        return {"model": self.model, "file": self.file, "reason": self.reason, "diff": self.diff}
+        return {"model": self.model, "file": self.file, "reason": self.reason, "diff": self.diff,
+                "kind": self.kind}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class CheckReport:
     problems: tuple[Problem, ...]
     models: int
-    rendered: int  # models that had to be rendered (stale ones, with --diff)
+    rendered: int  # models that had to be rendered (the stale ones)
+    prefix: str = ""  # the project root from the repository's top ("" or "sub/"), for annotations
 
     @property
     def ok(self) -> bool:
@@ -149,7 +158,7 @@ def check_project(
     problems: list[Problem] = []
     rendered = 0
     cards: list[tuple[str, str, str]] = []
-    env = make_environment(config.templates) if show_diff else None
+    env = make_environment(config.templates)
     for entry in config.models:
         state = model_state(config, entry, cache, git, online=online, lock=lock)
         card_path = f"{entry.path}/README.md"
@@ -191,12 +200,14 @@ def check_project(
                 problems.append(
                     Problem(
                         entry.name,
-                        card_path,
+                        touched[0],
                         f"model files changed in {base_ref}...HEAD ({shown}) but its "
                         f"card did not; {REBUILD}",
+                        kind="pull-request",
                     )
                 )
-        if stale and show_diff and env is not None:
+        fresh_json = card_json
+        if stale:
             rendered += 1
             model = render_model(
                 model_inputs(config, prepare(config, state, git)),
@@ -204,32 +215,88 @@ def check_project(
                 card,
                 state.fingerprinter(config, templates),
             )
-            diffs = [
-                _unified(f"{entry.path}/{name}", old, new)
-                for name, old, new in (("README.md", card, model.card),
-                                       ("CHANGES.md", changes, model.changes),
-                                       ("card.json", card_json, model.card_json))
-                if old != new
-            ]  # fmt: skip
-            stale = [Problem(p.model, p.file, p.reason, "".join(diffs) or None) for p in stale]
+            fresh_json = model.card_json
+            problems.extend(_changed_facts(entry, card_json, model.context))
+            if show_diff:
+                diffs = [
+                    _unified(f"{entry.path}/{name}", old, new)
+                    for name, old, new in (
+                        ("README.md", card, model.card),
+                        ("CHANGES.md", changes, model.changes),
+                    )
+                    if old != new
+                ]
+                stale = [Problem(p.model, p.file, p.reason, "".join(diffs) or None) for p in stale]
         problems.extend(stale)
-        problems.extend(_policy_problems(config, entry, card_json))
+        problems.extend(_policy_problems(config, entry, fresh_json, recorded_json=card_json))
     problems.extend(_check_site(config, project_templates_digest(config, site=True), cards))
     cache.save()
-    return CheckReport(problems=tuple(problems), models=len(config.models), rendered=rendered)
+    ordered = sorted(problems, key=lambda p: KINDS.index(p.kind))  # stable: models keep order
+    return CheckReport(tuple(ordered), len(config.models), rendered, _repo_prefix(config, git))
 
 
-def _policy_problems(
-    config: ProjectConfig, entry: ModelEntry, card_json: str | None
+def _repo_prefix(config: ProjectConfig, git: ProjectGit) -> str:
+    if git.top is None:
+        return ""
+    rel = config.root.resolve().relative_to(git.top).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+MAX_FACTS = 10
+
+
+def _changed_facts(
+    entry: ModelEntry, card_json: str | None, fresh: dict[str, Any]
 ) -> list[Problem]:
-    """Findings the policy does not accept, as the card records them (no rescan: the card's
-    fingerprint already says whether its findings are current)."""
+    """Significant facts against the base that the rebuilt card states and the committed one
+    does not (a new chat template, `use_cache false -> true`): what a reviewer must see."""
+
+    def key(change: dict[str, Any]) -> tuple[str, str, str]:
+        return (change["file"], change["key"], json.dumps(change["after"], sort_keys=True))
+
+    try:
+        recorded = json.loads(card_json or "{}")
+        old = {key(c) for c in (recorded.get("diff") or {}).get("changes", [])}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        old = set()
+    problems = []
+    for change in (fresh.get("diff") or {}).get("changes", []):
+        if change["significant"] and key(change) not in old:
+            where = f"{entry.path}/{change['file']}" if change["file"] != "weights" else entry.path
+            problems.append(
+                Problem(entry.name, where, f"changed: {change['meaning']}", kind="change")
+            )
+    if len(problems) > MAX_FACTS:
+        more = len(problems) - MAX_FACTS
+        problems = problems[:MAX_FACTS] + [
+            Problem(
+                entry.name, f"{entry.path}/card.json", f"and {more} more changes", kind="change"
+            )
+        ]
+    return problems
+
+
+def _risks(card_json: str | None) -> list[Any]:
     try:
         risks = json.loads(card_json or "{}").get("risks") or []
     except (ValueError, AttributeError):
         return []
+    return risks if isinstance(risks, list) else []
+
+
+def _policy_problems(
+    config: ProjectConfig, entry: ModelEntry, card_json: str | None, *, recorded_json: str | None
+) -> list[Problem]:
+    """Findings the policy does not accept, from the card as it is or (for a stale card) as
+    build would write it now; those the committed card does not record are marked new."""
+    risks = _risks(card_json)
+    recorded = {
+        (r.get("rule"), r.get("file"), r.get("message"))
+        for r in _risks(recorded_json)
+        if isinstance(r, dict)
+    }
     problems = []
-    for risk in risks if isinstance(risks, list) else []:
+    for risk in risks:
         if not isinstance(risk, dict) or risk.get("waived"):
             continue
         try:
@@ -238,16 +305,18 @@ def _policy_problems(
             continue
         rule, file = str(risk.get("rule")), str(risk.get("file"))
         where = file if file == config.file or file == "modelcards.yml" else f"{entry.path}/{file}"
+        new = "" if (rule, file, risk.get("message")) in recorded else "new, "
         if risk.get("waiver_expired"):
             expires = (risk.get("waiver") or {}).get("expires")
             reason = f"{rule} waiver expired on {expires}: {risk.get('message')}"
         elif severity >= config.policy.fail_on:
-            reason = f"{rule} ({severity.value}, not waived): {risk.get('message')}"
+            reason = f"{rule} ({new}{severity.value}, not waived): {risk.get('message')}"
         elif rule in POLICY_RULES:
-            reason = f"{rule} (required by policy): {risk.get('message')}"
+            reason = f"{rule} ({new}required by policy): {risk.get('message')}"
         else:
             continue
-        problems.append(Problem(entry.name, where, reason))
+        kind = "policy" if rule in POLICY_RULES or risk.get("waiver_expired") else "finding"
+        problems.append(Problem(entry.name, where, reason, kind=kind))
     return problems
 
 
@@ -261,16 +330,32 @@ def _check_site(
     marker_file = f"{config.site.dir}/{MARKER}"
     recorded = read_site_marker(_read(folder / MARKER) or "")
     if recorded is None:
-        return [Problem(None, marker_file, f"the site folder has no modelcards marker; {REBUILD}")]
+        return [
+            Problem(
+                None,
+                marker_file,
+                f"the site folder has no modelcards marker; {REBUILD}",
+                kind="site",
+            )
+        ]
     if site_inputs(site_settings(config), templates, cards) != recorded[0]:
-        return [Problem(None, marker_file, f"the site is older than the cards; {REBUILD}")]
+        return [
+            Problem(None, marker_file, f"the site is older than the cards; {REBUILD}", kind="site")
+        ]
     files = {
         path.relative_to(config.root).as_posix(): _read(path) or ""
         for path in sorted(folder.rglob("*"))
         if path.is_file() and path.name != MARKER
     }
     if site_outputs(files) != recorded[1]:
-        return [Problem(None, marker_file, f"site pages were edited or removed by hand; {REBUILD}")]
+        return [
+            Problem(
+                None,
+                marker_file,
+                f"site pages were edited or removed by hand; {REBUILD}",
+                kind="site",
+            )
+        ]
     return []
 
 
@@ -279,7 +364,12 @@ def summary(report: CheckReport) -> str:
     if report.ok:
         return f"ok: {report.models} model{plural} checked, every card is current"
     count = len(report.problems)
-    return f"{count} problem{'s' if count != 1 else ''} in {report.models} model{plural}"
+    affected = len({p.model for p in report.problems if p.model is not None})
+    return (
+        f"{count} problem{'s' if count != 1 else ''} in "
+        f"{affected} of {report.models} model{plural}"
+        + (", and the site" if any(p.model is None for p in report.problems) else "")
+    )
 
 
 def format_text(report: CheckReport) -> str:
@@ -297,8 +387,19 @@ def format_json(report: CheckReport) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+TITLES = {
+    "finding": "modelcards: a finding the policy does not accept",
+    "policy": "modelcards: required by policy",
+    "change": "modelcards: changed against the base",
+    "stale": "modelcards: stale card",
+    "pull-request": "modelcards: model changed without its card",
+    "site": "modelcards: stale site",
+}
+
+
 def format_github(report: CheckReport) -> str:
-    """GitHub Actions workflow commands: one `::error` annotation per problem."""
+    """GitHub Actions workflow commands: one `::error` (or `::warning` for a changed fact)
+    annotation per problem, on the file from the repository's top, as GitHub shows it."""
 
     def data(text: str) -> str:
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -306,20 +407,32 @@ def format_github(report: CheckReport) -> str:
     def prop(text: str) -> str:
         return data(text).replace(":", "%3A").replace(",", "%2C")
 
-    lines = [
-        f"::error file={prop(p.file)},line=1,title=modelcards check::"
-        + data((f"{p.model}: " if p.model else "") + p.reason)
-        for p in report.problems
-    ]
+    lines = []
+    for p in report.problems:
+        level = "warning" if p.kind == "change" else "error"
+        line = ",line=1" if p.file.endswith(("README.md", "CHANGES.md")) else ""
+        where = prop(report.prefix + p.file)
+        text = data((f"{p.model}: " if p.model else "") + p.reason)
+        lines.append(f"::{level} file={where}{line},title={prop(TITLES[p.kind])}::{text}")
     return "\n".join([*lines, summary(report)]) + "\n"
 
 
 def format_markdown(report: CheckReport) -> str:
-    """A job summary: one table row per problem."""
-    lines = ["## modelcards check", "", summary(report) + "."]
-    if report.problems:
-        lines += ["", "| Model | File | Problem |", "|---|---|---|"]
-        for p in report.problems:
-            cells = [p.model or "site", f"`{p.file}`", p.reason]
+    """A job summary a reviewer reads in ten seconds: per model, what changed in substance
+    first, then what to run; with --diff, the card's diff folded under each model."""
+    icon = "✅" if report.ok else "❌"
+    lines = ["## modelcards check", "", f"{icon} {summary(report)}."]
+    by_model: dict[str, list[Problem]] = {}
+    for p in report.problems:
+        by_model.setdefault(p.model or "site", []).append(p)
+    for model, problems in by_model.items():
+        lines += ["", f"### {model}", "", "| | File | What |", "|---|---|---|"]
+        for p in problems:
+            cells = [p.kind, f"`{report.prefix}{p.file}`", p.reason]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        for p in problems:
+            if p.diff:
+                fence = "````" if "```" in p.diff else "```"
+                lines += ["", "<details><summary>What build would write</summary>", "",
+                          f"{fence}diff", p.diff.rstrip("\n"), fence, "", "</details>"]  # fmt: skip
     return "\n".join(lines) + "\n"

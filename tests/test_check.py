@@ -45,10 +45,16 @@ def test_changed_model_without_card_fails_the_pull_request(repo: Path) -> None:
     result = modelcards("check", "--base-ref", "HEAD~1", cwd=repo)
     assert result.returncode == 1
     assert (
-        "chat-tuned: models/chat-tuned/README.md: model files changed in HEAD~1...HEAD "
+        "chat-tuned: models/chat-tuned/config.json: model files changed in HEAD~1...HEAD "
         "(models/chat-tuned/config.json) but its card did not" in result.stdout
     )
     assert "stale card: config.json changed since the card was built" in result.stdout
+    # what changed in substance comes first, then that the card is stale
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "chat-tuned: models/chat-tuned/config.json: changed: RoPE base frequency 10000 → 500000"
+    )
+    assert lines.index(next(x for x in lines if "stale card" in x)) > 0
     assert "chat-lora" not in result.stdout
     # the author runs build and commits: the gate passes, with the change in CHANGES.md
     built_and_committed(repo)
@@ -101,9 +107,18 @@ def test_github_format_annotates(repo: Path) -> None:
     edit_json(repo / "models/chat-lora/adapter_config.json", r=16)
     result = modelcards("check", "--format", "github", cwd=repo)
     assert result.returncode == 1
-    line = result.stdout.splitlines()[0]
-    assert line.startswith(
-        "::error file=models/chat-lora/README.md,line=1,title=modelcards check::chat-lora: stale card"
+    lines = result.stdout.splitlines()
+    # the changed fact, on the model file that changed, then the stale card
+    assert lines[0] == (
+        "::warning file=models/chat-lora/adapter_config.json,"
+        "title=modelcards%3A changed against the base::chat-lora: changed: r set to 16"
+    )
+    assert any(
+        x.startswith(
+            "::error file=models/chat-lora/README.md,line=1,title=modelcards%3A stale card::"
+            "chat-lora: stale card"
+        )
+        for x in lines
     )
 
 

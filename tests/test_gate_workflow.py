@@ -129,3 +129,58 @@ def test_a_relicensed_base_makes_the_cards_stale_and_an_inherited_licence_follow
     assert "MC502" in {r["rule"] for r in tuned["risks"]}  # and now differs from the base's
     commit_all(repo, "docs: cards")
     assert check(repo)[0] == 0
+
+
+class _RunsCode:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        import os
+
+        return (os.system, ("touch /tmp/modelcards-gate-pwned",))
+
+
+def test_a_planted_critical_pickle_fails_the_gate_first_with_the_file_named(
+    repo: Path, tmp_path: Path
+) -> None:
+    import pickle
+
+    build(repo)
+    commit_all(repo, "docs: model cards")
+    (repo / "models/chat-tuned/training_state.bin").write_bytes(
+        pickle.dumps(_RunsCode(), protocol=2)
+    )
+    commit_all(repo, "chore: add the training state")
+    summary = tmp_path / "summary.md"
+    code, out = check(repo, "--base-ref", "HEAD~1")
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith(
+        "chat-tuned: models/chat-tuned/training_state.bin: MC101 (new, critical"
+    )
+    assert "os.system" in first
+    markdown = run_modelcards("check", "--format", "markdown", "--diff", cwd=repo)
+    summary.write_text(markdown.stdout)
+    text = markdown.stdout
+    assert text.startswith("## modelcards check\n\n❌ ")
+    assert (
+        "### chat-tuned" in text and "| finding | `models/chat-tuned/training_state.bin` |" in text
+    )
+    assert "<details><summary>What build would write</summary>" in text
+    assert '"schema_version"' not in text  # a readable card diff, never raw card.json
+    assert not Path("/tmp/modelcards-gate-pwned").exists()  # nothing from the model ran
+
+
+def test_annotations_name_the_file_from_the_repository_top(repo: Path, tmp_path: Path) -> None:
+    import shutil
+
+    outer = tmp_path / "outer"
+    shutil.copytree(repo, outer / "ml", ignore=shutil.ignore_patterns(".git"))
+    git(tmp_path, "init", "-q", str(outer))
+    project = outer / "ml"  # the Action's working-directory
+    build(project)
+    commit_all(outer, "a project in a subfolder, with its cards")
+    edit_config(project, max_position_embeddings=8192)
+    commit_all(outer, "feat: longer context")
+    result = run_modelcards("check", "--format", "github", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout.startswith("::warning file=ml/models/chat-tuned/config.json,")
+    assert "::error file=ml/models/chat-tuned/README.md,line=1," in result.stdout

@@ -86,8 +86,10 @@ def test_action_runs_the_check_it_declares(repo: Path, tmp_path: Path) -> None:
     git(repo, "commit", "-qam", "feat: rope")
     failed = run_step("HEAD~1")
     assert failed.returncode == 1
-    assert failed.stdout.startswith("::error file=models/chat-tuned/README.md,line=1")
-    assert "| chat-tuned | `models/chat-tuned/README.md` |" in summary.read_text()
+    assert failed.stdout.startswith("::warning file=models/chat-tuned/config.json,")
+    assert "::error file=models/chat-tuned/README.md,line=1," in failed.stdout
+    assert "### chat-tuned" in summary.read_text()
+    assert "| stale | `models/chat-tuned/README.md` |" in summary.read_text()
     subprocess.run([str(bin_dir / "modelcards"), "build", "-q"], cwd=repo, check=True)
     git(repo, "commit", "-qam", "docs: cards")
     passed = run_step("HEAD~2")
