@@ -402,9 +402,32 @@ def _detail(model: Any) -> str:
     show_default=True,
     help="github prints ::error annotations for GitHub Actions; markdown a job summary.",
 )
+@click.option(
+    "--summary",
+    "summary_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also append the markdown job summary to FILE (e.g. $GITHUB_STEP_SUMMARY), from "
+    "the same run.",
+)
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Also write the json report to FILE, from the same run.",
+)
 @online_option
 @fail_cleanly
-def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: bool) -> None:
+def check(
+    root: Path,
+    base_ref: str | None,
+    show_diff: bool,
+    fmt: str,
+    online: bool,
+    summary_file: Path | None,
+    report_file: Path | None,
+) -> None:
     """Fail when a card, change log or site page is not what `build` would write now.
 
     The pull-request gate. For every model in modelcards.yml it recomputes the fingerprint of
@@ -420,6 +443,12 @@ def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: b
       modelcards check                              # before committing
       modelcards check --base-ref origin/main --format github   # in a pull request
       modelcards check --diff                       # show what build would change
+      modelcards check --format github --summary "$GITHUB_STEP_SUMMARY"   # one run, both
+
+    A reviewer reads first what changed in substance: a new finding the policy does not
+    accept (on the file it is in), a significant fact that changed against the base; then
+    that a card is stale, with the command that fixes it. A shallow clone is an error
+    (fetch full history): a card is never called stale because history is missing.
 
     Exit status: 0 when everything is current, 1 when something is stale (each problem names
     the model, the file and why), 2 on a usage or configuration error.
@@ -445,6 +474,13 @@ def check(root: Path, base_ref: str | None, show_diff: bool, fmt: str, online: b
     formatters = {"json": format_json, "github": format_github, "markdown": format_markdown}
     formatter = formatters.get(fmt, format_text)
     click.echo(formatter(report), nl=False)
+    if summary_file is not None:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(format_markdown(report))
+    if report_file is not None:
+        from modelcards.publish.write import write_atomic
+
+        write_atomic(report_file, format_json(report))
     sys.exit(0 if report.ok else 1)
 
 
