@@ -67,9 +67,6 @@ class SiteConfig:
     dir: str = "modelcards-site"  # generated Markdown pages and mkdocs.yml
     output: str = "site"  # built HTML, relative to the project root
     title: str = "Model cards"
-    # a local mermaid.min.js copied into the site, so the lineage graph renders offline; without
-    # it mkdocs-material fetches Mermaid from a CDN when a page with a graph is opened
-    mermaid_js: str | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +199,14 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
         site_raw = check.mapping(
             top["site"], "site", ("enabled", "dir", "output", "title", "mermaid_js"), top, "site"
         )
+        if "mermaid_js" in site_raw:
+            raise check.fail(
+                "site.mermaid_js",
+                "no longer needed: the lineage graph is drawn as SVG when the site is built, "
+                "with nothing to fetch; remove the key",
+                site_raw,
+                "mermaid_js",
+            )
         if "enabled" in site_raw and not isinstance(site_raw["enabled"], bool):
             raise check.fail("site.enabled", "expected true or false", site_raw, "enabled")
         site = SiteConfig(
@@ -211,13 +216,8 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
                 site_raw.get("output", site.output), "site.output", site_raw, "output"
             ),
             title=check.string(site_raw.get("title", site.title), "site.title", site_raw, "title"),
-            mermaid_js=check.string(
-                site_raw["mermaid_js"], "site.mermaid_js", site_raw, "mermaid_js"
-            )
-            if "mermaid_js" in site_raw
-            else None,
         )
-        for key in ("dir", "output", "mermaid_js"):
+        for key in ("dir", "output"):
             if getattr(site, key) is not None and not _inside(root, getattr(site, key)):
                 raise check.fail(f"site.{key}", "must be a path inside the project", site_raw, key)
     templates = None

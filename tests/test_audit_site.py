@@ -46,20 +46,25 @@ def test_an_auditor_finds_changes_risks_and_lineage_in_two_clicks(repo: Path) ->
     site = repo / "site"
     home = (site / "index.html").read_text()
     for name in ("chat-tuned", "chat-lora", "chat-q4", "chat-evil"):
-        assert f'href="models/{name}/"' in home, name  # click 1: the model
-    graph = home.split('class="mermaid"')[1].split("</pre>")[0]
-    for relation, model in (("finetune", 0), ("adapter", 1), ("quantized", 2), ("finetune", 3)):
-        assert f'n4 --&gt;|"{relation}"| n{model}' in graph  # one family: the shared base
-    evil_row = next(row for row in home.split("<tr>") if 'href="models/chat-evil/"' in row)
-    assert "mc-critical" in evil_row and 'href="models/chat-evil/report/#risks"' in evil_row
+        assert f'href="models/{name}/index.html"' in home, name  # click 1: the model
+    graph = home.split('<svg class="mc-lineage"')[1].split("</svg>")[0]
+    assert graph.count('<path class="mc-edge"') == 4  # one family: the shared base
+    for relation in ("finetune", "adapter", "quantized"):
+        assert f">{relation}</text>" in graph
+    for name in ("chat-tuned", "chat-lora", "chat-q4", "chat-evil"):
+        assert f'<a href="models/{name}/index.html">' in graph, name
+    evil_row = next(
+        row for row in home.split("<tr>") if 'href="models/chat-evil/index.html"' in row
+    )
+    assert "mc-critical" in evil_row and 'href="models/chat-evil/report.html#risks"' in evil_row
     card = (site / "models/chat-evil/index.html").read_text()
     for section in ("changes", "risks"):  # click 2: the section of the audit report
-        assert f'href="report/#{section}"' in card, section
-    report = (site / "models/chat-evil/report/index.html").read_text()
+        assert f'href="report.html#{section}"' in card, section
+    report = (site / "models/chat-evil/report.html").read_text()
     risks = report.split('<h2 id="risks">')[1].split("<h2 ")[0]
     assert re.search(r"mc-critical\">critical</span>.*MC101", risks, re.S)
     assert "pytorch_model.bin" in risks
     changes = report.split('<h2 id="changes">')[1].split("<h2 ")[0]
     assert "vocabulary size 320 → 322" in changes
-    q4 = (site / "models/chat-q4/report/index.html").read_text()
+    q4 = (site / "models/chat-q4/report.html").read_text()
     assert "relation: <strong>quantized</strong>" in q4

@@ -154,7 +154,7 @@ def test_site_builds_strictly_and_shows_markup_as_text(repo: Path) -> None:
     index = repo / "site" / "index.html"
     assert index.is_file() and "chat-tuned" in index.read_text()
     page = (repo / "site/models/chat-tuned/index.html").read_text()
-    diff_page = (repo / "site/models/chat-tuned/report/index.html").read_text()
+    diff_page = (repo / "site/models/chat-tuned/report.html").read_text()
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in diff_page
     assert "<script>alert" not in diff_page

@@ -45,6 +45,6 @@ def test_project_docs_build_strictly_with_the_example_site(tmp_path: Path) -> No
     gallery = (out / "gallery/index.html").read_text()
     assert '<a href="../example-site/">open the example site</a>' in gallery
     example = out / "example-site"
-    assert 'href="models/chat-tuned/"' in (example / "index.html").read_text()
-    report = (example / "models/chat-tuned/report/index.html").read_text()
+    assert 'href="models/chat-tuned/index.html"' in (example / "index.html").read_text()
+    report = (example / "models/chat-tuned/report.html").read_text()
     assert '<h2 id="risks">' in report and "The chat template changed" in report

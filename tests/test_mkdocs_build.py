@@ -70,7 +70,7 @@ def test_sharded_site_is_byte_identical_to_one_plain_mkdocs_build(fleet: Path) -
     assert sorted(built) == sorted(expected)
     assert [name for name in expected if built[name] != expected[name]] == []
     docs = json.loads(built["search/search_index.json"])["docs"]
-    assert any(d["location"] == "models/tuned-3/" for d in docs)  # from the last shard
+    assert any(d["location"] == "models/tuned-3/index.html" for d in docs)  # the last shard's
     assert not list(fleet.glob(".site-build-*"))  # the work folder is gone
 
 
@@ -112,7 +112,7 @@ def test_a_site_built_from_the_same_pages_is_not_built_again(repo: Path) -> None
     assert changed.returncode == 0 and "building the site with mkdocs" in changed.stderr
     assert (
         "sampling temperature 0.8 → 0.5"
-        in (repo / "site/models/chat-tuned/report/index.html").read_text()
+        in (repo / "site/models/chat-tuned/report.html").read_text()
     )
 
 

@@ -15,7 +15,7 @@ from modelcards.cli import cli
 from modelcards.config import load_config
 from modelcards.publish.charts import line_chart, nice_ticks, training_charts
 from modelcards.publish.compliance import compliance, fine_tune_compute
-from modelcards.publish.lineage import lineage_context, mermaid_label
+from modelcards.publish.lineage import lineage_context
 from modelcards.publish.mkdocs_build import build_site
 from modelcards.publish.site import site_pages, write_site
 from modelcards.render import RenderedModel, make_environment
@@ -58,8 +58,12 @@ def test_home_lists_models_with_badges_releases_and_lineage(pages: dict[str, str
     lora_row = next(line for line in home.splitlines() if line.startswith("| [chat-lora]"))
     assert "mc-medium" in lora_row and "mc-high" not in lora_row
     assert ">2024-02-01</span> |" in home and ">2024-02-15</span> |" in home
-    assert "```mermaid\nflowchart LR" in home
-    assert '-->|"adapter"|' in home and '(["acme/tiny-llama-base"])' in home
+    assert '<div class="mc-graph"><svg class="mc-lineage"' in home  # drawn now: nothing to fetch
+    assert ">adapter</text>" in home and ">acme/tiny-llama-base</text>" in home
+    assert (
+        'class="mc-node mc-upstream"' in home and '<a href="models/chat-lora/index.html">' in home
+    )
+    assert "```mermaid" not in home
 
 
 def test_model_pages_exist_and_stay_out_of_the_nav(pages: dict[str, str]) -> None:
@@ -89,7 +93,7 @@ def test_model_pages_exist_and_stay_out_of_the_nav(pages: dict[str, str]) -> Non
     assert "{#training}" not in lora and "](#training)" not in lora  # nothing to link to
     mkdocs = pages["modelcards-site/mkdocs.yml"]
     assert "not_in_nav:" in mkdocs and "/models/" in mkdocs
-    assert "format: !!python/name:pymdownx.superfences.fence_code_format" in mkdocs
+    assert "use_directory_urls: false" in mkdocs and "mermaid" not in mkdocs
     assert (
         "- assets/modelcards.css" in mkdocs
         and "@media print" in pages["modelcards-site/docs/assets/modelcards.css"]
@@ -195,20 +199,29 @@ def test_compute_estimate_and_ratio() -> None:
 
 
 def test_lineage_labels_cannot_break_out() -> None:
-    label = mermaid_label('evil"] --> x[<img src=x onerror=alert(1)>')
-    assert label.startswith('"') and label.endswith('"') and '"' not in label[1:-1]
-    assert "<" not in label and "]" not in label and "#60;" in label
+    evil = 'evil"><img src=x onerror=alert(1)>'
     models = [
         {"slug": "a", "context": {"model": {"name": 'a"b', "path": "m/a", "relation": "finetune"},
                                   "base": {"id": "org/base", "path": None}}},
         {"slug": "b", "context": {"model": {"name": "b", "path": "m/b", "relation": "quantized"},
                                   "base": {"id": None, "path": "m/a"}}},
     ]  # fmt: skip
+    models.append({"slug": "c", "context": {
+        "model": {"name": evil, "path": "m/c", "relation": "merge"},
+        "base": {"id": None, "path": "m/b"}}})  # fmt: skip
     lineage = lineage_context(models)
-    assert lineage["edges"] == 2 and len(lineage["diagrams"]) == 1
-    source = lineage["whole"]
-    assert 'n0["a#34;b"]' in source and "n1 -->" not in source.split("n0 -->")[0]
-    assert '-->|"quantized"| n1' in source  # b is made from a, itself a model of the project
+    assert lineage["edges"] == 3 and len(lineage["diagrams"]) == 1
+    svg = lineage["whole"]
+    assert "<img" not in svg and "&lt;img src=x onerror=alert(1)&gt;" in svg
+    assert "a&quot;b" in svg and '"a"b' not in svg
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(svg)  # well-formed: no label closed an attribute or a tag
+    # generations: org/base, then a, then b (made from a, itself a model of the project), then c
+    x = {label: svg.split(f">{label}</text>")[0].rsplit('<text x="', 1)[1].split('"')[0]
+         for label in ("org/base", "a&quot;b", "b")}  # fmt: skip
+    assert float(x["org/base"]) < float(x["a&quot;b"]) < float(x["b"])
+    assert ">quantized</text>" in svg and '<a href="models/b/index.html">' in svg
 
 
 def test_charts_are_deterministic_svg() -> None:
@@ -229,30 +242,19 @@ def test_site_builds_strictly_with_every_page(repo: Path) -> None:
     models = [with_risks(models[0], RISKS), *models[1:]]
     write_site(config, site_pages(config, models, make_environment(config.templates)))
     out = build_site(config)
-    for page in ("index.html", "lineage/index.html", "models/chat-tuned/report/index.html",
-                 "models/chat-tuned/releases/chat-tuned-v1-0/index.html",
-                 "compliance/index.html", "models/chat-tuned/loss.svg"):  # fmt: skip
+    # page.html, not page/index.html: the site works from file://, not only from a server
+    for page in ("index.html", "lineage.html", "models/chat-tuned/report.html",
+                 "models/chat-tuned/releases/chat-tuned-v1-0.html",
+                 "compliance.html", "models/chat-tuned/loss.svg"):  # fmt: skip
         assert (out / page).is_file(), page
-    risks = (out / "models/chat-tuned/report/index.html").read_text()
+    risks = (out / "models/chat-tuned/report.html").read_text()
     for anchor in ("changes", "risks", "training", "provenance", "compliance", "releases"):
         assert f'<h2 id="{anchor}">' in risks, anchor
     assert "<script>alert(1)" not in risks and "&lt;script&gt;alert(1)" in risks
     home = (out / "index.html").read_text()
-    assert '<pre class="mermaid"><code>flowchart LR' in home
+    assert '<svg class="mc-lineage"' in home and "mermaid" not in home
     nav = home.split('class="md-nav md-nav--primary"')[1].split("</nav>")[0]
     assert "chat-tuned" not in nav  # model pages are linked from the table, not the nav
-
-
-def test_missing_mermaid_file_is_one_line_error(repo: Path) -> None:
-    config_file = repo / "modelcards.yml"
-    config_file.write_text(config_file.read_text() + "site:\n  mermaid_js: vendor/none.js\n")
-    result = CliRunner().invoke(cli, ["build", "-C", str(repo), "--quiet"])
-    assert result.exit_code == 2
-    assert result.stderr == (
-        "modelcards: error: modelcards.yml: site.mermaid_js: cannot read vendor/none.js: "
-        "no such file or directory\n"
-    )
-    assert not (repo / "models/chat-tuned/card.json").exists()  # nothing half-done
 
 
 def test_tokens_seen_come_from_trainer_state() -> None:

@@ -1,26 +1,17 @@
-"""The lineage graph: upstream bases → fine-tunes, adapters, quantized variants, merges (Mermaid).
+"""The lineage graph: upstream bases → fine-tunes, adapters, quantized variants, merges.
 
-Node ids are generated (`n0`, `n1`, …); labels are quoted and every character outside a small
-safe set is written as a Mermaid entity code (`#60;`), so no model name can close the quotes,
-add an edge or inject markup. The fence itself is HTML-escaped by pymdownx.superfences.
+Built from the cards' contexts and split into families; `lineage_svg` draws each as inline SVG.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-SAFE_LABEL = re.compile(r"[A-Za-z0-9 ._/@:+-]")
-MAX_EDGES = 150  # one diagram; beyond this Mermaid's layout becomes unreadable (and it caps at 500)
-RELATION_CLASS = {"finetune": "finetune", "adapter": "adapter", "quantized": "quantized",
-                  "merge": "merge"}  # fmt: skip
+from modelcards.publish.lineage_svg import lineage_svg
 
-
-def mermaid_label(text: str) -> str:
-    """A quoted Mermaid label showing `text` literally."""
-    return '"' + "".join(ch if SAFE_LABEL.fullmatch(ch) else f"#{ord(ch)};" for ch in text) + '"'
+MAX_EDGES = 150  # one drawing; past this a family is a table
 
 
 @dataclass
@@ -59,28 +50,6 @@ def build_graph(models: Sequence[dict[str, Any]]) -> Graph:
     return graph
 
 
-def mermaid(graph: Graph, edges: Sequence[tuple[str, str, str]] | None = None) -> str:
-    """Mermaid `flowchart LR` source for `edges` (default: all) and the nodes they touch."""
-    edges = graph.edges if edges is None else edges
-    used = [k for k in graph.nodes if any(k in (a, b) for a, b, _ in edges)]
-    lines = ["flowchart LR"]
-    for key in used:
-        node = graph.nodes[key]
-        shape = ("([", "])") if node["kind"] == "upstream" else ("[", "]")
-        lines.append(f"  {node['id']}{shape[0]}{mermaid_label(node['label'])}{shape[1]}")
-    for a, b, relation in edges:
-        label = mermaid_label(relation)
-        lines.append(f"  {graph.nodes[a]['id']} -->|{label}| {graph.nodes[b]['id']}")
-    for key in used:
-        node = graph.nodes[key]
-        lines.append(
-            f"  class {node['id']} {'upstream' if node['kind'] == 'upstream' else 'model'}"
-        )
-    lines.append("  classDef upstream fill:#e7f5ff,stroke:#1c7ed6")
-    lines.append("  classDef model fill:#fff4e6,stroke:#e8590c")
-    return "\n".join(lines)
-
-
 def families(graph: Graph) -> list[list[tuple[str, str, str]]]:
     """Edges split into connected families (one per upstream root), in first-seen order."""
     parent: dict[str, str] = {}
@@ -101,6 +70,7 @@ def families(graph: Graph) -> list[list[tuple[str, str, str]]]:
 
 def lineage_context(models: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """What the lineage templates need: diagrams (small families) and tables (large ones)."""
+
     graph = build_graph(models)
     diagrams, tables = [], []
     for edges in families(graph):
@@ -115,12 +85,14 @@ def lineage_context(models: Sequence[dict[str, Any]]) -> dict[str, Any]:
             for a, b, relation in edges
         ]
         if len(edges) <= MAX_EDGES:
-            diagrams.append({"source": mermaid(graph, edges), "rows": rows})
+            diagrams.append({"svg": lineage_svg(graph.nodes, edges, link="models/"), "rows": rows})
         else:
             tables.append({"root": rows[0]["base"], "rows": rows})
     return {
         "edges": len(graph.edges),
         "diagrams": diagrams,
         "tables": tables,
-        "whole": mermaid(graph) if 0 < len(graph.edges) <= MAX_EDGES else None,
+        "whole": lineage_svg(graph.nodes, graph.edges, link="models/")
+        if 0 < len(graph.edges) <= MAX_EDGES
+        else None,
     }

@@ -1,10 +1,10 @@
 """A real browser on the built audit site: Debian's chromium driven by Playwright.
 
-The site is served from a local http.server on 127.0.0.1 (a random port). Chromium is the
-system one (`/usr/bin/chromium`, or $MODELCARDS_CHROMIUM); Playwright's own browser downloads
-are never used. Mermaid comes from the npm package that `.ci/run` unpacks into
-build/mermaid/ (or $MODELCARDS_MERMAID_JS), so the lineage graph renders with no network.
-Without chromium or mermaid.min.js the tests are skipped, saying which is missing.
+The site is served from a local http.server on 127.0.0.1 (a random port), or opened as plain
+files (`file://`). Chromium is the system one (`/usr/bin/chromium`, or $MODELCARDS_CHROMIUM);
+Playwright's own browser downloads are never used. Every request to anywhere else is refused:
+the site needs no network (its lineage graph is drawn as SVG at build time). Without chromium
+the tests are skipped, saying so.
 """
 
 from __future__ import annotations
@@ -32,12 +32,9 @@ HOSTILE_PROSE = (
     "Upstream says <script>window.__pwned = 'script'; alert('script')</script> and "
     "<img src=x onerror=\"window.__pwned = 'img'; alert('img')\"> here.\n"
 )
-# Closed shadow roots (mkdocs-material draws Mermaid into one) are opened, so the test can see
-# the SVG; every dialog and uncaught error is recorded.
+# Every uncaught error is recorded.
 INIT_SCRIPT = """
 (() => {
-  const attach = Element.prototype.attachShadow;
-  Element.prototype.attachShadow = function (init) { return attach.call(this, {...init, mode: "open"}); };
   window.__errors = [];
   window.addEventListener("error", (e) => window.__errors.push(String(e.message || e)));
 })();
@@ -62,16 +59,6 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-def mermaid_path() -> Path | None:
-    for candidate in (
-        os.environ.get("MODELCARDS_MERMAID_JS"),
-        ROOT / "build/mermaid/mermaid.min.js",
-    ):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    return None
-
-
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
         pass
@@ -79,10 +66,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory, example_repo: Path) -> Path:
-    """The example project with a hostile README, two risks and a local Mermaid, built."""
-    mermaid = mermaid_path()
-    if mermaid is None:
-        pytest.skip("no mermaid.min.js: .ci/run unpacks it into build/mermaid/ (npm pack mermaid)")
+    """The example project with a hostile README and two risks, built."""
     from modelcards.build import render_project
     from modelcards.config import load_config
     from modelcards.publish.mkdocs_build import build_site
@@ -91,10 +75,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, example_repo: Path) -> Path:
 
     repo = tmp_path_factory.mktemp("browser") / "repo"
     shutil.copytree(example_repo, repo, symlinks=True)
-    (repo / "vendor").mkdir()
-    shutil.copy(mermaid, repo / "vendor/mermaid.min.js")
-    config_file = repo / "modelcards.yml"
-    config_file.write_text(config_file.read_text() + "site:\n  mermaid_js: vendor/mermaid.min.js\n")
     readme = repo / "models/chat-tuned/README.md"
     readme.write_text(readme.read_text() + HOSTILE_PROSE)
     config = load_config(repo)
@@ -105,8 +85,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, example_repo: Path) -> Path:
     return build_site(config)
 
 
+base_url_folder: list[str] = []  # the built site's folder, for file:// visits
+
+
 @pytest.fixture(scope="session")
 def base_url(site: Path) -> Iterator[str]:
+    base_url_folder[:] = [str(site)]
     handler = functools.partial(QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -132,8 +116,17 @@ def browser_context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             viewport={"width": 1280, "height": 900},
         )
         context.add_init_script(INIT_SCRIPT)
+        context.route("**/*", _only_this_machine)
         yield context
         context.close()
+
+
+def _only_this_machine(route: Any) -> None:
+    """The network is blocked: only the local test server and local files answer."""
+    if route.request.url.startswith(("http://127.0.0.1:", "file://", "data:")):
+        route.continue_()
+    else:
+        route.abort()
 
 
 @dataclasses.dataclass
@@ -145,10 +138,12 @@ class Visit:
 
 @pytest.fixture
 def open_page(browser_context: Any, base_url: str) -> Iterator[Any]:
-    """open_page("models/x/") → a Visit with the page loaded and its errors recorded."""
+    """open_page("models/x/index.html") → a Visit with the page served and loaded, its errors
+    recorded; open_page(path, files=True) opens the built file itself (file://)."""
     pages: list[Any] = []
+    site_folder = Path(base_url_folder[0]) if base_url_folder else None
 
-    def visit(path: str) -> Visit:
+    def visit(path: str, *, files: bool = False) -> Visit:
         page = browser_context.new_page()
         pages.append(page)
         errors: list[str] = []
@@ -162,7 +157,8 @@ def open_page(browser_context: Any, base_url: str) -> Iterator[Any]:
             dialog.dismiss()
 
         page.on("dialog", on_dialog)
-        page.goto(base_url + path, wait_until="load")
+        url = (site_folder / (path or "index.html")).as_uri() if files and site_folder else None
+        page.goto(url or base_url + path, wait_until="load")
         return Visit(page, errors, dialogs)
 
     yield visit
