@@ -101,6 +101,8 @@ def test_a_shallow_clone_asks_for_full_history(repo: Path, tmp_path: Path) -> No
     assert "stale" not in result.stdout + result.stderr
     git(clone, "fetch", "-q", "--unshallow")
     assert run_modelcards("check", cwd=clone).returncode == 0
+    git(clone, "checkout", "-q", "--detach")  # as actions/checkout leaves a pull request
+    assert run_modelcards("check", cwd=clone).returncode == 0
 
 
 def test_a_relicensed_base_makes_the_cards_stale_and_an_inherited_licence_follows_it(
