@@ -80,7 +80,8 @@ class ModelState:
     existing_card: str | None
     training_commit: str | None = None  # the last commit that changed the training code
     base_unavailable: str | None = None  # a configured Hub base that could not be read, and why
-    # the card files of other models kept inside this model's folder: their outputs, not its inputs
+    # what build writes inside this model's folder for others — the cards of models nested in
+    # it, the site's folders (ending in "/") — relative to it: outputs, never its inputs
     nested_outputs: frozenset[str] = frozenset()
     base_unavailable_detail: str | None = None  # the resolver's own words (may name local paths)
     base_licence: str | None = None  # the base's README licence: what an inherited one follows
@@ -180,7 +181,12 @@ def model_state(
             else None
         )
     nested = nested_outputs(config, entry)
-    manifest = tuple(e for e in manifest_files(snapshot) if e.path not in nested)
+    folders = tuple(n for n in nested if n.endswith("/"))
+    manifest = tuple(
+        e
+        for e in manifest_files(snapshot)
+        if e.path not in nested and not e.path.startswith(folders)
+    )
     files = hashed_manifest(snapshot, manifest, cache, known)
     base_snapshot: Snapshot | None = None
     base_files = None
@@ -221,7 +227,12 @@ def model_state(
         files=files,
         base_snapshot=base_snapshot,
         base_files=base_files,
-        history=git.history(entry.path, tag_patterns=entry.tags, extra_paths=entry.training_files),
+        history=git.history(
+            entry.path,
+            tag_patterns=entry.tags,
+            extra_paths=entry.training_files,
+            exclude=site_folders(config),
+        ),
         existing_card=card,
         training_commit=git.last_commit(entry.training_files),
         base_unavailable=unavailable,
@@ -232,14 +243,26 @@ def model_state(
 
 
 def nested_outputs(config: ProjectConfig, entry: ModelEntry) -> frozenset[str]:
-    """The files build writes for the other models inside `entry`'s folder, relative to it."""
+    """What build writes inside `entry`'s folder that is not `entry`'s own card, relative to
+    it: the card files of the models nested in it, and the site's folders ("dir/")."""
     prefix = "" if entry.path in ("", ".") else entry.path.rstrip("/") + "/"
-    return frozenset(
+    cards = {
         f"{other.path[len(prefix) :]}/{name}"
         for other in config.models
         if other.path != entry.path and other.path.startswith(prefix)
         for name in CARD_OUTPUTS
-    )
+    }
+    sites = {
+        folder[len(prefix) :]
+        for folder in (f"{Path(d).as_posix().strip('/')}/" for d in site_folders(config))
+        if folder.startswith(prefix)
+    }
+    return frozenset(cards | sites)
+
+
+def site_folders(config: ProjectConfig) -> tuple[str, ...]:
+    """The folders build writes the site into, relative to the project root."""
+    return (config.site.dir, config.site.output) if config.site.enabled else ()
 
 
 def project_lock(root: Path, at: str | None = None) -> LockFile | None:

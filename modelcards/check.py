@@ -25,6 +25,7 @@ from modelcards.build import (
     prepare,
     project_lock,
     project_templates_digest,
+    site_folders,
 )
 from modelcards.config import ModelEntry, ProjectConfig
 from modelcards.errors import ConfigError, ResolveError
@@ -104,15 +105,20 @@ def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
     return changed
 
 
-def _inputs_changed(entry: ModelEntry, state: ModelState, changed: set[str]) -> list[str]:
+def _inputs_changed(
+    config: ProjectConfig, entry: ModelEntry, state: ModelState, changed: set[str]
+) -> list[str]:
     folders = [entry.path]
     if state.base_snapshot is not None and state.base_snapshot.ref.kind == "path":
         folders.append(state.base_snapshot.ref.location)
+    site = tuple(f"{Path(d).as_posix().strip('/')}/" for d in site_folders(config))
     return sorted(
         path
         for path in changed
         for folder in folders
-        if path.startswith(folder.rstrip("/") + "/") and Path(path).name not in CARD_OUTPUTS
+        if (folder in ("", ".") or path.startswith(folder.rstrip("/") + "/"))
+        and Path(path).name not in CARD_OUTPUTS
+        and not path.startswith(site)
     )
 
 
@@ -194,7 +200,7 @@ def check_project(
                     )
                 )
         if changed is not None:
-            touched = _inputs_changed(entry, state, changed)
+            touched = _inputs_changed(config, entry, state, changed)
             if touched and card_path not in changed:
                 shown = ", ".join(touched[:5]) + (" …" if len(touched) > 5 else "")
                 problems.append(

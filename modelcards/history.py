@@ -290,17 +290,24 @@ class ProjectGit:
         *,
         tag_patterns: tuple[str, ...] = (),
         extra_paths: tuple[str, ...] = (),
+        exclude: tuple[str, ...] = (),
     ) -> History:
         """The model's commits, split into releases by the tags that hold them, up to the
-        commit that carries the card (see the module docstring)."""
+        commit that carries the card (see the module docstring). Files under `exclude` (the
+        site build writes, when the model's folder holds it) are no change to the model."""
         if self.repo is None:
             return EMPTY
         paths = [self._relative(model_path), *(self._relative(p) for p in extra_paths)]
-        sources = self._touches(paths, sources_only=True)
+        skip = tuple(self._relative(p).rstrip("/") + "/" for p in exclude)
+        sources = [
+            c
+            for c in self._touches(paths, sources_only=True)
+            if not skip or self._source_files(list(c.files), paths, skip)
+        ]
         folder = paths[0]
         # card.json is written by build alone (a README may be the author's, from before)
         carriers = self._touches([f"{folder}/{CARD_JSON}" if folder else CARD_JSON])
-        pending = self._source_files(self.changed_in_work_tree(), paths)
+        pending = self._source_files(self.changed_in_work_tree(), paths, skip)
         described = sources
         if carriers and not pending:
             carrier = carriers[0]
@@ -308,7 +315,9 @@ class ProjectGit:
             if all(c.commit.sha in before or c is carrier for c in sources):
                 described = [c for c in sources if c.commit.sha in before]
                 pending = (
-                    self._source_files(list(carrier.files), paths) if carrier in sources else []
+                    self._source_files(list(carrier.files), paths, skip)
+                    if carrier in sources
+                    else []
                 )
                 tags_before = set(before)
             else:
@@ -318,9 +327,8 @@ class ProjectGit:
         commits = [c.commit for c in described]
         tags = self.tags(tag_patterns or (f"{Path(model_path).name}/v*", "v*"))
         if tags_before is not None:
-            tags = [
-                t for t in tags if t[1] in tags_before
-            ]  # a tag on the carrier: a release to come
+            # a tag on the carrier: a release still to come
+            tags = [t for t in tags if t[1] in tags_before]
         release_of = self._releases_by_commit(tags)
         releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
         for name, sha, date in reversed(tags):
@@ -338,14 +346,17 @@ class ProjectGit:
         )
 
     @staticmethod
-    def _source_files(changed: list[str], paths: list[str]) -> list[str]:
+    def _source_files(
+        changed: list[str], paths: list[str], skip: tuple[str, ...] = ()
+    ) -> list[str]:
         """The files among `changed` at or under `paths` that build does not write."""
-        prefixes = [p.rstrip("/") + "/" for p in paths if p]
+        prefixes = tuple(p.rstrip("/") + "/" for p in paths if p)
         return sorted(
             name
             for name in changed
             if name.split("/")[-1] not in GENERATED_NAMES
-            and ("" in paths or name in paths or name.startswith(tuple(prefixes)))
+            and not name.startswith(skip)
+            and ("" in paths or name in paths or name.startswith(prefixes))
         )
 
     def last_commit(self, paths: tuple[str, ...]) -> str | None:

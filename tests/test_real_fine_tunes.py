@@ -230,3 +230,25 @@ def test_weights_absent_from_a_folder_are_not_reported_as_removed(tmp_path: Path
     assert context["coverage"]["weights"]["state"] == "absent"
     assert not [c for c in context["diff"]["changes"] if c["key"].startswith("files.")]
     assert not [c for c in context["diff"]["changes"] if "weight file" in c["meaning"]]
+
+
+@pytest.mark.skipif(not CASES, reason="../shared/realcases is not present beside this checkout")
+def test_a_model_at_the_root_with_its_site_is_current_after_one_commit(tmp_path: Path) -> None:
+    """The site lives inside a root model's folder: it is build's output, never the model's
+    input; and the author's README links `arxiv.org/abs/…` without a scheme, which the site
+    shows as text instead of failing its strict build on a missing page."""
+    project = project_of("history-llama2-7b-hf-base", tmp_path)
+    env = offline(tmp_path)
+    assert run_modelcards("init", cwd=project, env=env).returncode == 0
+    built = run_modelcards("build", "-q", cwd=project, env=env)
+    assert built.returncode == 0, built.stderr
+    page = (project / "site/index.html").read_text()
+    assert "history-llama2-7b-hf-base" in page
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "docs: cards and site")
+    check = run_modelcards("check", cwd=project, env=env)
+    assert check.returncode == 0, check.stdout
+    again = run_modelcards("build", "-q", "--format", "json", cwd=project, env=env)
+    assert json.loads(again.stdout)["written"] == []
+    changes = (project / "CHANGES.md").read_text()
+    assert "modelcards-site/" not in changes and "site/index.html" not in changes

@@ -58,6 +58,25 @@ LINKED_BLOCKS = {
 }
 
 
+# an inline link or image whose target has no scheme and is no anchor: a file of the model's
+# own repository (`LICENSE`, `arxiv.org/abs/…` written without https://), not a page of the site
+RELATIVE_LINK = re.compile(
+    r"(?P<image>!?)\[(?P<text>[^\]\n]*)\]\((?P<target>(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)[^)\s]+)"
+    r"(?:\s+\"[^\"\n]*\")?\)"
+)
+RELATIVE_DEFINITION = re.compile(
+    r"^(?P<lead> {0,3}\[[^\]\n]+\]:)\s*(?P<target>(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)\S+).*$",
+    re.MULTILINE,
+)
+
+
+def unlink_relative(text: str) -> str:
+    """Links of an author's prose that point into the model's repository, as plain text (the
+    site holds none of those files, and a broken link must not fail the whole site)."""
+    text = RELATIVE_LINK.sub(lambda m: f"{m.group('text')} ({m.group('target')})", text)
+    return RELATIVE_DEFINITION.sub(lambda m: "", text)
+
+
 def inert_human_parts(
     body: str, *, link_out: bool = False, skip: frozenset[str] = frozenset()
 ) -> str:
@@ -70,7 +89,7 @@ def inert_human_parts(
     out = []
     for part in parse_body(body):
         if part.kind != "generated":
-            out.append(part.text.replace("<", "&lt;"))
+            out.append(unlink_relative(part.text.replace("<", "&lt;")))
         elif link_out and part.key in LINKED_BLOCKS and part.key not in skip:
             title, target, what = LINKED_BLOCKS[part.key]
             out.append(f"## {title}\n\nSee [{title.lower()}]({target}): {what}.\n")

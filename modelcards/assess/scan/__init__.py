@@ -95,9 +95,11 @@ def scan_path(
 
     Symlinks are followed only when they land inside `allowed_root` (default: the folder, or
     for a Hugging Face cache snapshot its repo folder, where the blobs are). `exclude` names
-    regular files (relative paths) to pass over: the card files modelcards itself writes.
+    regular files (relative paths) to pass over, and folders (ending in "/"): the card files
+    and the site modelcards itself writes.
     """
     limits = limits or ScanLimits()
+    excluded_folders = tuple(e for e in exclude if e.endswith("/"))
     path = Path(path)
     try:
         top = os.lstat(path)
@@ -174,7 +176,7 @@ def scan_path(
                         )
                     )
             elif stat.S_ISREG(st.st_mode):
-                if rel not in exclude:
+                if rel not in exclude and not rel.startswith(excluded_folders):
                     regular.append((rel, full))
             else:
                 findings.append(
