@@ -48,6 +48,15 @@ def project_of(case: str, tmp_path: Path) -> Path:
     return project
 
 
+def initialised_and_built(case: str, tmp_path: Path) -> Path:
+    """A real case as a user has it, after `init` and `build --no-site`, offline."""
+    project = project_of(case, tmp_path)
+    env = offline(tmp_path)
+    assert run_modelcards("init", cwd=project, env=env).returncode == 0
+    assert run_modelcards("build", "--no-site", cwd=project, env=env).returncode == 0
+    return project
+
+
 @pytest.mark.skipif(not CASES, reason="../shared/realcases is not present beside this checkout")
 @pytest.mark.parametrize("case", CASES)
 def test_init_and_build_offline(case: str, tmp_path: Path) -> None:
@@ -92,10 +101,7 @@ def test_init_and_build_offline(case: str, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not CASES, reason="../shared/realcases is not present beside this checkout")
 def test_partial_shards_say_how_many_are_missing(tmp_path: Path) -> None:
-    project = project_of("partial-shards-pygmalion-7b", tmp_path)
-    env = offline(tmp_path)
-    assert run_modelcards("init", cwd=project, env=env).returncode == 0
-    assert run_modelcards("build", "--no-site", cwd=project, env=env).returncode == 0
+    project = initialised_and_built("partial-shards-pygmalion-7b", tmp_path)
     context = json.loads((project / "card.json").read_text())
     weights = context["coverage"]["weights"]
     assert weights["state"] == "partial"
@@ -107,10 +113,7 @@ def test_partial_shards_say_how_many_are_missing(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not CASES, reason="../shared/realcases is not present beside this checkout")
 def test_a_base_recorded_as_a_training_machine_path(tmp_path: Path) -> None:
-    project = project_of("llamafactory-qwen3-14b-lora", tmp_path)
-    env = offline(tmp_path)
-    assert run_modelcards("init", cwd=project, env=env).returncode == 0
-    assert run_modelcards("build", "--no-site", cwd=project, env=env).returncode == 0
+    project = initialised_and_built("llamafactory-qwen3-14b-lora", tmp_path)
     card = (project / "README.md").read_text()
     meta = front_matter(card)
     assert "base_model" not in meta  # a path is never published as base_model …
@@ -221,10 +224,7 @@ def test_a_merge_listing_several_bases_agrees_with_one_of_them(tmp_path: Path) -
 
 @pytest.mark.skipif(not CASES, reason="../shared/realcases is not present beside this checkout")
 def test_weights_absent_from_a_folder_are_not_reported_as_removed(tmp_path: Path) -> None:
-    project = project_of("st-movie-minilm-l6-v2-mnrl", tmp_path)
-    env = offline(tmp_path)
-    assert run_modelcards("init", cwd=project, env=env).returncode == 0
-    assert run_modelcards("build", "--no-site", cwd=project, env=env).returncode == 0
+    project = initialised_and_built("st-movie-minilm-l6-v2-mnrl", tmp_path)
     (card,) = project.rglob("sbert-finetuned-movie-model/card.json")
     context = json.loads(card.read_text())
     assert context["coverage"]["weights"]["state"] == "absent"
