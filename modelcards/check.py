@@ -42,7 +42,7 @@ from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
 from modelcards.publish.site import MARKER, site_settings
 from modelcards.render import make_environment, render_model
-from modelcards.resolve.gitrepo import open_git_repository
+from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
 
 REBUILD = "run `modelcards build` and commit the result"
 POLICY_RULES = frozenset({"MC701", "MC702"})  # governance items and card sections policy requires
@@ -85,14 +85,19 @@ def _read(path: Path) -> str | None:
 
 
 def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
-    """Project-relative paths changed in BASE_REF...HEAD (one git call)."""
+    """Project-relative paths changed in BASE_REF...HEAD."""
     try:
         repo = open_git_repository(config.root)
         top = Path(repo.working_tree_dir or config.root).resolve()
-        names = repo.git.diff("--name-only", "--no-renames", f"{base_ref}...HEAD").splitlines()
     except ResolveError as exc:
         raise ConfigError(f"--base-ref needs a git repository: {exc}") from None
-    except GitCommandError:
+    try:
+        base = resolve_commit(repo, base_ref)  # a ref is never read as an option
+        listing = repo.git.diff(
+            "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv", f"{base}...HEAD"
+        )
+        names = [name for name in listing.split("\0") if name]
+    except (ResolveError, GitCommandError):
         raise ConfigError(
             f"--base-ref: unknown revision {base_ref!r} (fetch it, e.g. with fetch-depth: 0)"
         ) from None

@@ -1,15 +1,17 @@
 """history: the git log of a model's folder, grouped like a software change log.
 
 `ProjectGit` asks git a fixed number of questions for the whole project — one `git log` with
-files and parents, one listing of tags, one tree listing and one status — and answers every
-model from them, so a project of 100 models and thousands of commits costs a few git calls,
-not a few per model. Hooks and fsmonitor are disabled for every call. Commits that touch
+files and parents (NUL-separated and checked against `git rev-list`, so no subject can forge a
+record), one listing of tags, one tree listing and one index listing (`worktree.py`: what
+changed is decided without `git status`, which would run a repository's filters) — and answers
+every model from them, so a project of 100 models and thousands of commits costs a few git
+calls, not a few per model. Nothing a repository's config names runs. Commits that touch
 nothing but the files `build` writes never enter the log, so committing the output of `build`
 never makes a card stale.
 
 A committed card never depends on the commit that contains it, nor on refs made after it. The
-card's *carrier* is the newest commit that wrote the model's card.json (build alone writes it). When nothing of the
-model changed since (no later commit, nothing pending in the work tree), the card is the
+card's *carrier* is the newest commit that wrote the model's card.json (build alone writes
+it). When nothing of the model changed since (no later commit, nothing pending in the work tree), the card is the
 carrier's, and its history stops before the carrier: the carrier's own change to the model's
 files is listed as pending (by file), exactly as build saw it in the work tree before that
 commit, and a tag on the carrier (the release commit) is not yet a release. Otherwise the card
@@ -27,11 +29,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from git import Repo
-from git.exc import BadName, GitCommandError
 
 from modelcards.errors import ResolveError
-from modelcards.resolve.gitrepo import open_git_repository
+from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
+from modelcards.worktree import WorkTreeChanges, work_tree_changes
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
 CARD_JSON = "card.json"
@@ -120,6 +122,38 @@ def _commit(sha: str, date: str, author: str, subject: str) -> Commit:
     )
 
 
+_FIELDS = 5  # sha, parents, date, author, subject
+_SHA = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+def _parse_log(out: str, expected: list[str]) -> list[_LoggedCommit]:
+    """`git log -z` records: an empty field, five fields, then the changed files (a file name is
+    never empty, so the empty field can only start a record). The shas must be `expected`
+    (`git rev-list` of the same head) in order: anything else is output we do not trust."""
+    fields = out.split("\0")
+    commits: list[_LoggedCommit] = []
+    at = 0
+    while at < len(fields) and fields[at] == "":
+        header = fields[at + 1 : at + 1 + _FIELDS]
+        at += 1 + _FIELDS
+        names: list[str] = []
+        while at < len(fields) and fields[at] != "":
+            name = fields[at]
+            names.append(name[1:] if not names and name.startswith("\n") else name)
+            at += 1
+        if len(header) < _FIELDS:
+            break
+        sha, parents, date, author, subject = header
+        if not _SHA.fullmatch(sha) or not all(_SHA.fullmatch(p) for p in parents.split()):
+            break
+        commits.append(_LoggedCommit(
+            _commit(sha, date, author, subject), tuple(parents.split()), tuple(names)
+        ))  # fmt: skip
+    if [c.commit.sha for c in commits] != expected:
+        raise ResolveError("git log output does not match git rev-list; history not read")
+    return commits
+
+
 class ProjectGit:
     """What git knows about the project at one revision, read once and shared by every model."""
 
@@ -130,11 +164,16 @@ class ProjectGit:
         self.head: str | None = None
         try:
             self.repo = open_git_repository(project_root)
-            self.head = self.repo.commit(rev).hexsha
         except ResolveError:
-            self.repo = None
-        except (ValueError, GitCommandError, BadName):
-            pass  # a repository without commits (or without that revision)
+            if rev != "HEAD":
+                raise  # a revision was asked for: without git there is none
+        if self.repo is not None:
+            try:
+                self.head = resolve_commit(self.repo, rev)
+            except ResolveError:
+                if rev != "HEAD":
+                    raise  # `build --at nosuchtag` is an error, not an empty build
+                # a repository without commits yet
         self.top = Path(self.repo.working_tree_dir or project_root).resolve() if self.repo else None
         self._log: list[_LoggedCommit] | None = None
         self._by_path: dict[str, list[int]] | None = None  # file or folder → log indices
@@ -145,6 +184,7 @@ class ProjectGit:
         self._release_of: dict[tuple[str, ...], dict[str, str]] = {}
         self._tree: list[tuple[str, str]] | None = None  # (path, blob) of small blobs, sorted
         self._changed: list[str] | None = None  # work-tree paths that differ from HEAD
+        self._status: WorkTreeChanges | None = None
         self._ancestors: dict[str, frozenset[str]] = {}
         self.shallow = self.repo is not None and (Path(self.repo.common_dir) / "shallow").exists()
 
@@ -156,19 +196,13 @@ class ProjectGit:
             self._log = []
             if self.repo is not None and self.head is not None:
                 out = self.repo.git.log(
-                    "--format=%x1e%H%x1f%P%x1f%cI%x1f%an%x1f%s",
+                    "-z",  # NUL ends every field: no subject or name can forge a record
+                    "--format=%x00%H%x00%P%x00%cI%x00%an%x00%s",
                     "--name-only",
                     "--no-renames",  # a rename is both paths, as in the work tree's status
                     self.head,
                 )
-                for record in out.split("\x1e")[1:]:
-                    header, _, names = record.partition("\n")
-                    sha, parents, date, author, subject = header.split("\x1f", 4)
-                    self._log.append(_LoggedCommit(
-                        _commit(sha, date, author, subject),
-                        tuple(parents.split()),
-                        tuple(n for n in names.splitlines() if n.strip()),
-                    ))  # fmt: skip
+                self._log = _parse_log(out, self.repo.git.rev_list(self.head).split())
         return self._log
 
     def tags(self, patterns: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -264,11 +298,15 @@ class ProjectGit:
         if self._changed is None:
             self._changed = []
             if self.repo is not None and self.head is not None and self.rev == "HEAD":
-                out = self.repo.git.status(
-                    "--porcelain", "-z", "--no-renames", "--untracked-files=all"
-                )
-                self._changed = sorted({item[3:] for item in out.split("\0") if len(item) > 3})
+                changes = self._work_tree()
+                self._changed = sorted(changes.tracked | changes.untracked)
         return self._changed
+
+    def _work_tree(self) -> WorkTreeChanges:
+        assert self.repo is not None and self.head is not None
+        if self._status is None:
+            self._status = work_tree_changes(self.repo, self.head)
+        return self._status
 
     def _ancestors_of(self, sha: str) -> frozenset[str]:
         """Every commit reachable from `sha`'s parents (not `sha` itself), from the log."""
@@ -376,8 +414,7 @@ class ProjectGit:
             return {}
         if self._tree is None:
             listing = self.repo.git.ls_tree("-r", "-l", "-z", self.head)
-            status = self.repo.git.status("--porcelain", "-z", "--untracked-files=no")
-            dirty = {item[3:] for item in status.split("\0") if len(item) > 3}
+            dirty = self._work_tree().tracked
             self._tree = []
             for record in listing.split("\0"):
                 meta, _, path = record.partition("\t")

@@ -1,8 +1,10 @@
 """A model folder as it was at one revision of the project's git repository.
 
 `git:REF:PATH` reads straight from the object store with GitPython: no checkout, no index, nothing
-written to the work tree. Every git process runs with hooks and fsmonitor switched off, so a
-repository (or a model vendored into it) cannot make us run anything.
+written to the work tree. Every git process runs with hooks, fsmonitor, signature checks and
+external diffs switched off, and no command we call reads work-tree content through a filter
+(`worktree.py` decides what changed without `git status`), so a repository's config (or a model
+vendored into it) cannot make us run anything.
 
 Blob reads are bounded. Small blobs come through the repository's shared `cat-file --batch`
 process; a large blob is read by its own `git cat-file blob` process that is stopped as soon as the
@@ -38,9 +40,11 @@ MAX_SYMLINK_HOPS = 8
 _CHUNK = 1024 * 1024
 _MODE_TYPE_MASK = 0o170000
 _MODE_SYMLINK = 0o120000
-_SAFE_CONFIG = (
+_SAFE_CONFIG = (  # what a repository's config could make git run for the commands we call
     ("core.hooksPath", "/dev/null"),
     ("core.fsmonitor", "false"),
+    ("log.showSignature", "false"),  # else `git log` runs gpg.program on a signed commit
+    ("diff.external", ""),
 )
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 
@@ -104,7 +108,7 @@ class GitSnapshot(Snapshot):
     ) -> None:
         self._repo = repo
         self.revision_text = ref
-        self.commit_sha = _resolve_commit(repo, ref)
+        self.commit_sha = resolve_commit(repo, ref)
         folder = _normalise_path(path, ref=ref)
         self.location = folder or "."
         tree_path = _tree_path(repo, folder, project_root)
@@ -270,11 +274,14 @@ def _iter_tree(tree: Any, prefix: str) -> Iterator[tuple[str, Any]]:
             yield rel, item
 
 
-def _resolve_commit(repo: git.Repo, ref: str) -> str:
+def resolve_commit(repo: git.Repo, ref: str) -> str:
+    """The commit sha `ref` names; a ref is never read as an option (`--output=…`)."""
     if ref.startswith("-") or any(ord(c) < 32 for c in ref):
         raise ResolveError("not a valid git revision", file=ref)
     try:
-        sha = repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}").strip()
+        sha = repo.git.rev_parse(
+            "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
+        ).strip()
     except GitCommandError:
         hint = ""
         if (Path(repo.common_dir) / "shallow").exists():

@@ -1,0 +1,168 @@
+"""Which work-tree files differ from HEAD, decided without running anything git is configured to run.
+
+`git status` passes a file whose stat data changed through its clean filter (and a repository's
+config names the filter command: `filter.x.clean = sh -c '…'`). So the comparison is ours: git
+lists the index (`ls-files --stage --debug`, no content read) and HEAD's tree; a file whose stat
+data matches its index entry (and is not racily clean) is unchanged, as git itself decides; any
+other file is hashed here — as a git blob, or, when its blob is a Git-LFS pointer, with the
+sha256 and size the LFS clean filter would have computed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from git import Repo
+
+from modelcards.hashing import sha256_file
+from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
+
+_BLOCK = 1024 * 1024
+_GITLINK = 0o160000
+_SYMLINK = 0o120000
+_U32 = 0xFFFFFFFF
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    mode: int
+    blob: str
+    stage: int
+    ctime_ns: int
+    mtime_ns: int
+    inode: int
+    size: int
+
+
+@dataclass(frozen=True)
+class WorkTreeChanges:
+    tracked: frozenset[str]  # changed, staged, deleted or in conflict, from the top
+    untracked: frozenset[str]  # not ignored
+
+
+def _stamp(value: str) -> int:
+    seconds, _, nanos = value.partition(":")
+    return int(seconds) * 1_000_000_000 + int(nanos or 0)
+
+
+def _stamp32(ns: int) -> int:
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    return (seconds & _U32) * 1_000_000_000 + nanos
+
+
+def parse_ls_files_debug(out: str) -> dict[str, IndexEntry]:
+    """`git ls-files --stage --debug -z`: `MODE BLOB STAGE\\tPATH\\0` then five indented lines of
+    stat data (the path ends at the NUL, the stat lines at the next entry's mode)."""
+    entries: dict[str, IndexEntry] = {}
+    chunks = out.split("\0")
+    header = chunks[0]
+    for chunk in chunks[1:]:
+        meta, _, path = header.partition("\t")
+        lines = chunk.split("\n")
+        debug = {}
+        for line in lines[:5]:
+            for pair in line.strip().split("\t"):
+                key, _, value = pair.partition(": ")
+                debug[key] = value
+        fields = meta.split()
+        if len(fields) == 3 and path:
+            entries[path] = IndexEntry(
+                mode=int(fields[0], 8),
+                blob=fields[1],
+                stage=int(fields[2]),
+                ctime_ns=_stamp(debug.get("ctime", "0")),
+                mtime_ns=_stamp(debug.get("mtime", "0")),
+                inode=int(debug.get("ino", "0") or 0),
+                size=int(debug.get("size", "0") or 0),
+            )
+        header = "\n".join(lines[5:])
+    return entries
+
+
+def _blob_id(data_len: int, chunks: list[bytes] | None = None, path: Path | None = None) -> str:
+    digest = hashlib.sha1(f"blob {data_len}\0".encode(), usedforsecurity=False)
+    if chunks is not None:
+        for chunk in chunks:
+            digest.update(chunk)
+    elif path is not None:
+        with open(path, "rb", buffering=0) as handle:
+            while block := handle.read(_BLOCK):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+class _Comparer:
+    def __init__(self, repo: Repo, top: Path) -> None:
+        self.repo = repo
+        self.top = top
+        index_file = Path(repo.git_dir) / "index"
+        self.index_mtime_ns = index_file.stat().st_mtime_ns if index_file.exists() else 0
+
+    def _pointer(self, blob: str) -> tuple[str, int] | None:
+        info = self.repo.odb.info(bytes.fromhex(blob))
+        if info.size > MAX_LFS_POINTER_BYTES:
+            return None
+        pointer = parse_lfs_pointer(self.repo.odb.stream(bytes.fromhex(blob)).read())
+        return (pointer.oid, pointer.size) if pointer is not None else None
+
+    def differs(self, path: str, entry: IndexEntry) -> bool:
+        if entry.mode == _GITLINK:
+            return False  # a submodule's own state is its repository's business
+        local = self.top / path
+        try:
+            info = local.lstat()
+        except OSError:
+            return True  # deleted (or unreadable: not what was committed)
+        if entry.mode == _SYMLINK:
+            if not stat.S_ISLNK(info.st_mode):
+                return True
+            target = os.fsencode(os.readlink(local))
+            return _blob_id(len(target), [target]) != entry.blob
+        if not stat.S_ISREG(info.st_mode):
+            return True
+        if bool(info.st_mode & 0o111) != bool(entry.mode & 0o111):
+            return True
+        racy = entry.mtime_ns >= self.index_mtime_ns
+        same_stat = (  # the index keeps 32 bits of size, seconds and inode, as git compares them
+            entry.size == info.st_size & _U32
+            and entry.mtime_ns == _stamp32(info.st_mtime_ns)
+            and entry.ctime_ns == _stamp32(info.st_ctime_ns)
+            and entry.inode in (0, info.st_ino & _U32)
+        )
+        if same_stat and not racy:
+            return False
+        pointer = self._pointer(entry.blob)
+        if pointer is not None and info.st_size > MAX_LFS_POINTER_BYTES:
+            # a smudged Git-LFS file: what its clean filter would compute
+            return info.st_size != pointer[1] or sha256_file(local) != pointer[0]
+        return _blob_id(info.st_size, path=local) != entry.blob
+
+
+def work_tree_changes(repo: Repo, head: str, *, untracked: bool = True) -> WorkTreeChanges:
+    """What differs between HEAD, the index and the work tree, paths from the repository's top."""
+    top = Path(repo.working_tree_dir or ".")
+    index = parse_ls_files_debug(repo.git.ls_files("--stage", "--debug", "-z"))
+    in_head: dict[str, tuple[int, str]] = {}
+    for record in repo.git.ls_tree("-r", "-z", head).split("\0"):
+        meta, _, path = record.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and path:
+            in_head[path] = (int(fields[0], 8), fields[2])
+    comparer = _Comparer(repo, top)
+    changed = {path for path in in_head if path not in index}
+    for path, entry in index.items():
+        if (
+            entry.stage != 0
+            or in_head.get(path) != (entry.mode, entry.blob)
+            or comparer.differs(path, entry)
+        ):
+            changed.add(path)
+    others: set[str] = set()
+    if untracked:
+        listing = repo.git.ls_files("--others", "--exclude-standard", "-z")
+        others = {path for path in listing.split("\0") if path}
+    return WorkTreeChanges(frozenset(changed), frozenset(others))
