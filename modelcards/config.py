@@ -222,7 +222,12 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
                 raise check.fail(f"site.{key}", "must be a path inside the project", site_raw, key)
     templates = None
     if "templates" in top:
-        folder = root / check.string(top["templates"], "templates", top, "templates")
+        relative = check.string(top["templates"], "templates", top, "templates")
+        folder = root / relative
+        if not _inside(root, relative):
+            raise check.fail(
+                "templates", "must be a folder inside the project (resolved)", top, "templates"
+            )
         if not folder.is_dir():
             raise check.fail("templates", f"no such folder: {top['templates']}", top, "templates")
         templates = folder

@@ -41,14 +41,15 @@ def templates_digest(folders: Iterable[Path | None], *, site: bool) -> str:
 
     The cards' digest leaves out `site/` templates: a new site page must not make cards stale.
     """
+    from modelcards.render.environment import template_files  # render imports this module
+
     parts: list[tuple[str, str]] = []
     for index, folder in enumerate(folders):  # the index says which folder: override or default
         if folder is None:
             continue
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and (site or path.relative_to(folder).parts[0] != "site"):
-                rel = f"{index}/{path.relative_to(folder).as_posix()}"
-                parts.append((rel, hashlib.sha256(path.read_bytes()).hexdigest()))
+        for rel, path in template_files(folder):
+            if site or rel.split("/")[0] != "site":
+                parts.append((f"{index}/{rel}", hashlib.sha256(path.read_bytes()).hexdigest()))
     return digest(parts)
 
 
