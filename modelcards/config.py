@@ -21,7 +21,7 @@ from modelcards.assess.policy import Policy, Waiver
 from modelcards.assess.rules import RULES
 from modelcards.errors import ConfigError
 from modelcards.resolve.hubid import classify_base_name
-from modelcards.yamlsafe import load_yaml
+from modelcards.yamlsafe import load_yaml, plain_data
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -237,7 +237,7 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
         policy=_policy(check, top.get("policy", {}), top),
         deep=bool(top.get("deep", False)),
         waivers=tuple(_waivers(check, top.get("waivers", []), top, names_set)),
-        governance=_governance(check, top.get("governance", {}), "governance", top),
+        governance=_governance(check, top.get("governance", {}), "governance", top, root),
         root=root,
         file=file,
         models=tuple(models),
@@ -249,15 +249,7 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
 
 def _card(check: _Checker, value: Any, where: str, parent: Any) -> dict[str, Any]:
     card = check.mapping(value, where, CARD_KEYS, parent, where.rsplit(".", 1)[-1])
-    return {k: _plain(v) for k, v in card.items()}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    return {k: plain_data(v) for k, v in card.items()}
 
 
 def _inside(root: Path, relative: str) -> bool:
@@ -305,7 +297,9 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
         card=card,
         training_files=tuple(training_files),
         tags=tuple(tags),
-        governance=_governance(check, model.get("governance", {}), f"{where}.governance", model),
+        governance=_governance(
+            check, model.get("governance", {}), f"{where}.governance", model, root
+        ),
     )
 
 
@@ -355,9 +349,17 @@ def parse_base_string(value: str, root: Path) -> BaseSpec:
     return BaseSpec(id=named.id, revision=named.revision)
 
 
-def _governance(check: _Checker, value: Any, where: str, parent: Any) -> dict[str, str]:
+def _governance(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> dict[str, str]:
+    """item → a link, an address, or a file inside the project (never one outside it)."""
     items = check.mapping(value, where, CONFIGURABLE, parent, where.rsplit(".", 1)[-1])
-    return {k: check.string(v, f"{where}.{k}", items, k) for k, v in items.items()}
+    evidence = {k: check.string(v, f"{where}.{k}", items, k) for k, v in items.items()}
+    for key, text in evidence.items():
+        is_link = "://" in text or text.startswith("mailto:") or "@" in text
+        if not is_link and not (root / text).resolve().is_relative_to(root.resolve()):
+            raise check.fail(
+                f"{where}.{key}", "must be a link or a file inside the project", items, key
+            )
+    return evidence
 
 
 def _severity(check: _Checker, value: Any, where: str, parent: Any, key: str) -> Severity:

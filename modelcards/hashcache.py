@@ -3,12 +3,16 @@
 A rebuild must not re-hash 100 GB of weights. Hashes are remembered by (real path, size,
 mtime, inode) for files on disk and by git blob id for files read from git; for a Git-LFS file
 that git says is clean, the pointer's oid *is* the sha256, so nothing is read at all.
+
+The cache lives at `$MODELCARDS_CACHE`, else `$XDG_CACHE_HOME/modelcards/hashes.json` (default
+`~/.cache/modelcards/hashes.json`); deleting it is always safe.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from modelcards.hashing import sha256_file
@@ -25,6 +29,30 @@ def default_cache_file() -> Path:
     return base / "modelcards" / "hashes.json"
 
 
+MAX_CACHE_BYTES = 256 * 1024 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _entries(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(v, str) and _SHA256.fullmatch(v)}
+
+
+def _load(file: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The cache's two maps; anything unreadable or malformed is ignored: a cache is disposable
+    (it is rebuilt by hashing again, and rewritten on save)."""
+    try:
+        if not file.is_file() or file.stat().st_size > MAX_CACHE_BYTES:
+            return {}, {}
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}, {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        return {}, {}
+    return _entries(data.get("stat")), _entries(data.get("blob"))
+
+
 class HashCache:
     """A small JSON store: stat key or git blob id → sha256. Unreadable caches start empty."""
 
@@ -34,14 +62,8 @@ class HashCache:
         self.by_blob: dict[str, str] = {}
         self.hashed_bytes = 0  # what this run actually read to hash, for reports and benches
         self._dirty = False
-        if file is not None and file.is_file():
-            try:
-                data = json.loads(file.read_text(encoding="utf-8"))
-                if data.get("version") == CACHE_VERSION:
-                    self.by_stat = dict(data.get("stat", {}))
-                    self.by_blob = dict(data.get("blob", {}))
-            except (OSError, ValueError, AttributeError):
-                pass
+        if file is not None:
+            self.by_stat, self.by_blob = _load(file)
 
     @staticmethod
     def _stat_key(path: Path) -> str:

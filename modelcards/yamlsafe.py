@@ -2,20 +2,43 @@
 
 Aliases (billion-laughs expansion) and custom tags (object construction) are refused before
 anything is built; round-trip loading is used where comments and key order must survive.
+Nesting is bounded before parsing (`MAX_DEPTH`): ruamel's scanner slows quadratically and its
+constructor recurses on thousands of levels, where no real config goes past a dozen.
 """
 
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import TaggedScalar
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
 
 from modelcards.errors import ModelcardsError
 
 STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
+MAX_DEPTH = 100
+_FLOW = re.compile(r"""[\[\]{}]|"(?:\\.|[^"\\])*"|'(?:''|[^'])*'""")
+_INDENT = re.compile(r"^( *)\S", re.MULTILINE)
+
+
+def _too_deep(text: str) -> bool:
+    """A cheap upper bound on nesting, before the parser sees the text: flow brackets outside
+    quotes, and block indentation (one level needs at least one column)."""
+    depth = deepest = 0
+    for match in _FLOW.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth = max(0, depth - 1)
+    indents = (len(m.group(1)) for m in _INDENT.finditer(text))
+    return deepest > MAX_DEPTH or max(indents, default=0) > 8 * MAX_DEPTH
 
 
 def _yaml(roundtrip: bool) -> YAML:
@@ -32,9 +55,15 @@ def load_yaml(
     text: str, *, file: str, error: type[ModelcardsError], roundtrip: bool = False
 ) -> Any:
     """Parse YAML text, raising `error` (naming `file` and the line) for anything not plain data."""
+    if _too_deep(text):
+        raise error(f"YAML nested deeper than {MAX_DEPTH} levels", file=file)
     yaml = _yaml(roundtrip)
+    depth = 0
     try:
         for event in yaml.parse(io.StringIO(text)):
+            depth += isinstance(event, CollectionStartEvent) - isinstance(event, CollectionEndEvent)
+            if depth > MAX_DEPTH:
+                raise error(f"YAML nested deeper than {MAX_DEPTH} levels", file=file)
             if isinstance(event, AliasEvent):
                 line = event.start_mark.line + 1 if event.start_mark else "?"
                 raise error(f"line {line}: YAML aliases are not allowed", file=file)
@@ -48,6 +77,31 @@ def load_yaml(
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{where}invalid YAML: {problem}", file=file) from None
+
+
+_TAGGED: dict[str, Callable[[Any], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": lambda v: str(v).lower() == "true",
+}
+
+
+def plain_data(value: Any) -> Any:
+    """Round-trip YAML as plain dicts, lists and scalars: an explicitly tagged scalar
+    (`!!str 1.0`) becomes its value, as a safe load would give it."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_data(v) for v in value]
+    if isinstance(value, TaggedScalar):
+        tag = str(getattr(value.tag, "value", value.tag) or "").removeprefix("!!")
+        tag = tag.removeprefix(STANDARD_TAG_PREFIX)
+        try:
+            return _TAGGED.get(tag, str)(value.value)
+        except ValueError:
+            return str(value.value)
+    return value
 
 
 def dump_yaml(data: Any) -> str:
