@@ -160,5 +160,5 @@ def describe(key: str, before: Any, after: Any) -> str:
     if numeric and leaf in {"max_position_embeddings", "n_positions", "model_max_length"}:
         return text + (f" tokens (×{after / before:g})" if before else " tokens")
     if numeric and leaf == "vocab_size":
-        return f"{text} ({after - before:+d} tokens)"
+        return f"{text} ({after - before:+} tokens)"  # a float vocab size too
     return text

@@ -10,7 +10,9 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 
 from modelcards.compare.heatmap import heatmap_svg
+from modelcards.errors import RenderError
 from modelcards.fingerprint import embed, front_matter_of, outputs_fingerprint
+from modelcards.inspect import MAX_TEXT_BYTES
 from modelcards.jsonfile import json_safe
 from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
@@ -69,6 +71,12 @@ def render_model(
         file=f"{inputs.entry.path}/README.md",
         from_base=frozenset({"license"}) if licence["id"] and not licence["own"] else frozenset(),
     )
+    if len(card.encode("utf-8")) > MAX_TEXT_BYTES:  # what the next build would refuse to read
+        raise RenderError(
+            f"the card would be larger than {MAX_TEXT_BYTES:,} bytes (the author's own sections "
+            "are kept whole: shorten them)",
+            file=f"{inputs.entry.path}/README.md",
+        )
     context["fingerprint"] = inputs_fingerprint(front_matter_of(card))
     changes = render_template(env, "changes.md.j2", context)
     card_json = to_json(context)

@@ -18,6 +18,7 @@ from modelcards.history import History
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.provenance import Provenance
 from modelcards.render.coverage import coverage
+from modelcards.render.escape import cut
 
 SCHEMA_VERSION = "1.1"  # 1.1: coverage
 PIPELINE_BY_ARCHITECTURE = (
@@ -265,7 +266,28 @@ def _tokenizer(facts: ModelFacts) -> dict[str, Any] | None:
     }
 
 
+MAX_JSON_STRING = 64 * 1024  # one string in card.json: a chat template fits, a 10 MB value not
+
+
+def bounded(value: Any) -> Any:
+    """`value` with every string cut to MAX_JSON_STRING (saying how much was cut), so that a
+    model file's huge value cannot make a card larger than the next build reads back."""
+    if isinstance(value, str):
+        return cut(value, MAX_JSON_STRING)
+    if isinstance(value, dict):
+        return {k: bounded(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [bounded(v) for v in value]
+    return value
+
+
 def build_context(inputs: ModelInputs) -> dict[str, Any]:
+    """What every template and card.json see (the front matter as composed is kept whole)."""
+    whole = _context(inputs)
+    return {key: value if key == "metadata" else bounded(value) for key, value in whole.items()}
+
+
+def _context(inputs: ModelInputs) -> dict[str, Any]:
     tuned = inputs.tuned
     arch = architecture(tuned, inputs.base)
     meta, license_note = front_matter(inputs, arch)

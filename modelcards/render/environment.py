@@ -42,6 +42,7 @@ def builtin_templates() -> Path:
 
 
 MAX_TEMPLATE_BYTES = 1024 * 1024
+MAX_ROWS = 500
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024  # a card or page larger than this is a runaway template
 
 
@@ -114,6 +115,7 @@ def make_environment(override: Path | None = None) -> SandboxedEnvironment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["max_rows"] = MAX_ROWS  # a card lists this many files, then says how many more
     env.filters.update(
         md=escape.finalize,
         json=escape.to_json,

@@ -28,7 +28,27 @@ def visible(text: str) -> str:
     return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+CUT_MARK = re.compile(r"… \[([\d,]+) more characters not shown\]$")
+MAX_SHOWN_CHARS = 2000  # one value on a page; card.json keeps more (render.context)
+MAX_BLOCK_CHARS = 64 * 1024  # one code block (a chat template, a diff)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters and how many more there were (counting what an
+    earlier cut already left out)."""
+    if len(text) <= limit:
+        return text
+    earlier = CUT_MARK.search(text)
+    left_out = int(earlier.group(1).replace(",", "")) if earlier else 0
+    rest = (earlier.start() if earlier else len(text)) - limit
+    return f"{text[:limit]}… [{rest + left_out:,} more characters not shown]"
+
+
 def _text(value: Any) -> str:
+    return cut(_full_text(value), MAX_SHOWN_CHARS)
+
+
+def _full_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -81,7 +101,7 @@ def code(value: Any) -> Markup:
 
 def codeblock(value: Any, language: str = "") -> Markup:
     """A fenced code block longer than any backtick run inside it."""
-    text = visible(_text(value)).rstrip("\n")
+    text = visible(cut(_full_text(value), MAX_BLOCK_CHARS)).rstrip("\n")
     longest = max((len(m) for m in BACKTICKS.findall(text)), default=0)
     fence = "`" * max(3, longest + 1)
     return Markup(f"{fence}{re.sub(r'[^A-Za-z0-9_+-]', '', language)}\n{text}\n{fence}")
