@@ -32,7 +32,11 @@ from git import Repo
 
 from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
-from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
+from modelcards.resolve.snapshot import (
+    MAX_LFS_POINTER_BYTES,
+    parse_lfs_pointer,
+    undecodable_name,
+)
 from modelcards.worktree import WorkTreeChanges, work_tree_changes
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
@@ -138,8 +142,8 @@ def _parse_log(out: str, expected: list[str]) -> list[_LoggedCommit]:
         at += 1 + _FIELDS
         names: list[str] = []
         while at < len(fields) and fields[at] != "":
-            name = fields[at]
-            names.append(name[1:] if not names and name.startswith("\n") else name)
+            name = fields[at][1:] if not names and fields[at].startswith("\n") else fields[at]
+            names.append(undecodable_name(name) or name)
             at += 1
         if len(header) < _FIELDS:
             break
@@ -299,7 +303,8 @@ class ProjectGit:
             self._changed = []
             if self.repo is not None and self.head is not None and self.rev == "HEAD":
                 changes = self._work_tree()
-                self._changed = sorted(changes.tracked | changes.untracked)
+                changed = changes.tracked | changes.untracked
+                self._changed = sorted({undecodable_name(p) or p for p in changed})
         return self._changed
 
     def _work_tree(self) -> WorkTreeChanges:

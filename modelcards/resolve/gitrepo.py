@@ -28,10 +28,12 @@ from modelcards.errors import ResolveError
 from modelcards.resolve.local import SKIPPED_DIRS
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
+    NOT_UTF8_NAME,
     FileEntry,
     Snapshot,
     SourceRef,
     parse_lfs_pointer,
+    undecodable_name,
 )
 
 GIT_PREFIX = "git:"
@@ -205,6 +207,10 @@ class GitSnapshot(Snapshot):
             items[rel] = item
         entries: list[FileEntry] = []
         for rel, item in items.items():
+            shown = undecodable_name(rel)
+            if shown is not None:
+                self.skipped.append((shown, NOT_UTF8_NAME))
+                continue
             if item.type == "commit":
                 self.skipped.append((rel, "git submodule: not part of this tree"))
                 continue

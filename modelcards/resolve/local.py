@@ -15,10 +15,12 @@ from pathlib import Path
 from modelcards.errors import ResolveError
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
+    NOT_UTF8_NAME,
     FileEntry,
     Snapshot,
     SourceRef,
     parse_lfs_pointer,
+    undecodable_name,
 )
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints"})
@@ -67,6 +69,10 @@ class LocalSnapshot(Snapshot):
             for name in filenames:
                 full = Path(dirpath) / name
                 rel = full.relative_to(self.root).as_posix()
+                shown = undecodable_name(rel)
+                if shown is not None:
+                    self.skipped.append((shown, NOT_UTF8_NAME))
+                    continue
                 entry = self._entry(full, rel)
                 if entry is not None:
                     entries.append(entry)

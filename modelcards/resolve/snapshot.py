@@ -7,6 +7,7 @@ prepared to take, and a larger file is an error rather than a memory blow-up.
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -21,6 +22,19 @@ LFS_SPEC_LINE = b"version https://git-lfs.github.com/spec/v1"
 MAX_LFS_POINTER_BYTES = 1024
 MAX_PATH_LENGTH = 1024
 _DRIVE = re.compile(r"[A-Za-z]:")
+
+
+NOT_UTF8_NAME = "file name is not valid UTF-8: not read"
+
+
+def undecodable_name(rel: str) -> str | None:
+    """`rel` with its undecodable bytes shown as `\\xNN`, when the name is not UTF-8 (Python
+    carries such bytes as surrogates, which no UTF-8 output can hold); else None."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(rel).decode("utf-8", "backslashreplace")
+    return None
 
 
 def relative_path_problem(path: object) -> str | None:
