@@ -48,6 +48,24 @@ def text_or_json(help_text: str) -> Callable[[F], F]:
     )
 
 
+MAX_ERROR_CHARS = 1000  # an error line quoting a 100 KB value shows its start
+
+
+def error_line(text: str) -> str:
+    """One line for stderr: control characters shown, long values cut."""
+    text = " ".join("".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text).split())
+    if len(text) > MAX_ERROR_CHARS:
+        text = f"{text[:MAX_ERROR_CHARS]}… [{len(text) - MAX_ERROR_CHARS:,} more characters]"
+    return f"modelcards: error: {text}"
+
+
+def _dev_addr(value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not IP:PORT (e.g. 127.0.0.1:8000)")
+    return value
+
+
 def fail_cleanly(func: F) -> F:
     """Turn a `ModelcardsError` into `modelcards: error: …` and exit 2; never a traceback."""
 
@@ -56,12 +74,12 @@ def fail_cleanly(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ModelcardsError as exc:
-            click.echo(f"modelcards: error: {exc}", err=True)
+            click.echo(error_line(str(exc)), err=True)
             sys.exit(EXIT_USAGE)
         except (RecursionError, MemoryError, UnicodeError, ValueError, OSError) as exc:
             if os.environ.get("MODELCARDS_DEBUG"):
                 raise
-            click.echo(f"modelcards: error: {type(exc).__name__}: {exc}", err=True)
+            click.echo(error_line(f"{type(exc).__name__}: {exc}"), err=True)
             sys.exit(EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
@@ -637,6 +655,7 @@ def export(model: str, fmt: str, root: Path, output: Path | None, site_url: str 
     default="127.0.0.1:8000",
     show_default=True,
     metavar="IP:PORT",
+    callback=lambda _ctx, _param, value: _dev_addr(value),
     help="Address to serve on; use 0.0.0.0:PORT to reach it from other machines.",
 )
 @click.option("--no-livereload", is_flag=True, help="Do not reload pages when files change.")
@@ -799,7 +818,20 @@ def lock(root: Path, online: bool, check_only: bool, only: str | None, fmt: str)
 def main() -> None:
     if hasattr(signal, "SIGPIPE"):  # `modelcards rules | head` ends quietly, like any Unix tool
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    cli(prog_name="modelcards")
+    try:
+        code = cli.main(prog_name="modelcards", standalone_mode=False)
+    except click.UsageError as exc:  # the same one line as every other error, and a pointer
+        command = exc.ctx.command_path if exc.ctx else "modelcards"
+        click.echo(error_line(f"{exc.format_message()} (see `{command} --help`)"), err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        click.echo(error_line(exc.format_message()), err=True)
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("modelcards: interrupted", err=True)
+        sys.exit(130)
+    if isinstance(code, int) and code:  # ctx.exit(code) returns it when not standalone
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -138,6 +138,11 @@ _CATALOGUE: tuple[Rule, ...] = (
          "the __metadata__ entry of the header",
          "The reference loader refuses non-string metadata.",
          "Store only string values in metadata."),
+    Rule("MC209", H, "shard index names a file outside the model folder",
+         "every shard name in the weight_map of a *.index.json",
+         "A loader opens each named shard relative to the folder: an absolute or '..' path reads "
+         "a file the model folder does not hold.",
+         "Name shards by their file names inside the folder; regenerate the index."),
     # --- MC3xx: remote code -----------------------------------------------------------------
     Rule("MC301", H, "config maps model classes to custom code (auto_map)",
          "auto_map in config.json and tokenizer_config.json",

@@ -88,13 +88,20 @@ def failure(config: ProjectConfig, config_file: Path, log: str, returncode: int)
 def run_mkdocs(commands: list[list[str]], logs: list[Path]) -> list[int]:
     """Run the builds side by side, each one's log to a file; their exit codes."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    running = []
-    for command, log in zip(commands, logs, strict=True):
-        with log.open("w", encoding="utf-8") as handle:
-            running.append(
-                subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
-            )
-    return [process.wait() for process in running]
+    running: list[subprocess.Popen[bytes]] = []
+    try:
+        for command, log in zip(commands, logs, strict=True):
+            with log.open("w", encoding="utf-8") as handle:
+                running.append(
+                    subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+                )
+        return [process.wait() for process in running]
+    except BaseException:  # Ctrl-C: stop them before their folder is removed under them
+        for process in running:
+            process.kill()
+        for process in running:
+            process.wait()
+        raise
 
 
 def merge_search_indexes(parts: list[Path], into: Path) -> None:
@@ -144,6 +151,18 @@ def build_site(
     models = [p.name for p in models_dir.iterdir() if p.is_dir()] if models_dir.is_dir() else []
     shards = plan_shards(models, jobs or default_jobs(), per_shard)
     output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return _build_site(config, mkdocs_yml, output, shards)
+    except OSError as exc:  # disk full, a read-only or busy folder: one line, the old site kept
+        raise PublishError(
+            f"cannot build the site: {exc.strerror or exc}",
+            file=str(output.relative_to(config.root))
+            if output.is_relative_to(config.root)
+            else str(output),
+        ) from None
+
+
+def _build_site(config: ProjectConfig, mkdocs_yml: Path, output: Path, shards: list[Shard]) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}-build-", dir=output.parent)).resolve()
     try:
         commands, outputs, logs = [], [], []
@@ -184,6 +203,15 @@ def replace_folder(new: Path, target: Path) -> None:
     Like mkdocs' own cleaning, entries whose names start with a dot (`.git` of a gh-pages
     checkout, `.nojekyll`) are kept.
     """
+    if os.path.ismount(target):  # a mounted volume cannot be renamed: replace what it holds
+        for entry in target.iterdir():
+            if not entry.name.startswith(".") or entry.name == STAMP:
+                shutil.rmtree(
+                    entry
+                ) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        for entry in new.iterdir():
+            shutil.move(entry, target / entry.name)  # across devices: copied, then removed
+        return
     old = None
     if target.exists():
         for entry in target.iterdir():

@@ -18,6 +18,7 @@ from modelcards.assess.scan.containers import FileScan, scan_regular_file
 from modelcards.assess.scan.licence import licence_findings
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import scan_bytes as scan_pickle_bytes
+from modelcards.assess.scan.weight_index import index_findings, is_weight_index
 from modelcards.errors import AssessError
 
 __all__ = [
@@ -54,6 +55,9 @@ def scan_file(real: Path, rel: str, limits: ScanLimits) -> tuple[list[Finding], 
             return scan.findings, []
         try:
             scan_regular_file(scan, fh, info.st_size, rel)
+            if is_weight_index(rel) and info.st_size <= limits.max_text_bytes:
+                fh.seek(0)
+                scan.findings.extend(index_findings(fh.read(), rel))
         except OSError as exc:
             scan.add("MC122", f"read failed: {exc.strerror or exc}")
             scan.gap(f"read failed: {exc.strerror or exc}")

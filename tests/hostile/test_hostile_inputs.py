@@ -1,0 +1,216 @@
+"""Project and model files built to crash, stall or bloat a build: each gives an answer (with
+what could not be read said) or one clean line and exit 2 — never a traceback, never a card the
+next build cannot read back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from modelcards.publish import mkdocs_build
+from modelfiles import run_modelcards
+
+CONFIG = "models/chat-tuned/config.json"
+CARD = "models/chat-tuned/README.md"
+
+
+def _edit_config(repo: Path, **changes: object) -> None:
+    data = json.loads((repo / CONFIG).read_text())
+    data.update(changes)
+    (repo / CONFIG).write_text(json.dumps(data))
+
+
+def _build(repo: Path, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    result = run_modelcards("build", "--no-site", *args, cwd=repo, **kwargs)  # type: ignore[arg-type]
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _one_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("modelcards: error")]
+    assert lines, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("where", ["modelcards.yml", CARD])
+def test_deeply_nested_yaml_fails_fast_naming_the_file(repo: Path, where: str) -> None:
+    deep = "x: " + "[" * 5000 + "]" * 5000 + "\n"
+    path = repo / where
+    if where == CARD:
+        path.write_text("---\n" + deep + "---\n# card\n")
+    else:
+        path.write_text(path.read_text() + deep)
+    started = time.monotonic()
+    line = _one_error(_build(repo))
+    assert time.monotonic() - started < 30  # was 20-70 s, then a RecursionError
+    assert where.rsplit("/", 1)[-1] in line and "nested deeper than" in line
+
+
+def test_a_tagged_card_default_is_plain_data(repo: Path) -> None:
+    config = repo / "modelcards.yml"
+    config.write_text(config.read_text() + "card:\n  library_name: !!str transformers\n")
+    assert _build(repo).returncode == 0
+    assert "library_name: transformers" in (repo / CARD).read_text()
+
+
+def test_a_corrupt_hash_cache_is_rebuilt(repo: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "hashes.json"
+    for corrupt in ('{"version":1,"stat":5}', '{"version":1,"stat":{"k":5},"blob":[]}', "[1]"):
+        cache.write_text(corrupt)
+        assert _build(repo, env={"MODELCARDS_CACHE": str(cache)}).returncode == 0
+        saved = json.loads(cache.read_text())
+        assert isinstance(saved["stat"], dict) and saved["stat"], corrupt
+
+
+def test_huge_values_and_many_files_make_a_card_the_next_build_reads(repo: Path) -> None:
+    _edit_config(repo, notes="x" * 6_000_000, padding=["y" * 100] * 20_000)
+    data = repo / "models/chat-tuned/data"
+    data.mkdir()
+    for i in range(700):
+        (data / f"part-{i:04d}.txt").write_text(str(i))
+    assert _build(repo).returncode == 0
+    card = (repo / CARD).read_text()
+    assert len(card.encode()) < 1024 * 1024
+    assert "[5,998,000 more characters not shown]" in card.replace("\\", "")
+    assert re.search(r"and 2\d\d more files", card)
+    card_json = json.loads((repo / "models/chat-tuned/card.json").read_text())
+    assert len(card_json["provenance"]["files"]) > 700  # card.json lists every one
+    assert _build(repo).returncode == 0  # and the next build reads the card back
+
+
+def test_a_file_name_that_is_not_utf8_is_listed_as_not_read(repo: Path) -> None:
+    name = os.fsdecode(b"bad\xff.txt")
+    (repo / "models/chat-tuned" / name).write_text("x")
+    assert _build(repo).returncode == 0
+    assert "bad\\\\xff.txt: file name is not valid UTF-8" in (repo / CARD).read_text()
+
+
+def test_a_utf16_config_is_named(repo: Path) -> None:
+    text = (repo / CONFIG).read_text()
+    (repo / CONFIG).write_text(text, encoding="utf-16")
+    result = _build(repo)
+    assert result.returncode == 2 and "config.json" in result.stderr and "UTF-8" in result.stderr
+
+
+def test_a_float_vocab_size_is_a_change_like_any_other(repo: Path) -> None:
+    _edit_config(repo, vocab_size=32000.5)
+    assert _build(repo).returncode == 0
+    assert "vocabulary" in (repo / CARD).read_text().lower()
+
+
+def test_governance_evidence_outside_the_project_is_refused(repo: Path) -> None:
+    config = repo / "modelcards.yml"
+    config.write_text(config.read_text() + "governance:\n  bias_evaluation: ../../etc/passwd\n")
+    line = _one_error(_build(repo))
+    assert "governance.bias_evaluation" in line and "inside the project" in line
+
+
+def test_error_lines_quoting_a_huge_value_are_cut(repo: Path) -> None:
+    config = repo / "modelcards.yml"
+    config.write_text(config.read_text() + "policy:\n  fail_on: " + "z" * 100_000 + "\n")
+    line = _one_error(_build(repo))
+    assert len(line) < 1200 and "more characters" in line
+
+
+def test_cards_follow_the_umask(repo: Path) -> None:
+    (repo / CARD).unlink()
+    result = subprocess.run(
+        [sys.executable, "-c", "import os,sys; os.umask(0o022); from modelcards.cli import main;"
+         " sys.argv=['modelcards','build','--no-site','-q']; main()"],
+        cwd=repo, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (repo / CARD).stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(("build", "--nosuch"), "No such option"), (("serve", "-a", "bogus"), "is not IP:PORT")],
+)
+def test_usage_errors_are_one_line_like_any_other(
+    repo: Path, args: tuple[str, ...], expected: str
+) -> None:
+    line = _one_error(run_modelcards(*args, cwd=repo))
+    assert expected in line and "--help" in line
+
+
+def test_scan_flags_a_weight_map_out_of_the_folder(repo: Path) -> None:
+    index = repo / "models/chat-tuned/model.safetensors.index.json"
+    index.write_text(json.dumps({"weight_map": {"a": "../../base-model/model.safetensors"}}))
+    result = run_modelcards("scan", "models/chat-tuned", "--format", "json", cwd=repo)
+    assert result.returncode == 1
+    rules = {f["rule"] for f in json.loads(result.stdout)["findings"]}
+    assert "MC209" in rules
+
+
+def test_ctrl_c_during_the_site_build_leaves_no_work_folders(repo: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelcards", "build"],
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(repo.glob(".site-build-*")) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    if process.poll() is not None:
+        pytest.skip("the site build finished before it could be interrupted")
+    time.sleep(0.3)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert b"Traceback" not in stderr
+    assert not list(repo.glob(".site-build-*"))
+
+
+def test_a_full_disk_during_the_site_build_is_one_line_and_keeps_the_site(repo: Path) -> None:
+    assert run_modelcards("build", "-q", cwd=repo).returncode == 0
+    index = (repo / "site/index.html").read_bytes()
+    (repo / CONFIG).write_text((repo / CONFIG).read_text().replace("}", ', "x": 1}', 1))
+
+    def small_files() -> None:  # every write past 64 KB fails, as on a full disk
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "modelcards", "build", "-q"],
+        cwd=repo, capture_output=True, text=True, preexec_fn=small_files, check=False,
+    )  # fmt: skip
+    line = _one_error(result)
+    assert "Traceback" not in result.stderr and "site" in line
+    assert (repo / "site/index.html").read_bytes() == index
+    assert not list(repo.glob(".site-build-*"))
+
+
+def test_a_mounted_output_folder_is_refilled_not_renamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target, new = tmp_path / "site", tmp_path / "new"
+    target.mkdir()
+    (target / "old.html").write_text("old")
+    (target / ".git").mkdir()
+    new.mkdir()
+    (new / "index.html").write_text("new")
+    renames: list[object] = []
+    real_replace = os.replace
+
+    def no_rename_of_target(src: object, dst: object) -> None:
+        renames.append(src)
+        if Path(str(src)) == target:
+            raise OSError(16, "Device or resource busy")  # what renaming a mount point does
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == target)  # no test can mount
+    monkeypatch.setattr(os, "replace", no_rename_of_target)
+    mkdocs_build.replace_folder(new, target)
+    assert sorted(p.name for p in target.iterdir()) == [".git", "index.html"]
