@@ -76,8 +76,10 @@ class _Reader:
                 self.notes.append(
                     f"{entry.path}: only a Git-LFS pointer is present; run `git lfs pull` to read it"
                 )
-        # what the snapshot's walk passed over (links out, special files, undecodable names)
-        self.notes.extend(f"{path}: {why}" for path, why in getattr(snapshot, "skipped", ()))
+        # what a folder's walk passed over (links out, special files, undecodable names); a
+        # name the Hub listing gave and we refused is no file of the model (a lock drops it too)
+        if snapshot.ref.kind != "hub":
+            self.notes.extend(f"{path}: {why}" for path, why in getattr(snapshot, "skipped", ()))
 
     def json_object(self, path: str, *, allow_nonfinite: bool = False) -> dict[str, Any]:
         value = loads_strict(
