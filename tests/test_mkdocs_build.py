@@ -74,6 +74,14 @@ def test_sharded_site_is_byte_identical_to_one_plain_mkdocs_build(fleet: Path) -
     assert not list(fleet.glob(".site-build-*"))  # the work folder is gone
 
 
+def test_sharded_build_from_inside_the_project_with_relative_paths(
+    fleet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(fleet)  # `modelcards build` run from the project: the root is "."
+    out = build_site(load_config(Path(".")), jobs=3, per_shard=2)
+    assert (fleet / out / "models/tuned-3/index.html").is_file()
+
+
 def test_failing_shard_keeps_the_previous_site(fleet: Path) -> None:
     project = load_config(fleet)
     out = build_site(project, jobs=1)

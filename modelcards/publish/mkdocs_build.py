@@ -58,7 +58,11 @@ def plan_shards(models: list[str], jobs: int, per_shard: int = MODELS_PER_SHARD)
 
 
 def shard_config(mkdocs_yml: Path, shard: Shard, others: list[str], site_dir: Path) -> str:
-    """A config that inherits the generated one and leaves out the other shards' pages."""
+    """A config that inherits the generated one and leaves out the other shards' pages.
+
+    Paths are absolute: mkdocs reads them relative to this file, which lives in a work folder.
+    """
+    mkdocs_yml = mkdocs_yml.resolve()
     excluded = [f"/{MODELS}/{name}/" for name in others]
     if not shard.site_wide:  # everything at the top except the models folder
         excluded = ["/*", f"!/{MODELS}/", *excluded]
