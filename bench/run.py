@@ -11,7 +11,7 @@ a. headers: a sparse 70B-class model (30 shards, 723 tensors, ~141 GB apparent, 
 b. deep: two real files of --deep-gb GB each (page cache warmed): `deep_compare` against
    `cat a b > /dev/null` and a naive numpy full load + subtract; each method in its own
    subprocess so peak RSS (ru_maxrss) is its own.
-c. hashing: `modelcards.hashing.sha256_file` against `sha256sum` on the same file.
+c. hashing: `modelcards.safeio.hashing.sha256_file` against `sha256sum` on the same file.
 
 Big files live in --dir (default /tmp/modelcards-bench) and are deleted at the end unless --keep.
 """
@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modelcards.compare import compare  # noqa: E402
 from modelcards.compare.deep import deep_compare  # noqa: E402
-from modelcards.hashing import sha256_file  # noqa: E402
 from modelcards.inspect import inspect_snapshot  # noqa: E402
 from modelcards.resolve import open_folder  # noqa: E402
+from modelcards.safeio.hashing import sha256_file  # noqa: E402
 
 ITEM = {"BF16": 2, "F32": 4, "F16": 2}
 
@@ -485,7 +485,7 @@ def bench_hash(path: Path, rows: list[dict[str, Any]], runs: int) -> None:
     rows.append(
         dict(
             bench=label,
-            method="modelcards.hashing.sha256_file (8 MB blocks)",
+            method="modelcards.safeio.hashing.sha256_file (8 MB blocks)",
             seconds=f"{ours_s:.2f}",
             ratio=f"{tool_s / ours_s:.2f}",
             read=human(size),

@@ -137,13 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, help="processes to use (default: every core)")
     args = parser.parse_args(argv)
 
-    from modelcards.build import build_project, render_project, write_outputs
-    from modelcards.config import load_config
-    from modelcards.hashcache import HashCache
-    from modelcards.parallel import default_jobs
+    from modelcards.project.build import build_project, render_project, write_outputs
+    from modelcards.project.config import load_config
     from modelcards.publish.mkdocs_build import build_site
     from modelcards.publish.site import site_pages, write_site
     from modelcards.render import make_environment
+    from modelcards.safeio.hashcache import HashCache
+    from modelcards.safeio.parallel import default_jobs
 
     jobs = args.jobs or default_jobs()
     root = args.out or Path(tempfile.mkdtemp(prefix="modelcards-bench-"))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from modelcards import __version__
-from modelcards.errors import ModelcardsError
+from modelcards.safeio.errors import ModelcardsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_USAGE = 2
@@ -146,10 +146,10 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
     Exit status: 0 on success (whether or not anything changed), 2 on bad input.
     """
     from modelcards.compare import compare
-    from modelcards.errors import ResolveError
-    from modelcards.format import diff_json, diff_markdown, diff_text
     from modelcards.inspect import inspect_snapshot
+    from modelcards.render.diff_view import diff_json, diff_markdown, diff_text
     from modelcards.resolve import resolve_reference
+    from modelcards.safeio.errors import ResolveError
 
     cwd = Path.cwd()
     if not str(tuned).startswith("git:") and not (cwd / tuned).is_dir():
@@ -163,7 +163,7 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
     weights = None
     if deep:
         from modelcards.compare.deep import deep_compare
-        from modelcards.progress import progress_bar
+        from modelcards.safeio.progress import progress_bar
 
         bar = progress_bar("deep compare")
         try:
@@ -207,8 +207,8 @@ def init(root: Path, force: bool, fmt: str) -> None:
     small JSON files and the README front matter are read: an unreadable file is reported, it
     does not stop init. Review the file: every guess says where it came from.
     """
-    from modelcards.discover import init_project, render_config, summary_json, summary_text
-    from modelcards.publish.write import write_atomic
+    from modelcards.project.discover import init_project, render_config, summary_json, summary_text
+    from modelcards.safeio.write import write_atomic
 
     target, found = init_project(root, force=force)
     write_atomic(target, render_config(found))
@@ -292,9 +292,9 @@ def build(
       modelcards build --at chat-tuned/v1.0   # the cards of a past release
       modelcards build --jobs 1            # one process (e.g. to profile, or on a busy CI box)
     """
-    from modelcards.build import build_project
-    from modelcards.config import load_config
-    from modelcards.hashcache import HashCache, default_cache_file
+    from modelcards.project.build import build_project
+    from modelcards.project.config import load_config
+    from modelcards.safeio.hashcache import HashCache, default_cache_file
 
     config = load_config(root)
     if out is not None and at is None:
@@ -471,15 +471,15 @@ def check(
     Exit status: 0 when everything is current, 1 when something is stale (each problem names
     the model, the file and why), 2 on a usage or configuration error.
     """
-    from modelcards.check import (
+    from modelcards.project.check import (
         check_project,
         format_github,
         format_json,
         format_markdown,
         format_text,
     )
-    from modelcards.config import load_config
-    from modelcards.hashcache import HashCache, default_cache_file
+    from modelcards.project.config import load_config
+    from modelcards.safeio.hashcache import HashCache, default_cache_file
 
     config = load_config(root)
     report = check_project(
@@ -496,7 +496,7 @@ def check(
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(format_markdown(report))
     if report_file is not None:
-        from modelcards.publish.write import write_atomic
+        from modelcards.safeio.write import write_atomic
 
         write_atomic(report_file, format_json(report))
     sys.exit(0 if report.ok else 1)
@@ -620,14 +620,14 @@ def export(model: str, fmt: str, root: Path, output: Path | None, site_url: str 
 
     Exit status: 0 on success, 2 on bad input or an unknown model.
     """
-    from modelcards.build import render_project
-    from modelcards.config import load_config
-    from modelcards.errors import ConfigError
     from modelcards.export.cyclonedx import build_bom, to_json
-    from modelcards.hashcache import HashCache, default_cache_file
     from modelcards.inspect.card import split_front_matter
+    from modelcards.project.build import render_project
+    from modelcards.project.config import load_config
     from modelcards.publish.compliance import use_cases
-    from modelcards.publish.write import write_atomic
+    from modelcards.safeio.errors import ConfigError
+    from modelcards.safeio.hashcache import HashCache, default_cache_file
+    from modelcards.safeio.write import write_atomic
 
     config = load_config(root)
     wanted = model.rstrip("/")
@@ -675,8 +675,8 @@ def serve(root: Path, dev_addr: str, no_livereload: bool) -> None:
     """
     import subprocess
 
-    from modelcards.config import load_config
-    from modelcards.errors import PublishError
+    from modelcards.project.config import load_config
+    from modelcards.safeio.errors import PublishError
 
     config = load_config(root)
     config_file = config.root / config.site.dir / "mkdocs.yml"
@@ -745,8 +745,8 @@ def lock(root: Path, online: bool, check_only: bool, only: str | None, fmt: str)
     Exit status: 0 when every base is locked; 1 with --check when one is not (or for another
     revision); 2 on bad input, or when a base could not be resolved (the others are written).
     """
-    from modelcards.config import load_config
-    from modelcards.lock import check_lock, update_lock
+    from modelcards.project.config import load_config
+    from modelcards.project.lock import check_lock, update_lock
     from modelcards.resolve.lock import LOCK_NAME
 
     config = load_config(root)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from huggingface_hub import ModelCard
 
 from modelcards.cli import cli
-from modelcards.fingerprint import read_fingerprint
+from modelcards.render.fingerprint import read_fingerprint
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = Path(__file__).resolve().parents[1] / "modelcards" / "schema" / "card.schema.json"
@@ -174,8 +174,8 @@ def test_site_folder_of_someone_else_is_not_clobbered(repo: Path) -> None:
 def test_unchanged_models_are_not_rendered_again(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import modelcards.build as build
-    from modelcards.config import load_config
+    import modelcards.project.build as build
+    from modelcards.project.config import load_config
 
     run("build", "-C", str(repo), "--no-site")
     rendered: list[str] = []

@@ -15,11 +15,11 @@ import pytest
 from safetensors.numpy import save_file
 
 from modelcards.compare import compare
-from modelcards.errors import InspectError
 from modelcards.inspect import inspect_snapshot
 from modelcards.inspect.facts import MAX_NON_FINITE, ModelFacts
-from modelcards.jsonfile import json_safe, loads_strict
 from modelcards.resolve import open_folder
+from modelcards.safeio.errors import InspectError
+from modelcards.safeio.jsonfile import json_safe, loads_strict
 from modelfiles import llama_config, llama_tensors, make_model, write_json
 
 SHARD_1 = "model-00001-of-00002.safetensors"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from modelcards.config import CONFIG_NAME, load_config, parse_config
-from modelcards.discover import discover, render_config, unique_names
-from modelcards.errors import ConfigError
-from modelcards.yamlsafe import load_yaml
+from modelcards.project.config import CONFIG_NAME, load_config, parse_config
+from modelcards.project.discover import discover, render_config, unique_names
+from modelcards.safeio.errors import ConfigError
+from modelcards.safeio.yamlsafe import load_yaml
 from modelfiles import llama_config, run_modelcards, write_json
 
 LFS_POINTER = (

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from modelcards.build import render_project
-from modelcards.config import load_config
-from modelcards.errors import PublishError
+from modelcards.project.build import render_project
+from modelcards.project.config import load_config
 from modelcards.publish.mkdocs_build import STAMP, Shard, build_site, plan_shards, site_is_current
 from modelcards.publish.site import site_pages, write_site
 from modelcards.render import make_environment
+from modelcards.safeio.errors import PublishError
 from modelfiles import git, run_modelcards
 
 

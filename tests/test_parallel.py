@@ -10,8 +10,8 @@ from multiprocessing.pool import RemoteTraceback
 
 import pytest
 
-from modelcards.errors import InspectError, ModelcardsError
-from modelcards.parallel import default_jobs, parallel_map
+from modelcards.safeio.errors import InspectError, ModelcardsError
+from modelcards.safeio.parallel import default_jobs, parallel_map
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
 
@@ -94,7 +94,7 @@ def test_every_error_pickles_with_file_and_reason(cls: type[ModelcardsError], fi
 def test_default_jobs_counts_the_cores_this_process_may_use() -> None:
     """Not the machine's cores: a container or `taskset` may allow fewer."""
     code = (
-        "import os; from modelcards.parallel import default_jobs; "
+        "import os; from modelcards.safeio.parallel import default_jobs; "
         "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); print(default_jobs())"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

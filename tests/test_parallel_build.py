@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelcards import build
-from modelcards.build import render_project
 from modelcards.cli import cli
-from modelcards.config import load_config
-from modelcards.errors import InspectError
+from modelcards.project import build
+from modelcards.project.build import render_project
+from modelcards.project.config import load_config
 from modelcards.render import RenderedModel
+from modelcards.safeio.errors import InspectError
 from modelfiles import git, run_modelcards
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from modelcards.build import render_project
 from modelcards.cli import cli
-from modelcards.config import load_config
+from modelcards.project.build import render_project
+from modelcards.project.config import load_config
 from modelcards.publish.charts import line_chart, nice_ticks, training_charts
 from modelcards.publish.compliance import compliance, fine_tune_compute
 from modelcards.publish.lineage import lineage_context

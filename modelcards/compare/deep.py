@@ -32,11 +32,11 @@ from typing import Any, Literal
 import numpy as np
 
 from modelcards.compare.tensors import PEFT_PREFIX, base_tensor_for_adapter, match_renames
-from modelcards.errors import InspectError
 from modelcards.inspect.facts import ModelFacts, TensorInfo
 from modelcards.inspect.safetensors_header import read_safetensors_header
-from modelcards.progress import Progress
 from modelcards.resolve.snapshot import Snapshot
+from modelcards.safeio.errors import InspectError
+from modelcards.safeio.progress import Progress
 
 __all__ = [
     "DeepDiff",

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modelcards.errors import InspectError, ModelcardsError
 from modelcards.inspect.card import inherited_keys, split_front_matter
 from modelcards.inspect.facts import (
     CardFacts,
@@ -17,11 +16,13 @@ from modelcards.inspect.facts import (
     WeightsSummary,
 )
 from modelcards.inspect.safetensors_header import read_safetensors_header
-from modelcards.inspect.tokenizer import TOKENIZER_FILES, read_tokenizer
-from modelcards.inspect.training import CHECKPOINT_STATE, RESULT_FILES, read_training
-from modelcards.jsonfile import loads_strict
+from modelcards.inspect.tokenizer import read_tokenizer
+from modelcards.inspect.training import read_training
+from modelcards.resolve.model_files import CHECKPOINT_STATE, RESULT_FILES, TOKENIZER_FILES
 from modelcards.resolve.snapshot import FileEntry, Snapshot
-from modelcards.yamlsafe import load_yaml
+from modelcards.safeio.errors import InspectError, ModelcardsError
+from modelcards.safeio.jsonfile import loads_strict
+from modelcards.safeio.yamlsafe import load_yaml
 
 __all__ = ["CARD_OUTPUTS", "ModelFacts", "card_licence", "inspect_snapshot", "manifest_files"]
 

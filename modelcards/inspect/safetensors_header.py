@@ -10,10 +10,10 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from modelcards.errors import InspectError
 from modelcards.inspect.facts import TensorInfo
-from modelcards.jsonfile import loads_strict
 from modelcards.resolve.snapshot import Snapshot
+from modelcards.safeio.errors import InspectError
+from modelcards.safeio.jsonfile import loads_strict
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the reference implementation's limit
 

@@ -6,19 +6,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelcards.inspect.facts import AddedToken, TokenizerFacts
+from modelcards.resolve.model_files import TOKENIZER_FILES
 
-TOKENIZER_FILES = (
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-    "added_tokens.json",
-    "tokenizer.json",
-    "tokenizer.model",
-    "vocab.json",
-    "vocab.txt",
-    "merges.txt",
-    "chat_template.jinja",
-    "chat_template.json",
-)
 SPECIAL_ROLES = (
     "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
 )  # fmt: skip

@@ -7,16 +7,14 @@ numbers allowed, and the record lists where they were so a rule can say so.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from modelcards.inspect.facts import MAX_NON_FINITE, LogPoint, TrainingRecord
-from modelcards.jsonfile import nonfinite_label
+from modelcards.resolve.model_files import CHECKPOINT_STATE, RESULT_FILES
+from modelcards.safeio.jsonfile import nonfinite_label
 
-RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
 THROUGHPUT_SUFFIXES = ("_runtime", "_per_second")  # speed of the eval run, not of the model
-CHECKPOINT_STATE = re.compile(r"^checkpoint-(\d+)/trainer_state\.json$")
 
 
 def _number(value: Any) -> float | None:

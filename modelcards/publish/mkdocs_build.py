@@ -23,10 +23,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelcards.config import ProjectConfig
-from modelcards.errors import PublishError
-from modelcards.parallel import default_jobs
+from modelcards.publish.settings import SiteProject
 from modelcards.publish.site import MARKER
+from modelcards.safeio.errors import PublishError
+from modelcards.safeio.parallel import default_jobs
 
 MODELS = "models"  # the docs folder holding one folder per model (see site.py)
 SEARCH_INDEX = Path("search") / "search_index.json"
@@ -79,7 +79,7 @@ def mkdocs_command(config_file: Path) -> list[str]:
     return [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config_file)]
 
 
-def failure(config: ProjectConfig, config_file: Path, log: str, returncode: int) -> PublishError:
+def failure(config: SiteProject, config_file: Path, log: str, returncode: int) -> PublishError:
     """The warnings and errors that stopped mkdocs, on one line."""
     lines = [re.sub(r"\s+", " ", ln).strip() for ln in log.splitlines() if ln.strip()]
     problems = [ln for ln in lines if ln.startswith(("WARNING", "ERROR", "Error"))]
@@ -118,7 +118,7 @@ def merge_search_indexes(parts: list[Path], into: Path) -> None:
     into.write_text(json.dumps(merged, separators=(",", ":"), default=str), encoding="utf-8")
 
 
-def build_stamp(config: ProjectConfig) -> str | None:
+def build_stamp(config: SiteProject) -> str | None:
     """The fingerprints of the site's sources and the versions of the tools that build them."""
     from importlib.metadata import version
 
@@ -129,7 +129,7 @@ def build_stamp(config: ProjectConfig) -> str | None:
     return f"{marker.strip()}\nmkdocs {version('mkdocs')}, material {version('mkdocs-material')}\n"
 
 
-def site_is_current(config: ProjectConfig) -> bool:
+def site_is_current(config: SiteProject) -> bool:
     """Whether the output was built from exactly the sources there now, by these tool versions:
     then building again would write the same bytes, and a large site is spared a rebuild."""
     output = config.root / config.site.output
@@ -142,7 +142,7 @@ def site_is_current(config: ProjectConfig) -> bool:
 
 
 def build_site(
-    config: ProjectConfig, *, jobs: int | None = None, per_shard: int = MODELS_PER_SHARD
+    config: SiteProject, *, jobs: int | None = None, per_shard: int = MODELS_PER_SHARD
 ) -> Path:
     """Build the generated site into `site.output`; return that folder.
 
@@ -166,7 +166,7 @@ def build_site(
         ) from None
 
 
-def _build_site(config: ProjectConfig, mkdocs_yml: Path, output: Path, shards: list[Shard]) -> Path:
+def _build_site(config: SiteProject, mkdocs_yml: Path, output: Path, shards: list[Shard]) -> Path:
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}-build-", dir=output.parent)).resolve()
     try:
         commands, outputs, logs = [], [], []

@@ -10,13 +10,13 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 
 from modelcards.compare.heatmap import heatmap_svg
-from modelcards.errors import RenderError
-from modelcards.fingerprint import embed, front_matter_of, outputs_fingerprint
 from modelcards.inspect import MAX_TEXT_BYTES
-from modelcards.jsonfile import json_safe
 from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
 from modelcards.render.environment import make_environment, render_template
+from modelcards.render.fingerprint import embed, front_matter_of, outputs_fingerprint
+from modelcards.safeio.errors import RenderError
+from modelcards.safeio.jsonfile import json_safe
 
 __all__ = ["ModelInputs", "RenderedModel", "build_context", "make_environment", "render_model"]
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from modelcards.errors import RenderError
 from modelcards.inspect.card import INHERITED_NOTE, inherited_keys, split_front_matter
 from modelcards.inspect.lineage import local_path_tags
 from modelcards.resolve.hubid import classify_base_name
-from modelcards.yamlsafe import dump_yaml, load_yaml
+from modelcards.safeio.errors import RenderError
+from modelcards.safeio.yamlsafe import dump_yaml, load_yaml
 
 BLOCK = re.compile(
     r"<!-- modelcards:begin (?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- modelcards:end (?P=name) -->\n?",

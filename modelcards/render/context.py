@@ -13,12 +13,12 @@ from modelcards import __version__
 from modelcards.assess import Assessment
 from modelcards.compare.deep import DeepDiff
 from modelcards.compare.model import Change, ModelDiff, source_json
-from modelcards.config import ModelEntry
 from modelcards.history import History
+from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
-from modelcards.provenance import Provenance
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
+from modelcards.resolve.base_spec import BaseSpec
 
 SCHEMA_VERSION = "1.1"  # 1.1: coverage
 PIPELINE_BY_ARCHITECTURE = (
@@ -49,10 +49,20 @@ ARCH_KEYS = (
 
 
 @dataclass(frozen=True)
+class CardSubject:
+    """The model a card is about, as the project names it."""
+
+    name: str
+    path: str
+    base: BaseSpec | None
+    card: Mapping[str, Any]  # this model's own front-matter defaults
+
+
+@dataclass(frozen=True)
 class ModelInputs:
     """Everything the render stage needs for one model, produced by the earlier stages."""
 
-    entry: ModelEntry
+    entry: CardSubject
     tuned: ModelFacts
     base: ModelFacts | None
     diff: ModelDiff | None
@@ -104,7 +114,7 @@ def _card_meta(facts: ModelFacts | None) -> dict[str, Any]:
 
 
 def licence_statement(
-    tuned: ModelFacts, base: ModelFacts | None, entry: ModelEntry, card_defaults: Mapping[str, Any]
+    tuned: ModelFacts, base: ModelFacts | None, entry: CardSubject, card_defaults: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The licence the card states: the model's own (card, config), else the base's.
 

@@ -28,8 +28,8 @@ from jinja2 import (
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 
-from modelcards.errors import RenderError
 from modelcards.render import escape
+from modelcards.safeio.errors import RenderError
 
 
 def builtin_templates() -> Path:

@@ -14,11 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcards.errors import ResolveError
 from modelcards.resolve.gitrepo import GIT_PREFIX, GitSnapshot, open_git_reference
 from modelcards.resolve.hubid import is_hub_repo_id
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
+from modelcards.safeio.errors import ResolveError
 
 if TYPE_CHECKING:
     from modelcards.resolve.lock import LockFile

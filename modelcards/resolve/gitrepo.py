@@ -3,7 +3,7 @@
 `git:REF:PATH` reads straight from the object store with GitPython: no checkout, no index, nothing
 written to the work tree. Every git process runs with hooks, fsmonitor, signature checks and
 external diffs switched off, and no command we call reads work-tree content through a filter
-(`worktree.py` decides what changed without `git status`), so a repository's config (or a model
+(`history/worktree.py` decides what changed without `git status`), so a repository's config (or a model
 vendored into it) cannot make us run anything.
 
 Blob reads are bounded. Small blobs come through the repository's shared `cat-file --batch`
@@ -24,7 +24,6 @@ from typing import Any
 import git
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from modelcards.errors import ResolveError
 from modelcards.resolve.local import SKIPPED_DIRS
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
@@ -35,6 +34,7 @@ from modelcards.resolve.snapshot import (
     parse_lfs_pointer,
     undecodable_name,
 )
+from modelcards.safeio.errors import ResolveError
 
 GIT_PREFIX = "git:"
 SMALL_BLOB_BYTES = 4 * 1024 * 1024  # read whole through the shared cat-file process

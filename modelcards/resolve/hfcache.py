@@ -26,10 +26,10 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import validate_repo_id
 
-from modelcards.errors import ResolveError
 from modelcards.resolve.hubid import is_hub_repo_id, is_revision
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, SourceRef
+from modelcards.safeio.errors import ResolveError
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"[0-9a-f]{40}")

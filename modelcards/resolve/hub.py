@@ -39,9 +39,9 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, httpx
 
 from modelcards import __version__
-from modelcards.errors import ResolveError
 from modelcards.resolve.hfcache import hub_offline
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef, relative_path_problem
+from modelcards.safeio.errors import ResolveError
 
 MAX_DOWNLOAD_BYTES = 16 * 1024 * 1024
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit on the JSON header

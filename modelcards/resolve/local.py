@@ -12,7 +12,6 @@ import os
 import stat
 from pathlib import Path
 
-from modelcards.errors import ResolveError
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
     NOT_UTF8_NAME,
@@ -22,6 +21,7 @@ from modelcards.resolve.snapshot import (
     parse_lfs_pointer,
     undecodable_name,
 )
+from modelcards.safeio.errors import ResolveError
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints"})
 

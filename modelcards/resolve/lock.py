@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelcards.errors import ConfigError, InspectError, ResolveError
-from modelcards.inspect.tokenizer import TOKENIZER_FILES
-from modelcards.inspect.training import CHECKPOINT_STATE, RESULT_FILES
-from modelcards.jsonfile import loads_strict
 from modelcards.resolve.hubid import split_hub_reference
+from modelcards.resolve.model_files import CHECKPOINT_STATE, RESULT_FILES, TOKENIZER_FILES
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef, relative_path_problem
+from modelcards.safeio.errors import ConfigError, InspectError, ResolveError
+from modelcards.safeio.jsonfile import loads_strict
 
 LOCK_NAME = "modelcards.lock"
 LOCK_VERSION = 1
@@ -272,7 +271,7 @@ def loads_lock(data: bytes | str, *, file: str = LOCK_NAME) -> LockFile:
 
 def write_lock(root: Path, lock: LockFile) -> bool:
     """Write the lock atomically (temp file, then rename); False when the bytes were already so."""
-    from modelcards.publish.write import write_atomic
+    from modelcards.safeio.write import write_atomic
 
     return write_atomic(lock_path(root), lock.dumps())
 

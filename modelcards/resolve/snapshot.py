@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from modelcards.errors import ResolveError
+from modelcards.safeio.errors import ResolveError
 
 SourceKind = Literal["path", "git", "hf-cache", "hub", "lock"]
 

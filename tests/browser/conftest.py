@@ -67,8 +67,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory, example_repo: Path) -> Path:
     """The example project with a hostile README and two risks, built."""
-    from modelcards.build import render_project
-    from modelcards.config import load_config
+    from modelcards.project.build import render_project
+    from modelcards.project.config import load_config
     from modelcards.publish.mkdocs_build import build_site
     from modelcards.publish.site import site_pages, write_site
     from modelcards.render import make_environment

@@ -8,7 +8,7 @@ import numpy as np
 
 from modelcards.compare.deep import GroupDelta
 from modelcards.compare.heatmap import heatmap_svg, layer_table_markdown, module_table_markdown
-from modelcards.hashing import sha256_file
+from modelcards.safeio.hashing import sha256_file
 
 from .helpers import model_folder, run_deep
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from modelcards.progress import ProgressBar, human_bytes, progress_bar
+from modelcards.safeio.progress import ProgressBar, human_bytes, progress_bar
 
 
 class FakeTty(io.StringIO):

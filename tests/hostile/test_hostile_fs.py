@@ -12,7 +12,7 @@ from hostile_helpers import evil, rules
 from modelcards.assess.findings import ScanReport
 from modelcards.assess.format import format_text
 from modelcards.assess.scan import scan_path
-from modelcards.errors import AssessError
+from modelcards.safeio.errors import AssessError
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from modelcards.history.worktree import work_tree_changes
 from modelcards.resolve.gitrepo import open_git_repository
-from modelcards.worktree import work_tree_changes
 from modelfiles import git, run_modelcards
 
 CONFIG = "models/chat-tuned/config.json"

@@ -18,12 +18,11 @@ import pytest
 from conftest import COMMIT, REPO, TOKEN, FakeHub, write_model
 from huggingface_hub import constants, hf_hub_download
 
-from modelcards.config import load_config
-from modelcards.errors import ConfigError, ResolveError
-from modelcards.fingerprint import base_identity
 from modelcards.inspect import inspect_snapshot
 from modelcards.inspect.facts import ModelFacts
-from modelcards.lock import update_lock
+from modelcards.project.config import load_config
+from modelcards.project.lock import update_lock
+from modelcards.render.fingerprint import base_identity
 from modelcards.resolve import HubSnapshot, LocalSnapshot, SourceRef, resolve_base
 from modelcards.resolve.lock import (
     LOCK_NAME,
@@ -34,6 +33,7 @@ from modelcards.resolve.lock import (
     loads_lock,
     lock_snapshot,
 )
+from modelcards.safeio.errors import ConfigError, ResolveError
 from modelfiles import run_modelcards
 
 TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}</s>{% endfor %}"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from conftest import LFS_OID, write_model
 
-from modelcards.errors import ResolveError
 from modelcards.inspect import inspect_snapshot
 from modelcards.resolve import GitSnapshot, gitrepo, resolve_reference
 from modelcards.resolve.gitrepo import open_git_repository
+from modelcards.safeio.errors import ResolveError
 
 HOOKS = (
     "pre-commit",

@@ -11,9 +11,9 @@ import pytest
 from conftest import write_model
 from huggingface_hub import constants
 
-from modelcards.errors import ResolveError
 from modelcards.inspect import inspect_snapshot
 from modelcards.resolve import HfCacheSnapshot, resolve_base, resolve_reference
+from modelcards.safeio.errors import ResolveError
 
 OLD = "1" * 40
 NEW = "a" * 40

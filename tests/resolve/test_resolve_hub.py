@@ -15,9 +15,9 @@ import pytest
 from conftest import COMMIT, REPO, TOKEN, FakeHub
 from huggingface_hub import hf_hub_download
 
-from modelcards.errors import ResolveError
 from modelcards.inspect import inspect_snapshot
 from modelcards.resolve import HubSnapshot, resolve_reference
+from modelcards.safeio.errors import ResolveError
 
 
 def files_containing(root: Path, needle: bytes) -> list[Path]:

@@ -19,7 +19,7 @@ from modelcards.assess.scan.licence import licence_findings
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import scan_bytes as scan_pickle_bytes
 from modelcards.assess.scan.weight_index import index_findings, is_weight_index
-from modelcards.errors import AssessError
+from modelcards.safeio.errors import AssessError
 
 __all__ = [
     "ScanLimits",

@@ -10,8 +10,8 @@ from typing import Any
 
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
-from modelcards.errors import InspectError
-from modelcards.jsonfile import loads_strict
+from modelcards.safeio.errors import InspectError
+from modelcards.safeio.jsonfile import loads_strict
 
 AUTO_MAP_FILES = frozenset(
     {

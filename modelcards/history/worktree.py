@@ -18,8 +18,8 @@ from pathlib import Path
 
 from git import Repo
 
-from modelcards.hashing import sha256_file
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
+from modelcards.safeio.hashing import sha256_file
 
 _BLOCK = 1024 * 1024
 _GITLINK = 0o160000

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from modelcards.config import ProjectConfig
-from modelcards.errors import ConfigError, ModelcardsError, ResolveError
+from modelcards.project.config import ProjectConfig
 from modelcards.resolve.hubid import is_revision, split_hub_reference
 from modelcards.resolve.lock import (
     LOCK_NAME,
@@ -24,6 +23,7 @@ from modelcards.resolve.lock import (
     write_lock,
 )
 from modelcards.resolve.snapshot import Snapshot
+from modelcards.safeio.errors import ConfigError, ModelcardsError, ResolveError
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcards.discover.bases import BaseChoice
+from modelcards.project.discover.bases import BaseChoice
 
 if TYPE_CHECKING:
-    from modelcards.discover import Discovery, Guess
+    from modelcards.project.discover import Discovery, Guess
 
 PLAIN = re.compile(r"[A-Za-z0-9_./][A-Za-z0-9_./@+-]*")
 YAML_WORDS = frozenset(["null", "~", "true", "false", "yes", "no", "on", "off", "y", "n"])

@@ -19,9 +19,11 @@ from modelcards.assess.findings import Severity
 from modelcards.assess.governance import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import Policy, Waiver
 from modelcards.assess.rules import RULES
-from modelcards.errors import ConfigError
+from modelcards.publish.settings import SiteConfig
+from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
-from modelcards.yamlsafe import load_yaml, plain_data
+from modelcards.safeio.errors import ConfigError
+from modelcards.safeio.yamlsafe import load_yaml, plain_data
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,24 +35,9 @@ CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", 
 
 
 @dataclass(frozen=True)
-class BaseSpec:
-    """A base model: where its files are (`path`), and what the card names it (`id`)."""
-
-    path: str | None = None
-    id: str | None = None
-    revision: str | None = None
-
-    @property
-    def reference(self) -> str:
-        """What to resolve: the files' location first, else the Hub id."""
-        if self.path:
-            return self.path
-        assert self.id is not None
-        return f"{self.id}@{self.revision}" if self.revision else self.id
-
-
-@dataclass(frozen=True)
 class ModelEntry:
+    """One model of the project, as the config names it."""
+
     name: str
     path: str
     base: BaseSpec | None
@@ -59,14 +46,6 @@ class ModelEntry:
     training_files: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # release tag patterns; default `<folder name>/v*` and `v*`
     governance: Mapping[str, str] = field(default_factory=dict)  # item → file or link
-
-
-@dataclass(frozen=True)
-class SiteConfig:
-    enabled: bool = True
-    dir: str = "modelcards-site"  # generated Markdown pages and mkdocs.yml
-    output: str = "site"  # built HTML, relative to the project root
-    title: str = "Model cards"
 
 
 @dataclass(frozen=True)

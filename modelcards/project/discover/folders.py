@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modelcards.discover.files import FolderFiles, read_folder
+from modelcards.project.discover.files import FolderFiles, read_folder
 
 SKIP_DIRS = re.compile(
     r"^(\..*|node_modules|site|__pycache__|venv|env|modelcards-site|modelcards-releases)$"

@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from modelcards.progress import Progress
+from modelcards.safeio.progress import Progress
 
 BLOCK_BYTES = 8 * 1024 * 1024
 

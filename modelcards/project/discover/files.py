@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelcards.errors import ModelcardsError
 from modelcards.inspect.card import split_front_matter
-from modelcards.jsonfile import loads_strict
 from modelcards.resolve.snapshot import parse_lfs_pointer
-from modelcards.yamlsafe import load_yaml
+from modelcards.safeio.errors import ModelcardsError
+from modelcards.safeio.jsonfile import loads_strict
+from modelcards.safeio.yamlsafe import load_yaml
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_README_BYTES = 1024 * 1024  # the front matter and first heading are near the top

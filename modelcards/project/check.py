@@ -18,7 +18,9 @@ from typing import Any
 from git.exc import GitCommandError
 
 from modelcards.assess.findings import Severity
-from modelcards.build import (
+from modelcards.history import ProjectGit
+from modelcards.inspect import CARD_OUTPUTS
+from modelcards.project.build import (
     ModelState,
     model_inputs,
     model_state,
@@ -27,9 +29,10 @@ from modelcards.build import (
     project_templates_digest,
     site_folders,
 )
-from modelcards.config import ModelEntry, ProjectConfig
-from modelcards.errors import ConfigError, ResolveError
-from modelcards.fingerprint import (
+from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.publish.site import MARKER, site_settings
+from modelcards.render import make_environment, render_model
+from modelcards.render.fingerprint import (
     front_matter_of,
     outputs_fingerprint,
     read_fingerprint,
@@ -37,12 +40,9 @@ from modelcards.fingerprint import (
     site_inputs,
     site_outputs,
 )
-from modelcards.hashcache import HashCache
-from modelcards.history import ProjectGit
-from modelcards.inspect import CARD_OUTPUTS
-from modelcards.publish.site import MARKER, site_settings
-from modelcards.render import make_environment, render_model
 from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
+from modelcards.safeio.errors import ConfigError, ResolveError
+from modelcards.safeio.hashcache import HashCache
 
 REBUILD = "run `modelcards build` and commit the result"
 POLICY_RULES = frozenset({"MC701", "MC702"})  # governance items and card sections policy requires

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from modelcards.errors import InspectError
+from modelcards.safeio.errors import InspectError
 
 MAX_DEPTH = 200
 

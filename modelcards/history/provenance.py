@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
-from modelcards.hashcache import HashCache
-from modelcards.hashing import BLOCK_BYTES as BLOCK
 from modelcards.resolve.snapshot import FileEntry, Snapshot
+from modelcards.safeio.hashcache import HashCache
+from modelcards.safeio.hashing import BLOCK_BYTES as BLOCK
 
 
 def sha256_of(snapshot: Snapshot, entry: FileEntry, cache: HashCache) -> str:

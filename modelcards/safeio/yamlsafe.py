@@ -18,7 +18,7 @@ from ruamel.yaml.comments import TaggedScalar
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
 
-from modelcards.errors import ModelcardsError
+from modelcards.safeio.errors import ModelcardsError
 
 STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
 MAX_DEPTH = 100

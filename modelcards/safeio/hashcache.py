@@ -15,8 +15,8 @@ import os
 import re
 from pathlib import Path
 
-from modelcards.hashing import sha256_file
-from modelcards.publish.write import write_atomic
+from modelcards.safeio.hashing import sha256_file
+from modelcards.safeio.write import write_atomic
 
 MAX_ENTRIES = 200_000
 CACHE_VERSION = 1

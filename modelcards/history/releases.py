@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from modelcards.compare import compare
 from modelcards.compare.model import Change
-from modelcards.errors import ModelcardsError
-from modelcards.history import History, ProjectGit, Release
+from modelcards.history.gitlog import History, ProjectGit, Release
 from modelcards.inspect import ModelFacts, inspect_snapshot
 from modelcards.resolve.gitrepo import GitSnapshot
+from modelcards.safeio.errors import ModelcardsError
 
 ReleaseChanges = dict[str | None, tuple[Change, ...]]  # tag (None: unreleased) → changes
 

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modelcards.config import CONFIG_NAME
-from modelcards.discover.bases import BaseChoice, guess_base
-from modelcards.discover.folders import Skipped, classify, walk
-from modelcards.discover.render import render_config, summary_json, summary_text
-from modelcards.errors import ModelcardsError
+from modelcards.project.config import CONFIG_NAME
+from modelcards.project.discover.bases import BaseChoice, guess_base
+from modelcards.project.discover.folders import Skipped, classify, walk
+from modelcards.project.discover.render import render_config, summary_json, summary_text
+from modelcards.safeio.errors import ModelcardsError
 
 __all__ = [
     "BaseChoice",

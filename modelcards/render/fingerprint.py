@@ -21,6 +21,8 @@ from typing import Any
 from modelcards import __version__
 from modelcards.history import History
 from modelcards.inspect.card import split_front_matter
+from modelcards.render.card_file import parse_body
+from modelcards.render.environment import template_files
 from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 BLOCK_NAME = "fingerprint"
@@ -41,8 +43,6 @@ def templates_digest(folders: Iterable[Path | None], *, site: bool) -> str:
 
     The cards' digest leaves out `site/` templates: a new site page must not make cards stale.
     """
-    from modelcards.render.environment import template_files  # render imports this module
-
     parts: list[tuple[str, str]] = []
     for index, folder in enumerate(folders):  # the index says which folder: override or default
         if folder is None:
@@ -115,8 +115,6 @@ def inputs_fingerprint(
 
 
 def outputs_fingerprint(card_text: str, changes: str, card_json: str) -> str:
-    from modelcards.render.card_file import parse_body  # render imports us
-
     _, body = split_front_matter(card_text)
     blocks = [p.text for p in parse_body(body) if p.kind == "generated" and p.key != BLOCK_NAME]
     return digest({"blocks": blocks, "changes": changes, "card_json": card_json})

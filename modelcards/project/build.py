@@ -18,18 +18,9 @@ from modelcards.assess import assess_model
 from modelcards.assess.policy import today
 from modelcards.compare import ModelDiff, compare
 from modelcards.compare.deep import DeepDiff, deep_compare
-from modelcards.config import ModelEntry, ProjectConfig
-from modelcards.errors import InspectError, ModelcardsError, ResolveError
-from modelcards.fingerprint import (
-    base_identity,
-    front_matter_of,
-    inputs_fingerprint,
-    outputs_fingerprint,
-    read_fingerprint,
-    templates_digest,
-)
-from modelcards.hashcache import HashCache
 from modelcards.history import History, ProjectGit
+from modelcards.history.provenance import Provenance, hashed_manifest
+from modelcards.history.releases import release_changes, tag_facts
 from modelcards.inspect import (
     CARD_OUTPUTS,
     MAX_TEXT_BYTES,
@@ -38,15 +29,19 @@ from modelcards.inspect import (
     inspect_snapshot,
     manifest_files,
 )
-from modelcards.parallel import default_jobs, parallel_map
-from modelcards.progress import progress_bar
-from modelcards.provenance import Provenance, hashed_manifest
-from modelcards.publish.write import write_atomic
-from modelcards.releases import release_changes, tag_facts
+from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
-from modelcards.render.context import licence_statement
+from modelcards.render.context import CardSubject, licence_statement
 from modelcards.render.coverage import weights_gaps
 from modelcards.render.environment import builtin_templates
+from modelcards.render.fingerprint import (
+    base_identity,
+    front_matter_of,
+    inputs_fingerprint,
+    outputs_fingerprint,
+    read_fingerprint,
+    templates_digest,
+)
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
 from modelcards.resolve.hubid import classify_base_name
@@ -60,6 +55,11 @@ from modelcards.resolve.lock import (
     loads_lock,
 )
 from modelcards.resolve.snapshot import SourceRef
+from modelcards.safeio.errors import InspectError, ModelcardsError, ResolveError
+from modelcards.safeio.hashcache import HashCache
+from modelcards.safeio.parallel import default_jobs, parallel_map
+from modelcards.safeio.progress import progress_bar
+from modelcards.safeio.write import write_atomic
 
 Progress = Callable[[str], None]
 UNAVAILABLE_OFFLINE = (
@@ -133,6 +133,11 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
         "training_files": list(entry.training_files),
         "tags": list(entry.tags),
     }
+
+
+def card_subject(entry: ModelEntry) -> CardSubject:
+    """What render needs of a config entry (render knows nothing of the config)."""
+    return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card)
 
 
 def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> str:
@@ -385,7 +390,9 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         base_files=prepared.base_files,
         datasets=datasets_named(analysis.tuned, entry, config),
     )
-    licence = licence_statement(analysis.tuned, analysis.base, entry, config.card)["id"]
+    licence = licence_statement(analysis.tuned, analysis.base, card_subject(entry), config.card)[
+        "id"
+    ]
     assessment = assess_model(
         name=entry.name,
         folder=config.root / entry.path if prepared.work_tree else None,
@@ -409,7 +416,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         else "; ".join(weights_gaps(analysis.tuned, analysis.base)) or None,
     )
     return ModelInputs(
-        entry=entry,
+        entry=card_subject(entry),
         assessment=assessment,
         deep=prepared.weights,
         tuned=analysis.tuned,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from modelcards.discover.files import FolderFiles
+from modelcards.project.discover.files import FolderFiles
 from modelcards.resolve.hubid import BaseName, classify_base_name, is_hub_repo_id
 
 ADAPTER = "adapter_config.json base_model_name_or_path"

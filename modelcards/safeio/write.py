@@ -7,7 +7,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from modelcards.errors import PublishError
+from modelcards.safeio.errors import PublishError
 
 
 def _mode_for(path: Path) -> int:

@@ -30,14 +30,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from git import Repo
 
-from modelcards.errors import ResolveError
+from modelcards.history.worktree import WorkTreeChanges, work_tree_changes
 from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
     parse_lfs_pointer,
     undecodable_name,
 )
-from modelcards.worktree import WorkTreeChanges, work_tree_changes
+from modelcards.safeio.errors import ResolveError
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
 CARD_JSON = "card.json"

@@ -1,0 +1,25 @@
+"""The names of the small files a model's facts are read from: its tokenizer files, training
+records and checkpoint states.
+
+They live here, below `inspect`, because two stages need them: `inspect` reads them, and a lock
+(`resolve/lock.py`) keeps them so that `inspect` can read them offline.
+"""
+
+from __future__ import annotations
+
+import re
+
+TOKENIZER_FILES = (
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "tokenizer.json",
+    "tokenizer.model",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "chat_template.jinja",
+    "chat_template.json",
+)
+RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
+CHECKPOINT_STATE = re.compile(r"^checkpoint-(\d+)/trainer_state\.json$")
