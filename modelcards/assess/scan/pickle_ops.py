@@ -19,12 +19,13 @@ from typing import IO
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
 from modelcards.assess.scan.limits import ScanLimits
-from modelcards.assess.scan.policy import Verdict, classify
+from modelcards.assess.scan.policy import Verdict, classify, gadget_attr
 
 PICKLE_EXTENSIONS = frozenset({
     ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".pck", ".th",
 })  # fmt: skip
 
+UNKNOWN_SIZE = 2**62  # a stream's size when only reading to its end tells it (the reader stops)
 MAX_UNVERIFIED_FINDINGS = 50  # per stream; dangerous imports are always listed in full
 _STRING_OPS = frozenset({
     "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
@@ -454,13 +455,13 @@ def stream_findings(
         if verdict is Verdict.DANGEROUS:
             resolved = f" (resolves to {target})" if target != f"{module}.{name}" else ""
             evidence["resolves_to"] = target
+            how = "which can run code"
+            gadget = gadget_attr(module, name)
+            if gadget:
+                evidence["gadget"] = gadget
+                how = f"which walks through {gadget} to the interpreter: it can run code"
             findings.append(
-                finding(
-                    "MC101",
-                    file,
-                    f"pickle imports {module}.{name}{resolved}, which can run code",
-                    evidence,
-                )
+                finding("MC101", file, f"pickle imports {module}.{name}{resolved}, {how}", evidence)
             )
         else:
             message = f"pickle imports {module}.{name}, which is not on the allowlist"
