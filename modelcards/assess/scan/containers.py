@@ -8,11 +8,9 @@ budget, so bombs end as findings.
 
 from __future__ import annotations
 
-import ast
 import io
 import lzma
 import struct
-import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -21,21 +19,23 @@ from typing import IO
 
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
-from modelcards.assess.scan import keras, remote_code
+from modelcards.assess.scan import compressed, keras, npy, remote_code
 from modelcards.assess.scan.limits import ScanLimits
+from modelcards.assess.scan.npy import NPY_MAGIC
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
+    UNKNOWN_SIZE,
     ScanAbort,
     scan_bytes,
     scan_stream,
     stream_findings,
 )
 from modelcards.assess.scan.safetensors_check import check_safetensors
+from modelcards.assess.scan.tar import bad_member_name, is_tar, scan_tar
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
 ZIP_LOCAL = b"PK\x03\x04"
 ZIP_EMPTY = b"PK\x05\x06"
-NPY_MAGIC = b"\x93NUMPY"
 TEXT_EXTENSIONS = frozenset(
     {
         ".json",
@@ -136,51 +136,6 @@ def looks_like_pickle(head: bytes, name: str, limits: ScanLimits) -> bool:
         and result.error_offset is not None
         and result.error_offset >= len(head) - 1024
     )
-
-
-# --- npy -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NpyHeader:
-    descr: object
-    data_offset: int
-    has_objects: bool
-
-
-def _has_objects(descr: object) -> bool:
-    if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, list):
-        return any(isinstance(f, tuple) and len(f) >= 2 and _has_objects(f[1]) for f in descr)
-    return False
-
-
-def parse_npy_header(head: bytes) -> NpyHeader | str:
-    """The header of a .npy file, or why it is malformed."""
-    if len(head) < 10 or not head.startswith(NPY_MAGIC):
-        return "shorter than the .npy preamble"
-    major = head[6]
-    if major == 1:
-        (length,) = struct.unpack("<H", head[8:10])
-        start = 10
-    elif major in (2, 3):
-        if len(head) < 12:
-            return "shorter than the .npy preamble"
-        (length,) = struct.unpack("<I", head[8:12])
-        start = 12
-    else:
-        return f"unknown .npy format version {major}.{head[7]}"
-    if start + length > len(head):
-        return f"header of {length:,} bytes is longer than the scan reads"
-    try:
-        text = head[start : start + length].decode("latin-1" if major < 3 else "utf-8")
-        value = ast.literal_eval(text)  # literals only: never evaluates code
-    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError) as exc:
-        return f"header is not a Python literal: {type(exc).__name__}"
-    if not isinstance(value, dict) or not {"descr", "fortran_order", "shape"} <= value.keys():
-        return "header is not a dict with descr, fortran_order and shape"
-    return NpyHeader(value["descr"], start + length, _has_objects(value["descr"]))
 
 
 # --- reading members -------------------------------------------------------------------------
@@ -297,9 +252,6 @@ class _Member:
         return bytes(self.buf[:cap]), complete
 
 
-_UNKNOWN_SIZE = 2**62  # a member's true size is known only once read; the reader stops at EOF
-
-
 class _MemberIO:
     """A file-like view of a member that decompresses only as far as the reader goes."""
 
@@ -312,7 +264,7 @@ class _MemberIO:
 
     def read(self, n: int = -1) -> bytes:
         if n < 0:
-            n = _UNKNOWN_SIZE
+            n = UNKNOWN_SIZE
         self.member.fill(self.pos + n)
         data = bytes(self.member.buf[self.pos : self.pos + n])
         self.pos += len(data)
@@ -333,18 +285,6 @@ class _MemberIO:
         data = bytes(member.buf[self.pos : end])
         self.pos = end
         return data
-
-
-def _bad_name(name: str) -> str | None:
-    if "\x00" in name:
-        return "contains a NUL byte"
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "is an absolute path"
-    if "\\" in name:
-        return "contains a backslash"
-    if ".." in name.replace("\\", "/").split("/"):
-        return "climbs out with '..'"
-    return None
 
 
 def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str) -> None:
@@ -377,6 +317,7 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
         infos = infos[: limits.max_zip_members]
     _check_names(scan, infos, chain)
     _check_layout(scan, fh, infos, chain)
+    torchscript = _torchscript_code_prefixes(infos)
     for info in infos:
         if info.is_dir():
             continue
@@ -400,7 +341,13 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
             )
         try:
             member = _Member(scan, fh, info, zf, label)
-            scan_member(scan, member, depth=depth, name=name)
+            scan_member(
+                scan,
+                member,
+                depth=depth,
+                name=name,
+                torchscript=info.filename.startswith(torchscript),
+            )
         except _Budget:
             scan.add(
                 "MC110",
@@ -415,11 +362,22 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
             scan.gap(f"member {label} cannot be read")
 
 
+def _torchscript_code_prefixes(infos: list[zipfile.ZipInfo]) -> tuple[str, ...]:
+    """`<prefix>/code/` of each TorchScript archive in the zip (torch.jit.save writes
+    constants.pkl next to code/; plain torch.save checkpoints have neither)."""
+    names = {i.filename for i in infos}
+    return tuple(
+        n.removesuffix("constants.pkl") + "code/"
+        for n in sorted(names)
+        if n.endswith("/constants.pkl") and n.count("/") == 1
+    )
+
+
 def _check_names(scan: FileScan, infos: list[zipfile.ZipInfo], chain: str) -> None:
     seen: dict[str, int] = {}
     for info in infos:
         raw_name = info.orig_filename  # zipfile cuts names at NUL; other tools may not
-        why = _bad_name(raw_name)
+        why = bad_member_name(raw_name)
         if why:
             scan.add(
                 "MC112",
@@ -470,21 +428,34 @@ def _check_layout(scan: FileScan, fh: IO[bytes], infos: list[zipfile.ZipInfo], c
         )
 
 
-def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> None:
+def _too_deep(scan: FileScan, depth: int, label: str | None) -> bool:
+    if depth <= scan.limits.max_zip_depth:
+        return False
+    limit = scan.limits.max_zip_depth
+    scan.add("MC111", f"archive nested deeper than {limit} levels", {"depth": depth}, label)
+    scan.gap(f"nested archive {label} not opened")
+    return True
+
+
+def scan_member(
+    scan: FileScan, member: _Member, *, depth: int, name: str, torchscript: bool = False
+) -> None:
+    """One zip member; `torchscript`: it lies in a TorchScript archive's code/ folder."""
     limits = scan.limits
     member.fill(limits.member_sniff_bytes)
     head = bytes(member.buf[: limits.member_sniff_bytes])
     label = member.label
     base = _basename(member.info.filename)
-    if head.startswith(ZIP_LOCAL) or head.startswith(ZIP_EMPTY):
-        if depth + 1 > limits.max_zip_depth:
-            scan.add(
-                "MC111",
-                f"archive nested deeper than {limits.max_zip_depth} levels",
-                {"depth": depth + 1},
-                label,
-            )
-            scan.gap(f"nested archive {label} not opened")
+    kind = compressed.sniff(head)
+    if kind and not _too_deep(scan, depth + 1, label):
+        stream: IO[bytes] = _MemberIO(member)  # type: ignore[assignment]
+        compressed.scan_compressed(
+            scan, stream, kind, name=base, label=label, depth=depth, inner=scan_content
+        )
+    elif kind:
+        return
+    elif head.startswith(ZIP_LOCAL) or head.startswith(ZIP_EMPTY):
+        if _too_deep(scan, depth + 1, label):
             return
         data, complete = member.read_all(limits.max_member_bytes)
         if not complete:
@@ -498,11 +469,11 @@ def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> No
             return
         scan_zip(scan, io.BytesIO(data), depth=depth + 1, chain=label + "!/", name=base)
     elif head.startswith(NPY_MAGIC):
-        _scan_npy_member(scan, member, head)
+        npy.scan_npy(scan, _MemberIO(member), size=None, member=label)  # type: ignore[arg-type]
     elif looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS:
         result = scan_stream(
             _MemberIO(member),  # type: ignore[arg-type]
-            _UNKNOWN_SIZE,
+            UNKNOWN_SIZE,
             limits,
             can_skip=False,
         )
@@ -519,7 +490,14 @@ def scan_member(scan: FileScan, member: _Member, *, depth: int, name: str) -> No
         scan.findings.extend(findings)
         if why:
             scan.gap(f"{label}: {why}")
-    elif base.endswith(".py"):  # TorchScript archives carry code/*.py, other zips may too
+    elif base.endswith(".py") and torchscript:
+        scan.add(
+            "MC125",
+            "TorchScript source: compiled by torch.jit.load, never imported as Python",
+            {},
+            label,
+        )
+    elif base.endswith(".py"):
         data, complete = member.read_all(limits.max_text_bytes)
         scan.findings.extend(
             remote_code.python_findings(data, scan.file, complete=complete, member=label)
@@ -549,114 +527,65 @@ def _keras_config(scan: FileScan, data: bytes, complete: bool, label: str | None
     scan.findings.extend(keras.config_findings(config, scan.file, member=label))
 
 
-def _scan_npy_member(scan: FileScan, member: _Member, head: bytes) -> None:
-    header = parse_npy_header(head)
-    if isinstance(header, str):
-        scan.add("MC116", f"numpy header: {header}", {}, member.label)
-        return
-    if not header.has_objects:
-        return
-    scan.add(
-        "MC114",
-        f"array of Python objects (dtype {header.descr!r})",
-        {"dtype": str(header.descr)},
-        member.label,
-    )
-    stream = _MemberIO(member, header.data_offset)
-    result = scan_stream(
-        stream,  # type: ignore[arg-type]
-        _UNKNOWN_SIZE,
-        scan.limits,
-        can_skip=False,
-    )
-    findings, why = stream_findings(result, scan.file, member=member.label)
-    scan.findings.extend(findings)
-    if why:
-        scan.gap(f"{member.label}: {why}")
+# --- streams read only forward: tar members, decompressed data ------------------------------
 
 
-# --- tar (torch's oldest checkpoint format: members sys_info, pickle, storages, tensors) -------
-
-
-def is_tar(head: bytes) -> bool:
-    """POSIX/GNU/PAX tar: 'ustar' at offset 257 and a header checksum that adds up."""
-    if len(head) < 512 or head[257:262] != b"ustar":
-        return False
-    try:
-        declared = int(head[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
-    except ValueError:
-        return False
-    return declared == sum(head[:148]) + 8 * 32 + sum(head[156:512])
-
-
-def scan_tar(scan: FileScan, fh: IO[bytes]) -> None:
-    """Members are read through tarfile's bounded file objects; nothing is extracted."""
+def scan_content(
+    scan: FileScan,
+    stream: IO[bytes],
+    head: bytes,
+    *,
+    name: str,
+    label: str,
+    depth: int,
+    size: int | None = None,
+) -> None:
+    """Tell what a forward-only stream holds by its first bytes (`head`, already read from it)
+    and scan it; `size` counts from the head on, when known."""
     limits = scan.limits
-    count = 0
-    try:
-        with tarfile.open(fileobj=fh, mode="r:") as archive:
-            for info in archive:
-                count += 1
-                if count > limits.max_zip_members:
-                    scan.add("MC110", f"archive has more than {limits.max_zip_members:,} members")
-                    scan.gap(f"only the first {limits.max_zip_members:,} members were read")
-                    return
-                _scan_tar_member(scan, archive, info)
-    except (tarfile.TarError, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
-        scan.add("MC113", f"tar archive cannot be read: {exc}")
-        scan.gap("tar archive cannot be read")
-
-
-def _scan_tar_member(scan: FileScan, archive: tarfile.TarFile, info: tarfile.TarInfo) -> None:
-    limits = scan.limits
-    label = info.name
-    why = _bad_name(info.name)
-    if why:
-        scan.add("MC112", f"member name {info.name!r} {why}", {"name": info.name}, label)
-    if info.issym() or info.islnk():
-        scan.add(
-            "MC112", f"member is a link to {info.linkname!r}", {"target": info.linkname}, label
+    base = _basename(name)
+    reader: IO[bytes] = compressed.Prefixed(head, stream)  # type: ignore[assignment]
+    kind = compressed.sniff(head)
+    nested = bool(kind) or is_tar(head) or head.startswith((ZIP_LOCAL, ZIP_EMPTY))
+    if nested and _too_deep(scan, depth + 1, label):
+        return
+    if kind:
+        compressed.scan_compressed(
+            scan, reader, kind, name=base, label=label, depth=depth, inner=scan_content
         )
-        return
-    if not info.isfile():
-        return
-    stream = archive.extractfile(info)
-    if stream is None:
-        return
-    head = stream.read(limits.sniff_bytes)
-    base = _basename(info.name)
-    if head.startswith(ZIP_LOCAL) or head.startswith(NPY_MAGIC):
-        stream.seek(0)
-        data = stream.read(limits.max_member_bytes)
-        if len(data) < info.size:
-            scan.gap(f"{label}: larger than the member budget")
-        if head.startswith(ZIP_LOCAL):
-            scan_zip(scan, io.BytesIO(data), depth=1, chain=label + "!/", name=base)
-        else:
-            _scan_npy_file(
-                scan, io.BytesIO(data), len(data), data[: limits.sniff_bytes], member=label
+    elif is_tar(head):
+        scan_tar(scan, reader, inner=scan_content, chain=label + "!/", depth=depth + 1, stream=True)
+    elif head.startswith((ZIP_LOCAL, ZIP_EMPTY)):
+        data = reader.read(limits.max_member_bytes + 1)
+        if len(data) > limits.max_member_bytes:
+            budget = limits.max_member_bytes
+            scan.add(
+                "MC110",
+                "nested archive is larger than the member budget",
+                {"budget": budget},
+                label,
             )
-        return
-    named = _ext(base) in PICKLE_EXTENSIONS or base == "pickle"
-    if looks_like_pickle(head, base, limits) or named:
-        stream.seek(0)
-        result = scan_stream(stream, info.size, limits)
+            scan.gap(f"nested archive {label} larger than the budget")
+            return
+        scan_zip(scan, io.BytesIO(data), depth=depth + 1, chain=label + "!/", name=base)
+    elif head.startswith(NPY_MAGIC):
+        npy.scan_npy(scan, reader, size=size, member=label)
+    elif (
+        looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS or base == "pickle"
+    ):
+        named = _ext(base) in PICKLE_EXTENSIONS or base == "pickle"
+        result = scan_stream(reader, UNKNOWN_SIZE if size is None else size, limits, can_skip=False)
         if not result.is_pickle and result.limit is None:
             if named:
-                scan.add(
-                    "MC108",
-                    "member named like a pickle is not a pickle",
-                    {"first_bytes": head[:8].hex()},
-                    label,
-                )
+                first: dict[str, EvidenceValue] = {"first_bytes": head[:8].hex()}
+                scan.add("MC108", "member named like a pickle is not a pickle", first, label)
             return
         findings, gap = stream_findings(result, scan.file, member=label, named_pickle=named)
         scan.findings.extend(findings)
         if gap:
             scan.gap(f"{label}: {gap}")
     elif base.endswith(".py"):
-        stream.seek(0)
-        data = stream.read(limits.max_text_bytes + 1)
+        data = reader.read(limits.max_text_bytes + 1)
         complete = len(data) <= limits.max_text_bytes
         scan.findings.extend(
             remote_code.python_findings(
@@ -706,6 +635,13 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
             scan.gap(f"larger than {limits.max_text_bytes:,} bytes")
         return
 
+    kind = compressed.sniff(head)
+    if kind:  # gzip/bz2/xz/zlib/lzma: what is inside is scanned like a member
+        fh.seek(0)
+        compressed.scan_compressed(
+            scan, fh, kind, name=base, label=None, depth=0, inner=scan_content
+        )
+        return
     pickle_head = looks_like_pickle(head, base, limits)
     if pickle_head and ext not in PICKLE_EXTENSIONS:
         # 0x80 0x0N also starts other binary data: call it a pickle only if it parses as one
@@ -716,7 +652,7 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         return
     if is_tar(head) and not pickle_head:
         fh.seek(0)
-        scan_tar(scan, fh)
+        scan_tar(scan, fh, inner=scan_content)
         return
     if (
         head.startswith(ZIP_LOCAL)
@@ -727,7 +663,8 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         scan_zip(scan, fh, depth=0, chain="", name=base)
         return
     if head.startswith(NPY_MAGIC):
-        _scan_npy_file(scan, fh, size, head)
+        fh.seek(0)
+        npy.scan_npy(scan, fh, size=size, can_skip=True)
         return
     if keras.HDF5_MAGIC in head[:4096] or ext in (".h5", ".hdf5"):
         _scan_h5(scan, fh, size)
@@ -761,29 +698,6 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
             fh.seek(0)
             scan.add("MC113", "file is both a pickle and a zip archive (polyglot)")
             scan_zip(scan, fh, depth=0, chain="", name=base)
-
-
-def _scan_npy_file(
-    scan: FileScan, fh: IO[bytes], size: int, head: bytes, member: str | None = None
-) -> None:
-    header = parse_npy_header(head)
-    if isinstance(header, str):
-        scan.add("MC116", f"numpy header: {header}", {}, member)
-        return
-    if not header.has_objects:
-        return
-    scan.add(
-        "MC114",
-        f"array of Python objects (dtype {header.descr!r})",
-        {"dtype": str(header.descr)},
-        member,
-    )
-    fh.seek(header.data_offset)
-    result = scan_stream(fh, size - header.data_offset, scan.limits, base_offset=header.data_offset)
-    findings, why = stream_findings(result, scan.file, member=member)
-    scan.findings.extend(findings)
-    if why:
-        scan.gap(why)
 
 
 def _scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:
