@@ -1,19 +1,18 @@
 """Tell a file's format by its bytes, not its name, and open containers within a budget.
 
-Zip members are read from their local headers the way torch's reader does it: flag bits and
-CRCs do not stop us (they are reported), so an archive that torch loads is never "unreadable"
-to us. Nested zips are followed to a bounded depth and every decompressed byte counts against a
-budget, so bombs end as findings.
+This is the dispatcher: a top-level file, a zip member and a forward-only stream (a tar member,
+decompressed bytes) are each sent to the reader of what they are. Zip members are read the
+way torch reads them (zip_members.py); tar, npy and compressed streams have their own modules
+and call back into `scan_content` for what they hold. Nesting is followed to a bounded depth
+and every decompressed byte counts against a budget, so bombs end as findings.
 """
 
 from __future__ import annotations
 
 import io
-import lzma
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -25,13 +24,21 @@ from modelcards.assess.scan.npy import NPY_MAGIC
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
     UNKNOWN_SIZE,
-    ScanAbort,
     scan_bytes,
     scan_stream,
     stream_findings,
 )
 from modelcards.assess.scan.safetensors_check import check_safetensors
-from modelcards.assess.scan.tar import bad_member_name, is_tar, scan_tar
+from modelcards.assess.scan.tar import is_tar, scan_tar
+from modelcards.assess.scan.zip_members import (
+    Budget,
+    Member,
+    MemberError,
+    MemberIO,
+    check_layout,
+    check_names,
+    torchscript_code_prefixes,
+)
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
 ZIP_LOCAL = b"PK\x03\x04"
@@ -72,11 +79,6 @@ TEXT_NAMES = frozenset(
 # First bytes that can start a protocol 0/1 pickle that actually imports or builds something.
 _P0_STARTS = frozenset(b"(c]})NIJKMLSVUTXFGiq")
 _CHUNK = 1024 * 1024
-_FIRST_CHUNK = 4 * 1024  # = the member sniff: a 2000-tensor checkpoint reads 8 MB to sniff
-
-
-class _Budget(ScanAbort):
-    """The decompressed-bytes budget of one top-level file is spent."""
 
 
 @dataclass
@@ -138,155 +140,6 @@ def looks_like_pickle(head: bytes, name: str, limits: ScanLimits) -> bool:
     )
 
 
-# --- reading members -------------------------------------------------------------------------
-
-
-class _MemberError(Exception):
-    pass
-
-
-def _iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> Iterator[bytes]:
-    """Decompressed chunks of one member, from its local header; CRC and flags are not trusted."""
-    fh.seek(info.header_offset)
-    local = fh.read(30)
-    if len(local) < 30 or not local.startswith(ZIP_LOCAL):
-        raise _MemberError("no local file header at the offset the central directory gives")
-    name_len, extra_len = struct.unpack("<HH", local[26:30])
-    pos = info.header_offset + 30 + name_len + extra_len
-    remaining = info.compress_size
-    method = info.compress_type
-    step = _FIRST_CHUNK  # grows: most members are only sniffed, so start small
-    if method == zipfile.ZIP_STORED:
-        while remaining > 0:
-            fh.seek(pos)
-            chunk = fh.read(min(step, remaining))
-            step = min(step * 2, _CHUNK)
-            if not chunk:
-                raise _MemberError("member data ends before its declared size")
-            pos += len(chunk)
-            remaining -= len(chunk)
-            yield chunk
-    elif method == zipfile.ZIP_DEFLATED:
-        inflater = zlib.decompressobj(-15)
-        while remaining > 0 and not inflater.eof:
-            fh.seek(pos)
-            chunk = fh.read(min(step, remaining))
-            if not chunk:
-                raise _MemberError("member data ends before its declared size")
-            pos += len(chunk)
-            remaining -= len(chunk)
-            data = inflater.decompress(chunk, step)
-            while True:
-                if data:
-                    yield data
-                if not inflater.unconsumed_tail:
-                    break
-                step = min(step * 2, _CHUNK)
-                data = inflater.decompress(inflater.unconsumed_tail, step)
-            step = min(step * 2, _CHUNK)
-        tail = inflater.flush()
-        if tail:
-            yield tail
-    else:
-        try:
-            with zf.open(info) as stream:
-                stream._expected_crc = None  # type: ignore[attr-defined]  # like torch: no CRC
-                while chunk := stream.read(_CHUNK):
-                    yield chunk
-        except (
-            zipfile.BadZipFile,
-            NotImplementedError,
-            RuntimeError,
-            lzma.LZMAError,
-            EOFError,
-            OSError,
-            ValueError,
-        ) as exc:
-            raise _MemberError(f"{type(exc).__name__}: {exc}") from None
-
-
-class _Member:
-    """A member read lazily: its head first, the rest only when its format needs it."""
-
-    def __init__(
-        self, scan: FileScan, fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile, label: str
-    ) -> None:
-        self.scan, self.info, self.label = scan, info, label
-        self._chunks = _iter_member(fh, info, zf)
-        self.buf = bytearray()
-        self.done = False
-        self.crc = 0
-
-    def fill(self, upto: int) -> None:
-        limits = self.scan.limits
-        while not self.done and len(self.buf) < upto:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
-                self.done = True
-                if self.crc != self.info.CRC:
-                    self.scan.add(
-                        "MC113",
-                        "CRC does not match the central directory (torch ignores it)",
-                        {"crc_declared": self.info.CRC, "crc_actual": self.crc},
-                        self.label,
-                    )
-                break
-            self.scan.decompressed += len(chunk)
-            if self.scan.decompressed > limits.max_total_decompressed:
-                raise _Budget
-            self.buf += chunk
-            self.crc = zlib.crc32(chunk, self.crc)
-        if len(self.buf) > self.info.file_size and not getattr(self, "_lied", False):
-            self._lied = True
-            self.scan.add(
-                "MC110",
-                f"member decompresses to more than its declared {self.info.file_size:,} bytes",
-                {"declared": self.info.file_size},
-                self.label,
-            )
-
-    def read_all(self, cap: int) -> tuple[bytes, bool]:
-        self.fill(cap + 1)
-        complete = self.done and len(self.buf) <= cap
-        return bytes(self.buf[:cap]), complete
-
-
-class _MemberIO:
-    """A file-like view of a member that decompresses only as far as the reader goes."""
-
-    def __init__(self, member: _Member, start: int = 0) -> None:
-        self.member = member
-        self.pos = start
-
-    def tell(self) -> int:
-        return self.pos
-
-    def read(self, n: int = -1) -> bytes:
-        if n < 0:
-            n = UNKNOWN_SIZE
-        self.member.fill(self.pos + n)
-        data = bytes(self.member.buf[self.pos : self.pos + n])
-        self.pos += len(data)
-        return data
-
-    def readline(self, limit: int = -1) -> bytes:
-        member = self.member
-        while True:
-            newline = member.buf.find(b"\n", self.pos)
-            available = len(member.buf) - self.pos
-            if newline >= 0 and (limit < 0 or newline - self.pos < limit):
-                end = newline + 1
-                break
-            if (0 <= limit <= available) or member.done:
-                end = self.pos + (min(limit, available) if limit >= 0 else available)
-                break
-            member.fill(len(member.buf) + _CHUNK)
-        data = bytes(member.buf[self.pos : end])
-        self.pos = end
-        return data
-
-
 def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str) -> None:
     limits = scan.limits
     try:
@@ -315,9 +168,9 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
         )
         scan.gap(f"only the first {limits.max_zip_members:,} members were read")
         infos = infos[: limits.max_zip_members]
-    _check_names(scan, infos, chain)
-    _check_layout(scan, fh, infos, chain)
-    torchscript = _torchscript_code_prefixes(infos)
+    check_names(scan, infos, chain)
+    check_layout(scan, fh, infos, chain)
+    torchscript = torchscript_code_prefixes(infos)
     for info in infos:
         if info.is_dir():
             continue
@@ -340,7 +193,7 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
                 label,
             )
         try:
-            member = _Member(scan, fh, info, zf, label)
+            member = Member(scan, fh, info, zf, label)
             scan_member(
                 scan,
                 member,
@@ -348,7 +201,7 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
                 name=name,
                 torchscript=info.filename.startswith(torchscript),
             )
-        except _Budget:
+        except Budget:
             scan.add(
                 "MC110",
                 f"archive decompresses past the {limits.max_total_decompressed:,}-byte budget",
@@ -357,75 +210,9 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
             )
             scan.gap(f"decompression budget spent at {label}")
             return
-        except (_MemberError, zlib.error, OSError, EOFError, ValueError) as exc:
+        except (MemberError, zlib.error, OSError, EOFError, ValueError) as exc:
             scan.add("MC113", f"member cannot be read: {exc}", {}, label)
             scan.gap(f"member {label} cannot be read")
-
-
-def _torchscript_code_prefixes(infos: list[zipfile.ZipInfo]) -> tuple[str, ...]:
-    """`<prefix>/code/` of each TorchScript archive in the zip (torch.jit.save writes
-    constants.pkl next to code/; plain torch.save checkpoints have neither)."""
-    names = {i.filename for i in infos}
-    return tuple(
-        n.removesuffix("constants.pkl") + "code/"
-        for n in sorted(names)
-        if n.endswith("/constants.pkl") and n.count("/") == 1
-    )
-
-
-def _check_names(scan: FileScan, infos: list[zipfile.ZipInfo], chain: str) -> None:
-    seen: dict[str, int] = {}
-    for info in infos:
-        raw_name = info.orig_filename  # zipfile cuts names at NUL; other tools may not
-        why = bad_member_name(raw_name)
-        if why:
-            scan.add(
-                "MC112",
-                f"member name {raw_name!r} {why}",
-                {"name": raw_name},
-                chain + info.filename,
-            )
-        key = info.filename.replace("\\", "/")
-        seen[key] = seen.get(key, 0) + 1
-    for key, count in sorted(seen.items()):
-        if count > 1:
-            scan.add(
-                "MC115", f"member name {key!r} appears {count} times", {"count": count}, chain + key
-            )
-
-
-def _check_layout(scan: FileScan, fh: IO[bytes], infos: list[zipfile.ZipInfo], chain: str) -> None:
-    """Members whose data overlap are how non-recursive zip bombs reach huge ratios."""
-    spans = sorted(
-        (
-            i.header_offset,
-            i.header_offset + 30 + len(i.filename.encode()) + i.compress_size,
-            i.filename,
-        )
-        for i in infos
-    )
-    overlaps = 0
-    for (_, prev_end, prev), (start, _, name) in zip(spans, spans[1:], strict=False):
-        if start < prev_end:
-            overlaps += 1
-            if overlaps == 1:
-                scan.add(
-                    "MC110",
-                    f"member {name!r} overlaps the data of {prev!r} (overlapping "
-                    "zip bomb construction)",
-                    {"member_offset": start},
-                    chain + name,
-                )
-    total = sum(i.file_size for i in infos)
-    packed = max(sum(i.compress_size for i in infos), 1)
-    limits = scan.limits
-    if overlaps == 0 and total > limits.max_ratio * packed and total > limits.ratio_floor:
-        scan.add(
-            "MC110",
-            f"archive declares {total:,} decompressed bytes",
-            {"declared": total},
-            chain.rstrip("/") or None,
-        )
 
 
 def _too_deep(scan: FileScan, depth: int, label: str | None) -> bool:
@@ -438,7 +225,7 @@ def _too_deep(scan: FileScan, depth: int, label: str | None) -> bool:
 
 
 def scan_member(
-    scan: FileScan, member: _Member, *, depth: int, name: str, torchscript: bool = False
+    scan: FileScan, member: Member, *, depth: int, name: str, torchscript: bool = False
 ) -> None:
     """One zip member; `torchscript`: it lies in a TorchScript archive's code/ folder."""
     limits = scan.limits
@@ -448,7 +235,7 @@ def scan_member(
     base = _basename(member.info.filename)
     kind = compressed.sniff(head)
     if kind and not _too_deep(scan, depth + 1, label):
-        stream: IO[bytes] = _MemberIO(member)  # type: ignore[assignment]
+        stream: IO[bytes] = MemberIO(member)  # type: ignore[assignment]
         compressed.scan_compressed(
             scan, stream, kind, name=base, label=label, depth=depth, inner=scan_content
         )
@@ -469,10 +256,10 @@ def scan_member(
             return
         scan_zip(scan, io.BytesIO(data), depth=depth + 1, chain=label + "!/", name=base)
     elif head.startswith(NPY_MAGIC):
-        npy.scan_npy(scan, _MemberIO(member), size=None, member=label)  # type: ignore[arg-type]
+        npy.scan_npy(scan, MemberIO(member), size=None, member=label)  # type: ignore[arg-type]
     elif looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS:
         result = scan_stream(
-            _MemberIO(member),  # type: ignore[arg-type]
+            MemberIO(member),  # type: ignore[arg-type]
             UNKNOWN_SIZE,
             limits,
             can_skip=False,
