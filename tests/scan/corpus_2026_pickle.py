@@ -71,13 +71,53 @@ def _compressed_malicious() -> dict[str, bytes]:
         "tar_bz2_traversal.tar.bz2": tar_gz({"../../outside.pkl": EVIL}, "w:bz2"),
         "tar_xz_absolute.tar.xz": tar_gz({"/etc/cron.d/model.pkl": EVIL}, "w:xz"),
     }
-    # joblib.dump(..., compress=...) in each of its codecs; a payload after arrays is a
-    # separate gap (joblib writes array bytes inside the pickle), so the payload comes alone
+    # joblib.dump(..., compress=...) in each of its codecs, the payload after an array (joblib
+    # writes array bytes into the middle of its pickle: a walk that stops there misses it)
     for codec in ("zlib", "gzip", "bz2", "lzma", "xz"):
-        data = _joblib(Reduce(os.system, "id"), (codec, 3))
+        data = _joblib({"w": np.ones(64), "hook": Reduce(os.system, "id")}, (codec, 3))
         if data is not None:
-            files[f"joblib_{codec}_os_system.joblib"] = data
+            files[f"joblib_{codec}_array_then_os_system.joblib"] = data
+    data = _joblib({"w": np.ones(64), "hook": Reduce(os.system, "id")}, 0)
+    if data is not None:
+        files["joblib_array_then_os_system.joblib"] = data
+        files["joblib_padding_is_opcodes.joblib"] = joblib_padding_payload()
+    data = _joblib(
+        {"w": np.ones(3), "labels": np.array([Reduce(os.system, "id")], dtype=object)}, 0
+    )
+    if data is not None:
+        files["joblib_object_array_os_system.joblib"] = data
     return files
+
+
+def every_dtype() -> dict[str, object]:
+    """Arrays of every layout joblib writes inline: the scan must step over each exactly."""
+    rng = np.random.default_rng(0)
+    return {
+        "f64": np.arange(1000.0),
+        "i8": np.ones((3, 4), dtype=np.int8),
+        "u8_noise": rng.integers(0, 256, 10_000, dtype=np.uint8),
+        "text": np.array(["x", "yz"]),
+        "bytes": np.array([b"ab", b"c"]),
+        "objects": np.array([1, "a", None], dtype=object),
+        "fortran": np.asfortranarray(np.ones((2, 3))),
+        "empty": np.zeros((0, 3)),
+        "scalar": np.float32(3.0),
+        "record": np.zeros(3, dtype=[("a", "<i4"), ("b", "<f8")]),
+        "big_endian": np.arange(5, dtype=">i4"),
+    }
+
+
+def joblib_padding_payload(call_bytes: bytes = b"cos\ngetcwd\n)R.") -> bytes | None:
+    """A joblib file whose array padding is opcodes: joblib.load skips them, pickle.load runs
+    them (here os.getcwd(), harmless, but critical all the same)."""
+    data = _joblib({"a": np.zeros(8, np.uint8)}, 0)
+    if data is None:
+        return None
+    marker = b"numpy_array_alignment_bytes\x94K\x10ub"
+    at = data.index(marker) + len(marker)
+    old_padding = 1 + data[at]
+    padding = b"(" + call_bytes.ljust(0x28, b"\xff")  # length byte 0x28 is MARK to pickle.load
+    return data[:at] + padding + data[at + old_padding :]
 
 
 def _compressed_benign() -> dict[str, bytes]:
@@ -90,13 +130,17 @@ def _compressed_benign() -> dict[str, bytes]:
             {"tok/vocab.txt": b"a\nb\n", "tok/state.pkl": pickle.dumps({"a": 1})}
         ),
     }
-    # no ndarrays: joblib writes array bytes inside its pickle, which ends the opcode walk
-    # (a gap of its own, see the report of issue #11); lists and strings pickle plainly
     state = {"classes": ["cat", "dog"], "coef": [[0.25, -1.5]], "n_iter": 7, "fitted": True}
     for codec in ("zlib", "gzip", "bz2", "lzma", "xz"):
         data = _joblib(state, (codec, 3))
         if data is not None:
             files[f"joblib_{codec}_estimator_state.joblib"] = data
+        data = _joblib(every_dtype(), (codec, 3))
+        if data is not None:
+            files[f"joblib_{codec}_arrays.joblib"] = data
+    data = _joblib(every_dtype(), 0)
+    if data is not None:
+        files["joblib_arrays_every_dtype.joblib"] = data
     return files
 
 

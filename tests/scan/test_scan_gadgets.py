@@ -9,7 +9,8 @@ from corpus import pickle_of, sbu, stack_global
 
 from modelcards.assess.findings import Severity
 from modelcards.assess.scan.limits import ScanLimits
-from modelcards.assess.scan.pickle_ops import scan_bytes, stream_findings
+from modelcards.assess.scan.pickle_findings import stream_findings
+from modelcards.assess.scan.pickle_ops import scan_bytes
 from modelcards.assess.scan.policy import Verdict, classify
 
 

@@ -21,12 +21,12 @@ from modelcards.assess.rules import finding
 from modelcards.assess.scan import compressed, keras, npy, remote_code
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.npy import NPY_MAGIC
+from modelcards.assess.scan.pickle_findings import stream_findings
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
     UNKNOWN_SIZE,
     scan_bytes,
     scan_stream,
-    stream_findings,
 )
 from modelcards.assess.scan.safetensors_check import check_safetensors
 from modelcards.assess.scan.tar import is_tar, scan_tar

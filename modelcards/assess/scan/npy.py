@@ -18,7 +18,8 @@ from typing import IO, TYPE_CHECKING
 from numpy.lib.format import descr_to_dtype
 
 from modelcards.assess.findings import EvidenceValue
-from modelcards.assess.scan.pickle_ops import UNKNOWN_SIZE, scan_stream, stream_findings
+from modelcards.assess.scan.pickle_findings import stream_findings
+from modelcards.assess.scan.pickle_ops import UNKNOWN_SIZE, scan_stream
 
 if TYPE_CHECKING:
     from modelcards.assess.scan.containers import FileScan

@@ -142,6 +142,9 @@ SAFE: dict[str, frozenset[str] | str] = {
     "trl.trainer.cpo_config": frozenset({"CPOConfig"}),
     "trl.trainer.reward_config": frozenset({"RewardConfig"}),
     "accelerate.utils.dataclasses": ALL,
+    # joblib's array container: loading it reads array bytes (its dtype and subclass are
+    # imports of their own, judged by themselves)
+    "joblib.numpy_pickle": frozenset({"NumpyArrayWrapper"}),
 }  # fmt: skip
 
 # Safe although their package is dangerous as a whole: TorchScript's pickles (torch.jit.save's
