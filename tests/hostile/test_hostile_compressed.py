@@ -79,3 +79,25 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
     folder.mkdir(exist_ok=True)
     (folder / name).write_bytes(data)
     return folder
+
+
+def test_deflate_member_with_bytes_after_its_end_does_not_hang(tmp_path: Path) -> None:
+    # found by fuzzing: a deflated zip member whose data runs on past the deflate stream's end
+    # left the reader asking the finished inflater for more, forever
+    import pickle
+    import struct
+    import zipfile
+
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = deflater.compress(pickle.dumps(bytes(300_000), protocol=4) + evil()) + deflater.flush()
+    raw += b"trailing bytes inside the member" * 64
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("archive/data.pkl", raw)
+    data = bytearray(buf.getvalue())
+    for signature, method_at in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        at = data.find(signature)
+        struct.pack_into("<H", data, at + method_at, zipfile.ZIP_DEFLATED)
+    report, seconds = timed_scan(_write(tmp_path, "model.pt", bytes(data)))
+    assert seconds < 10
+    assert_not_clean(report)

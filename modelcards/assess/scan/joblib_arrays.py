@@ -87,8 +87,8 @@ def inline_after_build(obj: object, state: object) -> Inline | None:
     if not isinstance(obj, Wrapper) or not isinstance(state, dict):
         return None
     shape, dtype = state.get("shape"), state.get("dtype")
-    if not isinstance(dtype, Dtype) or not isinstance(shape, tuple):
-        return None
+    if not isinstance(dtype, Dtype) or not isinstance(shape, tuple) or len(dtype.name) > 64:
+        return None  # real dtype names are short ("f8", "V24", "U5"); long ones parse slowly
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
         return None
     try:

@@ -67,7 +67,7 @@ def iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> It
             while True:
                 if data:
                     yield data
-                if not inflater.unconsumed_tail:
+                if not inflater.unconsumed_tail or inflater.eof:  # bytes after the end: ignored
                     break
                 step = min(step * 2, _CHUNK)
                 data = inflater.decompress(inflater.unconsumed_tail, step)
