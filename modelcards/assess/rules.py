@@ -105,6 +105,17 @@ _CATALOGUE: tuple[Rule, ...] = (
          "small files in the Git LFS pointer format",
          "The real file lives in LFS storage; nothing about its content is known.",
          "Fetch the LFS objects (git lfs pull) and scan again."),
+    Rule("MC124", H, "numpy header is longer than the scan reads",
+         "the declared header length of .npy files and .npz members (4 bytes in versions 2 "
+         "and 3) against a 16 MiB bound",
+         "numpy.load(allow_pickle=True) reads a header of any length, so padding can push an "
+         "object pickle past what a scanner reads; what follows this header was not checked.",
+         "Do not load it with allow_pickle=True; regenerate the file with numpy.save."),
+    Rule("MC125", INFO, "TorchScript source in a TorchScript archive",
+         "code/*.py members of zips that torch.jit.save wrote (constants.pkl next to code/)",
+         "torch.jit.load compiles this TorchScript; it is never imported as Python, so it is "
+         "listed for review, not judged as Python source.",
+         "Review the TorchScript source if the model's origin is not trusted."),
     # --- MC2xx: safetensors validity --------------------------------------------------------
     Rule("MC201", H, "safetensors header length is invalid",
          "the 8-byte little-endian header length against bounds (2 bytes .. 100 MB) and the file",

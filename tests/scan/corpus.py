@@ -289,7 +289,7 @@ def malicious_files() -> dict[str, bytes]:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("inner.pt", inner)
     files["nested.zip"] = buf.getvalue()
-    return files
+    return {**files, **corpus_2026_pickle.malicious_files()}
 
 
 def benign_files() -> dict[str, bytes]:
@@ -316,7 +316,7 @@ def benign_files() -> dict[str, bytes]:
         },
         protocol=2,
     )
-    return files
+    return {**files, **corpus_2026_pickle.benign_files()}
 
 
 def _patch_zip(data: bytes, *, flag_or: int = 0, crc: int | None = None) -> bytes:
@@ -338,6 +338,9 @@ def _npy(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=True)
     return buf.getvalue()
+
+
+import corpus_2026_pickle  # noqa: E402 - it builds on the helpers above
 
 
 def write(files: dict[str, bytes], root: Path) -> list[Path]:

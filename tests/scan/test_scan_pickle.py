@@ -23,7 +23,8 @@ from corpus import (
 
 from modelcards.assess.findings import Severity
 from modelcards.assess.scan.limits import ScanLimits
-from modelcards.assess.scan.pickle_ops import scan_bytes, stream_findings
+from modelcards.assess.scan.pickle_findings import stream_findings
+from modelcards.assess.scan.pickle_ops import scan_bytes
 from modelcards.assess.scan.policy import Verdict, classify
 
 LIMITS = ScanLimits()
@@ -188,7 +189,6 @@ def test_known_ml_imports_are_safe(module: str, name: str) -> None:
         ("mylib.models", "Net"),
         ("collections", "OrderedDict.fromkeys"),
         ("accelerate.utils.dataclasses", "X.__init__"),
-        ("builtins", "object.__subclasses__"),
     ],
 )
 def test_everything_else_is_unverified_never_safe(module: str, name: str) -> None:
@@ -275,4 +275,6 @@ def test_python2_names_and_submodule_paths(module: str, name: str, target: str) 
 def test_python2_safe_names_stay_safe() -> None:
     assert classify("__builtin__", "set")[0] is Verdict.SAFE
     assert classify("copy_reg", "_reconstructor")[0] is Verdict.SAFE
-    assert classify("joblib.numpy_pickle", "NumpyArrayWrapper")[0] is Verdict.UNVERIFIED
+    # the scanner follows joblib's inline arrays, so the wrapper itself is known and safe
+    assert classify("joblib.numpy_pickle", "NumpyArrayWrapper")[0] is Verdict.SAFE
+    assert classify("joblib.numpy_pickle", "NDArrayWrapper")[0] is Verdict.UNVERIFIED

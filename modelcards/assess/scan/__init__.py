@@ -72,7 +72,9 @@ def scan_file(real: Path, rel: str, limits: ScanLimits) -> tuple[list[Finding], 
     return scan.findings, scan.partial
 
 
-_PARTIAL_RULES = frozenset({"MC103", "MC104", "MC110", "MC111", "MC113", "MC122", "MC123", "MC404"})
+_PARTIAL_RULES = frozenset(
+    {"MC103", "MC104", "MC110", "MC111", "MC113", "MC122", "MC123", "MC124", "MC404"}
+)
 
 
 def hf_cache_repo(folder: Path) -> Path | None:

@@ -27,6 +27,8 @@ class ScanLimits:
     max_total_decompressed: int = 1024 * MiB  # per top-level file
     max_ratio: int = 200  # declared compression ratio above which a big member is a bomb
     ratio_floor: int = 16 * MiB  # ...but only for members that decompress to more than this
+    # A .npy header: numpy writes under 1 KiB, but reads any length when pickles are allowed
+    max_npy_header_bytes: int = 16 * MiB
     max_text_bytes: int = 16 * MiB  # JSON configs, Python sources
     max_h5_bytes: int = 512 * MiB  # raw bytes searched for a Keras model config
     max_files: int = 100_000

@@ -3,7 +3,9 @@
 A small stack machine follows what the unpickler would push, so that STACK_GLOBAL operands are
 resolved through the memo (PUT/GET, MEMOIZE) like the real unpickler resolves them. Streams may
 hold several pickles back to back (legacy torch files hold five); a stream that breaks after a
-payload still reports the payload, and says the rest was not read.
+payload still reports the payload, and says the rest was not read. joblib's array bytes inside
+a pickle are stepped over as joblib.load reads them, and followed as pickle.load would read
+them (joblib_arrays.py). Findings are made in pickle_findings.py.
 """
 
 from __future__ import annotations
@@ -16,16 +18,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from modelcards.assess.findings import EvidenceValue, Finding
-from modelcards.assess.rules import finding
+from modelcards.assess.scan import joblib_arrays as jl
 from modelcards.assess.scan.limits import ScanLimits
+from modelcards.assess.scan.pickle_reader import Capped, LimitHit, Truncated
 from modelcards.assess.scan.policy import Verdict, classify
 
 PICKLE_EXTENSIONS = frozenset({
     ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib", ".dill", ".pck", ".th",
 })  # fmt: skip
 
-MAX_UNVERIFIED_FINDINGS = 50  # per stream; dangerous imports are always listed in full
+UNKNOWN_SIZE = 2**62  # a stream's size when only reading to its end tells it (the reader stops)
 _STRING_OPS = frozenset({
     "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "SHORT_BINUNICODE", "BINUNICODE",
     "BINUNICODE8",
@@ -79,6 +81,7 @@ class StreamScan:
     limit: str | None = None
     end: int = 0  # offset after the last complete pickle
     trailing: bool = False  # non-pickle bytes follow the last pickle
+    forked: int = 0  # stack items copied to follow joblib array bytes as opcodes
 
     @property
     def is_pickle(self) -> bool:
@@ -96,91 +99,6 @@ class StreamScan:
 
 class ScanAbort(Exception):
     """Raised by a stream to stop the whole file's scan (e.g. its byte budget is spent)."""
-
-
-class _LimitHit(Exception):
-    pass
-
-
-# BINBYTES, BINBYTES8, BYTEARRAY8: tensor payloads whose content the scan never needs
-_SKIPPABLE = frozenset({b"B", b"\x8e", b"\x96"})
-SKIP_THRESHOLD = 1024 * 1024
-
-
-class _Skipped(bytes):
-    """Stands in for a large byte payload that was seeked over, not read: only its length."""
-
-    length: int
-
-    def __new__(cls, length: int) -> _Skipped:
-        obj = super().__new__(cls)
-        obj.length = length
-        return obj
-
-    def __len__(self) -> int:
-        return self.length
-
-
-class _Capped:
-    """A read-only view of a binary stream that parses at most `cap` bytes.
-
-    Large BINBYTES payloads (arrays inside pickles) are seeked over when the stream allows it:
-    they cannot import anything, and reading them would cost memory for nothing.
-    """
-
-    def __init__(self, raw: IO[bytes], size: int, cap: int, line_cap: int, can_skip: bool) -> None:
-        self.raw = raw
-        self.pos = 0  # bytes consumed from where `raw` stood
-        self.size = size  # bytes available from there
-        self.cap = cap  # bytes parsed, skipped payloads excluded
-        self.skipped = 0
-        self.line_cap = line_cap
-        self.can_skip = can_skip
-        self.recent: tuple[bytes, bytes] = (b"", b"")  # the last two reads (opcode, length)
-
-    def tell(self) -> int:
-        return self.pos
-
-    def _over_cap(self, n: int) -> bool:
-        return self.pos - self.skipped + n > self.cap
-
-    def read(self, n: int = -1) -> bytes:
-        pos = self.pos
-        if 0 <= n <= 8 and pos + n <= self.size and not self._over_cap(n):
-            data = self.raw.read(n)  # fast path: opcodes and their small fixed arguments
-            self.pos = pos + len(data)
-            self.recent = (self.recent[1], data)
-            return data
-        if n < 0:
-            n = self.size - pos
-        if pos + n > self.size:
-            raise ValueError(
-                f"truncated: needs {n:,} bytes at offset {pos:,}, {self.size - pos:,} left"
-            )
-        opcode, length = self.recent
-        if self.can_skip and n > SKIP_THRESHOLD and opcode in _SKIPPABLE and len(length) in (4, 8):
-            self.raw.seek(n, io.SEEK_CUR)
-            self.pos += n
-            self.skipped += n
-            self.recent = (b"", b"")
-            return _Skipped(n)
-        if self._over_cap(n):
-            raise _LimitHit(f"stream longer than {self.cap:,} bytes")
-        data = self.raw.read(n)
-        self.pos = pos + len(data)
-        self.recent = (b"", b"")
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        limit = max(min(self.line_cap, self.cap - (self.pos - self.skipped)), 0)
-        line = self.raw.readline(limit)
-        self.pos += len(line)
-        self.recent = (b"", b"")
-        if not line.endswith(b"\n") and len(line) >= limit:
-            if len(line) >= self.line_cap:
-                raise _LimitHit(f"text line longer than {self.line_cap:,} bytes")
-            raise _LimitHit(f"stream longer than {self.cap:,} bytes")
-        return line
 
 
 def scan_stream(
@@ -206,7 +124,7 @@ def _scan_stream(
     raw: IO[bytes], size: int, limits: ScanLimits, base_offset: int, can_skip: bool
 ) -> StreamScan:
     result = StreamScan()
-    reader = _Capped(raw, size, limits.max_pickle_bytes, limits.max_line_bytes, can_skip)
+    reader = Capped(raw, size, limits.max_pickle_bytes, limits.max_line_bytes, can_skip)
     deadline = time.monotonic() + limits.max_pickle_seconds
     while reader.tell() < size:
         if result.pickles >= limits.max_pickles_per_stream:
@@ -217,9 +135,11 @@ def _scan_stream(
         try:
             for opcode, arg, pos in _genops(reader):
                 one.step(opcode, arg, (pos or 0))
+                if one.inline is not None:
+                    _read_inline(one, reader, limits, deadline)
                 if opcode.name == "STOP":
                     break
-        except _LimitHit as exc:
+        except LimitHit as exc:
             result.limit = str(exc)
             result.unresolved += one.unresolved
             break
@@ -248,13 +168,106 @@ def _scan_stream(
     return result
 
 
+PROBE_BYTES = 4096  # of each joblib array, read as opcodes the way pickle.load would
+
+
+def _read_inline(one: _OnePickle, reader: Capped, limits: ScanLimits, deadline: float) -> None:
+    """Step over the array data joblib wrote after a wrapper, as joblib.load reads it.
+
+    pickle.load (not joblib.load) reads the same bytes as opcodes, with the same stack and memo:
+    a copy of the machine follows that reading too, so data crafted to be opcodes is no hiding
+    place. Real array data breaks that reading within bytes; still parsing after
+    PROBE_BYTES of it is a finding.
+    """
+    inline, one.inline = one.inline, None
+    assert inline is not None
+    plain = one.fork()
+    try:
+        _follow_inline(one, inline, plain, reader, limits, deadline)
+    finally:  # what the plain reading imports is kept when it runs code: its other imports
+        # are mostly array bytes or joblib's memo read the wrong way, which fail to import
+        one.result.imports += [
+            i for i in plain.sink if classify(i.module, i.name)[0] is Verdict.DANGEROUS
+        ]
+
+
+def _follow_inline(
+    one: _OnePickle,
+    inline: jl.Inline,
+    fork: _OnePickle,
+    reader: Capped,
+    limits: ScanLimits,
+    deadline: float,
+) -> None:
+    plain: _OnePickle | None = fork
+    start = reader.tell()
+    if inline.nested_pickle:  # an object array: a whole pickle of its own, scanned like one
+        nested = _OnePickle(one.result, one.index, one.base, limits, deadline)
+        for opcode, arg, pos in _genops(reader):
+            nested.step(opcode, arg, pos or 0)
+            plain = _follow(plain, opcode, arg, pos or 0)
+            if nested.inline is not None:
+                raise _Malformed("array wrapper inside a joblib object array", reader.tell())
+            if opcode.name == "STOP":
+                break
+        one.unresolved += nested.unresolved
+        one.imports_seen = one.imports_seen or nested.imports_seen
+        if not nested.stopped:
+            raise _Malformed("joblib object array without a STOP", reader.tell())
+        return
+    prefix = b""
+    if inline.aligned:
+        prefix = reader.take(1)
+        if not prefix:
+            raise _Malformed("joblib array data missing", reader.tell())
+        prefix += reader.take(prefix[0])
+    head = reader.take(min(inline.size, PROBE_BYTES))
+    region = prefix + head
+    probe = Capped(io.BytesIO(region), len(region), len(region), limits.max_line_bytes, False)
+    try:
+        for opcode, arg, pos in _genops(probe):
+            plain = _follow(plain, opcode, arg, (pos or 0) + start)
+            if plain is None or opcode.name == "STOP":
+                break
+    except Truncated:
+        if plain is not None:
+            one.unresolved.append(
+                Unresolved(
+                    "BUILD",
+                    one.base + start,
+                    f"joblib array data also parses as pickle opcodes for {len(region):,} bytes "
+                    "(what pickle.load would do next is not known)",
+                )
+            )
+    except (LimitHit, ScanAbort, OSError):
+        raise
+    except Exception:  # noqa: BLE001 - array bytes that are not opcodes: pickle.load stops here
+        pass
+    reader.skip(inline.size - len(head))
+
+
+def _follow(
+    machine: _OnePickle | None, opcode: pickletools.OpcodeInfo, arg: object, pos: int
+) -> _OnePickle | None:
+    """One more opcode for a machine that may already have failed (None: it stopped)."""
+    if machine is None or machine.stopped:
+        return None
+    try:
+        machine.step(opcode, arg, pos)
+    except (LimitHit, ScanAbort):
+        raise
+    except Exception:  # noqa: BLE001 - that reading of the bytes ends here, as its loader's would
+        return None
+    return machine
+
+
 class _Malformed(Exception):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
 
 
-def _genops(reader: _Capped) -> Iterator[tuple[pickletools.OpcodeInfo, object, int | None]]:
+def _genops(reader: Capped) -> Iterator[tuple[pickletools.OpcodeInfo, object, int | None]]:
     return pickletools.genops(reader)  # type: ignore[arg-type]
 
 
@@ -293,7 +306,31 @@ _SPECIAL = (
         }
     )
     | _STRING_OPS
+    | frozenset(jl.TRACKED_OPS)
 )
+_INT_OPS = frozenset({"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"})
+_CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False, "EMPTY_TUPLE": ()}
+_TUPLES = {"TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
+
+
+FORK_BUDGET = 2_000_000  # stack items copied per stream for joblib arrays (real files: tens)
+
+
+class _LayeredMemo(dict[int, object]):
+    """A fork's memo: its own writes over the parent's entries, without copying them."""
+
+    def __init__(self, parent: dict[int, object]) -> None:
+        super().__init__()
+        self.parent, self.inherited = parent, len(parent)
+
+    def __missing__(self, key: int) -> object:
+        return self.parent[key]
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.parent
+
+    def __len__(self) -> int:
+        return self.inherited + dict.__len__(self)
 
 
 class _OnePickle:
@@ -317,6 +354,8 @@ class _OnePickle:
         self.imports_seen = False
         self.stopped = False
         self.unresolved: list[Unresolved] = []
+        self.inline: jl.Inline | None = None  # joblib array data that follows this opcode
+        self.sink = result.imports  # where imports go (a fork keeps its own)
 
     def _pop(self, pos: int, count: int = 1) -> None:
         if count > len(self.stack):
@@ -330,15 +369,15 @@ class _OnePickle:
 
     def _import(self, module: str, name: str, opcode: str, pos: int) -> None:
         self.imports_seen = True
-        self.result.imports.append(Import(module, name, opcode, self.base + pos, self.index))
+        self.sink.append(Import(module, name, opcode, self.base + pos, self.index))
 
     def step(self, op: pickletools.OpcodeInfo, arg: object, pos: int) -> None:
         result = self.result
         result.opcodes += 1
         if result.opcodes > self.limits.max_opcodes:
-            raise _LimitHit(f"more than {self.limits.max_opcodes:,} opcodes")
+            raise LimitHit(f"more than {self.limits.max_opcodes:,} opcodes")
         if not result.opcodes & 4095 and time.monotonic() > self.deadline:
-            raise _LimitHit(f"took longer than {self.limits.max_pickle_seconds:g} s")
+            raise LimitHit(f"took longer than {self.limits.max_pickle_seconds:g} s")
         name = op.name
         if name in _CALL_OPS:
             kind = _CALL_OPS[name]
@@ -366,7 +405,7 @@ class _OnePickle:
             key = len(self.memo) if name == "MEMOIZE" else _int(arg)
             self.memo[key] = stack[-1]
             if len(self.memo) > self.limits.max_memo:
-                raise _LimitHit(f"memo larger than {self.limits.max_memo:,} entries")
+                raise LimitHit(f"memo larger than {self.limits.max_memo:,} entries")
         elif name in _GET_OPS:
             key = _int(arg)
             if key not in self.memo:
@@ -380,7 +419,7 @@ class _OnePickle:
             self._import(module, attr, name, pos)
             if name == "INST":
                 self._pop_mark(pos)
-            self.stack.append(UNKNOWN)
+            self.stack.append(UNKNOWN if name == "INST" else jl.Ref(module, attr))
         elif name == "STACK_GLOBAL":
             if len(stack) < 2:
                 raise _Malformed("stack underflow", pos)
@@ -388,12 +427,13 @@ class _OnePickle:
             del stack[-2:]
             if isinstance(below, str) and isinstance(top, str):
                 self._import(below, top, name, pos)
-            else:
-                self.unresolved.append(
-                    Unresolved(
-                        name, self.base + pos, "operands are not plain strings (computed import)"
-                    )
+                stack.append(jl.Ref(below, top))
+                return
+            self.unresolved.append(
+                Unresolved(
+                    name, self.base + pos, "operands are not plain strings (computed import)"
                 )
+            )
             stack.append(UNKNOWN)
         elif name in ("EXT1", "EXT2", "EXT4"):
             self.unresolved.append(
@@ -412,6 +452,64 @@ class _OnePickle:
         elif name == "STOP":
             self._pop(pos)
             self.stopped = True
+        else:
+            self._tracked(name, arg, pos)
+
+    def _tracked(self, name: str, arg: object, pos: int) -> None:
+        """Opcodes whose values are kept: what a joblib array wrapper's size is made of."""
+        if name in _INT_OPS:
+            self.stack.append(arg if isinstance(arg, int) else UNKNOWN)
+        elif name in _CONSTANTS:
+            self.stack.append(_CONSTANTS[name])
+        elif name == "EMPTY_DICT":
+            self.stack.append({})
+        elif name in _TUPLES:
+            count = _TUPLES[name]
+            self._need(count, pos)
+            items = tuple(self.stack[-count:])
+            del self.stack[-count:]
+            self.stack.append(items)
+        elif name == "TUPLE":
+            frame = self.stack
+            self._pop_mark(pos)
+            self.stack.append(tuple(frame))
+        elif name == "SETITEMS":
+            frame = self.stack
+            self._pop_mark(pos)
+            self._need(1, pos)
+            jl.set_items(self.stack[-1], frame)
+        elif name == "SETITEM":
+            self._need(3, pos)
+            jl.set_items(self.stack[-3], self.stack[-2:])
+            del self.stack[-2:]
+        else:  # REDUCE, NEWOBJ, BUILD: two values in, one out
+            self._need(2, pos)
+            first, second = self.stack[-2:]
+            del self.stack[-2:]
+            if name == "REDUCE":
+                value = jl.reduce_value(first, second)
+            elif name == "NEWOBJ":
+                value = jl.newobj_value(first)
+            else:
+                self.inline = jl.inline_after_build(first, second)
+                value = first if self.inline is None else UNKNOWN  # joblib puts the array there
+            self.stack.append(UNKNOWN if value is None else value)
+
+    def fork(self) -> _OnePickle:
+        """A copy that reads on by itself from here: stack and frames copied, memo layered."""
+        self.result.forked += len(self.stack) + sum(len(f) + 1 for f in self.metastack)
+        if self.result.forked > FORK_BUDGET:
+            raise LimitHit(f"joblib arrays: more than {FORK_BUDGET:,} stack items copied")
+        twin = _OnePickle(self.result, self.index, self.base, self.limits, self.deadline)
+        twin.stack = list(self.stack)
+        twin.metastack = [list(frame) for frame in self.metastack]
+        twin.memo = _LayeredMemo(self.memo)
+        twin.sink = []
+        return twin
+
+    def _need(self, count: int, pos: int) -> None:
+        if len(self.stack) < count:
+            raise _Malformed("stack underflow", pos)
 
 
 def _int(arg: object) -> int:
@@ -420,99 +518,3 @@ def _int(arg: object) -> int:
 
 def scan_bytes(data: bytes, limits: ScanLimits) -> StreamScan:
     return scan_stream(io.BytesIO(data), len(data), limits)
-
-
-def stream_findings(
-    scan: StreamScan, file: str, *, member: str | None = None, named_pickle: bool = True
-) -> tuple[list[Finding], str | None]:
-    """Turn one stream scan into findings; the second value is why the scan was partial."""
-    if not named_pickle and not scan.is_pickle and scan.limit is None:
-        return [], None  # content sniffed as a pickle turned out not to be one
-    where: dict[str, EvidenceValue] = {"member": member} if member else {}
-    findings: list[Finding] = []
-    grouped: dict[tuple[str, str, str], list[Import]] = {}
-    for imp in scan.imports:
-        grouped.setdefault((imp.module, imp.name, imp.opcode), []).append(imp)
-    unverified = 0
-    for (module, name, opcode), hits in sorted(grouped.items()):
-        verdict, target = classify(module, name)
-        if verdict is Verdict.SAFE:
-            continue
-        if verdict is Verdict.UNVERIFIED:
-            unverified += 1
-            if unverified > MAX_UNVERIFIED_FINDINGS:
-                continue
-        evidence: dict[str, EvidenceValue] = {
-            **where,
-            "module": module,
-            "name": name,
-            "opcode": opcode,
-            "offset": hits[0].offset,
-            "count": len(hits),
-            "pickle_index": hits[0].pickle_index,
-        }
-        if verdict is Verdict.DANGEROUS:
-            resolved = f" (resolves to {target})" if target != f"{module}.{name}" else ""
-            evidence["resolves_to"] = target
-            findings.append(
-                finding(
-                    "MC101",
-                    file,
-                    f"pickle imports {module}.{name}{resolved}, which can run code",
-                    evidence,
-                )
-            )
-        else:
-            message = f"pickle imports {module}.{name}, which is not on the allowlist"
-            findings.append(finding("MC102", file, message, evidence))
-    if unverified > MAX_UNVERIFIED_FINDINGS:
-        extra = unverified - MAX_UNVERIFIED_FINDINGS
-        findings.append(
-            finding(
-                "MC102",
-                file,
-                f"{extra} more imports not on the allowlist",
-                {**where, "more_imports": extra},
-            )
-        )
-    for item in scan.unresolved[:20]:
-        findings.append(
-            finding(
-                "MC107",
-                file,
-                f"{item.opcode} at offset {item.offset}: {item.why}",
-                {**where, "opcode": item.opcode, "offset": item.offset},
-            )
-        )
-    partial: str | None = None
-    if scan.limit:
-        partial = f"pickle scan stopped: {scan.limit}"
-        findings.append(
-            finding("MC104", file, partial, {**where, "opcodes": scan.opcodes, "limit": scan.limit})
-        )
-    elif scan.error and (scan.is_pickle or named_pickle):
-        partial = f"pickle stream broken at offset {scan.error_offset}: {scan.error}"
-        findings.append(
-            finding(
-                "MC103",
-                file,
-                partial,
-                {
-                    **where,
-                    "offset": scan.error_offset or 0,
-                    "error": scan.error,
-                    "complete_pickles": scan.pickles,
-                },
-            )
-        )
-    if scan.is_pickle:
-        evidence = {
-            **where,
-            "pickles": scan.pickles,
-            "opcodes": scan.opcodes,
-            "imports": len(scan.imports),
-        }
-        for key in ("reduce", "build", "newobj", "obj", "inst"):
-            evidence[key] = scan.counts.get(key, 0)
-        findings.append(finding("MC105", file, "pickle data: loading it can run code", evidence))
-    return findings, partial

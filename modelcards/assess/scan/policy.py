@@ -142,7 +142,35 @@ SAFE: dict[str, frozenset[str] | str] = {
     "trl.trainer.cpo_config": frozenset({"CPOConfig"}),
     "trl.trainer.reward_config": frozenset({"RewardConfig"}),
     "accelerate.utils.dataclasses": ALL,
+    # joblib's array container: loading it reads array bytes (its dtype and subclass are
+    # imports of their own, judged by themselves)
+    "joblib.numpy_pickle": frozenset({"NumpyArrayWrapper"}),
 }  # fmt: skip
+
+# Safe although their package is dangerous as a whole: TorchScript's pickles (torch.jit.save's
+# data.pkl, constants.pkl, *.debug_pkl) rebuild typed lists with these; each returns its
+# argument unchanged (torch/jit/_pickle.py), so they are list builders, not code execution.
+SAFE_IN_DANGEROUS: dict[str, frozenset[str]] = {
+    "torch.jit._pickle": frozenset({
+        "build_intlist", "build_tensorlist", "build_doublelist", "build_boollist",
+        "build_tensor_from_id", "restore_type_tag",
+    }),
+}  # fmt: skip
+
+# Attributes that lead from any object to the interpreter itself: its builtins and globals, the
+# type graph (every loaded class via object.__subclasses__), code objects and frames. find_class
+# walks dotted names attribute by attribute, so `numpy` + `size.__builtins__` is the builtins
+# dict (then `.get` gives eval): a name that walks through one of these runs code, whatever
+# module it starts from.
+GADGET_ATTRS = frozenset({
+    "__builtins__", "__globals__", "__import__", "__subclasses__",
+    "__getattribute__", "__getattr__", "__setattr__", "__delattr__", "__class__", "__base__",
+    "__bases__", "__mro__", "__dict__", "__code__", "__closure__", "__func__",
+    "__self__", "__wrapped__", "__objclass__", "__loader__", "__spec__", "__reduce__",
+    "__reduce_ex__", "__init_subclass__", "__class_getitem__", "__traceback__", "tb_frame",
+    "f_globals", "f_locals", "f_builtins", "f_back", "gi_frame", "cr_frame", "ag_frame",
+    "func_globals", "im_func", "im_self", "im_class",
+})  # fmt: skip
 
 
 class Verdict(enum.Enum):
@@ -187,6 +215,18 @@ def py2_names(module: str, name: str) -> list[tuple[str, str]]:
     return found
 
 
+def gadget_attr(module: str, name: str) -> str | None:
+    """The first attribute of `module` + `name` that escapes to builtins, globals or types.
+
+    The first module component is a module to import, not an attribute: `__builtin__` there is
+    Python 2's name of builtins (`__builtin__.set` is what old pickles of sets say).
+    """
+    for token in [*module.split(".")[1:], *name.split(".")]:
+        if token in GADGET_ATTRS:
+            return token
+    return None
+
+
 def classify(module: str, name: str) -> tuple[Verdict, str]:
     """Judge `module` + `name` as pickle's find_class resolves it: dotted names walk attributes,
     Python 2 names are mapped like the unpickler maps them (`__builtin__.reduce` is
@@ -195,6 +235,8 @@ def classify(module: str, name: str) -> tuple[Verdict, str]:
     Returns the verdict and the dotted target it was judged as (e.g. `pathlib` + `os.system`
     is judged as `os.system`, because `pathlib.os` is the os module).
     """
+    if gadget_attr(module, name):
+        return Verdict.DANGEROUS, f"{canonical_module(module)}.{name}"
     verdicts = [_classify_one(m, n) for m, n in reversed(py2_names(module, name))]
     for verdict in verdicts:
         if verdict[0] is Verdict.DANGEROUS:
@@ -212,6 +254,8 @@ def _classify_one(module: str, name: str) -> tuple[Verdict, str]:
     m = len(mod_tokens)
     if not mod_tokens:
         return Verdict.UNVERIFIED, f"{module}.{name}"
+    if name in SAFE_IN_DANGEROUS.get(canonical_module(module), ()):
+        return Verdict.SAFE, f"{canonical_module(module)}.{name}"
     # Start at the real module, or at any attribute reached from it (it may be a module).
     for start in [0, *range(m, len(tokens) - 1)]:
         first_end = m if start == 0 else start + 1
