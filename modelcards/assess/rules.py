@@ -180,6 +180,25 @@ _CATALOGUE: tuple[Rule, ...] = (
          "config.json in .keras archives, model_config in .h5 files",
          "An unreadable config was not checked for Lambda layers.",
          "Regenerate the file with Keras."),
+    Rule("MC405", C, "Keras config calls a Keras API that loads models, fetches files or turns "
+         "safe mode off",
+         "function and class references inside keras/tf_keras/tensorflow anywhere in the config "
+         "(nested models, layer configs, build_config, compile_config): load_model, get_file, "
+         "safe-mode switches, file and export APIs",
+         "Keras imports anything under keras.* even with safe_mode=True: load_model with safe "
+         "mode off runs a second model's code (CVE-2025-9906), get_file writes any file "
+         "(CVE-2025-8747).",
+         "Do not load this model; ask for one saved by Keras without custom functions."),
+    Rule("MC406", H, "Keras layer opens a file, URL or SavedModel when the model loads",
+         "TFSMLayer, and StringLookup/IntegerLookup/TextVectorization given a vocabulary path",
+         "TFSMLayer runs the graph of an external SavedModel (CVE-2026-1462); a vocabulary path "
+         "reads any local file, or a URL, into the model.",
+         "Ship the vocabulary inside the model and export SavedModels separately."),
+    Rule("MC407", M, "Keras config references a Keras function outside the tensor-only APIs",
+         "function references to keras modules other than ops, activations, losses, metrics, "
+         "initializers, regularizers, constraints, random, backend, optimizers and layers",
+         "Such functions are importable by any config; not every one is free of side effects.",
+         "Check what the function does, or replace it with a registered custom layer."),
     # --- MC5xx: licence ---------------------------------------------------------------------
     Rule("MC501", M, "fine-tuned model has no licence",
          "the license field of the fine-tuned model's card",

@@ -21,7 +21,7 @@ from typing import IO
 
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
-from modelcards.assess.scan import keras, remote_code
+from modelcards.assess.scan import keras, keras_h5, remote_code
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
@@ -787,36 +787,4 @@ def _scan_npy_file(
 
 
 def _scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:
-    """Search raw HDF5 bytes for the Keras `model_config` attribute (no h5py), within budget."""
-    limits = scan.limits
-    fh.seek(0)
-    hits: set[str] = set()
-    window = bytearray()
-    read = 0
-    config = None
-    while read < min(size, limits.max_h5_bytes):
-        chunk = fh.read(min(_CHUNK * 8, limits.max_h5_bytes - read))
-        if not chunk:
-            break
-        read += len(chunk)
-        data = bytes(window) + chunk
-        hits |= keras.search_markers(data)
-        if config is None and b"model_config" in data:
-            fh_pos = fh.tell()
-            fh.seek(max(0, read - len(data)))
-            config = keras.extract_model_config(fh.read(min(64 * _CHUNK, size)))
-            fh.seek(fh_pos)
-            if config is not None:
-                break  # the config is what can carry code; the rest is weights
-        window = bytearray(data[-64:])
-    if config is not None:
-        scan.findings.extend(keras.config_findings(config, scan.file))
-    elif hits:
-        scan.findings.extend(keras.raw_marker_findings(hits, scan.file))
-    if config is None and read < size:
-        scan.gap(f"only the first {read:,} bytes were searched for a model config")
-        scan.add(
-            "MC122",
-            f"HDF5 file larger than the {limits.max_h5_bytes:,}-byte search budget",
-            {"file_size": size, "bytes_read": read},
-        )
+    keras_h5.scan_h5(scan, fh, size)
