@@ -1,7 +1,7 @@
 """The catalogue of every rule a finding can cite, with stable ids like a linter's.
 
-Ranges: MC1xx pickle and containers, MC2xx safetensors validity, MC3xx remote code, MC4xx
-Keras/TF, MC5xx licence; MC6xx (diff rules) and MC7xx (governance) are reserved and are added
+Ranges: MC1xx pickle and containers (MC14x chat templates and GGUF, MC15x ONNX), MC2xx
+safetensors validity, MC3xx remote code, MC4xx Keras/TF, MC5xx licence; MC6xx (diff rules) and MC7xx (governance) are reserved and are added
 by appending to `RULES`. An id is never reused for a different meaning.
 """
 
@@ -105,6 +105,30 @@ _CATALOGUE: tuple[Rule, ...] = (
          "small files in the Git LFS pointer format",
          "The real file lives in LFS storage; nothing about its content is known.",
          "Fetch the LFS objects (git lfs pull) and scan again."),
+    # --- MC14x: chat templates and GGUF ------------------------------------------------------
+    Rule("MC140", C, "chat template reaches Python internals (template injection)",
+         "chat templates in GGUF metadata, tokenizer_config.json, chat_template.json and .jinja "
+         "files, parsed with Jinja2 (never rendered): dunder attributes and subscripts, |attr, "
+         "names built from pieces, attributes of Jinja and Flask globals, os/popen/eval",
+         "Runtimes that render templates without a sandbox run this code when a chat starts "
+         "(llama-cpp-python CVE-2024-34359, SGLang CVE-2026-5760); real templates never do this.",
+         "Do not serve this model; replace the template with the base model's."),
+    Rule("MC141", M, "chat template cannot be parsed or is too large",
+         "the same templates, with Jinja2's parser",
+         "A template that does not parse could not be checked, and runtimes may read it "
+         "differently.",
+         "Fix the template or take the base model's."),
+    Rule("MC142", M, "chat template computes the names it reads or loads other templates",
+         "|attr with a computed name, subscripts with built strings, include/import/extends",
+         "Computed names are how injection payloads hide from review; real templates name "
+         "what they read.",
+         "Review the template by hand."),
+    Rule("MC143", H, "GGUF header is malformed",
+         "magic, version, tensor and metadata counts, string and array lengths against the file "
+         "size, value types, duplicate keys, tensor dimensions, names and data offsets",
+         "Parsers that trust these fields have overflowed on them; what one tool reads another "
+         "may not.",
+         "Regenerate the file with llama.cpp's conversion scripts."),
     # --- MC2xx: safetensors validity --------------------------------------------------------
     Rule("MC201", H, "safetensors header length is invalid",
          "the 8-byte little-endian header length against bounds (2 bytes .. 100 MB) and the file",

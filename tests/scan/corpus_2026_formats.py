@@ -164,13 +164,135 @@ def keras_benign() -> dict[str, bytes]:
     }
 
 
+# --- GGUF and chat templates -----------------------------------------------------------------
+
+# Real templates in the shape their models ship them (Llama 3, Qwen2, Mistral), and payloads
+# from the published template-injection writeups.
+LLAMA3_TEMPLATE = (
+    "{% set loop_messages = messages %}{% for message in loop_messages %}"
+    "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'"
+    " + message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}"
+    "{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}"
+    "{% endif %}"
+)
+QWEN2_TEMPLATE = (
+    "{%- if tools %}{{- '<|im_start|>system\\n' }}{%- if messages[0]['role'] == 'system' %}"
+    "{{- messages[0]['content'] }}{%- else %}{{- 'You are a helpful assistant.' }}{%- endif %}"
+    "{{- '\\n\\n# Tools\\n\\n<tools>' }}{%- for tool in tools %}{{- '\\n' }}{{- tool | tojson }}"
+    "{%- endfor %}{{- '\\n</tools><|im_end|>\\n' }}{%- endif %}"
+    "{%- for message in messages %}{%- if message.role == 'assistant' and message.tool_calls %}"
+    "{{- '<|im_start|>' + message.role }}{%- for tool_call in message.tool_calls %}"
+    "{%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}"
+    '{{- \'\\n<tool_call>\\n{"name": "\' }}{{- tool_call.name }}{{- \'", "arguments": \' }}'
+    "{{- tool_call.arguments | tojson }}{{- '}\\n</tool_call>' }}{%- endfor %}"
+    "{{- '<|im_end|>\\n' }}{%- else %}"
+    "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}"
+    "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
+    "{%- endif %}"
+)
+MISTRAL_TEMPLATE = (
+    "{%- set ns = namespace(system=none) %}{{- bos_token }}"
+    "{%- for message in messages %}"
+    "{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{- raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+    "{%- endif %}{%- if message['role'] == 'user' %}"
+    "{{- '[INST] ' + message['content'] + ' [/INST]' }}"
+    "{%- elif message['role'] == 'assistant' %}{{- message['content'] + eos_token }}"
+    "{%- else %}{{- raise_exception('Only user and assistant roles are supported!') }}"
+    "{%- endif %}{%- endfor %}{% generation %}{% endgeneration %}"
+)
+HOSTILE_TEMPLATES = {
+    # CVE-2024-34359's published payload: walk to object, list its subclasses
+    "subclasses": "{% for c in ().__class__.__base__.__subclasses__() %}"
+    "{% if c.__name__ == 'catch_warnings' %}{{ c()._module.__builtins__['__import__']('os')"
+    ".popen('id').read() }}{% endif %}{% endfor %}",
+    "lipsum_globals": "{{ lipsum.__globals__['os'].popen('id').read() }}",
+    "cycler_init_globals": "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "attr_concat": "{{ messages|attr('__cla' ~ 'ss__')|attr('__mr' ~ 'o__') }}",
+    "subscript_dunder": "{{ messages['__class__']['__base__'] }}",
+    "set_folded": "{% set a = '__glo' %}{% set b = a ~ 'bals__' %}"
+    "{{ joiner|attr('__init__')|attr(b) }}",
+    "request_application": "{{ request.application.__self__._get_data_for_json }}",
+}
+
+
+def gguf_file(metadata: dict[str, Any], *, templates: dict[str, str] | None = None) -> bytes:
+    """A small GGUF written by the real gguf writer: metadata, one tensor, chat templates."""
+    import gguf
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.gguf"
+        writer = gguf.GGUFWriter(str(path), "llama")
+        writer.add_name("tiny")
+        writer.add_context_length(128)
+        for key, value in metadata.items():
+            writer.add_string(key, value)
+        for name, text in (templates or {}).items():
+            if name == "default":
+                writer.add_chat_template(text)
+            else:
+                writer.add_chat_template([{"name": name, "template": text}])
+        writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        return path.read_bytes()
+
+
+def gguf_header(version: int, tensors: int, kvs: int, body: bytes = b"") -> bytes:
+    """Byte-exact GGUF header (spec: magic, u32 version, u64 tensor count, u64 KV count)."""
+    import struct
+
+    return b"GGUF" + struct.pack("<IQQ", version, tensors, kvs) + body
+
+
+def gguf_string(text: str, declared: int | None = None) -> bytes:
+    import struct
+
+    raw = text.encode()
+    return struct.pack("<Q", len(raw) if declared is None else declared) + raw
+
+
+def gguf_malicious() -> dict[str, bytes]:
+    files = {
+        "gguf_malformed_kv_count.gguf": gguf_header(3, 0, 2**60),
+        "gguf_malformed_string_length.gguf": gguf_header(
+            3, 0, 1, gguf_string("general.name", declared=2**40)
+        ),
+    }
+    if have("gguf"):
+        for name, text in HOSTILE_TEMPLATES.items():
+            files[f"gguf_template_{name}.gguf"] = gguf_file({}, templates={"default": text})
+        files["gguf_named_template_tool_use.gguf"] = gguf_file(
+            {}, templates={"tool_use": HOSTILE_TEMPLATES["lipsum_globals"]}
+        )
+    return files
+
+
+def gguf_benign() -> dict[str, bytes]:
+    if not have("gguf"):
+        return {}
+    return {
+        "gguf_llama3_template.gguf": gguf_file(
+            {"general.license": "llama3"}, templates={"default": LLAMA3_TEMPLATE}
+        ),
+        "gguf_qwen2_template.gguf": gguf_file({}, templates={"default": QWEN2_TEMPLATE}),
+        "gguf_mistral_template.gguf": gguf_file(
+            {}, templates={"default": MISTRAL_TEMPLATE, "tool_use": QWEN2_TEMPLATE}
+        ),
+    }
+
+
 # --- the corpora -----------------------------------------------------------------------------
 
 
 def malicious_files() -> dict[str, bytes]:
     """name -> bytes; each file is one published bypass class."""
-    return {**keras_malicious()}
+    return {**keras_malicious(), **gguf_malicious()}
 
 
 def benign_files() -> dict[str, bytes]:
-    return {**keras_benign()}
+    return {**keras_benign(), **gguf_benign()}

@@ -21,7 +21,7 @@ from typing import IO
 
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
-from modelcards.assess.scan import keras, keras_h5, remote_code
+from modelcards.assess.scan import chat_template, gguf, keras, keras_h5, remote_code
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
@@ -693,6 +693,15 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         scan.gap("Git LFS pointer: content not present")
         return
 
+    if head.startswith(gguf.MAGIC):
+        gguf.scan_gguf(scan, fh, size)
+        return
+    if ext == ".gguf":
+        scan.add("MC143", "named .gguf but no GGUF magic", {"first_bytes": head[:8].hex()})
+    if base in chat_template.TEMPLATE_FILES or ext == ".jinja":
+        fh.seek(0)
+        raw = fh.read(limits.max_text_bytes)
+        scan.findings.extend(chat_template.file_findings(raw, scan.file, base))
     if base in remote_code.AUTO_MAP_FILES or ext == ".py":
         fh.seek(0)
         raw = fh.read(limits.max_text_bytes + 1)
