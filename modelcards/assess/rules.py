@@ -129,6 +129,24 @@ _CATALOGUE: tuple[Rule, ...] = (
          "Parsers that trust these fields have overflowed on them; what one tool reads another "
          "may not.",
          "Regenerate the file with llama.cpp's conversion scripts."),
+    # --- MC15x: ONNX -------------------------------------------------------------------------
+    Rule("MC150", H, "ONNX external data path leaves the model folder",
+         "the location of every tensor stored as external data (initializers, attributes, "
+         "subgraphs, training graphs): '..', absolute paths, drive letters, NUL bytes, and "
+         "symlinks resolved against the model's folder",
+         "Loading the model reads whatever file the path names, outside the model "
+         "(CVE-2024-27318, CVE-2024-5187, CVE-2026-27489); saving it can overwrite one.",
+         "Keep external data files beside the model and name them by plain relative paths."),
+    Rule("MC151", M, "ONNX model uses operators from a custom domain",
+         "node domains and opset_import domains outside the standard ONNX and ONNX Runtime "
+         "domains and the model's own functions",
+         "Running it needs a custom-op library: native code that is not part of the model and "
+         "was not reviewed with it.",
+         "Name and pin the custom-op library in the card, or export with standard operators."),
+    Rule("MC152", M, "ONNX file is not a readable model",
+         "the protobuf wire format of .onnx files: tags, lengths, nesting, external entries",
+         "A file that tools parse differently may hide what one of them loads.",
+         "Re-export the model with onnx."),
     # --- MC2xx: safetensors validity --------------------------------------------------------
     Rule("MC201", H, "safetensors header length is invalid",
          "the 8-byte little-endian header length against bounds (2 bytes .. 100 MB) and the file",

@@ -286,13 +286,83 @@ def gguf_benign() -> dict[str, bytes]:
     }
 
 
+# --- ONNX ------------------------------------------------------------------------------------
+
+
+def onnx_model(*, subgraph: bool = False, domain: str | None = None) -> Any:
+    """A real model: MatMul with a 64x64 initializer (big enough to go external), optionally
+    inside an If subgraph, optionally with a node of another domain."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((64, 64), dtype=np.float32), name="W")
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 64])
+    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 64])
+    opsets = [helper.make_opsetid("", 17)]
+    if subgraph:
+        branch = helper.make_graph(
+            [helper.make_node("MatMul", ["X", "W"], ["Y"])], "then", [], [y], [weight]
+        )
+        cond = numpy_helper.from_array(np.array(True), name="C")
+        node = helper.make_node("If", ["C"], ["Y"], then_branch=branch, else_branch=branch)
+        graph = helper.make_graph([node], "g", [x], [y], [cond])
+    else:
+        nodes = [helper.make_node("MatMul", ["X", "W"], ["Y"])]
+        if domain is not None:
+            nodes.append(helper.make_node("Detect", ["Y"], ["Z"], domain=domain))
+            opsets.append(helper.make_opsetid(domain, 1))
+        graph = helper.make_graph(nodes, "g", [x], [y], [weight])
+    return helper.make_model(graph, opset_imports=opsets)
+
+
+def onnx_bytes(model: Any, *, location: str | None = None) -> bytes:
+    """The .onnx bytes; with `location`, saved with external data by onnx and then pointed at
+    `location` the way a hostile file is made."""
+    import onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.onnx"
+        if location is None:
+            onnx.save(model, str(path))
+            return path.read_bytes()
+        onnx.save(model, str(path), save_as_external_data=True, location="model.onnx_data")
+        saved = onnx.load(str(path), load_external_data=False)
+        for tensor in onnx.external_data_helper._get_all_tensors(saved):
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = location
+        return saved.SerializeToString()
+
+
+def onnx_malicious() -> dict[str, bytes]:
+    if not have("onnx"):
+        return {}
+    plain, nested = onnx_model(), onnx_model(subgraph=True)
+    return {
+        "onnx_external_traversal.onnx": onnx_bytes(plain, location="../../../etc/passwd"),
+        "onnx_external_nested_traversal.onnx": onnx_bytes(plain, location="sub/../../secret"),
+        "onnx_external_absolute.onnx": onnx_bytes(plain, location="/etc/shadow"),
+        "onnx_external_drive_letter.onnx": onnx_bytes(plain, location="C:\\Windows\\win.ini"),
+        "onnx_external_in_subgraph.onnx": onnx_bytes(nested, location="../../.ssh/id_rsa"),
+    }
+
+
+def onnx_benign() -> dict[str, bytes]:
+    if not have("onnx"):
+        return {}
+    return {
+        "onnx_small.onnx": onnx_bytes(onnx_model()),
+        "onnx_if_subgraph.onnx": onnx_bytes(onnx_model(subgraph=True)),
+    }
+
+
 # --- the corpora -----------------------------------------------------------------------------
 
 
 def malicious_files() -> dict[str, bytes]:
     """name -> bytes; each file is one published bypass class."""
-    return {**keras_malicious(), **gguf_malicious()}
+    return {**keras_malicious(), **gguf_malicious(), **onnx_malicious()}
 
 
 def benign_files() -> dict[str, bytes]:
-    return {**keras_benign(), **gguf_benign()}
+    return {**keras_benign(), **gguf_benign(), **onnx_benign()}

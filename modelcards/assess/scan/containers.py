@@ -17,11 +17,12 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
-from modelcards.assess.scan import chat_template, gguf, keras, keras_h5, remote_code
+from modelcards.assess.scan import chat_template, gguf, keras, keras_h5, onnx_check, remote_code
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
@@ -88,6 +89,7 @@ class FileScan:
     findings: list[Finding] = field(default_factory=list)
     partial: list[str] = field(default_factory=list)
     decompressed: int = 0
+    path: Path | None = None  # where the file is, for checks that look beside it (ONNX data)
 
     def add(
         self,
@@ -720,6 +722,9 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         # 0x80 0x0N also starts other binary data: call it a pickle only if it parses as one
         fh.seek(0)
         pickle_head = scan_stream(fh, size, limits).is_pickle
+    if ext == ".onnx" and not pickle_head:
+        onnx_check.scan_onnx(scan, fh, size, scan.path)
+        return
     if ext == ".safetensors" and not pickle_head:
         scan.findings.extend(check_safetensors(fh, size, scan.file))
         return
