@@ -213,3 +213,9 @@ def test_real_tokenizer_configs_give_no_template_finding(tmp_path: Path) -> None
     for path in sorted(REALCASES.glob("*/tokenizer_config.json")):
         report = scan_path(path)
         assert not {"MC140", "MC141", "MC142"} & rules(report), path
+
+
+def test_processor_config_template_is_checked(scan_bytes_as: Scan) -> None:
+    config = {"chat_template": HOSTILE_TEMPLATES["cycler_init_globals"]}
+    report = scan_bytes_as("processor_config.json", json.dumps(config).encode())
+    assert rules(report) == {"MC140"}

@@ -151,6 +151,8 @@ def test_h5_fixed_length_config_with_odd_spacing(scan_bytes_as: Scan, tmp_path: 
         ("keras.ops", "os.system", True, "MC405"),
         ("tensorflow.io", "write_file", True, "MC405"),
         ("keras.src.backend.config", "set_floatx", True, "MC405"),
+        ("keras_hub.src.utils.preset_utils", "get_file", True, "MC405"),
+        ("keras_hub.src.models.gemma.gemma_backbone", "GemmaBackbone", False, None),
     ],
 )
 def test_keras_internal_verdicts(module: str, name: str, is_function: bool, rule: str) -> None:
@@ -163,3 +165,11 @@ def test_walk_limit_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [f.rule for f in config_findings(config, "m.keras")] == ["MC404"]
     monkeypatch.setattr(keras_scan, "MAX_WALK", 500)
     assert config_findings(config, "m.keras") == []
+
+
+def test_walk_limit_makes_a_real_keras_file_partial(
+    scan_bytes_as: Scan, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keras_scan, "MAX_WALK", 20)
+    report = scan_bytes_as("m.keras", keras_models()["functional.keras"])
+    assert {f.rule for f in report.findings} == {"MC404"} and report.partial == ("m.keras",)

@@ -152,3 +152,22 @@ def test_the_reader_skips_weights_without_reading_them(monkeypatch: pytest.Monke
 
     onnx_check.read_model(Counting(data), len(data))
     assert max(reads) <= onnx_check.MAX_STRING and -1 not in reads
+
+
+def test_external_tensor_in_a_function_default_attribute(scan_bytes_as: Scan) -> None:
+    import numpy as np
+    from onnx import external_data_helper, helper, numpy_helper
+
+    tensor = numpy_helper.from_array(np.ones(4, dtype=np.float32), name="default_w")
+    external_data_helper.set_external_data(tensor, location="../../outside.bin")
+    tensor.ClearField("raw_data")
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    fn = helper.make_function(
+        "local.fn", "Scale", ["a"], ["b"], [helper.make_node("Identity", ["a"], ["b"])],
+        [helper.make_opsetid("", 17)],
+        attribute_protos=[helper.make_attribute("w", tensor)],
+    )  # fmt: skip
+    model = onnx_model()
+    model.functions.append(fn)
+    (hit,) = scan_bytes_as("m.onnx", model.SerializeToString()).findings
+    assert hit.rule == "MC150" and hit.evidence["tensor"] == "default_w"

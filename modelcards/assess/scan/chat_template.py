@@ -24,7 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
 
-TEMPLATE_FILES = frozenset({"tokenizer_config.json", "chat_template.json"})
+TEMPLATE_FILES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json"})
 MAX_TEMPLATE_CHARS = 1024 * 1024  # the largest real templates are ~20 kB
 MAX_NODES = 200_000
 # Attribute names that only a sandbox escape needs (besides every name starting with "_").

@@ -548,7 +548,10 @@ def _keras_config(scan: FileScan, data: bytes, complete: bool, label: str | None
         scan.add("MC404", f"Keras config is not JSON: {exc}", {}, label)
         scan.findings.extend(keras.raw_marker_findings(keras.search_markers(data), scan.file))
         return
-    scan.findings.extend(keras.config_findings(config, scan.file, member=label))
+    found = keras.config_findings(config, scan.file, member=label)
+    scan.findings.extend(found)
+    if any(f.rule == "MC404" for f in found):
+        scan.gap(f"{label or scan.file}: config larger than the walk limit")
 
 
 def _scan_npy_member(scan: FileScan, member: _Member, head: bytes) -> None:

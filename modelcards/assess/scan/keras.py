@@ -29,7 +29,10 @@ _RAW_MARKERS = (
     (re.compile(rb'"class_name"\s*:\s*"TFSMLayer"'), "TFSMLayer"),
 )
 
-KERAS_ROOTS = frozenset({"keras", "tf_keras", "tensorflow", "tf"})
+# Packages Keras >= 3.9 still imports from a config (keras_hub/cv/nlp), and TensorFlow's.
+KERAS_ROOTS = frozenset(
+    {"keras", "keras_hub", "keras_cv", "keras_nlp", "tf_keras", "tensorflow", "tf"}
+)
 # Keras/TF functions that load another model, fetch or write files, or switch safe mode off.
 _RISKY_NAMES = frozenset({
     "load_model", "save_model", "load_weights", "save_weights", "get_file", "func_load",

@@ -135,6 +135,8 @@ def scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:
     for config in configs:
         findings += keras.config_findings(config, scan.file)
     scan.findings.extend(findings)
+    if any(f.rule == "MC404" for f in findings):
+        scan.gap("config larger than the walk limit")
     if hits and not any(f.rule == "MC401" for f in findings):
         scan.findings.extend(keras.raw_marker_findings(hits, scan.file))
     if not any(_is_model_config(c) for c in configs) and read < size:

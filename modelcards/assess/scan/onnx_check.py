@@ -39,7 +39,7 @@ _SCHEMA: dict[str, dict[int, str]] = {
     "entry": {1: "str", 2: "str"},
     "opset": {1: "str"},
     "training": {1: "graph", 3: "graph"},
-    "function": {7: "node", 9: "opset", 10: "str"},
+    "function": {7: "node", 9: "opset", 10: "str", 11: "attribute"},
 }
 
 
