@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from corpus_2026_formats import (
+    DEEPSEEK_R1_TEMPLATE,
+    GEMMA_TEMPLATE,
     HOSTILE_TEMPLATES,
     LLAMA3_TEMPLATE,
+    LLAMA31_TOOLS_TEMPLATE,
     MISTRAL_TEMPLATE,
     QWEN2_TEMPLATE,
     gguf_benign,
@@ -135,7 +138,17 @@ def test_string_budget_makes_the_scan_partial(
     assert rules(report) == {"MC122"} and report.partial == ("m.gguf",)
 
 
-@pytest.mark.parametrize("source", [LLAMA3_TEMPLATE, QWEN2_TEMPLATE, MISTRAL_TEMPLATE])
+@pytest.mark.parametrize(
+    "source",
+    [
+        LLAMA3_TEMPLATE,
+        LLAMA31_TOOLS_TEMPLATE,
+        QWEN2_TEMPLATE,
+        MISTRAL_TEMPLATE,
+        DEEPSEEK_R1_TEMPLATE,
+        GEMMA_TEMPLATE,
+    ],
+)
 def test_real_templates_have_no_problems(source: str) -> None:
     assert template_problems(source) == ([], [])
 
