@@ -203,9 +203,57 @@ MISTRAL_TEMPLATE = (
     "{%- endif %}{%- endfor %}{% generation %}{% endgeneration %}"
 )
 # More real templates: Llama 3.1 with tools, DeepSeek-R1, Gemma.
-LLAMA31_TOOLS_TEMPLATE = "{{- bos_token }}\n{%- if custom_tools is defined %}{%- set tools = custom_tools %}{%- endif %}\n{%- if not tools_in_user_message is defined %}{%- set tools_in_user_message = true %}{%- endif %}\n{%- if not date_string is defined %}{%- if strftime_now is defined %}{%- set date_string = strftime_now(\"%d %b %Y\") %}{%- else %}{%- set date_string = \"26 Jul 2024\" %}{%- endif %}{%- endif %}\n{%- if messages[0]['role'] == 'system' %}{%- set system_message = messages[0]['content']|trim %}{%- set messages = messages[1:] %}{%- else %}{%- set system_message = \"\" %}{%- endif %}\n{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}\n{%- if builtin_tools is defined or tools is not none %}{{- \"Environment: ipython\\n\" }}{%- endif %}\n{%- if builtin_tools is defined %}{{- \"Tools: \" + builtin_tools | reject('equalto', 'code_interpreter') | join(\", \") + \"\\n\\n\"}}{%- endif %}\n{%- for t in tools %}{{- t | tojson(indent=4) }}{{- \"\\n\\n\" }}{%- endfor %}\n{%- for message in messages %}\n    {%- if not (message.role == 'ipython' or message.role == 'tool' or 'tool_calls' in message) %}\n        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}\n    {%- elif 'tool_calls' in message %}\n        {%- if not message.tool_calls|length == 1 %}{{- raise_exception(\"This model only supports single tool-calls at once!\") }}{%- endif %}\n        {%- set tool_call = message.tool_calls[0].function %}\n        {%- if builtin_tools is defined and tool_call.name in builtin_tools %}\n            {{- \"<|python_tag|>\" + tool_call.name + \".call(\" }}\n            {%- for arg_name, arg_val in tool_call.arguments | items %}{{- arg_name + '=\"' + arg_val + '\"' }}{%- if not loop.last %}{{- \", \" }}{%- endif %}{%- endfor %}\n        {%- else %}{{- '{\"name\": \"' + tool_call.name + '\", ' }}{{- '\"parameters\": ' }}{{- tool_call.arguments | tojson }}{{- \"}\" }}{%- endif %}\n    {%- endif %}\n{%- endfor %}\n{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}"
-DEEPSEEK_R1_TEMPLATE = "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}{% set ns = namespace(is_first=false, is_tool=false, is_output_first=true, system_prompt='', is_first_sp=true) %}{%- for message in messages %}{%- if message['role'] == 'system' %}{%- if ns.is_first_sp %}{% set ns.system_prompt = ns.system_prompt + message['content'] %}{% set ns.is_first_sp = false %}{%- else %}{% set ns.system_prompt = ns.system_prompt + '\\n\\n' + message['content'] %}{%- endif %}{%- endif %}{%- endfor %}{{ bos_token }}{{ ns.system_prompt }}{%- for message in messages %}{%- if message['role'] == 'assistant' and message['content'] is not none %}{% set content = message['content'] %}{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor %}"
-GEMMA_TEMPLATE = "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}"
+LLAMA31_TOOLS_TEMPLATE = (
+    "{{- bos_token }}\n{%- if custom_tools is defined %}{%- set tools = custom_tools %"
+    "}{%- endif %}\n{%- if not tools_in_user_message is defined %}{%- set tools_in_use"
+    "r_message = true %}{%- endif %}\n{%- if not date_string is defined %}{%- if strft"
+    'ime_now is defined %}{%- set date_string = strftime_now("%d %b %Y") %}{%- else %'
+    '}{%- set date_string = "26 Jul 2024" %}{%- endif %}{%- endif %}\n{%- if messages['
+    "0]['role'] == 'system' %}{%- set system_message = messages[0]['content']|trim %}"
+    '{%- set messages = messages[1:] %}{%- else %}{%- set system_message = "" %}{%- e'
+    'ndif %}\n{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}\n{%- if builtin_t'
+    'ools is defined or tools is not none %}{{- "Environment: ipython\\n" }}{%- endif '
+    '%}\n{%- if builtin_tools is defined %}{{- "Tools: " + builtin_tools | reject(\'equ'
+    'alto\', \'code_interpreter\') | join(", ") + "\\n\\n"}}{%- endif %}\n{%- for t in tool'
+    's %}{{- t | tojson(indent=4) }}{{- "\\n\\n" }}{%- endfor %}\n{%- for message in mes'
+    "sages %}\n    {%- if not (message.role == 'ipython' or message.role == 'tool' or "
+    "'tool_calls' in message) %}\n        {{- '<|start_header_id|>' + message['role'] "
+    "+ '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}\n    {%- e"
+    "lif 'tool_calls' in message %}\n        {%- if not message.tool_calls|length == 1"
+    ' %}{{- raise_exception("This model only supports single tool-calls at once!") }}'
+    "{%- endif %}\n        {%- set tool_call = message.tool_calls[0].function %}\n     "
+    "   {%- if builtin_tools is defined and tool_call.name in builtin_tools %}\n      "
+    '      {{- "<|python_tag|>" + tool_call.name + ".call(" }}\n            {%- for ar'
+    "g_name, arg_val in tool_call.arguments | items %}{{- arg_name + '=\"' + arg_val +"
+    ' \'"\' }}{%- if not loop.last %}{{- ", " }}{%- endif %}{%- endfor %}\n        {%- e'
+    "lse %}{{- '{\"name\": \"' + tool_call.name + '\", ' }}{{- '\"parameters\": ' }}{{- too"
+    'l_call.arguments | tojson }}{{- "}" }}{%- endif %}\n    {%- endif %}\n{%- endfor %'
+    "}\n{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_i"
+    "d|>\\n\\n' }}{%- endif %}"
+)
+DEEPSEEK_R1_TEMPLATE = (
+    "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = fals"
+    "e %}{% endif %}{% set ns = namespace(is_first=false, is_tool=false, is_output_fi"
+    "rst=true, system_prompt='', is_first_sp=true) %}{%- for message in messages %}{%"
+    "- if message['role'] == 'system' %}{%- if ns.is_first_sp %}{% set ns.system_prom"
+    "pt = ns.system_prompt + message['content'] %}{% set ns.is_first_sp = false %}{%-"
+    " else %}{% set ns.system_prompt = ns.system_prompt + '\\n\\n' + message['content']"
+    " %}{%- endif %}{%- endif %}{%- endfor %}{{ bos_token }}{{ ns.system_prompt }}{%-"
+    " for message in messages %}{%- if message['role'] == 'assistant' and message['co"
+    "ntent'] is not none %}{% set content = message['content'] %}{% if '</think>' in "
+    "content %}{% set content = content.split('</think>')[-1] %}{% endif %}{{'<｜Assis"
+    "tant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor %}"
+)
+GEMMA_TEMPLATE = (
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('Syste"
+    "m role not supported') }}{% endif %}{% for message in messages %}{% if (message["
+    "'role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation "
+    "roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if (mes"
+    "sage['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = m"
+    "essage['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\\n' + message['conten"
+    "t'] | trim + '<end_of_turn>\\n' }}{% endfor %}{% if add_generation_prompt %}{{'<s"
+    "tart_of_turn>model\\n'}}{% endif %}"
+)
 HOSTILE_TEMPLATES = {
     # CVE-2024-34359's published payload: walk to object, list its subclasses
     "subclasses": "{% for c in ().__class__.__base__.__subclasses__() %}"
