@@ -37,7 +37,7 @@ def fn_ref(module: str, name: str) -> dict[str, Any]:
 @functools.lru_cache(maxsize=1)
 def keras_models() -> dict[str, bytes]:
     """Real models saved by Keras: a Functional model with a nested Sequential, compiled, as
-    `.keras` and `.h5`, a plain Sequential `.keras`, and an `.h5` with a bytecode Lambda."""
+    `.keras` and `.h5`, a plain Sequential `.keras`, and a bytecode Lambda in both formats."""
     import keras
 
     inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="inner")
@@ -54,6 +54,7 @@ def keras_models() -> dict[str, bytes]:
             ("functional.h5", functional.save),
             ("sequential.keras", sequential.save),
             ("lambda.h5", lam.save),
+            ("lambda.keras", lam.save),
         ]
         for name, save in saves:
             path = str(Path(tmp) / name)
@@ -149,7 +150,8 @@ def keras_malicious() -> dict[str, bytes]:
         "keras_build_config_exec.keras": edit_keras(functional, build_config),
         "keras_tfsmlayer.keras": edit_keras(functional, tfsm),
         "keras_shared_object_os_system.keras": edit_keras(functional, shared),
-        "keras_lambda_bytecode.h5": models["lambda.h5"],
+        "keras_lambda_bytecode.h5": models["lambda.h5"],  # CVE-2025-9905: .h5 skips safe_mode
+        "keras_lambda_bytecode.keras": models["lambda.keras"],
     }
 
 

@@ -51,9 +51,11 @@ def test_tfsmlayer_is_high(scan_bytes_as: Scan) -> None:
     assert hit.evidence["path"] == "/tmp/attacker_savedmodel"
 
 
-def test_h5_lambda_saved_by_keras(scan_bytes_as: Scan) -> None:
-    report = scan_bytes_as("m.h5", keras_malicious()["keras_lambda_bytecode.h5"])
-    assert "MC401" in {f.rule for f in report.findings}
+@pytest.mark.parametrize("suffix", ["h5", "keras"])
+def test_lambda_bytecode_saved_by_keras(scan_bytes_as: Scan, suffix: str) -> None:
+    report = scan_bytes_as(f"m.{suffix}", keras_malicious()[f"keras_lambda_bytecode.{suffix}"])
+    (hit,) = report.findings
+    assert hit.rule == "MC401" and "__lambda__" in hit.evidence["layers"]
 
 
 @pytest.mark.parametrize("name", sorted(keras_benign()))
