@@ -14,8 +14,13 @@ RULES_DIR = Path(__file__).parent / "rules"
 FAMILIES = {
     "MC1": "Pickles and archives", "MC2": "safetensors validity", "MC3": "Remote code",
     "MC4": "Keras and TensorFlow", "MC5": "Licences", "MC6": "What the fine-tune changed",
-    "MC7": "Governance and policy",
+    "MC7": "Governance and policy", "MC14": "Chat templates and GGUF", "MC15": "ONNX",
 }  # fmt: skip
+
+
+def family_of(rule_id: str) -> str:
+    """The longest matching prefix wins: MC140 is a chat-template rule, not a pickle rule."""
+    return max((p for p in FAMILIES if rule_id.startswith(p)), key=len, default="")
 
 
 def rule_pages() -> dict[str, str]:
@@ -29,8 +34,8 @@ def rule_pages() -> dict[str, str]:
         "`modelcards rules` prints the same list.",
     ]
     pages = {}
-    for prefix, family in FAMILIES.items():
-        members = [r for r in ordered if r.id.startswith(prefix)]
+    for prefix, family in sorted(FAMILIES.items()):
+        members = [r for r in ordered if family_of(r.id) == prefix]
         if not members:
             continue
         index += ["", f"## {family}", "", "| Rule | Severity | Title |", "|---|---|---|"]

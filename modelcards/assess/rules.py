@@ -1,7 +1,7 @@
 """The catalogue of every rule a finding can cite, with stable ids like a linter's.
 
-Ranges: MC1xx pickle and containers, MC2xx safetensors validity, MC3xx remote code, MC4xx
-Keras/TF, MC5xx licence; MC6xx (diff rules) and MC7xx (governance) are reserved and are added
+Ranges: MC1xx pickle and containers (MC14x chat templates and GGUF, MC15x ONNX), MC2xx
+safetensors validity, MC3xx remote code, MC4xx Keras/TF, MC5xx licence; MC6xx (diff rules) and MC7xx (governance) are reserved and are added
 by appending to `RULES`. An id is never reused for a different meaning.
 """
 
@@ -116,6 +116,48 @@ _CATALOGUE: tuple[Rule, ...] = (
          "torch.jit.load compiles this TorchScript; it is never imported as Python, so it is "
          "listed for review, not judged as Python source.",
          "Review the TorchScript source if the model's origin is not trusted."),
+    # --- MC14x: chat templates and GGUF ------------------------------------------------------
+    Rule("MC140", C, "chat template reaches Python internals (template injection)",
+         "chat templates in GGUF metadata, tokenizer_config.json, chat_template.json and .jinja "
+         "files, parsed with Jinja2 (never rendered): dunder attributes and subscripts, |attr, "
+         "names built from pieces, attributes of Jinja and Flask globals, os/popen/eval",
+         "Runtimes that render templates without a sandbox run this code when a chat starts "
+         "(llama-cpp-python CVE-2024-34359, SGLang CVE-2026-5760); real templates never do this.",
+         "Do not serve this model; replace the template with the base model's."),
+    Rule("MC141", M, "chat template cannot be parsed or is too large",
+         "the same templates, with Jinja2's parser",
+         "A template that does not parse could not be checked, and runtimes may read it "
+         "differently.",
+         "Fix the template or take the base model's."),
+    Rule("MC142", M, "chat template computes the names it reads or loads other templates",
+         "|attr with a computed name, subscripts with built strings, include/import/extends",
+         "Computed names are how injection payloads hide from review; real templates name "
+         "what they read.",
+         "Review the template by hand."),
+    Rule("MC143", H, "GGUF header is malformed",
+         "magic, version, tensor and metadata counts, string and array lengths against the file "
+         "size, value types, duplicate keys, tensor dimensions, names and data offsets",
+         "Parsers that trust these fields have overflowed on them; what one tool reads another "
+         "may not.",
+         "Regenerate the file with llama.cpp's conversion scripts."),
+    # --- MC15x: ONNX -------------------------------------------------------------------------
+    Rule("MC150", H, "ONNX external data path leaves the model folder",
+         "the location of every tensor stored as external data (initializers, attributes, "
+         "subgraphs, training graphs): '..', absolute paths, drive letters, NUL bytes, and "
+         "symlinks resolved against the model's folder",
+         "Loading the model reads whatever file the path names, outside the model "
+         "(CVE-2024-27318, CVE-2024-5187, CVE-2026-27489); saving it can overwrite one.",
+         "Keep external data files beside the model and name them by plain relative paths."),
+    Rule("MC151", M, "ONNX model uses operators from a custom domain",
+         "node domains and opset_import domains outside the standard ONNX and ONNX Runtime "
+         "domains and the model's own functions",
+         "Running it needs a custom-op library: native code that is not part of the model and "
+         "was not reviewed with it.",
+         "Name and pin the custom-op library in the card, or export with standard operators."),
+    Rule("MC152", M, "ONNX file is not a readable model",
+         "the protobuf wire format of .onnx files: tags, lengths, nesting, external entries",
+         "A file that tools parse differently may hide what one of them loads.",
+         "Re-export the model with onnx."),
     # --- MC2xx: safetensors validity --------------------------------------------------------
     Rule("MC201", H, "safetensors header length is invalid",
          "the 8-byte little-endian header length against bounds (2 bytes .. 100 MB) and the file",
@@ -196,6 +238,25 @@ _CATALOGUE: tuple[Rule, ...] = (
          "config.json in .keras archives, model_config in .h5 files",
          "An unreadable config was not checked for Lambda layers.",
          "Regenerate the file with Keras."),
+    Rule("MC405", C, "Keras config calls a Keras API that loads models, fetches files or turns "
+         "safe mode off",
+         "function and class references inside keras/tf_keras/tensorflow anywhere in the config "
+         "(nested models, layer configs, build_config, compile_config): load_model, get_file, "
+         "safe-mode switches, file and export APIs",
+         "Keras imports anything under keras.* even with safe_mode=True: load_model with safe "
+         "mode off runs a second model's code (CVE-2025-9906), get_file writes any file "
+         "(CVE-2025-8747).",
+         "Do not load this model; ask for one saved by Keras without custom functions."),
+    Rule("MC406", H, "Keras layer opens a file, URL or SavedModel when the model loads",
+         "TFSMLayer, and StringLookup/IntegerLookup/TextVectorization given a vocabulary path",
+         "TFSMLayer runs the graph of an external SavedModel (CVE-2026-1462); a vocabulary path "
+         "reads any local file, or a URL, into the model.",
+         "Ship the vocabulary inside the model and export SavedModels separately."),
+    Rule("MC407", M, "Keras config references a Keras function outside the tensor-only APIs",
+         "function references to keras modules other than ops, activations, losses, metrics, "
+         "initializers, regularizers, constraints, random, backend, optimizers and layers",
+         "Such functions are importable by any config; not every one is free of side effects.",
+         "Check what the function does, or replace it with a registered custom layer."),
     # --- MC5xx: licence ---------------------------------------------------------------------
     Rule("MC501", M, "fine-tuned model has no licence",
          "the license field of the fine-tuned model's card",

@@ -14,6 +14,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+import corpus_2026_formats
 import numpy as np
 
 # --- opcode helpers --------------------------------------------------------------------------
@@ -289,7 +290,11 @@ def malicious_files() -> dict[str, bytes]:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("inner.pt", inner)
     files["nested.zip"] = buf.getvalue()
-    return {**files, **corpus_2026_pickle.malicious_files()}
+    return {
+        **files,
+        **corpus_2026_pickle.malicious_files(),
+        **corpus_2026_formats.malicious_files(),  # GGUF, ONNX, Keras: high or above
+    }
 
 
 def benign_files() -> dict[str, bytes]:
@@ -316,7 +321,7 @@ def benign_files() -> dict[str, bytes]:
         },
         protocol=2,
     )
-    return {**files, **corpus_2026_pickle.benign_files()}
+    return {**files, **corpus_2026_pickle.benign_files(), **corpus_2026_formats.benign_files()}
 
 
 def _patch_zip(data: bytes, *, flag_or: int = 0, crc: int | None = None) -> bytes:

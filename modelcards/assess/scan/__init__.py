@@ -42,7 +42,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 def scan_file(real: Path, rel: str, limits: ScanLimits) -> tuple[list[Finding], list[str]]:
     """Scan one regular file; returns findings and why it was partial (empty if read in full)."""
-    scan = FileScan(rel, limits)
+    scan = FileScan(rel, limits, path=real)
     try:
         fd = os.open(real, os.O_RDONLY | _NONBLOCK | _NOFOLLOW)
     except OSError as exc:

@@ -14,11 +14,21 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
-from modelcards.assess.scan import compressed, keras, npy, remote_code
+from modelcards.assess.scan import (
+    chat_template,
+    compressed,
+    gguf,
+    keras,
+    keras_h5,
+    npy,
+    onnx_check,
+    remote_code,
+)
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.npy import NPY_MAGIC
 from modelcards.assess.scan.pickle_findings import stream_findings
@@ -90,6 +100,7 @@ class FileScan:
     findings: list[Finding] = field(default_factory=list)
     partial: list[str] = field(default_factory=list)
     decompressed: int = 0
+    path: Path | None = None  # where the file is, for checks that look beside it (ONNX data)
 
     def add(
         self,
@@ -311,7 +322,10 @@ def _keras_config(scan: FileScan, data: bytes, complete: bool, label: str | None
         scan.add("MC404", f"Keras config is not JSON: {exc}", {}, label)
         scan.findings.extend(keras.raw_marker_findings(keras.search_markers(data), scan.file))
         return
-    scan.findings.extend(keras.config_findings(config, scan.file, member=label))
+    found = keras.config_findings(config, scan.file, member=label)
+    scan.findings.extend(found)
+    if any(f.rule == "MC404" for f in found):
+        scan.gap(f"{label or scan.file}: config larger than the walk limit")
 
 
 # --- streams read only forward: tar members, decompressed data ------------------------------
@@ -409,6 +423,15 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         scan.gap("Git LFS pointer: content not present")
         return
 
+    if head.startswith(gguf.MAGIC):
+        gguf.scan_gguf(scan, fh, size)
+        return
+    if ext == ".gguf":
+        scan.add("MC143", "named .gguf but no GGUF magic", {"first_bytes": head[:8].hex()})
+    if base in chat_template.TEMPLATE_FILES or ext == ".jinja":
+        fh.seek(0)
+        raw = fh.read(limits.max_text_bytes)
+        scan.findings.extend(chat_template.file_findings(raw, scan.file, base))
     if base in remote_code.AUTO_MAP_FILES or ext == ".py":
         fh.seek(0)
         raw = fh.read(limits.max_text_bytes + 1)
@@ -434,6 +457,9 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         # 0x80 0x0N also starts other binary data: call it a pickle only if it parses as one
         fh.seek(0)
         pickle_head = scan_stream(fh, size, limits).is_pickle
+    if ext == ".onnx" and not pickle_head:
+        onnx_check.scan_onnx(scan, fh, size, scan.path)
+        return
     if ext == ".safetensors" and not pickle_head:
         scan.findings.extend(check_safetensors(fh, size, scan.file))
         return
@@ -488,36 +514,4 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
 
 
 def _scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:
-    """Search raw HDF5 bytes for the Keras `model_config` attribute (no h5py), within budget."""
-    limits = scan.limits
-    fh.seek(0)
-    hits: set[str] = set()
-    window = bytearray()
-    read = 0
-    config = None
-    while read < min(size, limits.max_h5_bytes):
-        chunk = fh.read(min(_CHUNK * 8, limits.max_h5_bytes - read))
-        if not chunk:
-            break
-        read += len(chunk)
-        data = bytes(window) + chunk
-        hits |= keras.search_markers(data)
-        if config is None and b"model_config" in data:
-            fh_pos = fh.tell()
-            fh.seek(max(0, read - len(data)))
-            config = keras.extract_model_config(fh.read(min(64 * _CHUNK, size)))
-            fh.seek(fh_pos)
-            if config is not None:
-                break  # the config is what can carry code; the rest is weights
-        window = bytearray(data[-64:])
-    if config is not None:
-        scan.findings.extend(keras.config_findings(config, scan.file))
-    elif hits:
-        scan.findings.extend(keras.raw_marker_findings(hits, scan.file))
-    if config is None and read < size:
-        scan.gap(f"only the first {read:,} bytes were searched for a model config")
-        scan.add(
-            "MC122",
-            f"HDF5 file larger than the {limits.max_h5_bytes:,}-byte search budget",
-            {"file_size": size, "bytes_read": read},
-        )
+    keras_h5.scan_h5(scan, fh, size)
