@@ -20,16 +20,17 @@ from git.exc import GitCommandError
 from modelcards.assess.findings import Severity
 from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
-from modelcards.project.build import (
+from modelcards.project.build import model_inputs, prepare
+from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.project.state import (
     ModelState,
-    model_inputs,
     model_state,
-    prepare,
+    previous_context,
+    previous_output,
     project_lock,
     project_templates_digest,
     site_folders,
 )
-from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.publish.site import MARKER, site_settings
 from modelcards.render import make_environment, render_model
 from modelcards.render.fingerprint import (
@@ -75,13 +76,6 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
@@ -130,7 +124,7 @@ def _inputs_changed(
 def _what_changed(state: ModelState, card_json: str | None) -> str:
     """Name the files that differ from the manifest the card was built from."""
     try:
-        recorded = json.loads(card_json or "{}").get("provenance", {}).get("files", [])
+        recorded = previous_context(card_json).get("provenance", {}).get("files", [])
         before = {f["path"]: f["sha256"] for f in recorded}
     except (ValueError, AttributeError, TypeError, KeyError):
         return "its inputs changed"
@@ -174,8 +168,8 @@ def check_project(
         state = model_state(config, entry, cache, git, online=online, lock=lock)
         card_path = f"{entry.path}/README.md"
         card = state.existing_card
-        changes = _read(config.root / entry.path / "CHANGES.md")
-        card_json = _read(config.root / entry.path / "card.json")
+        changes = previous_output(config, config.root / entry.path / "CHANGES.md")
+        card_json = previous_output(config, config.root / entry.path / "card.json")
         cards.append((card or "", changes or "", card_json or ""))
         stale: list[Problem] = []
         recorded = read_fingerprint(card) if card is not None else None
@@ -266,7 +260,7 @@ def _changed_facts(
         return (change["file"], change["key"], json.dumps(change["after"], sort_keys=True))
 
     try:
-        recorded = json.loads(card_json or "{}")
+        recorded = previous_context(card_json)
         old = {key(c) for c in (recorded.get("diff") or {}).get("changes", [])}
     except (ValueError, TypeError, KeyError, AttributeError):
         old = set()
@@ -289,7 +283,7 @@ def _changed_facts(
 
 def _risks(card_json: str | None) -> list[Any]:
     try:
-        risks = json.loads(card_json or "{}").get("risks") or []
+        risks = previous_context(card_json).get("risks") or []
     except (ValueError, AttributeError):
         return []
     return risks if isinstance(risks, list) else []
@@ -339,7 +333,7 @@ def _check_site(
     if not config.site.enabled or not folder.is_dir():
         return []
     marker_file = f"{config.site.dir}/{MARKER}"
-    recorded = read_site_marker(_read(folder / MARKER) or "")
+    recorded = read_site_marker(previous_output(config, folder / MARKER) or "")
     if recorded is None:
         return [
             Problem(
@@ -354,7 +348,7 @@ def _check_site(
             Problem(None, marker_file, f"the site is older than the cards; {REBUILD}", kind="site")
         ]
     files = {
-        path.relative_to(config.root).as_posix(): _read(path) or ""
+        path.relative_to(config.root).as_posix(): previous_output(config, path) or ""
         for path in sorted(folder.rglob("*"))
         if path.is_file() and path.name != MARKER
     }

@@ -23,6 +23,7 @@ from modelcards.publish.settings import SiteConfig
 from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import ConfigError
+from modelcards.safeio.textfile import read_project_text
 from modelcards.safeio.yamlsafe import load_yaml, plain_data
 
 if sys.version_info >= (3, 11):
@@ -123,18 +124,28 @@ def _kind(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
 def find_config(root: Path) -> tuple[Any, str] | None:
     """(raw config, file name) from modelcards.yml, else pyproject's [tool.modelcards]."""
     yml = root / CONFIG_NAME
-    if yml.is_file():
-        data = load_yaml(
-            yml.read_text(encoding="utf-8"), file=CONFIG_NAME, error=ConfigError, roundtrip=True
-        )
+    text = read_project_text(
+        yml, root=root, file=CONFIG_NAME, max_bytes=MAX_CONFIG_BYTES, error=ConfigError
+    )
+    if text is not None:
+        data = load_yaml(text, file=CONFIG_NAME, error=ConfigError, roundtrip=True)
         return data if data is not None else {}, CONFIG_NAME
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
+    pyproject = read_project_text(
+        root / "pyproject.toml",
+        root=root,
+        file="pyproject.toml",
+        max_bytes=MAX_CONFIG_BYTES,
+        error=ConfigError,
+    )
+    if pyproject is not None:
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            data = tomllib.loads(pyproject)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML: {exc}", file="pyproject.toml") from None
         section = data.get("tool", {}).get("modelcards")
@@ -248,6 +259,8 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
     if "path" not in model:
         raise check.fail(where, "missing `path` (the model's folder)", parent, index)
     path = check.string(model["path"], f"{where}.path", model, "path")
+    if problem := _path_problem(path):
+        raise check.fail(f"{where}.path", problem, model, "path")
     if Path(path).is_absolute() or ".." in Path(path).parts:
         raise check.fail(
             f"{where}.path", "must be relative to the project root, inside it", model, "path"
@@ -294,10 +307,14 @@ def _base(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> B
     if value is None:
         return None
     if isinstance(value, str):
+        if problem := _path_problem(value):
+            raise check.fail(where, problem, parent, "base")
         return parse_base_string(value, root)
     spec = check.mapping(value, where, ("path", "id", "revision"), parent, "base")
     for key in spec:
         check.string(spec[key], f"{where}.{key}", spec, key)
+    if problem := _path_problem(spec.get("path") or ""):
+        raise check.fail(f"{where}.path", problem, spec, "path")
     if "path" not in spec and "id" not in spec:
         raise check.fail(
             where, "needs `path` (where the files are) or `id` (a Hub id)", parent, "base"
@@ -316,6 +333,25 @@ def _base(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> B
     return BaseSpec(path=spec.get("path"), id=spec.get("id"), revision=spec.get("revision"))
 
 
+MAX_PATH_CHARS = 1024
+
+
+def _path_problem(value: str) -> str | None:
+    """Why a path cannot name a file on any system we run on (checked before one is asked)."""
+    if len(value) > MAX_PATH_CHARS:
+        return f"longer than {MAX_PATH_CHARS} characters"
+    if any(len(part.encode("utf-8", "replace")) > 255 for part in value.split("/")):
+        return "a path component is longer than 255 bytes"
+    return None
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system is no folder
+        return False
+
+
 def parse_base_string(value: str, root: Path) -> BaseSpec:
     """A folder when one exists at that path (or it cannot be a Hub id), else a Hub id
     (`org/name`, a legacy `gpt2`, a Hub URL; `@revision` optional).
@@ -323,7 +359,7 @@ def parse_base_string(value: str, root: Path) -> BaseSpec:
     A local path is recorded as a path and never published as a Hub id.
     """
     named = None if value.startswith("git:") else classify_base_name(value)
-    if (root / value).is_dir() or named is None or named.id is None:
+    if _is_dir(root / value) or named is None or named.id is None:
         return BaseSpec(path=value)
     return BaseSpec(id=named.id, revision=named.revision)
 

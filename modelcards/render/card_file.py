@@ -49,6 +49,24 @@ def parse_body(body: str) -> list[Part]:
     return parts
 
 
+STRAY_MARKER = re.compile(r"<!-- modelcards:(begin|end) ([a-z0-9-]+) -->")
+
+
+def check_markers(text: str, *, file: str) -> None:
+    """A begin marker without its end (or an end without its begin) in a card on disk: where
+    the generated part stops is unknown, so nothing is guessed (the person's text could be lost)."""
+    blocks = [(m.start(), m.end()) for m in BLOCK.finditer(text)]
+    for stray in STRAY_MARKER.finditer(text):
+        if not any(start <= stray.start() < end for start, end in blocks):
+            line = text.count("\n", 0, stray.start()) + 1
+            raise RenderError(
+                f"line {line}: `{stray.group(0)}` has no matching "
+                f"{'end' if stray.group(1) == 'begin' else 'begin'} marker; restore it or delete "
+                "the marker (the next build writes the block again)",
+                file=file,
+            )
+
+
 def merge_body(rendered: str, existing: str | None) -> str:
     """The newly rendered body, with every human part taken from the existing card."""
     new_parts = parse_body(rendered)
@@ -155,6 +173,8 @@ def compose_card(
     from_base: frozenset[str] = frozenset(),
 ) -> str:
     front, body = split_front_matter(existing) if existing is not None else (None, None)
+    if existing is not None:
+        check_markers(existing, file=file)
     yaml_text = merge_front_matter(generated_meta, front, file=file, from_base=from_base)
     merged = merge_body(rendered_body, body)
     return f"---\n{yaml_text}---\n{merged}"

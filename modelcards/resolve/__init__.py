@@ -86,9 +86,13 @@ def resolve_reference(
     folder = Path(reference)
     if not folder.is_absolute():
         folder = project_root / folder
-    if folder.is_dir():
+    try:
+        is_dir, exists = folder.is_dir(), folder.exists()
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise ResolveError(f"not a usable path: {exc.strerror}", file=reference[:200]) from None
+    if is_dir:
         return open_folder(folder, project_root=project_root, hub_id=hub_id)
-    if folder.exists():
+    if exists:
         raise ResolveError("not a folder", file=reference)
     from modelcards.resolve.hfcache import parse_hub_reference
 

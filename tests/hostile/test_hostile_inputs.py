@@ -214,3 +214,56 @@ def test_a_mounted_output_folder_is_refilled_not_renamed(
     monkeypatch.setattr(os, "replace", no_rename_of_target)
     mkdocs_build.replace_folder(new, target)
     assert sorted(p.name for p in target.iterdir()) == [".git", "index.html"]
+
+
+@pytest.mark.parametrize("target", ["/proc/self/environ", "outside"])
+def test_a_readme_linked_out_of_the_project_is_never_read(repo: Path, target: str) -> None:
+    outside = repo.parent / "outside.md"
+    outside.write_text("---\nlicense: mit\n---\nSECRET-OUTSIDE-TEXT\n")
+    card = repo / CARD
+    card.unlink()
+    card.symlink_to(outside if target == "outside" else Path(target))
+    result = _build(repo, env={"MC_TEST_SECRET": "SECRET-ENV-TEXT"})
+    line = _one_error(result)
+    assert "README.md" in line and "outside the project" in line
+    written = "".join(
+        p.read_text()
+        for p in (repo / "models/chat-tuned").glob("*.md")
+        if p.is_file() and not p.is_symlink()
+    )
+    assert "SECRET-OUTSIDE-TEXT" not in written and "SECRET-ENV-TEXT" not in written
+
+
+def test_previous_outputs_that_are_links_or_bombs_are_no_outputs(repo: Path) -> None:
+    assert _build(repo, "-q").returncode == 0
+    card_json = repo / "models/chat-lora/card.json"
+    card_json.unlink()
+    card_json.symlink_to("/dev/urandom")  # was: every build, check and export hung here
+    (repo / "models/chat-tuned/card.json").write_text("[" * 100_000 + "]" * 100_000)
+    for args in (("check",), ("export", "chat-lora", "-o", "bom.json")):
+        result = run_modelcards(*args, cwd=repo, timeout=120)
+        assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
+    assert _build(repo).returncode == 0
+    assert not card_json.is_symlink() and json.loads(card_json.read_text())["model"]
+
+
+def test_a_card_with_a_begin_marker_and_no_end_names_the_line(repo: Path) -> None:
+    assert _build(repo, "-q").returncode == 0
+    card = repo / CARD
+    text = card.read_text()
+    cut_at = text.index("<!-- modelcards:begin header -->") + 40
+    card.write_text(text[:cut_at])
+    line = _one_error(_build(repo))
+    expected = text[:cut_at].count("\n", 0, text.index("<!-- modelcards:begin header -->")) + 1
+    assert f"line {expected}:" in line and "no matching end marker" in line
+    assert card.read_text() == text[:cut_at]  # nothing guessed, nothing written
+
+
+def test_a_config_that_is_not_utf8_or_names_impossible_paths(repo: Path) -> None:
+    config = repo / "modelcards.yml"
+    original = config.read_text()
+    config.write_bytes(original.encode() + b"\xff\xfe\n")
+    assert "modelcards.yml: not UTF-8" in _one_error(_build(repo))
+    config.write_text(original.replace("base: {path: base-model, id: acme/tiny-llama-base}",
+                                       "base: " + "a" * 2000, 1))  # fmt: skip
+    assert "longer than 1024 characters" in _one_error(run_modelcards("check", cwd=repo))
