@@ -28,7 +28,7 @@ from modelcards.errors import PublishError
 from modelcards.parallel import default_jobs
 from modelcards.publish.site import MARKER
 
-MODELS = "models"  # the docs folder holding one folder per model (see site.py)
+MODELS = "models"  # the docs folder holding one folder per model (see site/pages.py)
 SEARCH_INDEX = Path("search") / "search_index.json"
 # in the output: what it was built from (a dotfile, which mkdocs' own cleaning keeps too)
 STAMP = ".modelcards-built"
