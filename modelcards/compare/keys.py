@@ -162,3 +162,19 @@ def describe(key: str, before: Any, after: Any) -> str:
     if numeric and leaf == "vocab_size":
         return f"{text} ({after - before:+} tokens)"  # a float vocab size too
     return text
+
+
+def added_removed(what: str, added: list[str], removed: list[str]) -> str:
+    """One line for a set that changed: "2 tokens added: a, b; 1 tokens removed: c" (8 named)."""
+    parts = []
+    if added:
+        parts.append(
+            f"{len(added)} {what} added: " + ", ".join(added[:8]) + (" …" if len(added) > 8 else "")
+        )
+    if removed:
+        parts.append(
+            f"{len(removed)} {what} removed: "
+            + ", ".join(removed[:8])
+            + (" …" if len(removed) > 8 else "")
+        )
+    return "; ".join(parts)

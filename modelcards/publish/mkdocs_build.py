@@ -28,7 +28,7 @@ from modelcards.publish.site import MARKER
 from modelcards.safeio.errors import PublishError
 from modelcards.safeio.parallel import default_jobs
 
-MODELS = "models"  # the docs folder holding one folder per model (see site.py)
+MODELS = "models"  # the docs folder holding one folder per model (see site/pages.py)
 SEARCH_INDEX = Path("search") / "search_index.json"
 # in the output: what it was built from (a dotfile, which mkdocs' own cleaning keeps too)
 STAMP = ".modelcards-built"

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from modelcards.compare import deep
-from modelcards.compare.deep import F8_TABLES, as_float, layer_of, module_of
+from modelcards.compare.deep import layer_of, module_of
+from modelcards.compare.deep.dense import Dense
+from modelcards.compare.deep.dtypes import F8_TABLES, as_float
+from modelcards.compare.deep.reading import File
 
 from .helpers import adapter_folder, bf16_bytes, model_folder, run_deep, write_raw_safetensors
 
@@ -206,7 +209,7 @@ def test_large_tensor_is_processed_in_several_chunks(tmp_path: Path, monkeypatch
     folders = model_folder(tmp_path / "b", big), model_folder(tmp_path / "t", big)
     chunks: list[int] = []
     blocks: list[int] = []
-    real_run, real_read = deep._Dense.run, deep._File.read
+    real_run, real_read = Dense.run, File.read
 
     def counting_run(self):
         chunks.append(self.count)
@@ -216,8 +219,8 @@ def test_large_tensor_is_processed_in_several_chunks(tmp_path: Path, monkeypatch
         blocks.append(count)
         return real_read(self, offset, count, slot)
 
-    monkeypatch.setattr(deep._Dense, "run", counting_run)
-    monkeypatch.setattr(deep._File, "read", counting_read)
+    monkeypatch.setattr(Dense, "run", counting_run)
+    monkeypatch.setattr(File, "read", counting_read)
     progress: list[tuple[int, int]] = []
     result = run_deep(
         *folders,
