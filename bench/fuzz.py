@@ -1107,6 +1107,9 @@ class Harness:
         env.update(
             HF_HUB_OFFLINE="1",
             HF_HOME=str(home),
+            # the hash cache and anything else cached: the iteration's own, never the user's
+            MODELCARDS_CACHE=str(home.parent / "hashes.json"),
+            XDG_CACHE_HOME=str(home.parent / "xdg-cache"),
             FUZZ_SECRET=CANARY_ENV,
             PYTHONHASHSEED="0",
             PYTHONFAULTHANDLER="1",
@@ -1136,7 +1139,8 @@ class Harness:
             outcome = self.trial(work, command, mutations)
             with self.lock, open(self.out / "log.tsv", "a") as log:
                 log.write(
-                    f"{i}\t{' '.join(command)}\t{outcome.cls}\t{outcome.seconds:.1f}\t"
+                    f"{i}\t{' '.join(command)}\t{outcome.cls}\t{outcome.returncode}\t"
+                    f"{outcome.seconds:.1f}\t"
                     f"{time.monotonic() - started:.1f}\t"
                     + " ; ".join(m.description for m in mutations)[:300].replace("\n", " ")
                     + "\n"
