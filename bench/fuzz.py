@@ -931,9 +931,13 @@ FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+),? in (?P<fun
 
 
 def short_file(path: str) -> str:
-    for marker in ("/site-packages/", "/wt-fuzz-bench/", "/lib/python3"):
-        if marker in path:
-            return path.split(marker, 1)[1]
+    """modelcards/x.py for our code wherever it is installed; pkg/x.py for a library's."""
+    if "/site-packages/" in path:
+        return path.split("/site-packages/", 1)[1]
+    if "/modelcards/" in path:
+        return path[path.rfind("/modelcards/") + 1 :]
+    if "/lib/python3" in path:
+        return path.split("/lib/python3", 1)[1].split("/", 1)[-1]
     return path
 
 
