@@ -1106,8 +1106,12 @@ class Harness:
     signatures: dict[str, dict[str, Any]] = field(default_factory=dict)
     iterations: int = 0
 
+    debug: bool = False  # MODELCARDS_DEBUG=1: the CLI's safety net re-raises (a traceback)
+
     def env(self, home: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "MODELCARDS_"))}
+        if self.debug:
+            env["MODELCARDS_DEBUG"] = "1"
         env.update(
             HF_HUB_OFFLINE="1",
             HF_HOME=str(home),
@@ -1280,6 +1284,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per run -> hang")
     parser.add_argument("--iterations", type=int, help="stop after this many (as well)")
     parser.add_argument("--replay", type=Path, metavar="FOLDER", help="run one saved reproducer")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="with --replay: MODELCARDS_DEBUG=1, so a bare exception the CLI would print as one "
+        "line shows its traceback",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     outside = args.out / "outside"  # files of the machine the project must never show
@@ -1292,6 +1302,7 @@ def main() -> None:
         seed_project.parent.mkdir(parents=True)
         make_seed(seed_project)
     harness = Harness(args.out, seed_project, outside, args.timeout, realcase_pool(), args.seed)
+    harness.debug = args.debug
     if args.replay:
         command, mutations = load_mutations(args.replay)
         with tempfile.TemporaryDirectory(prefix="mcfuzz-replay-") as tmp:
