@@ -37,6 +37,7 @@ import collections
 import io
 import json
 import logging
+import math
 import os
 import pickle
 import re
@@ -95,7 +96,7 @@ def large_benign(size_mb: int) -> dict[str, bytes]:
 
 # --- the tools -------------------------------------------------------------------------------
 
-YES, NO, ERROR = "yes", "no", "error"
+YES, NO, ERROR, TIMEOUT = "yes", "no", "error", "timeout"
 
 # run by the tools environment's interpreter: argv = tool, then the files; prints JSON
 PY_API_HELPER = r"""
@@ -271,14 +272,20 @@ class CliTool(Tool):
 
     def startup(self) -> float | None:
         with tempfile.TemporaryDirectory() as empty:
-            return self.run_cli(Path(empty), Path(empty) / "report.json")[1]
+            try:
+                return self.run_cli(Path(empty), Path(empty) / "report.json")[1]
+            except ToolTimeout:
+                return None
 
     def run_cli(self, folder: Path, report: Path) -> tuple[dict, float]:
         raise NotImplementedError
 
     def scan(self, folder: Path, paths: list[Path]) -> tuple[dict[str, str], float]:
         with tempfile.TemporaryDirectory() as tmp:
-            data, seconds = self.run_cli(folder, Path(tmp) / "report.json")
+            try:
+                data, seconds = self.run_cli(folder, Path(tmp) / "report.json")
+            except ToolTimeout:  # every file of the folder: no verdict
+                return dict.fromkeys((p.name for p in paths), TIMEOUT), float("nan")
         names = {p.name for p in paths}
         verdicts = dict.fromkeys(names, NO)
         for name in self.errors(data) & names:
@@ -294,9 +301,19 @@ class CliTool(Tool):
         return set()
 
 
+CLI_TIMEOUT = [900.0]  # seconds per folder; set by --cli-timeout
+
+
+class ToolTimeout(Exception):
+    pass
+
+
 def timed(args: list[str], env: dict[str, str] | None = None) -> tuple[int, float, str]:
     start = time.perf_counter()
-    run = subprocess.run(args, capture_output=True, text=True, env=env)
+    try:
+        run = subprocess.run(args, capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT[0])
+    except subprocess.TimeoutExpired:
+        raise ToolTimeout(f"no result after {CLI_TIMEOUT[0]:.0f} s") from None
     return run.returncode, time.perf_counter() - start, run.stderr
 
 
@@ -375,12 +392,20 @@ def best_of(verdict, paths: list[Path], repeat: int) -> tuple[dict[str, str], fl
 # --- the tables ------------------------------------------------------------------------------
 
 
+def ms(seconds: float) -> str:
+    return "—" if math.isnan(seconds) else f"{seconds * 1000:.0f} ms"
+
+
+def per_mb(seconds: float, megabytes: float) -> str:
+    return "—" if math.isnan(seconds) else f"{seconds * 1000 / megabytes:.2f}"
+
+
 def file_class(name: str) -> str:
     """The class of a corpus file: its name up to the first '_' or '.' (call_, reduce_, zip_…)."""
     return re.split(r"[_.]", name, maxsplit=1)[0] or name
 
 
-MARK = {YES: "✓", NO: "·", ERROR: "err"}
+MARK = {YES: "✓", NO: "·", ERROR: "err", TIMEOUT: "timeout"}
 
 
 def main() -> None:
@@ -394,7 +419,14 @@ def main() -> None:
         default=Path(os.environ.get("MODELCARDS_BENCH_VENV", "/tmp/bench-venv")),
         help="the environment holding picklescan, modelscan, fickling and modelaudit",
     )
+    parser.add_argument(
+        "--cli-timeout",
+        type=float,
+        default=900.0,
+        help="seconds a command-line tool may take on one folder; past it, its files are 'timeout'",
+    )
     args = parser.parse_args()
+    CLI_TIMEOUT[0] = args.cli_timeout
     logging.getLogger("picklescan").setLevel(logging.CRITICAL)
     venv = args.tools_venv if args.tools_venv.is_dir() else None
     tools = []
@@ -449,12 +481,13 @@ def main() -> None:
         hits = sum(x == YES for x in v["bad"].values())
         fps = sum(x == YES for k in ("good", "big") for x in v[k].values())
         errs = sum(x == ERROR for k in v for x in v[k].values())
+        errs = f"{errs}" + "".join(f", {k} folder: timeout" for k in v if TIMEOUT in v[k].values())
         startup = f"{entry['startup']:.2f} s" if entry.get("startup") is not None else "—"
         timing = "" if tool.in_process else " (incl. start-up)"
         print(
             f"| {tool.name} | {entry['version']} | {hits}/{len(bad)} | {fps}/{n_benign} | {errs} | "
-            f"{(t['bad'] + t['good']) * 1000:.0f} ms{timing} | {t['big'] * 1000:.0f} ms{timing} | "
-            f"{t['big'] * 1000 / sizes['big']:.2f} | {startup} | {tool.how} |"
+            f"{ms(t['bad'] + t['good'])}{timing} | {ms(t['big'])}{timing} | "
+            f"{per_mb(t['big'], sizes['big'])} | {startup} | {tool.how} |"
         )
     ran = [t for t in tools if results[t.name]["version"] and "failed" not in results[t.name]]
     # per class: malicious files grouped by name prefix, then the benign ones
