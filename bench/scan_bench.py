@@ -480,12 +480,14 @@ def main() -> None:
         v, t = entry["verdicts"], entry["seconds"]
         hits = sum(x == YES for x in v["bad"].values())
         fps = sum(x == YES for k in ("good", "big") for x in v[k].values())
+        timeouts = sum(x == TIMEOUT for k in ("good", "big") for x in v[k].values())
+        fp_cell = f"{fps}/{n_benign - timeouts}" + (f" ({timeouts} timeout)" if timeouts else "")
         errs = sum(x == ERROR for k in v for x in v[k].values())
         errs = f"{errs}" + "".join(f", {k} folder: timeout" for k in v if TIMEOUT in v[k].values())
         startup = f"{entry['startup']:.2f} s" if entry.get("startup") is not None else "—"
         timing = "" if tool.in_process else " (incl. start-up)"
         print(
-            f"| {tool.name} | {entry['version']} | {hits}/{len(bad)} | {fps}/{n_benign} | {errs} | "
+            f"| {tool.name} | {entry['version']} | {hits}/{len(bad)} | {fp_cell} | {errs} | "
             f"{ms(t['bad'] + t['good'])}{timing} | {ms(t['big'])}{timing} | "
             f"{per_mb(t['big'], sizes['big'])} | {startup} | {tool.how} |"
         )
@@ -508,7 +510,13 @@ def main() -> None:
                     cells.append("not installed" if not results[tool.name]["version"] else "failed")
                     continue
                 verdicts = results[tool.name]["verdicts"][key]
-                cells.append(f"{sum(verdicts.get(n) == YES for n in names)}/{len(names)}")
+                late = sum(verdicts.get(n) == TIMEOUT for n in names)
+                cell = f"{sum(verdicts.get(n) == YES for n in names)}/{len(names) - late}"
+                cells.append(
+                    "timeout"
+                    if late == len(names)
+                    else cell + (f" (+{late} timeout)" if late else "")
+                )
             print(f"| {label}{cls} | {len(names)} | " + " | ".join(cells) + " |")
     for tool in ran:
         missed = sorted(n for n, x in results[tool.name]["verdicts"]["bad"].items() if x != YES)
