@@ -795,7 +795,7 @@ COMMAND_FAMILIES = ["build", "check", "scan", "diff", "init", "export", "lock"]
 def choose_command(rng: random.Random, i: int, files: list[str]) -> list[str]:
     family = COMMAND_FAMILIES[i % len(COMMAND_FAMILIES)]
     if family == "build":
-        if i % 25 == 0:
+        if i % 25 == 0:  # with the rotation of 7: every 175th iteration
             return ["build", "-q"]  # the site, now and then (mkdocs: slow)
         return ["build", "--no-site"] + rng.choice(
             [[], ["--format", "json"], ["-j", "1"], ["--strict"]]
