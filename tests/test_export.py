@@ -13,7 +13,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 
 def export(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "modelcards.cli", "export", *args],
+        [sys.executable, "-m", "modelcards", "export", *args],
         cwd=repo,
         capture_output=True,
         text=True,

@@ -35,7 +35,7 @@ def test_serve_serves_the_generated_site(repo: Path) -> None:
     assert modelcards("build", "--quiet", cwd=repo).returncode == 0
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "modelcards.cli", "serve", "-a", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "modelcards", "serve", "-a", f"127.0.0.1:{port}",
          "--no-livereload"],
         cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -1,186 +1,24 @@
-"""The command line: thin commands over the pipeline. Errors become one line and exit code 2."""
+"""Commands on the project: `init`, `build`, `check` and `lock`."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import re
-import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from modelcards import __version__
-from modelcards.safeio.errors import ModelcardsError
-
-F = TypeVar("F", bound=Callable[..., Any])
-EXIT_USAGE = 2
-
-repo_option = click.option(
-    "-C",
-    "--repo",
-    "root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    help="The project root, where modelcards.yml is (default: the current folder).",
+from modelcards.cli.app import (
+    EXIT_USAGE,
+    cli,
+    fail_cleanly,
+    online_option,
+    repo_option,
+    stderr_progress,
+    text_or_json,
 )
-online_option = click.option(
-    "--online",
-    is_flag=True,
-    help="Allow reading a Hub base's metadata and small files from the Hugging Face Hub when it "
-    "is not in the local cache (never weights; HF_HUB_OFFLINE=1 always wins).",
-)
-
-
-def text_or_json(help_text: str) -> Callable[[F], F]:
-    """`--format text|json`, as every command that prints a result offers it."""
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(["text", "json"]),
-        default="text",
-        show_default=True,
-        help=help_text,
-    )
-
-
-MAX_ERROR_CHARS = 1000  # an error line quoting a 100 KB value shows its start
-
-
-def error_line(text: str) -> str:
-    """One line for stderr: control characters shown, long values cut."""
-    text = " ".join("".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text).split())
-    if len(text) > MAX_ERROR_CHARS:
-        text = f"{text[:MAX_ERROR_CHARS]}… [{len(text) - MAX_ERROR_CHARS:,} more characters]"
-    return f"modelcards: error: {text}"
-
-
-def _dev_addr(value: str) -> str:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise click.BadParameter(f"{value!r} is not IP:PORT (e.g. 127.0.0.1:8000)")
-    return value
-
-
-def fail_cleanly(func: F) -> F:
-    """Turn a `ModelcardsError` into `modelcards: error: …` and exit 2; never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ModelcardsError as exc:
-            click.echo(error_line(str(exc)), err=True)
-            sys.exit(EXIT_USAGE)
-        except (RecursionError, MemoryError, UnicodeError, ValueError, OSError) as exc:
-            if os.environ.get("MODELCARDS_DEBUG"):
-                raise
-            click.echo(error_line(f"{type(exc).__name__}: {exc}"), err=True)
-            sys.exit(EXIT_USAGE)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _progress(quiet: bool) -> Callable[[str], None] | None:
-    if quiet:
-        return None
-    return lambda message: click.echo(message, err=True)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="modelcards")
-def cli() -> None:
-    """Document what a fine-tune changed against its base model, what that risks, and where it
-    came from: Hugging Face model cards, change logs and an audit site, read from the files.
-
-    \b
-    Typical use, in a repository holding fine-tuned models:
-      modelcards init                          find models, guess their bases, write modelcards.yml
-      modelcards build                         write README.md, CHANGES.md, card.json + the site
-      modelcards diff base-model/ my-model/    compare two model folders right now
-    """
-
-
-@cli.command()
-@click.argument("base")
-@click.argument("tuned", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts, markdown for PR comments.",
-)
-@click.option("--all", "show_all", is_flag=True, help="Also list insignificant differences (text).")
-@click.option(
-    "--deep",
-    is_flag=True,
-    help="Also compare tensor contents: which tensors changed and by how much (‖ΔW‖/‖W‖), per "
-    "layer and module; streamed through memory maps, both cores, bounded memory.",
-)
-@online_option
-@fail_cleanly
-def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: bool) -> None:
-    """Compare a fine-tuned model folder TUNED with its BASE model.
-
-    BASE is a folder, a git revision of this repository (git:REF:PATH, read from git objects
-    without a checkout), or a Hub id org/name[@rev] (from the local Hugging Face cache, or with
-    --online from the Hub: metadata, configs and safetensors headers only).
-
-    Reads configs, tokenizer files, chat templates, adapter config, safetensors headers and
-    training records; never loads weights or runs model code. Significant changes come first,
-    grouped by area; serializer noise (library versions, default values) is set apart.
-
-    \b
-    Examples:
-      modelcards diff base-model models/chat-tuned
-      modelcards diff git:v1.0:models/chat-tuned models/chat-tuned
-      modelcards diff TinyLlama/TinyLlama-1.1B-Chat-v1.0 my-lora --online
-      modelcards diff base-model models/chat-tuned --format json | jq '.changes[] | select(.significant)'
-
-    Exit status: 0 on success (whether or not anything changed), 2 on bad input.
-    """
-    from modelcards.compare import compare
-    from modelcards.inspect import inspect_snapshot
-    from modelcards.render.diff_view import diff_json, diff_markdown, diff_text
-    from modelcards.resolve import resolve_reference
-    from modelcards.safeio.errors import ResolveError
-
-    cwd = Path.cwd()
-    if not str(tuned).startswith("git:") and not (cwd / tuned).is_dir():
-        raise ResolveError(
-            "no such folder (TUNED is a model folder or git:REF:PATH)", file=str(tuned)
-        )
-    base_snapshot = resolve_reference(base, project_root=cwd, online=online)
-    tuned_snapshot = resolve_reference(str(tuned), project_root=cwd)
-    base_facts, tuned_facts = inspect_snapshot(base_snapshot), inspect_snapshot(tuned_snapshot)
-    result = compare(base_facts, tuned_facts)
-    weights = None
-    if deep:
-        from modelcards.compare.deep import deep_compare
-        from modelcards.safeio.progress import progress_bar
-
-        bar = progress_bar("deep compare")
-        try:
-            weights = deep_compare(
-                base_facts, tuned_facts, base_snapshot, tuned_snapshot, progress=bar
-            )
-        finally:
-            if bar:
-                bar.close()
-    if fmt == "json":
-        click.echo(diff_json(result, weights), nl=False)
-    elif fmt == "markdown":
-        click.echo(diff_markdown(result, weights), nl=False)
-    else:
-        click.echo(
-            diff_text(result, weights, show_all=show_all, color=sys.stdout.isatty()), nl=False
-        )
 
 
 @cli.command()
@@ -308,7 +146,7 @@ def build(
         online=online,
         at=at,
         out=out,
-        progress=_progress(quiet or fmt == "json"),
+        progress=stderr_progress(quiet or fmt == "json"),
         deep=deep,
         jobs=jobs,
     )
@@ -503,203 +341,6 @@ def check(
 
 
 @cli.command()
-@click.argument("path", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "sarif"]),
-    default="text",
-    show_default=True,
-    help="json for scripts; sarif for code-scanning UIs (GitHub, GitLab).",
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice(["critical", "high", "medium", "low", "info"]),
-    default="high",
-    show_default=True,
-    help="Exit 1 when a finding is at or above this severity.",
-)
-@fail_cleanly
-def scan(path: Path, fmt: str, fail_on: str) -> None:
-    """Scan a model folder (or one file) for risks, without running anything from it.
-
-    Pickles are read opcode by opcode and never unpickled: imports of code-running callables
-    are critical, imports not on the allowlist of known ML types are "unverified" (medium).
-    Pickles are found by content under any name, inside torch zip checkpoints, nested zips and
-    numpy object arrays. safetensors files are checked against every rule of the format;
-    auto_map and shipped *.py files (parsed, never imported) show remote code; Keras configs
-    are checked for Lambda layers. `file` in the output is relative to PATH.
-
-    \b
-    Examples:
-      modelcards scan models/chat-tuned
-      modelcards scan downloads/pytorch_model.bin --format json
-      modelcards scan models/ --format sarif > modelcards.sarif
-
-    Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 on bad usage.
-    """
-    from modelcards.assess import Severity
-    from modelcards.assess.format import FORMATTERS
-    from modelcards.assess.scan import scan_path
-
-    if not path.exists() and not path.is_symlink():
-        raise click.BadParameter(f"{path}: no such file or folder", param_hint="PATH")
-    report = scan_path(path)
-    click.echo(FORMATTERS[fmt](report), nl=False)
-    sys.exit(1 if report.at_least(Severity.parse(fail_on)) else 0)
-
-
-@cli.command()
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-)
-@fail_cleanly
-def rules(fmt: str) -> None:
-    """List every rule: id, default severity, what it checks and why it matters.
-
-    Ids are stable, like a linter's: MC1xx pickles and archives, MC2xx safetensors validity,
-    MC3xx remote code, MC4xx Keras/TF, MC5xx licences, MC6xx what the fine-tune changed,
-    MC7xx governance. Waivers in modelcards.yml name these ids.
-    """
-    from modelcards.assess import RULES
-    from modelcards.assess.format import rules_markdown
-
-    ordered = sorted(RULES.values(), key=lambda r: r.id)
-    if fmt == "json":
-        data = [
-            {"id": r.id, "severity": r.severity.value, "title": r.title, "checks": r.checks,
-             "why": r.why, "recommendation": r.recommendation}
-            for r in ordered
-        ]  # fmt: skip
-        click.echo(json.dumps(data, indent=2))
-    elif fmt == "markdown":
-        click.echo(rules_markdown(), nl=False)
-    else:
-        for rule in ordered:
-            click.echo(f"{rule.id}  {rule.severity.value:<8}  {rule.title}")
-            click.echo(f"        checks: {rule.checks}")
-            click.echo(f"        why: {rule.why}")
-
-
-@cli.command()
-@click.argument("model")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["cyclonedx"]),
-    default="cyclonedx",
-    show_default=True,
-    help="cyclonedx: a CycloneDX 1.6 ML-BOM (JSON).",
-)
-@repo_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file instead of standard output.",
-)
-@click.option("--site-url", help="Where the audit site is published, to link the model's page.")
-@fail_cleanly
-def export(model: str, fmt: str, root: Path, output: Path | None, site_url: str | None) -> None:
-    """Export MODEL (its name or folder in modelcards.yml) as a machine-readable BOM.
-
-    The CycloneDX 1.6 BOM holds the model as a machine-learning-model component: its model card
-    (task, architecture, datasets, evaluation metrics, known risks as considerations), the
-    SHA-256 of every file, the base model as its pedigree (revision and hashes), and links to
-    the card and change log. It is read fresh from the files, like `build`, and is the same
-    bytes for the same inputs (no timestamp; the serial number derives from the content).
-
-    \b
-    Examples:
-      modelcards export chat-tuned > chat-tuned.cdx.json
-      modelcards export models/chat-tuned -o bom.json --site-url https://models.example.org
-
-    Exit status: 0 on success, 2 on bad input or an unknown model.
-    """
-    from modelcards.export.cyclonedx import build_bom, to_json
-    from modelcards.inspect.card import split_front_matter
-    from modelcards.project.build import render_project
-    from modelcards.project.config import load_config
-    from modelcards.publish.compliance import use_cases
-    from modelcards.safeio.errors import ConfigError
-    from modelcards.safeio.hashcache import HashCache, default_cache_file
-    from modelcards.safeio.write import write_atomic
-
-    config = load_config(root)
-    wanted = model.rstrip("/")
-    entry = next((e for e in config.models if wanted in (e.name, e.path)), None)
-    if entry is None:
-        names = ", ".join(e.name for e in config.models)
-        raise ConfigError(f"no model {model!r} in the config (models: {names})", file=config.file)
-    cache = HashCache(default_cache_file())
-    context = render_project(config, cache=cache, only=(entry,))[0].context
-    readme = config.root / entry.path / "README.md"
-    body = split_front_matter(readme.read_text(encoding="utf-8"))[1] if readme.is_file() else ""
-    text = to_json(build_bom(context, use_cases=use_cases(body), site_url=site_url))
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        write_atomic(output if output.is_absolute() else Path.cwd() / output, text)
-        click.echo(f"wrote {output}", err=True)
-
-
-@cli.command()
-@repo_option
-@click.option(
-    "-a",
-    "--dev-addr",
-    default="127.0.0.1:8000",
-    show_default=True,
-    metavar="IP:PORT",
-    callback=lambda _ctx, _param, value: _dev_addr(value),
-    help="Address to serve on; use 0.0.0.0:PORT to reach it from other machines.",
-)
-@click.option("--no-livereload", is_flag=True, help="Do not reload pages when files change.")
-@fail_cleanly
-def serve(root: Path, dev_addr: str, no_livereload: bool) -> None:
-    """Preview the audit site: run the mkdocs dev server on the pages `build` generated.
-
-    Serves `site.dir` (default modelcards-site/) with `mkdocs serve`; pages reload when a
-    rebuild rewrites them, so run `modelcards build --no-site` in another terminal after
-    changing a model. Stop it with Ctrl-C. For publishing, use the static `site/` folder
-    that `modelcards build` writes instead.
-
-    \b
-    Examples:
-      modelcards build && modelcards serve        then open http://127.0.0.1:8000/
-      modelcards serve -a 0.0.0.0:8080            reachable from other machines
-    """
-    import subprocess
-
-    from modelcards.project.config import load_config
-    from modelcards.safeio.errors import PublishError
-
-    config = load_config(root)
-    config_file = config.root / config.site.dir / "mkdocs.yml"
-    if not config_file.is_file():
-        raise PublishError(
-            "no generated site yet: run `modelcards build` first",
-            file=f"{config.site.dir}/mkdocs.yml",
-        )
-    command = [sys.executable, "-m", "mkdocs", "serve", "-f", str(config_file), "-a", dev_addr]
-    if no_livereload:
-        command.append("--no-livereload")
-    click.echo(f"serving {config.site.dir}/ at http://{dev_addr}/ (Ctrl-C stops)", err=True)
-    try:
-        result = subprocess.run(
-            command, check=False, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-        )
-    except KeyboardInterrupt:
-        return
-    if result.returncode not in (0, -2, 130):
-        sys.exit(result.returncode)
-
-
-@cli.command()
 @repo_option
 @click.option(
     "--online",
@@ -813,26 +454,3 @@ def lock(root: Path, online: bool, check_only: bool, only: str | None, fmt: str)
         click.echo(f"{state} {LOCK_NAME} ({count} base{'s' if count != 1 else ''})")
     if report.failed:
         sys.exit(EXIT_USAGE)
-
-
-def main() -> None:
-    if hasattr(signal, "SIGPIPE"):  # `modelcards rules | head` ends quietly, like any Unix tool
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    try:
-        code = cli.main(prog_name="modelcards", standalone_mode=False)
-    except click.UsageError as exc:  # the same one line as every other error, and a pointer
-        command = exc.ctx.command_path if exc.ctx else "modelcards"
-        click.echo(error_line(f"{exc.format_message()} (see `{command} --help`)"), err=True)
-        sys.exit(EXIT_USAGE)
-    except click.ClickException as exc:
-        click.echo(error_line(exc.format_message()), err=True)
-        sys.exit(exc.exit_code)
-    except click.Abort:
-        click.echo("modelcards: interrupted", err=True)
-        sys.exit(130)
-    if isinstance(code, int) and code:  # ctx.exit(code) returns it when not standalone
-        sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()
