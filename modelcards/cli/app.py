@@ -123,4 +123,3 @@ def main() -> None:
         sys.exit(130)
     if isinstance(code, int) and code:  # ctx.exit(code) returns it when not standalone
         sys.exit(code)
-

@@ -121,7 +121,9 @@ def open_hub_id(
     """A Hub model: its `lock` entry for this revision first (pinned, offline), then the
     Hugging Face cache, then the Hub itself when `online` is allowed."""
     if lock is not None:
-        locked = lock.snapshot(repo_id, revision, hub_id=hub_id)
+        from modelcards.resolve.lock import locked_snapshot
+
+        locked = locked_snapshot(lock, repo_id, revision, hub_id=hub_id)
         if locked is not None:
             return locked
     from modelcards.resolve.hfcache import CacheMiss, hub_offline, open_hf_cache

@@ -20,149 +20,27 @@ is executed, and the loader treats the lock like any model file: hostile until c
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import struct
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from modelcards.resolve.hubid import split_hub_reference
-from modelcards.resolve.model_files import CHECKPOINT_STATE, RESULT_FILES, TOKENIZER_FILES
+from modelcards.resolve.lock_format import (
+    COMMIT_SHA,
+    LOCK_NAME,
+    MAX_CONTENT_BYTES,
+    MAX_HEADER_BYTES,
+    MAX_LOCK_BYTES,
+    LockedFile,
+    LockEntry,
+    LockFile,
+    NotLocked,
+    inspect_reads,
+    lock_key,
+    wants_content,
+)
+from modelcards.resolve.lock_loader import LockLoader
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef, relative_path_problem
 from modelcards.safeio.errors import ConfigError, InspectError, ResolveError
 from modelcards.safeio.jsonfile import loads_strict
-
-LOCK_NAME = "modelcards.lock"
-LOCK_VERSION = 1
-MAX_CONTENT_BYTES = 1024 * 1024  # a locked file's text
-MAX_HEADER_BYTES = 16 * 1024 * 1024  # a locked safetensors header (safetensors allows 100 MB)
-MAX_LOCK_BYTES = 512 * 1024 * 1024
-
-# the files whose text inspect reads (top level), besides weight indexes and checkpoint states
-READ_FILES = frozenset(
-    {"config.json", "generation_config.json", "adapter_config.json", "README.md"}
-    | {"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"}
-    | {"chat_template.jinja", "chat_template.json"}
-    | {"trainer_state.json", *RESULT_FILES}
-)
-# tokenizer files inspect only lists as present; their text is locked when it is small
-# (tokenizer.model is a binary sentencepiece model: listed, never read)
-LISTED_TOKENIZER_FILES = frozenset(TOKENIZER_FILES) - READ_FILES - {"tokenizer.model"}
-INDEX_SUFFIX = ".index.json"
-
-_COMMIT = re.compile(r"[0-9a-f]{40}")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_BLOB_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_ENTRY_KEYS = ("contents", "files", "not_locked", "revision", "safetensors_headers")
-
-
-def inspect_reads(path: str) -> bool:
-    """Inspect reads this file's text (or, for `.safetensors`, its header)."""
-    return (
-        path in READ_FILES
-        or ("/" not in path and path.endswith(INDEX_SUFFIX))
-        or path.endswith(".safetensors.index.json")
-        or bool(CHECKPOINT_STATE.match(path))
-        or path.endswith(".safetensors")
-    )
-
-
-def wants_content(path: str) -> bool:
-    """A file whose text the lock records (when it is small and UTF-8)."""
-    return (inspect_reads(path) and not path.endswith(".safetensors")) or (
-        path in LISTED_TOKENIZER_FILES
-    )
-
-
-def lock_key(repo_id: str, revision: str | None) -> str:
-    """The entry name: the Hub id, plus `@revision` when the config asks for one."""
-    return f"{repo_id}@{revision}" if revision else repo_id
-
-
-# -- the data ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LockedFile:
-    path: str
-    size: int
-    sha256: str | None = None
-    blob_id: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "size": self.size,
-            "sha256": self.sha256,
-            "blob_id": self.blob_id,
-        }
-
-
-@dataclass(frozen=True)
-class NotLocked:
-    path: str
-    size: int
-    reason: str
-
-    def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class LockEntry:
-    """One base at one commit: its file list, the text inspect reads, its safetensors headers."""
-
-    revision: str
-    files: tuple[LockedFile, ...]
-    contents: Mapping[str, str] = field(default_factory=dict)
-    safetensors_headers: Mapping[str, str] = field(default_factory=dict)
-    not_locked: tuple[NotLocked, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "files": [f.as_json() for f in self.files],
-            "contents": dict(sorted(self.contents.items())),
-            "safetensors_headers": dict(sorted(self.safetensors_headers.items())),
-            "not_locked": [n.as_json() for n in self.not_locked],
-        }
-
-    @property
-    def digest(self) -> str:
-        """sha256 over the entry's canonical JSON: any change to what is locked changes it."""
-        text = json.dumps(self.as_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class LockFile:
-    """The whole `modelcards.lock`: entries by `lock_key`."""
-
-    bases: Mapping[str, LockEntry] = field(default_factory=dict)
-
-    def entry(self, repo_id: str, revision: str | None) -> LockEntry | None:
-        return self.bases.get(lock_key(repo_id, revision))
-
-    def snapshot(
-        self, repo_id: str, revision: str | None, *, hub_id: str | None = None
-    ) -> LockedSnapshot | None:
-        """The locked base for this Hub id and requested revision, or None when not locked."""
-        entry = self.entry(repo_id, revision)
-        if entry is None:
-            return None
-        return LockedSnapshot(repo_id, revision, entry, hub_id=hub_id)
-
-    def dumps(self) -> str:
-        data = {
-            "version": LOCK_VERSION,
-            "bases": {key: self.bases[key].as_json() for key in sorted(self.bases)},
-        }
-        return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-
-
-# -- the snapshot -----------------------------------------------------------------------------
 
 
 class LockedSnapshot(Snapshot):
@@ -239,6 +117,14 @@ class LockedSnapshot(Snapshot):
 # -- reading and writing the file -------------------------------------------------------------
 
 
+def locked_snapshot(
+    lock: LockFile, repo_id: str, revision: str | None, *, hub_id: str | None = None
+) -> LockedSnapshot | None:
+    """The locked base for this Hub id and requested revision, or None when not locked."""
+    entry = lock.entry(repo_id, revision)
+    return None if entry is None else LockedSnapshot(repo_id, revision, entry, hub_id=hub_id)
+
+
 def lock_path(root: Path) -> Path:
     return root / LOCK_NAME
 
@@ -266,7 +152,7 @@ def loads_lock(data: bytes | str, *, file: str = LOCK_NAME) -> LockFile:
         raw = loads_strict(data, file=file)
     except InspectError as exc:
         raise ConfigError(exc.reason, file=file) from None
-    return _Loader(file).lock(raw)
+    return LockLoader(file).lock(raw)
 
 
 def write_lock(root: Path, lock: LockFile) -> bool:
@@ -276,194 +162,10 @@ def write_lock(root: Path, lock: LockFile) -> bool:
     return write_atomic(lock_path(root), lock.dumps())
 
 
-class _Loader:
-    """Checks every key of a parsed lock; an error names the file and the key."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, where: str, message: str) -> ConfigError:
-        return ConfigError(
-            f"{where}: {message} (fix it, or run `modelcards lock` to write it again)",
-            file=self.file,
-        )
-
-    def mapping(
-        self, value: Any, where: str, keys: Iterable[str], *, required: bool
-    ) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected an object, found {_kind(value)}")
-        allowed = tuple(keys)
-        for key in value:
-            if key not in allowed:
-                raise self.fail(f"{where}.{key}", f"unknown key (allowed: {', '.join(allowed)})")
-        if required:
-            for key in allowed:
-                if key not in value:
-                    raise self.fail(where, f"missing key {key!r}")
-        return value
-
-    def lock(self, raw: Any) -> LockFile:
-        top = self.mapping(raw, "(top level)", ("bases", "version"), required=True)
-        if top["version"] != LOCK_VERSION or isinstance(top["version"], bool):
-            raise self.fail(
-                "version",
-                f"expected {LOCK_VERSION}, found {top['version']!r} (a newer modelcards?)",
-            )
-        bases = top["bases"]
-        if not isinstance(bases, dict):
-            raise self.fail("bases", f"expected an object, found {_kind(bases)}")
-        entries = {}
-        for key, value in bases.items():
-            where = f"bases[{json.dumps(key)}]"
-            parsed = split_hub_reference(key)
-            if parsed is None:
-                raise self.fail(where, "not a Hub id, optionally @revision")
-            entries[key] = self.entry(value, where)
-        return LockFile(bases=entries)
-
-    def entry(self, raw: Any, where: str) -> LockEntry:
-        value = self.mapping(raw, where, _ENTRY_KEYS, required=True)
-        revision = value["revision"]
-        if not isinstance(revision, str) or not _COMMIT.fullmatch(revision):
-            raise self.fail(f"{where}.revision", "expected a 40-hex commit sha")
-        files = self.files(value["files"], f"{where}.files")
-        sizes = {f.path: f for f in files}
-        contents = self.texts(value["contents"], f"{where}.contents", sizes, header=False)
-        headers = self.texts(
-            value["safetensors_headers"], f"{where}.safetensors_headers", sizes, header=True
-        )
-        not_locked = self.not_locked(value["not_locked"], f"{where}.not_locked", sizes)
-        for item in not_locked:
-            if item.path in contents or item.path in headers:
-                raise self.fail(f"{where}.not_locked", f"{item.path!r} is locked as well")
-        return LockEntry(
-            revision=revision,
-            files=files,
-            contents=contents,
-            safetensors_headers=headers,
-            not_locked=not_locked,
-        )
-
-    def path(self, value: Any, where: str) -> str:
-        problem = relative_path_problem(value)
-        if problem:
-            shown = value[:200] if isinstance(value, str) else value
-            raise self.fail(where, f"file name {shown!r} {problem}")
-        assert isinstance(value, str)
-        return value
-
-    def size(self, value: Any, where: str) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self.fail(where, f"expected a non-negative integer, found {_kind(value)}")
-        return value
-
-    def files(self, raw: Any, where: str) -> tuple[LockedFile, ...]:
-        if not isinstance(raw, list):
-            raise self.fail(where, f"expected a list, found {_kind(raw)}")
-        files: list[LockedFile] = []
-        for index, item in enumerate(raw):
-            at = f"{where}[{index}]"
-            value = self.mapping(item, at, ("blob_id", "path", "sha256", "size"), required=False)
-            if "path" not in value or "size" not in value:
-                raise self.fail(at, "needs `path` and `size`")
-            path = self.path(value["path"], f"{at}.path")
-            sha256, blob_id = value.get("sha256"), value.get("blob_id")
-            if sha256 is not None and not (isinstance(sha256, str) and _SHA256.fullmatch(sha256)):
-                raise self.fail(f"{at}.sha256", "expected 64 lowercase hex digits or null")
-            if blob_id is not None and not (
-                isinstance(blob_id, str) and _BLOB_ID.fullmatch(blob_id)
-            ):
-                raise self.fail(f"{at}.blob_id", "expected a git blob id (hex) or null")
-            if files and path <= files[-1].path:
-                raise self.fail(f"{at}.path", f"{path!r} is out of order or listed twice")
-            files.append(LockedFile(path, self.size(value["size"], f"{at}.size"), sha256, blob_id))
-        return tuple(files)
-
-    def texts(
-        self, raw: Any, where: str, files: Mapping[str, LockedFile], *, header: bool
-    ) -> dict[str, str]:
-        if not isinstance(raw, dict):
-            raise self.fail(where, f"expected an object, found {_kind(raw)}")
-        texts: dict[str, str] = {}
-        for path, text in raw.items():
-            at = f"{where}[{json.dumps(path)}]"
-            self.path(path, at)
-            listed = files.get(path)
-            if listed is None:
-                raise self.fail(at, "not in the entry's `files`")
-            if not isinstance(text, str):
-                raise self.fail(at, f"expected a string, found {_kind(text)}")
-            try:
-                data = text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise self.fail(at, "not valid Unicode text (a lone surrogate)") from None
-            if header:
-                self.header(path, data, listed, at)
-            else:
-                self.content(data, listed, at)
-            texts[path] = text
-        return texts
-
-    def content(self, data: bytes, listed: LockedFile, at: str) -> None:
-        if len(data) > MAX_CONTENT_BYTES:
-            raise self.fail(at, f"{len(data):,} bytes, more than the {MAX_CONTENT_BYTES:,} locked")
-        if len(data) != listed.size:
-            raise self.fail(at, f"{len(data):,} bytes of text, but `files` says {listed.size:,}")
-        if listed.sha256 is not None and hashlib.sha256(data).hexdigest() != listed.sha256:
-            raise self.fail(at, "the text does not match the sha256 in `files`")
-
-    def header(self, path: str, data: bytes, listed: LockedFile, at: str) -> None:
-        if not path.endswith(".safetensors"):
-            raise self.fail(at, "not a .safetensors file")
-        if len(data) > MAX_HEADER_BYTES or 8 + len(data) > listed.size:
-            raise self.fail(
-                at, f"a {len(data):,}-byte header does not fit the {listed.size:,}-byte file"
-            )
-        try:
-            value = loads_strict(data, file=path)
-        except InspectError as exc:
-            raise self.fail(at, f"invalid safetensors header: {exc.reason}") from None
-        if not isinstance(value, dict):
-            raise self.fail(at, "invalid safetensors header: not a JSON object")
-
-    def not_locked(
-        self, raw: Any, where: str, files: Mapping[str, LockedFile]
-    ) -> tuple[NotLocked, ...]:
-        if not isinstance(raw, list):
-            raise self.fail(where, f"expected a list, found {_kind(raw)}")
-        items: list[NotLocked] = []
-        for index, item in enumerate(raw):
-            at = f"{where}[{index}]"
-            value = self.mapping(item, at, ("path", "reason", "size"), required=True)
-            path = self.path(value["path"], f"{at}.path")
-            if path not in files:
-                raise self.fail(f"{at}.path", f"{path!r} is not in the entry's `files`")
-            if items and path <= items[-1].path:
-                raise self.fail(f"{at}.path", f"{path!r} is out of order or listed twice")
-            reason = value["reason"]
-            if not isinstance(reason, str) or not reason or "\n" in reason:
-                raise self.fail(f"{at}.reason", "expected a one-line string")
-            items.append(NotLocked(path, self.size(value["size"], f"{at}.size"), reason))
-        return tuple(items)
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"the number {value!r}"
-    return names.get(type(value), type(value).__name__)
-
-
-# -- locking a base ---------------------------------------------------------------------------
-
-
 def lock_snapshot(snapshot: Snapshot) -> LockEntry:
     """Record what inspect reads of `snapshot`, pinned to its commit sha (never tensor data)."""
     revision = snapshot.ref.revision or ""
-    if not _COMMIT.fullmatch(revision):
+    if not COMMIT_SHA.fullmatch(revision):
         raise ResolveError(
             f"not pinned to a commit sha ({revision!r}): only a Hub or Hugging Face cache "
             "snapshot can be locked",
@@ -504,7 +206,7 @@ def _cache_blob_id(snapshot: Snapshot, entry: FileEntry) -> str | None:
     if snapshot.ref.kind != "hf-cache" or entry.sha256 is not None:
         return None
     local = snapshot.local_file(entry.path)
-    if local is None or local.parent.name != "blobs" or not _COMMIT.fullmatch(local.name):
+    if local is None or local.parent.name != "blobs" or not COMMIT_SHA.fullmatch(local.name):
         return None
     return local.name
 

@@ -32,6 +32,7 @@ from modelcards.resolve.lock import (
     load_lock,
     loads_lock,
     lock_snapshot,
+    locked_snapshot,
 )
 from modelcards.safeio.errors import ConfigError, ResolveError
 from modelfiles import run_modelcards
@@ -223,7 +224,7 @@ def test_locked_snapshot_refuses_reads_past_the_header(
     local_lock: dict[str, Any], tmp_path: Path
 ) -> None:
     lock = loads_lock(json.dumps(local_lock))
-    snapshot = lock.snapshot(REPO, None)
+    snapshot = locked_snapshot(lock, REPO, None)
     assert snapshot is not None
     real = (tmp_path / "base" / "model.safetensors").read_bytes()
     header = header_of(real)
@@ -323,7 +324,7 @@ def test_the_lock_is_used_only_for_its_id_and_revision(
 
 def test_relocking_makes_the_base_identity_change(local_lock: dict[str, Any]) -> None:
     def identity(data: dict[str, Any]) -> Any:
-        snapshot = loads_lock(json.dumps(data)).snapshot(REPO, None)
+        snapshot = locked_snapshot(loads_lock(json.dumps(data)), REPO, None)
         assert snapshot is not None
         return base_identity(snapshot.ref, None, lock_digest=snapshot.entry_digest)
 
