@@ -33,10 +33,10 @@ def read_project_text(
         fd = os.open(real, os.O_RDONLY | _NONBLOCK)
     except OSError as exc:
         raise error(f"cannot open: {exc.strerror or exc}", file=file) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # (a folder cannot even be wrapped in a file)
+        os.close(fd)
+        raise error("is not a regular file", file=file)
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise error("is not a regular file", file=file)
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise error(f"larger than {max_bytes:,} bytes", file=file)

@@ -267,3 +267,16 @@ def test_a_config_that_is_not_utf8_or_names_impossible_paths(repo: Path) -> None
     config.write_text(original.replace("base: {path: base-model, id: acme/tiny-llama-base}",
                                        "base: " + "a" * 2000, 1))  # fmt: skip
     assert "longer than 1024 characters" in _one_error(run_modelcards("check", cwd=repo))
+
+
+def test_a_folder_where_a_file_belongs_is_one_line(repo: Path) -> None:
+    assert _build(repo, "-q").returncode == 0
+    card_json = repo / "models/chat-tuned/card.json"
+    card_json.unlink()
+    card_json.mkdir()  # a previous output that is a folder: no output, so stale
+    result = run_modelcards("check", cwd=repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "card.json: cannot write" in _one_error(_build(repo))
+    (repo / "modelcards.yml").unlink()
+    (repo / "modelcards.yml").mkdir()
+    assert "modelcards.yml: is not a regular file" in _one_error(run_modelcards("check", cwd=repo))
