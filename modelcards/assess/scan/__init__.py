@@ -14,7 +14,8 @@ from pathlib import Path
 
 from modelcards.assess.findings import Finding, ScanReport
 from modelcards.assess.rules import finding
-from modelcards.assess.scan.containers import FileScan, scan_regular_file
+from modelcards.assess.scan.containers import scan_regular_file
+from modelcards.assess.scan.filescan import FileScan
 from modelcards.assess.scan.licence import licence_findings
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import scan_bytes as scan_pickle_bytes

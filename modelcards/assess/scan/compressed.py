@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Protocol
 from modelcards.assess.findings import EvidenceValue
 
 if TYPE_CHECKING:
-    from modelcards.assess.scan.containers import FileScan
+    from modelcards.assess.scan.filescan import FileScan
 
 _IN_CHUNK = 64 * 1024
 _OUT_CHUNK = 1024 * 1024

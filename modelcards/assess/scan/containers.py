@@ -13,12 +13,9 @@ import io
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO
 
-from modelcards.assess.findings import EvidenceValue, Finding
-from modelcards.assess.rules import finding
+from modelcards.assess.findings import EvidenceValue
 from modelcards.assess.scan import (
     chat_template,
     compressed,
@@ -29,13 +26,17 @@ from modelcards.assess.scan import (
     onnx_check,
     remote_code,
 )
-from modelcards.assess.scan.limits import ScanLimits
+from modelcards.assess.scan.filescan import (
+    FileScan,
+    basename,
+    extension,
+    looks_like_pickle,
+)
 from modelcards.assess.scan.npy import NPY_MAGIC
 from modelcards.assess.scan.pickle_findings import stream_findings
 from modelcards.assess.scan.pickle_ops import (
     PICKLE_EXTENSIONS,
     UNKNOWN_SIZE,
-    scan_bytes,
     scan_stream,
 )
 from modelcards.assess.scan.safetensors_check import check_safetensors
@@ -53,102 +54,7 @@ from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
 ZIP_LOCAL = b"PK\x03\x04"
 ZIP_EMPTY = b"PK\x05\x06"
-TEXT_EXTENSIONS = frozenset(
-    {
-        ".json",
-        ".txt",
-        ".md",
-        ".py",
-        ".yaml",
-        ".yml",
-        ".jinja",
-        ".csv",
-        ".tsv",
-        ".toml",
-        ".cfg",
-        ".ini",
-        ".html",
-        ".rst",
-        ".gitattributes",
-        ".jsonl",
-        ".license",
-    }
-)
-TEXT_NAMES = frozenset(
-    {
-        "license",
-        "notice",
-        "readme",
-        "use_policy",
-        "copying",
-        "authors",
-        ".gitattributes",
-        ".gitignore",
-    }
-)
-# First bytes that can start a protocol 0/1 pickle that actually imports or builds something.
-_P0_STARTS = frozenset(b"(c]})NIJKMLSVUTXFGiq")
 _CHUNK = 1024 * 1024
-
-
-@dataclass
-class FileScan:
-    """Findings and gaps of one top-level file, shared by everything nested in it."""
-
-    file: str
-    limits: ScanLimits
-    findings: list[Finding] = field(default_factory=list)
-    partial: list[str] = field(default_factory=list)
-    decompressed: int = 0
-    path: Path | None = None  # where the file is, for checks that look beside it (ONNX data)
-
-    def add(
-        self,
-        rule: str,
-        message: str,
-        evidence: dict[str, EvidenceValue] | None = None,
-        member: str | None = None,
-    ) -> None:
-        ev: dict[str, EvidenceValue] = {"member": member} if member else {}
-        ev.update(evidence or {})
-        self.findings.append(finding(rule, self.file, message, ev))
-
-    def gap(self, why: str) -> None:
-        self.partial.append(why)
-
-
-def _basename(name: str) -> str:
-    """Last path part, lowercased (plain string work: this runs for every archive member)."""
-    return name.replace("\\", "/").rsplit("/", 1)[-1].lower()
-
-
-def _ext(name: str) -> str:
-    base = _basename(name)
-    dot = base.rfind(".")
-    return base[dot:] if 0 < dot < len(base) - 1 else ""
-
-
-def is_text_name(name: str) -> bool:
-    base = _basename(name)
-    return _ext(base) in TEXT_EXTENSIONS or base.split(".")[0] in TEXT_NAMES
-
-
-def looks_like_pickle(head: bytes, name: str, limits: ScanLimits) -> bool:
-    """True when the first bytes are a pickle that gets as far as an import or a STOP."""
-    if len(head) >= 2 and head[0] == 0x80 and head[1] <= 5:
-        return True
-    if not head or head[0] not in _P0_STARTS or is_text_name(name):
-        return False
-    probe = ScanLimits(max_opcodes=20_000, max_pickle_seconds=0.2, max_pickles_per_stream=1)
-    result = scan_bytes(head, probe)
-    if result.is_pickle or result.limit is not None:
-        return True  # imports, a STOP, or thousands of valid opcodes: a pickle
-    # still parsing when the sniffed bytes ran out: the rest of the file decides
-    return (
-        result.opcodes >= 16
-        and result.error_offset is not None
-        and result.error_offset >= len(head) - 1024
-    )
 
 
 def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str) -> None:
@@ -243,7 +149,7 @@ def scan_member(
     member.fill(limits.member_sniff_bytes)
     head = bytes(member.buf[: limits.member_sniff_bytes])
     label = member.label
-    base = _basename(member.info.filename)
+    base = basename(member.info.filename)
     kind = compressed.sniff(head)
     if kind and not _too_deep(scan, depth + 1, label):
         stream: IO[bytes] = MemberIO(member)  # type: ignore[assignment]
@@ -268,14 +174,14 @@ def scan_member(
         scan_zip(scan, io.BytesIO(data), depth=depth + 1, chain=label + "!/", name=base)
     elif head.startswith(NPY_MAGIC):
         npy.scan_npy(scan, MemberIO(member), size=None, member=label)  # type: ignore[arg-type]
-    elif looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS:
+    elif looks_like_pickle(head, base, limits) or extension(base) in PICKLE_EXTENSIONS:
         result = scan_stream(
             MemberIO(member),  # type: ignore[arg-type]
             UNKNOWN_SIZE,
             limits,
             can_skip=False,
         )
-        named = _ext(base) in PICKLE_EXTENSIONS
+        named = extension(base) in PICKLE_EXTENSIONS
         if named and not result.is_pickle and result.limit is None:
             scan.add(
                 "MC108",
@@ -344,7 +250,7 @@ def scan_content(
     """Tell what a forward-only stream holds by its first bytes (`head`, already read from it)
     and scan it; `size` counts from the head on, when known."""
     limits = scan.limits
-    base = _basename(name)
+    base = basename(name)
     reader: IO[bytes] = compressed.Prefixed(head, stream)  # type: ignore[assignment]
     kind = compressed.sniff(head)
     nested = bool(kind) or is_tar(head) or head.startswith((ZIP_LOCAL, ZIP_EMPTY))
@@ -372,9 +278,11 @@ def scan_content(
     elif head.startswith(NPY_MAGIC):
         npy.scan_npy(scan, reader, size=size, member=label)
     elif (
-        looks_like_pickle(head, base, limits) or _ext(base) in PICKLE_EXTENSIONS or base == "pickle"
+        looks_like_pickle(head, base, limits)
+        or extension(base) in PICKLE_EXTENSIONS
+        or base == "pickle"
     ):
-        named = _ext(base) in PICKLE_EXTENSIONS or base == "pickle"
+        named = extension(base) in PICKLE_EXTENSIONS or base == "pickle"
         result = scan_stream(reader, UNKNOWN_SIZE if size is None else size, limits, can_skip=False)
         if not result.is_pickle and result.limit is None:
             if named:
@@ -408,8 +316,8 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     """Everything we know how to check about one regular file open at `fh`."""
     limits = scan.limits
     lower = name.lower()
-    base = _basename(lower)
-    ext = _ext(base)
+    base = basename(lower)
+    ext = extension(base)
     fh.seek(0)
     head = fh.read(limits.sniff_bytes)
 

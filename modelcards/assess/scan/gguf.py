@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING
 from modelcards.assess.scan import chat_template
 
 if TYPE_CHECKING:
-    from modelcards.assess.scan.containers import FileScan
+    from modelcards.assess.scan.filescan import FileScan
 
 MAGIC = b"GGUF"
 MAX_KV = 65_536  # real files have ~50 keys

@@ -19,7 +19,7 @@ from modelcards.assess.findings import Finding
 from modelcards.assess.scan import keras
 
 if TYPE_CHECKING:
-    from modelcards.assess.scan.containers import FileScan
+    from modelcards.assess.scan.filescan import FileScan
 
 _CHUNK = 8 * 1024 * 1024
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # bytes decoded per candidate

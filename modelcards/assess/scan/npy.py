@@ -22,7 +22,7 @@ from modelcards.assess.scan.pickle_findings import stream_findings
 from modelcards.assess.scan.pickle_ops import UNKNOWN_SIZE, scan_stream
 
 if TYPE_CHECKING:
-    from modelcards.assess.scan.containers import FileScan
+    from modelcards.assess.scan.filescan import FileScan
 
 NPY_MAGIC = b"\x93NUMPY"
 # Header text, padding excluded, that is parsed as a literal: numpy writes a few hundred bytes;

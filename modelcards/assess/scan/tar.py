@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from modelcards.assess.scan.containers import FileScan
+    from modelcards.assess.scan.filescan import FileScan
 
 Inner = Callable[..., None]  # (scan, stream, head, *, name, label, depth, size) -> None
 

@@ -18,7 +18,7 @@ from modelcards.assess.scan.pickle_ops import UNKNOWN_SIZE, ScanAbort
 from modelcards.assess.scan.tar import bad_member_name
 
 if TYPE_CHECKING:
-    from modelcards.assess.scan.containers import FileScan
+    from modelcards.assess.scan.filescan import FileScan
 
 ZIP_LOCAL = b"PK\x03\x04"
 _CHUNK = 1024 * 1024
