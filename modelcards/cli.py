@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import signal
 import sys
 from collections.abc import Callable
@@ -145,20 +144,13 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
 
     Exit status: 0 on success (whether or not anything changed), 2 on bad input.
     """
+    from modelcards.api import inspected_pair
     from modelcards.compare import compare
-    from modelcards.errors import ResolveError
     from modelcards.format import diff_json, diff_markdown, diff_text
-    from modelcards.inspect import inspect_snapshot
-    from modelcards.resolve import resolve_reference
 
-    cwd = Path.cwd()
-    if not str(tuned).startswith("git:") and not (cwd / tuned).is_dir():
-        raise ResolveError(
-            "no such folder (TUNED is a model folder or git:REF:PATH)", file=str(tuned)
-        )
-    base_snapshot = resolve_reference(base, project_root=cwd, online=online)
-    tuned_snapshot = resolve_reference(str(tuned), project_root=cwd)
-    base_facts, tuned_facts = inspect_snapshot(base_snapshot), inspect_snapshot(tuned_snapshot)
+    base_snapshot, tuned_snapshot, base_facts, tuned_facts = inspected_pair(
+        base, tuned, None, online
+    )
     result = compare(base_facts, tuned_facts)
     weights = None
     if deep:
@@ -292,7 +284,7 @@ def build(
       modelcards build --at chat-tuned/v1.0   # the cards of a past release
       modelcards build --jobs 1            # one process (e.g. to profile, or on a busy CI box)
     """
-    from modelcards.build import build_project
+    from modelcards.build import build_project, release_folder
     from modelcards.config import load_config
     from modelcards.hashcache import HashCache, default_cache_file
 
@@ -300,7 +292,7 @@ def build(
     if out is not None and at is None:
         raise click.UsageError("--out goes with --at")
     if at is not None and out is None:
-        out = f"modelcards-releases/{re.sub(r'[^A-Za-z0-9._-]+', '-', at)}"
+        out = release_folder(at)
     report = build_project(
         config,
         cache=HashCache(default_cache_file()),
@@ -620,26 +612,12 @@ def export(model: str, fmt: str, root: Path, output: Path | None, site_url: str 
 
     Exit status: 0 on success, 2 on bad input or an unknown model.
     """
-    from modelcards.build import render_project
+    from modelcards.api import export as export_bom
     from modelcards.config import load_config
-    from modelcards.errors import ConfigError
-    from modelcards.export.cyclonedx import build_bom, to_json
-    from modelcards.hashcache import HashCache, default_cache_file
-    from modelcards.inspect.card import split_front_matter
-    from modelcards.publish.compliance import use_cases
+    from modelcards.export.cyclonedx import to_json
     from modelcards.publish.write import write_atomic
 
-    config = load_config(root)
-    wanted = model.rstrip("/")
-    entry = next((e for e in config.models if wanted in (e.name, e.path)), None)
-    if entry is None:
-        names = ", ".join(e.name for e in config.models)
-        raise ConfigError(f"no model {model!r} in the config (models: {names})", file=config.file)
-    cache = HashCache(default_cache_file())
-    context = render_project(config, cache=cache, only=(entry,))[0].context
-    readme = config.root / entry.path / "README.md"
-    body = split_front_matter(readme.read_text(encoding="utf-8"))[1] if readme.is_file() else ""
-    text = to_json(build_bom(context, use_cases=use_cases(body), site_url=site_url))
+    text = to_json(export_bom(load_config(root), model, site_url=site_url))
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -12,13 +13,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelcards import build
 from modelcards.build import render_project
 from modelcards.cli import cli
 from modelcards.config import load_config
 from modelcards.errors import InspectError
 from modelcards.render import RenderedModel
 from modelfiles import git, run_modelcards
+
+build = importlib.import_module("modelcards.build")  # the module: modelcards.build is the API
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
 
