@@ -59,20 +59,13 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
 
     Exit status: 0 on success (whether or not anything changed), 2 on bad input.
     """
+    from modelcards.api import inspected_pair
     from modelcards.compare import compare
-    from modelcards.inspect import inspect_snapshot
     from modelcards.render.diff_view import diff_json, diff_markdown, diff_text
-    from modelcards.resolve import resolve_reference
-    from modelcards.safeio.errors import ResolveError
 
-    cwd = Path.cwd()
-    if not str(tuned).startswith("git:") and not (cwd / tuned).is_dir():
-        raise ResolveError(
-            "no such folder (TUNED is a model folder or git:REF:PATH)", file=str(tuned)
-        )
-    base_snapshot = resolve_reference(base, project_root=cwd, online=online)
-    tuned_snapshot = resolve_reference(str(tuned), project_root=cwd)
-    base_facts, tuned_facts = inspect_snapshot(base_snapshot), inspect_snapshot(tuned_snapshot)
+    base_snapshot, tuned_snapshot, base_facts, tuned_facts = inspected_pair(
+        base, tuned, None, online
+    )
     result = compare(base_facts, tuned_facts)
     weights = None
     if deep:
@@ -215,26 +208,12 @@ def export(model: str, fmt: str, root: Path, output: Path | None, site_url: str 
 
     Exit status: 0 on success, 2 on bad input or an unknown model.
     """
-    from modelcards.export.cyclonedx import build_bom, to_json
-    from modelcards.inspect.card import split_front_matter
-    from modelcards.project.build import render_project
+    from modelcards.api import export_cyclonedx
+    from modelcards.export.cyclonedx import to_json
     from modelcards.project.config import load_config
-    from modelcards.publish.compliance import use_cases
-    from modelcards.safeio.errors import ConfigError
-    from modelcards.safeio.hashcache import HashCache, default_cache_file
     from modelcards.safeio.write import write_atomic
 
-    config = load_config(root)
-    wanted = model.rstrip("/")
-    entry = next((e for e in config.models if wanted in (e.name, e.path)), None)
-    if entry is None:
-        names = ", ".join(e.name for e in config.models)
-        raise ConfigError(f"no model {model!r} in the config (models: {names})", file=config.file)
-    cache = HashCache(default_cache_file())
-    context = render_project(config, cache=cache, only=(entry,))[0].context
-    readme = config.root / entry.path / "README.md"
-    body = split_front_matter(readme.read_text(encoding="utf-8"))[1] if readme.is_file() else ""
-    text = to_json(build_bom(context, use_cases=use_cases(body), site_url=site_url))
+    text = to_json(export_cyclonedx(load_config(root), model, site_url=site_url))
     if output is None:
         click.echo(text, nl=False)
     else:

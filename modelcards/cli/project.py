@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -130,7 +129,7 @@ def build(
       modelcards build --at chat-tuned/v1.0   # the cards of a past release
       modelcards build --jobs 1            # one process (e.g. to profile, or on a busy CI box)
     """
-    from modelcards.project.build import build_project
+    from modelcards.project.build import build_project, release_folder
     from modelcards.project.config import load_config
     from modelcards.safeio.hashcache import HashCache, default_cache_file
 
@@ -138,7 +137,7 @@ def build(
     if out is not None and at is None:
         raise click.UsageError("--out goes with --at")
     if at is not None and out is None:
-        out = f"modelcards-releases/{re.sub(r'[^A-Za-z0-9._-]+', '-', at)}"
+        out = release_folder(at)
     report = build_project(
         config,
         cache=HashCache(default_cache_file()),

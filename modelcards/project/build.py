@@ -7,6 +7,7 @@ one atomically, and only when its bytes changed. What each model is made from co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -335,6 +336,11 @@ def write_outputs(config: ProjectConfig, files: dict[str, str]) -> tuple[list[st
     return written, unchanged
 
 
+def release_folder(at: str) -> str:
+    """Where `build --at REV` writes by default: a folder name made from the revision."""
+    return f"modelcards-releases/{re.sub(r'[^A-Za-z0-9._-]+', '-', at)}"
+
+
 @dataclass(frozen=True)
 class BuildReport:
     models: tuple[RenderedModel, ...]
@@ -355,6 +361,7 @@ def build_project(
     progress: Progress | None = None,
     deep: bool = False,
     jobs: int | None = None,
+    only: tuple[ModelEntry, ...] | None = None,
 ) -> BuildReport:
     """Render every model, then write cards and (unless `at`) the site; nothing half-done.
 
@@ -363,7 +370,8 @@ def build_project(
 
     With `at`, the cards are rebuilt as they were at that revision and written under `out`
     (relative to the project root); the work tree's cards and the site are not touched.
-    `jobs` processes render the cards and build the site (default: every core).
+    `jobs` processes render the cards and build the site (default: every core). `only` writes
+    the cards of those models, and no site (a site of some models would drop the others).
     """
     from modelcards.publish.mkdocs_build import build_site, site_is_current
     from modelcards.publish.site import check_site_folder, site_pages, write_site
@@ -379,11 +387,12 @@ def build_project(
         deep=deep,
         jobs=jobs,
         failures=failed,
+        only=only,
     )
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
     files = {f"{prefix}{path}": text for model in models for path, text in model.files().items()}
     site_files: dict[str, str] = {}
-    if site and at is None and config.site.enabled:
+    if site and at is None and only is None and config.site.enabled:
         check_site_folder(config)
         env = make_environment(config.templates)
         site_files = site_pages(config, models, env, jobs=jobs)

@@ -38,3 +38,7 @@ class PublishError(ModelcardsError):
 
 class AssessError(ModelcardsError):
     """A risk scan was asked for something it cannot do (no such path, bad limits)."""
+
+
+class UsageError(ModelcardsError):
+    """Arguments that do not go together (an API call, like a command line, is checked first)."""

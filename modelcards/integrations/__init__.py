@@ -1,0 +1,1 @@
+"""Hooks into training libraries; each module imports its library, `import modelcards` never does."""
