@@ -90,8 +90,8 @@ def _tensor(name: str, spec: object, *, file: str, data_size: int) -> TensorInfo
     if not isinstance(spec, dict):
         raise bad("is not an object")
     dtype, shape, offsets = spec.get("dtype"), spec.get("shape"), spec.get("data_offsets")
-    if dtype not in DTYPE_BITS:
-        raise bad(f"has unknown dtype {dtype!r}")
+    if not isinstance(dtype, str) or dtype not in DTYPE_BITS:  # (a list is not even hashable)
+        raise bad(f"has unknown dtype {repr(dtype)[:100]}")
     if not isinstance(shape, list) or not all(
         isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
     ):

@@ -280,3 +280,14 @@ def test_a_folder_where_a_file_belongs_is_one_line(repo: Path) -> None:
     (repo / "modelcards.yml").unlink()
     (repo / "modelcards.yml").mkdir()
     assert "modelcards.yml: is not a regular file" in _one_error(run_modelcards("check", cwd=repo))
+
+
+@pytest.mark.parametrize("dtype", [[1, 2], {"a": 1}, "F33"])
+def test_a_safetensors_dtype_of_the_wrong_type_names_the_file(repo: Path, dtype: object) -> None:
+    import struct
+
+    header = json.dumps({"w": {"dtype": dtype, "shape": [1], "data_offsets": [0, 4]}}).encode()
+    weights = repo / "models/chat-tuned/model.safetensors"
+    weights.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    line = _one_error(_build(repo))  # was: TypeError (unhashable list) from the fuzzer
+    assert "model.safetensors" in line and "unknown dtype" in line
