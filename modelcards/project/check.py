@@ -123,11 +123,15 @@ def _inputs_changed(
 
 def _what_changed(state: ModelState, card_json: str | None) -> str:
     """Name the files that differ from the manifest the card was built from."""
-    try:
-        recorded = previous_context(card_json).get("provenance", {}).get("files", [])
-        before = {f["path"]: f["sha256"] for f in recorded}
-    except (ValueError, AttributeError, TypeError, KeyError):
+    provenance = previous_context(card_json).get("provenance")
+    recorded = provenance.get("files") if isinstance(provenance, dict) else None
+    if not isinstance(recorded, list):
         return "its inputs changed"
+    before = {
+        f["path"]: f.get("sha256")
+        for f in recorded
+        if isinstance(f, dict) and isinstance(f.get("path"), str)
+    }
     now = {f.path: f.sha256 for f in state.files}
     names = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p))
     if not names:
@@ -282,10 +286,7 @@ def _changed_facts(
 
 
 def _risks(card_json: str | None) -> list[Any]:
-    try:
-        risks = previous_context(card_json).get("risks") or []
-    except (ValueError, AttributeError):
-        return []
+    risks = previous_context(card_json).get("risks")
     return risks if isinstance(risks, list) else []
 
 
@@ -295,8 +296,8 @@ def _policy_problems(
     """Findings the policy does not accept, from the card as it is or (for a stale card) as
     build would write it now; those the committed card does not record are marked new."""
     risks = _risks(card_json)
-    recorded = {
-        (r.get("rule"), r.get("file"), r.get("message"))
+    recorded = {  # as text: a hand-edited card.json may hold anything there
+        (str(r.get("rule")), str(r.get("file")), str(r.get("message")))
         for r in _risks(recorded_json)
         if isinstance(r, dict)
     }
@@ -310,9 +311,10 @@ def _policy_problems(
             continue
         rule, file = str(risk.get("rule")), str(risk.get("file"))
         where = file if file == config.file or file == "modelcards.yml" else f"{entry.path}/{file}"
-        new = "" if (rule, file, risk.get("message")) in recorded else "new, "
+        new = "" if (rule, file, str(risk.get("message"))) in recorded else "new, "
         if risk.get("waiver_expired"):
-            expires = (risk.get("waiver") or {}).get("expires")
+            waiver = risk.get("waiver")
+            expires = waiver.get("expires") if isinstance(waiver, dict) else None
             reason = f"{rule} waiver expired on {expires}: {risk.get('message')}"
         elif severity >= config.policy.fail_on:
             reason = f"{rule} ({new}{severity.value}, not waived): {risk.get('message')}"
