@@ -291,3 +291,15 @@ def test_a_safetensors_dtype_of_the_wrong_type_names_the_file(repo: Path, dtype:
     weights.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
     line = _one_error(_build(repo))  # was: TypeError (unhashable list) from the fuzzer
     assert "model.safetensors" in line and "unknown dtype" in line
+
+
+def test_a_hand_edited_card_json_of_the_wrong_shapes_is_read_by_types(repo: Path) -> None:
+    assert _build(repo, "-q").returncode == 0
+    _edit_config(repo, use_cache=False)  # stale, so check reads the recorded card.json
+    card_json = repo / "models/chat-tuned/card.json"
+    data = json.loads(card_json.read_text())
+    data["provenance"]["files"] = [{"path": 5, "sha256": []}, "x", {"path": "a"}]
+    data["risks"] = [{"rule": ["x"], "message": {"m": 1}, "waiver": [1]}, 7]
+    card_json.write_text(json.dumps(data))
+    result = run_modelcards("check", cwd=repo)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
