@@ -20,7 +20,7 @@ def test_import_is_instant_and_the_api_is_there() -> None:
         "import sys, modelcards\n"
         "heavy = [m for m in ('numpy', 'git', 'jinja2', 'modelcards.api') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
-        "assert callable(modelcards.project.build) and callable(modelcards.project.check)\n"
+        "assert callable(modelcards.build) and callable(modelcards.check)\n"
         "assert set(modelcards.API) <= set(dir(modelcards))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -28,15 +28,16 @@ def test_import_is_instant_and_the_api_is_there() -> None:
 
 
 def test_build_and_check_stay_functions_when_their_modules_load() -> None:
-    """`modelcards.project.build` and `modelcards.project.check` are also module names: loading the modules
-    (as the functions themselves do) must not put the modules in the functions' place."""
+    """The API's names are no module's: loading the modules behind them (as the functions
+    themselves do) leaves the functions in place; `modelcards.export` is the export stage."""
     code = (
         "import modelcards\n"
         "from modelcards.project.build import build_project\n"
         "import modelcards.project.check, modelcards.export.cyclonedx\n"
         "from modelcards import api\n"
-        "assert modelcards.project.build is api.build and modelcards.project.check is api.check\n"
-        "assert modelcards.export is api.export\n"
+        "assert modelcards.build is api.build and modelcards.check is api.check\n"
+        "assert modelcards.export_cyclonedx is api.export_cyclonedx\n"
+        "assert modelcards.export.__name__ == 'modelcards.export'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -88,10 +89,10 @@ def test_scan_is_what_the_command_finds(example_repo: Path, tmp_path: Path) -> N
 def test_build_check_card_and_export_on_the_example(repo: Path) -> None:
     from modelcards.export.cyclonedx import to_json
 
-    before = modelcards.project.check(repo)
+    before = modelcards.check(repo)
     assert not before.ok and before.models == 2
     messages: list[str] = []
-    one = modelcards.project.build(repo, models=["models/chat-tuned"], progress=messages.append)
+    one = modelcards.build(repo, models=["models/chat-tuned"], progress=messages.append)
     assert one.site is None and [m.name for m in one.models] == ["chat-tuned"]
     assert set(one.written) == {f"models/chat-tuned/{n}" for n in
                                 ("README.md", "CHANGES.md", "card.json")}  # fmt: skip
@@ -102,11 +103,11 @@ def test_build_check_card_and_export_on_the_example(repo: Path) -> None:
     text = modelcards.card(repo, "chat-lora")  # rendered, not written
     assert text.startswith("---\n") and "base_model: acme/tiny-llama-base" in text
     assert not (repo / "models/chat-lora/README.md").exists()
-    report = modelcards.project.build(repo)
+    report = modelcards.build(repo)
     assert report.site is not None and (report.site / "index.html").is_file()
     assert (repo / "models/chat-lora/README.md").read_text() == text
     assert modelcards.card(repo, "chat-tuned") == (repo / "models/chat-tuned/README.md").read_text()
-    assert modelcards.project.check(repo).ok
+    assert modelcards.check(repo).ok
 
     command = run_modelcards("export", "chat-tuned", cwd=repo)
     assert to_json(modelcards.export_cyclonedx(repo, "chat-tuned")) == command.stdout
@@ -118,10 +119,10 @@ def test_a_project_config_can_be_made_in_code(repo: Path) -> None:
 
     (repo / "modelcards.yml").unlink()
     with pytest.raises(ConfigError, match="no modelcards.yml"):
-        modelcards.project.build(repo)
+        modelcards.build(repo)
     config = parse_config({"models": [{"path": "models/chat-tuned", "base": "base-model"}]},
                           root=repo, file="train.py")  # fmt: skip
-    report = modelcards.project.build(config, site=False)
+    report = modelcards.build(config, site=False)
     assert [m.name for m in report.models] == ["chat-tuned"]
     card = json.loads((repo / "models/chat-tuned/card.json").read_text())
     assert card["coverage"]["base"]["state"] == "compared"
@@ -135,27 +136,27 @@ def test_errors_are_modelcards_errors_never_exits(example_repo: Path, tmp_path: 
     with pytest.raises(ConfigError, match="no model 'nope'.*chat-tuned, chat-lora"):
         modelcards.card(example_repo, "nope")
     with pytest.raises(UsageError, match="site=True"):
-        modelcards.project.build(example_repo, models=["chat-tuned"], site=True)
+        modelcards.build(example_repo, models=["chat-tuned"], site=True)
     with pytest.raises(UsageError, match="out= goes with at="):
-        modelcards.project.build(example_repo, out="somewhere")
+        modelcards.build(example_repo, out="somewhere")
     with pytest.raises(ModelcardsError, match="cannot scan"):
         modelcards.scan(tmp_path / "missing")
     with pytest.raises(ConfigError):
-        modelcards.project.check(tmp_path)
+        modelcards.check(tmp_path)
     git(tmp_path, "init", "-q")
     (tmp_path / "modelcards.yml").write_text("models: [{path: m, bogus: 1}]\n")
     with pytest.raises(ConfigError, match="bogus"):
-        modelcards.project.build(tmp_path)
+        modelcards.build(tmp_path)
 
 
 def test_check_with_a_base_ref_names_the_pull_request_problem(repo: Path) -> None:
-    modelcards.project.build(repo, site=False)
+    modelcards.build(repo, site=False)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "cards")
     git(repo, "branch", "before")
     config = repo / "models/chat-tuned/generation_config.json"
     config.write_text(config.read_text().replace("0.7", "0.9"))
     git(repo, "commit", "-qam", "warmer sampling")
-    report = modelcards.project.check(repo, base_ref="before")
+    report = modelcards.check(repo, base_ref="before")
     assert not report.ok
     assert "pull-request" in {p.kind for p in report.problems}

@@ -152,7 +152,7 @@ class ModelcardsCallback(TrainerCallback):
         import modelcards
 
         config, rel = project_for(folder, model)
-        report = modelcards.project.build(
+        report = modelcards.build(
             config, models=[rel], site=False, deep=self.deep, online=self.online
         )
         self.reports.append(report)
@@ -176,7 +176,7 @@ class ModelcardsCallback(TrainerCallback):
                     )
         if self.check and not report.failed:
             names = {m.name for m in report.models}
-            for problem in modelcards.project.check(config, online=self.online).problems:
+            for problem in modelcards.check(config, online=self.online).problems:
                 if problem.model in names:
                     logger.warning("modelcards check: %s: %s", problem.file, problem.reason)
         return report
