@@ -1145,7 +1145,8 @@ class Harness:
             work = Path(tmp)
             command, mutations = plan_iteration(rng, i, self.seed_project, self.outside, self.pool)
             outcome = self.trial(work, command, mutations)
-            with self.lock, open(self.out / "log.tsv", "a") as log:
+            log_file = self.out / "log.tsv"  # a mutation's description may hold a lone surrogate
+            with self.lock, open(log_file, "a", encoding="utf-8", errors="backslashreplace") as log:
                 log.write(
                     f"{i}\t{' '.join(command)}\t{outcome.cls}\t{outcome.returncode}\t"
                     f"{outcome.seconds:.1f}\t"
@@ -1211,14 +1212,17 @@ class Harness:
             "seconds": round(outcome.seconds, 1),
             "ops": ops,
         }
-        (folder / "ops.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        (folder / "stdout.txt").write_text(outcome.stdout[-200_000:])
-        (folder / "stderr.txt").write_text(outcome.stderr[-200_000:])
+        (folder / "ops.json").write_text(
+            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", errors="backslashreplace"
+        )
+        (folder / "stdout.txt").write_text(outcome.stdout[-200_000:], errors="backslashreplace")
+        (folder / "stderr.txt").write_text(outcome.stderr[-200_000:], errors="backslashreplace")
         (folder / "README.txt").write_text(
             f"{outcome.signature}\n\nmutations:\n"
             + "".join(f"  - {m.description}\n" for m in mutations)
             + f"\ncommand (in the seed project): modelcards {' '.join(command)}\n\n"
-            f"replay: python bench/fuzz.py --replay {folder}\n\n{outcome.detail}\n"
+            f"replay: python bench/fuzz.py --replay {folder}\n\n{outcome.detail}\n",
+            errors="backslashreplace",
         )
         return folder
 
