@@ -153,14 +153,7 @@ def build(
         m for m in report.models if m.context["coverage"]["base"]["state"] != "compared"
     ]
     if fmt == "json":
-        summary = {
-            "models": [_model_summary(m) for m in report.models],
-            "failed": [{"name": f.name, "path": f.path, "error": f.error} for f in report.failed],
-            "written": list(report.written),
-            "unchanged": list(report.unchanged),
-            "site": str(report.site.relative_to(config.root)) if report.site else None,
-        }
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(json.dumps(report.as_json(config.root), indent=2))
     else:
         prefix = config.root / out if out else config.root
         for model in report.models:
@@ -198,27 +191,6 @@ def build(
         sys.exit(1)
 
 
-def _finding_counts(model: Any) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for risk in model.context.get("risks") or []:
-        if not risk.get("waived"):
-            counts[risk["severity"]] = counts.get(risk["severity"], 0) + 1
-    return counts
-
-
-def _model_summary(model: Any) -> dict[str, Any]:
-    coverage = model.context["coverage"]
-    return {
-        "name": model.name,
-        "path": model.path,
-        "relation": model.context["model"]["relation"],
-        "significant_changes": (model.context["diff"] or {}).get("summary", {}).get("significant"),
-        "base": coverage["base"]["state"],
-        "weights": coverage["weights"]["state"],
-        "open_findings": _finding_counts(model),
-    }
-
-
 def _detail(model: Any) -> str:
     coverage = model.context["coverage"]
     significant = (model.context["diff"] or {}).get("summary", {}).get("significant")
@@ -227,7 +199,9 @@ def _detail(model: Any) -> str:
         if significant is not None
         else f"base {coverage['base']['state']}"
     ]
-    counts = _finding_counts(model)
+    from modelcards.project.build import finding_counts
+
+    counts = finding_counts(model)
     if counts:
         parts.append(", ".join(f"{n} {severity}" for severity, n in counts.items()))
     if coverage["weights"]["state"] != "complete":

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from modelcards.assess import assess_model
 from modelcards.assess.policy import today
@@ -348,6 +349,37 @@ class BuildReport:
     unchanged: tuple[str, ...]
     site: Path | None  # the built HTML folder, when the site was built
     failed: tuple[ModelFailure, ...] = ()  # models whose cards could not be written
+
+    def as_json(self, root: Path) -> dict[str, Any]:
+        """What `build --format json` prints (paths relative to the project `root`)."""
+        return {
+            "models": [model_summary(m) for m in self.models],
+            "failed": [{"name": f.name, "path": f.path, "error": f.error} for f in self.failed],
+            "written": list(self.written),
+            "unchanged": list(self.unchanged),
+            "site": str(self.site.relative_to(root)) if self.site else None,
+        }
+
+
+def finding_counts(model: RenderedModel) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for risk in model.context.get("risks") or []:
+        if not risk.get("waived"):
+            counts[risk["severity"]] = counts.get(risk["severity"], 0) + 1
+    return counts
+
+
+def model_summary(model: RenderedModel) -> dict[str, Any]:
+    coverage = model.context["coverage"]
+    return {
+        "name": model.name,
+        "path": model.path,
+        "relation": model.context["model"]["relation"],
+        "significant_changes": (model.context["diff"] or {}).get("summary", {}).get("significant"),
+        "base": coverage["base"]["state"],
+        "weights": coverage["weights"]["state"],
+        "open_findings": finding_counts(model),
+    }
 
 
 def build_project(

@@ -77,6 +77,14 @@ class CheckReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def as_json(self) -> dict[str, Any]:
+        """What `check --format json` prints."""
+        return {
+            "ok": self.ok,
+            "models": self.models,
+            "problems": [p.as_json() for p in self.problems],
+        }
+
 
 def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
     """Project-relative paths changed in BASE_REF...HEAD."""
@@ -386,12 +394,7 @@ def format_text(report: CheckReport) -> str:
 
 
 def format_json(report: CheckReport) -> str:
-    data = {
-        "ok": report.ok,
-        "models": report.models,
-        "problems": [p.as_json() for p in report.problems],
-    }
-    return json.dumps(data, indent=2) + "\n"
+    return json.dumps(report.as_json(), indent=2) + "\n"
 
 
 TITLES = {
