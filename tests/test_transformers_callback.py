@@ -106,3 +106,11 @@ def test_save_model_then_document_the_output_folder(repo: Path) -> None:
     assert report is not None and not report.failed
     data = json.loads((out / "final/card.json").read_text())
     assert data["diff"]["base"]["location"] == "out/checkpoint-2"  # what it was loaded from
+
+
+def test_the_callback_is_there_from_the_integrations_package() -> None:
+    from modelcards import integrations
+
+    assert integrations.ModelcardsCallback is ModelcardsCallback
+    with pytest.raises(AttributeError):
+        integrations.NoSuchCallback  # noqa: B018
