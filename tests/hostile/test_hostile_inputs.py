@@ -303,3 +303,15 @@ def test_a_hand_edited_card_json_of_the_wrong_shapes_is_read_by_types(repo: Path
     card_json.write_text(json.dumps(data))
     result = run_modelcards("check", cwd=repo)
     assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_model_file_whose_name_is_not_utf8_is_still_scanned(repo: Path) -> None:
+    from hostile_helpers import evil
+
+    (repo / "models/chat-tuned" / os.fsdecode(b"mod\xe9l.pkl")).write_bytes(evil())
+    result = run_modelcards("scan", "models/chat-tuned", "--format", "json", cwd=repo)
+    assert result.returncode == 1, result.stderr
+    found = {(f["rule"], f["file"]) for f in json.loads(result.stdout)["findings"]}
+    assert ("MC101", "mod\\xe9l.pkl") in found  # read, and reported under a name JSON can hold
+    assert _build(repo).returncode == 0  # the card's risk table names it the same way
+    assert "mod\\\\xe9l.pkl" in (repo / CARD).read_text()

@@ -20,6 +20,7 @@ from modelcards.assess.scan.licence import licence_findings
 from modelcards.assess.scan.limits import ScanLimits
 from modelcards.assess.scan.pickle_ops import scan_bytes as scan_pickle_bytes
 from modelcards.assess.scan.weight_index import index_findings, is_weight_index
+from modelcards.resolve.snapshot import undecodable_name
 from modelcards.safeio.errors import AssessError
 
 __all__ = [
@@ -35,6 +36,11 @@ INTERNAL_ERROR = "scanner error (a bug in modelcards, please report it)"
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO swapped in after lstat must not block us
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+
+
+def _shown(name: str) -> str:
+    """A name as reports can hold it: undecodable bytes of a file name shown as `\\xNN`."""
+    return undecodable_name(name) or name
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -143,7 +149,7 @@ def scan_path(
             full = here / dname
             if not full.is_symlink():
                 continue
-            rel, link = full.relative_to(root).as_posix(), os.readlink(full)
+            rel, link = _shown(full.relative_to(root).as_posix()), _shown(os.readlink(full))
             target = Path(os.path.realpath(full))
             if not _inside(target, allowed):
                 findings.append(
@@ -161,7 +167,7 @@ def scan_path(
                 partial.append(rel)
         for fname in sorted(filenames):
             full = here / fname
-            rel = full.relative_to(root).as_posix()
+            rel = _shown(full.relative_to(root).as_posix())  # the name reported, not opened
             try:
                 st = os.lstat(full)
             except OSError as exc:
@@ -169,7 +175,7 @@ def scan_path(
                 partial.append(rel)
                 continue
             if stat.S_ISLNK(st.st_mode):
-                link = os.readlink(full)
+                link = _shown(os.readlink(full))
                 target = Path(os.path.realpath(full))
                 if _inside(target, allowed):
                     links.append((rel, target, link))
