@@ -1,4 +1,4 @@
-"""history: the git log of a model's folder, grouped like a software change log.
+"""The git log of a model's folder, grouped like a software change log.
 
 `ProjectGit` asks git a fixed number of questions for the whole project — one `git log` with
 files and parents (NUL-separated and checked against `git rev-list`, so no subject can forge a
@@ -11,12 +11,13 @@ never makes a card stale.
 
 A committed card never depends on the commit that contains it, nor on refs made after it. The
 card's *carrier* is the newest commit that wrote the model's card.json (build alone writes
-it). When nothing of the model changed since (no later commit, nothing pending in the work tree), the card is the
-carrier's, and its history stops before the carrier: the carrier's own change to the model's
-files is listed as pending (by file), exactly as build saw it in the work tree before that
-commit, and a tag on the carrier (the release commit) is not yet a release. Otherwise the card
-will be carried by a commit still to come: its history runs to HEAD, and what the work tree
-changes is pending. A later rebuild lists the carrier as the commit it is.
+it). When nothing of the model changed since (no later commit, nothing pending in the work
+tree), the card is the carrier's, and its history stops before the carrier: the carrier's own
+change to the model's files is listed as pending (by file), exactly as build saw it in the
+work tree before that commit, and a tag on the carrier (the release commit) is not yet a
+release. Otherwise the card will be carried by a commit still to come: its history runs to
+HEAD, and what the work tree changes is pending. A later rebuild lists the carrier as the
+commit it is.
 """
 
 from __future__ import annotations
