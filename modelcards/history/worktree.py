@@ -83,15 +83,17 @@ def parse_ls_files_debug(out: str) -> dict[str, IndexEntry]:
     return entries
 
 
-def _blob_id(data_len: int, chunks: list[bytes] | None = None, path: Path | None = None) -> str:
-    digest = hashlib.sha1(f"blob {data_len}\0".encode(), usedforsecurity=False)
-    if chunks is not None:
-        for chunk in chunks:
-            digest.update(chunk)
-    elif path is not None:
-        with open(path, "rb", buffering=0) as handle:
-            while block := handle.read(_BLOCK):
-                digest.update(block)
+def _blob_id_of(data: bytes) -> str:
+    """The git blob id of `data` (a symlink's target)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def _blob_id_of_file(path: Path, size: int) -> str:
+    """The git blob id of a work-tree file, as `git hash-object --no-filters` computes it."""
+    digest = hashlib.sha1(b"blob %d\0" % size, usedforsecurity=False)
+    with open(path, "rb", buffering=0) as handle:
+        while block := handle.read(_BLOCK):
+            digest.update(block)
     return digest.hexdigest()
 
 
@@ -121,7 +123,7 @@ class _Comparer:
             if not stat.S_ISLNK(info.st_mode):
                 return True
             target = os.fsencode(os.readlink(local))
-            return _blob_id(len(target), [target]) != entry.blob
+            return _blob_id_of(target) != entry.blob
         if not stat.S_ISREG(info.st_mode):
             return True
         if bool(info.st_mode & 0o111) != bool(entry.mode & 0o111):
@@ -139,7 +141,7 @@ class _Comparer:
         if pointer is not None and info.st_size > MAX_LFS_POINTER_BYTES:
             # a smudged Git-LFS file: what its clean filter would compute
             return info.st_size != pointer[1] or sha256_file(local) != pointer[0]
-        return _blob_id(info.st_size, path=local) != entry.blob
+        return _blob_id_of_file(local, info.st_size) != entry.blob
 
 
 def work_tree_changes(repo: Repo, head: str, *, untracked: bool = True) -> WorkTreeChanges:
