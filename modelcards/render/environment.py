@@ -147,6 +147,10 @@ def render_template(env: SandboxedEnvironment, name: str, context: dict[str, Any
         raise RenderError(
             f"{exc.message or exc}", file=f"{where}:{line}" if line else where
         ) from None
+    except RecursionError:  # e.g. a template that includes itself
+        raise RenderError(
+            "template recursion too deep (does it include itself?)", file=name
+        ) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         # a project's own template doing what its values do not allow (e.g. `name + 1`)
         raise RenderError(f"template failed: {type(exc).__name__}: {exc}", file=name) from None

@@ -70,3 +70,12 @@ def test_a_runaway_template_stops_with_one_line(repo: Path) -> None:
                "{% endfor %}{% endfor %}")  # fmt: skip
     code, out = _build(repo)
     assert code == 2 and "template output larger than" in out and "Traceback" not in out
+
+
+def test_a_template_that_includes_itself_is_one_line(repo: Path) -> None:
+    folder = repo / "my-templates"
+    folder.mkdir()
+    (folder / "card.md.j2").write_text("{% include 'card.md.j2' %}\n")
+    _use_templates(repo, "my-templates")
+    code, out = _build(repo)
+    assert code == 2 and "card.md.j2" in out and "recursion" in out and "Traceback" not in out
