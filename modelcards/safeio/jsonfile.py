@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -104,4 +105,21 @@ def loads_strict(data: bytes | str, *, file: str, allow_nonfinite: bool = False)
         raise InspectError("rejected JSON: nested too deeply", file=file) from None
     if _depth(value) > MAX_DEPTH:
         raise InspectError(f"rejected JSON: nested more than {MAX_DEPTH} levels", file=file)
+    if "\\ud" in text or "\\uD" in text:  # only an escape can make a lone surrogate
+        value = _no_lone_surrogates(value)
+    return value
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_lone_surrogates(value: Any) -> Any:
+    """`"\\ud800"` is valid JSON but no Unicode text: shown as the escape it was, so that every
+    output (UTF-8) can hold it."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if isinstance(value, dict):
+        return {_no_lone_surrogates(k): _no_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_lone_surrogates(v) for v in value]
     return value

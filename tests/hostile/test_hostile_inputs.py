@@ -314,3 +314,18 @@ def test_a_model_file_whose_name_is_not_utf8_is_still_scanned(repo: Path) -> Non
     assert ("MC101", "mod\\xe9l.pkl") in found  # read, and reported under a name JSON can hold
     assert _build(repo).returncode == 0  # the card's risk table names it the same way
     assert "mod\\\\xe9l.pkl" in (repo / CARD).read_text()
+
+
+def test_a_lone_surrogate_escape_in_a_json_file_reaches_no_output_raw(repo: Path) -> None:
+    base_config = repo / "base-model/config.json"
+    base_config.write_text(base_config.read_text().replace("{", '{"mc_note": "\\ud800",', 1))
+    assert _build(repo).returncode == 0  # was: UnicodeEncodeError writing the card (fuzzer)
+    assert "ud800" in (repo / CARD).read_text()  # the diff names the key, the value escaped
+    result = run_modelcards("export", "chat-tuned", cwd=repo)
+    assert result.returncode == 0, result.stderr
+
+
+def test_scan_of_a_symlink_to_itself_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "self.pkl").symlink_to("self.pkl")
+    line = _one_error(run_modelcards("scan", "self.pkl", cwd=tmp_path))
+    assert "self.pkl" in line and "symlink loop" in line

@@ -129,7 +129,10 @@ def scan_path(
             finding("MC121", name, "not a regular file; skipped", {"kind": _kind(top.st_mode)})
         )
         return _report(findings, 0, partial)
-    root = path.resolve()
+    try:
+        root = path.resolve()
+    except (OSError, RuntimeError):  # a link to itself, or a loop of links
+        raise AssessError("cannot scan: a symlink loop", file=str(path)) from None
     if not root.is_dir():
         found, gaps = scan_file(root, path.name, limits)
         return _report(found, 1, [path.name] if gaps else [])
