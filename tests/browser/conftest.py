@@ -150,7 +150,15 @@ def open_page(browser_context: Any, base_url: str) -> Iterator[Any]:
         dialogs: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+        # a request the page itself gave up (navigation, a worker ended) is not a failure
+        page.on(
+            "requestfailed",
+            lambda r: (
+                None
+                if "ERR_ABORTED" in (r.failure or "")
+                else errors.append(f"request failed: {r.url} ({r.failure})")
+            ),
+        )
 
         def on_dialog(dialog: Any) -> None:
             dialogs.append(dialog.message)
