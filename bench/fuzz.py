@@ -603,7 +603,7 @@ def mutate_yaml_text(rng: random.Random, text: str, outside: Path) -> tuple[str,
         return "\n".join(lines), f"insert line {extra[:60]!r}"
     if action == 6:
         return "\ufeff" + text.replace("\n", "\r\n"), "BOM + CRLF"
-    data, what = mutate_bytes(rng, text.encode("utf-8"))
+    data, what = mutate_bytes(rng, text.encode("utf-8", "surrogateescape"))
     return data.decode("utf-8", "surrogateescape"), what
 
 
