@@ -26,6 +26,11 @@ def have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def have_keras() -> bool:
+    """Keras and the backend it is told to use (torch here): without one it cannot save."""
+    return have("keras") and have(os.environ["KERAS_BACKEND"])
+
+
 # --- Keras -----------------------------------------------------------------------------------
 
 
@@ -99,7 +104,7 @@ def lambda_layer(function: dict[str, Any], arguments: dict[str, Any] | None = No
 
 
 def keras_malicious() -> dict[str, bytes]:
-    if not have("keras"):
+    if not have_keras():
         return {}
     models = keras_models()
     functional = models["functional.keras"]
@@ -156,7 +161,7 @@ def keras_malicious() -> dict[str, bytes]:
 
 
 def keras_benign() -> dict[str, bytes]:
-    if not have("keras"):
+    if not have_keras():
         return {}
     models = keras_models()
     return {
