@@ -53,7 +53,6 @@ def test_card_sections_and_changes(repo: Path) -> None:
     text = (repo / "models/chat-tuned/README.md").read_text()
     for heading in (
         "## Model Details",
-        "## Uses",
         "## Bias, Risks, and Limitations",
         "## Known risks",
         "## Training Details",
@@ -69,8 +68,10 @@ def test_card_sections_and_changes(repo: Path) -> None:
     assert "vocabulary size 320 → 322 (+2 tokens)" in changes
     assert "```diff" in changes and "+{% for message in messages %}" in changes
     assert "sampling temperature 0.8 → 0.7" in changes
-    # the engineer's own prose and YAML comment survive the first build
+    # the engineer's own prose and YAML comment survive the first build; the template's prompt
+    # for a section the card has under another title is not added beside it, nor a second title
     assert "## Intended use" in text and "drafts replies to customer chats" in text
+    assert "## Uses" not in text and text.split("\n---\n", 1)[1].count("\n# ") == 1
     assert "# dataset is internal, see the data sheet" in text
     changelog = (repo / "models/chat-tuned/CHANGES.md").read_text()
     assert "## chat-tuned/v1.0 (2024-02-01)" in changelog
@@ -89,7 +90,8 @@ def test_rebuild_is_byte_identical_and_keeps_human_edits(repo: Path) -> None:
     assert code == 0 and "0 files written" in out
     assert {p: p.read_bytes() for p in first} == first
     edited = card_path.read_text().replace(
-        "### Direct Use\n\n[More Information Needed]", "### Direct Use\n\nDrafting support replies."
+        "## Bias, Risks, and Limitations\n\n[More Information Needed]",
+        "## Bias, Risks, and Limitations\n\nDrafts can be wrong about refunds.",
     )
     edited = edited.replace(
         "pipeline_tag: text-generation",
@@ -98,7 +100,7 @@ def test_rebuild_is_byte_identical_and_keeps_human_edits(repo: Path) -> None:
     card_path.write_text(edited)
     run("build", "-C", str(repo), "--no-site")
     rebuilt = card_path.read_text()
-    assert "### Direct Use\n\nDrafting support replies." in rebuilt
+    assert "## Bias, Risks, and Limitations\n\nDrafts can be wrong about refunds." in rebuilt
     assert "thumbnail: logo.png  # ours" in rebuilt
     # nothing else moved; the front matter is an input, so the fingerprint follows the edit
     assert without_fingerprint(rebuilt) == without_fingerprint(edited)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from markdown_it import MarkdownIt
 from ruamel.yaml import YAML
 
 from modelcards.inspect.card import split_front_matter
@@ -23,6 +24,27 @@ CASES = sorted(p.name for p in REALCASES.iterdir() if p.is_dir()) if REALCASES.i
 def front_matter(text: str) -> dict:
     front, _ = split_front_matter(text)
     return YAML(typ="safe").load(front or "") or {}
+
+
+COMMONMARK = MarkdownIt("commonmark")
+
+
+def headings(body: str) -> list[str]:
+    """`h2 training details` for each heading, as a CommonMark parser reads the text."""
+    tokens = COMMONMARK.parse(body)
+    return [
+        f"{t.tag} {tokens[i + 1].content.strip().lower()}"
+        for i, t in enumerate(tokens)
+        if t.type == "heading_open"
+    ]
+
+
+def generated_blocks(body: str) -> int:
+    return sum(
+        t.content.count("<!-- modelcards:begin ")
+        for t in COMMONMARK.parse(body)
+        if t.type == "html_block"
+    )
 
 
 def hub_bases(meta: dict) -> list[str]:
@@ -62,11 +84,12 @@ def initialised_and_built(case: str, tmp_path: Path) -> Path:
 def test_init_and_build_offline(case: str, tmp_path: Path) -> None:
     project = project_of(case, tmp_path)
     env = offline(tmp_path)
-    authored = {
-        p.parent.relative_to(project).as_posix(): front_matter(p.read_text(encoding="utf-8"))
+    readmes = {
+        p.parent.relative_to(project).as_posix(): p.read_text(encoding="utf-8")
         for p in project.rglob("README.md")
         if not p.read_bytes().startswith(b"version https://git-lfs")
     }
+    authored = {path: front_matter(text) for path, text in readmes.items()}
     assert run_modelcards("init", cwd=project, env=env).returncode == 0
     built = run_modelcards("build", "--no-site", "--format", "json", cwd=project, env=env)
     assert built.returncode == 0, built.stderr
@@ -95,6 +118,16 @@ def test_init_and_build_offline(case: str, tmp_path: Path) -> None:
             assert "significant change" not in card.split("<!-- modelcards:end header -->")[0]
         assert "#### Coverage" in card and coverage["weights"]["summary"] in card.replace("\\", "")
         assert "holds 0 trainable parameters" not in card
+        # read as the Hub reads it: every generated block is Markdown (no fence left open
+        # swallows it), modelcards adds no second H1 and no heading the card already has
+        body = split_front_matter(card)[1]
+        own = headings(split_front_matter(readmes.get(model["path"], ""))[1])
+        found = headings(body)
+        assert generated_blocks(body) == body.count("<!-- modelcards:begin ")
+        titles = sum(h.startswith("h1 ") for h in found)
+        assert titles <= max(1, sum(h.startswith("h1 ") for h in own)), (model["path"], found)
+        doubled = {h for h in found if found.count(h) > max(1, own.count(h))}
+        assert not doubled, (model["path"], doubled)
     again = run_modelcards("build", "--no-site", "--format", "json", cwd=project, env=env)
     assert json.loads(again.stdout)["written"] == []  # same inputs, same bytes: nothing to write
 

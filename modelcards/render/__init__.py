@@ -14,6 +14,7 @@ from modelcards.inspect import MAX_TEXT_BYTES
 from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
 from modelcards.render.environment import make_environment, render_template
+from modelcards.render.escape import code
 from modelcards.render.fingerprint import embed, front_matter_of, outputs_fingerprint
 from modelcards.safeio.errors import RenderError
 from modelcards.safeio.jsonfile import json_safe
@@ -50,6 +51,26 @@ def to_json(data: Any) -> str:
     )
 
 
+def template_fills(context: dict[str, Any]) -> dict[str, str]:
+    """What fills a model-card template's `[More Information Needed]` fields (card_layout)."""
+    meta = context["metadata"]
+    language = meta.get("language")
+    adapter = context["adapter"] or {}
+    model_type = context["architecture"]["class"]
+    if adapter.get("peft_type"):
+        model_type = f"{adapter['peft_type']} adapter" + (
+            f" for {model_type}" if model_type else ""
+        )
+    values = {
+        "license": context["license"]["id"],
+        "base_model": (context["base"] or {}).get("id"),
+        "language": ", ".join(map(str, language)) if isinstance(language, list) else language,
+        "model_type": model_type,
+        "repository": context["provenance"].get("repository"),
+    }
+    return {key: str(code(value)) for key, value in values.items() if value}
+
+
 def render_model(
     inputs: ModelInputs,
     env: SandboxedEnvironment,
@@ -70,6 +91,7 @@ def render_model(
         existing_card,
         file=f"{inputs.entry.path}/README.md",
         from_base=frozenset({"license"}) if licence["id"] and not licence["own"] else frozenset(),
+        fills=template_fills(context),
     )
     if len(card.encode("utf-8")) > MAX_TEXT_BYTES:  # what the next build would refuse to read
         raise RenderError(

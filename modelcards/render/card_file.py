@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from modelcards.inspect.card import INHERITED_NOTE, inherited_keys, split_front_matter
 from modelcards.inspect.lineage import local_path_tags
+from modelcards.render.card_layout import Slot, finish, first_layout
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import RenderError
 from modelcards.safeio.yamlsafe import dump_yaml, load_yaml
@@ -67,31 +68,49 @@ def check_markers(text: str, *, file: str) -> None:
             )
 
 
-def merge_body(rendered: str, existing: str | None) -> str:
-    """The newly rendered body, with every human part taken from the existing card."""
-    new_parts = parse_body(rendered)
-    if existing is None:
-        return rendered
-    old_parts = parse_body(existing)
-    old_human = {p.key: p.text for p in old_parts if p.kind == "human"}
-    if not any(p.kind == "generated" for p in old_parts):
-        # A card written by hand, before modelcards: keep all of it, after the generated header.
-        first_block = next((p.key for p in new_parts if p.kind == "generated"), START)
-        old_human = {first_block: "\n" + existing.strip("\n") + "\n\n"} if existing.strip() else {}
-    new_keys = {p.key for p in new_parts if p.kind == "human"}
-    orphans = [text for key, text in old_human.items() if key not in new_keys and text.strip()]
-    # a block new to the template lands in a card modelcards wrote before without the template's
-    # filler after it: that card already has its human sections where the person left them
-    filler = "\n" if any(p.kind == "generated" for p in old_parts) else None
-    result = []
-    for part in new_parts:
-        if part.kind == "generated":
-            result.append(part.text)
-        else:
-            result.append(old_human.get(part.key, filler if filler is not None else part.text))
-    if orphans:  # a block the template no longer has: never drop what a person wrote
-        result.append("\n" + "\n".join(t.strip("\n") for t in orphans) + "\n")
-    return "".join(result)
+def merge_body(rendered: str, existing: str | None, fills: Mapping[str, str] | None = None) -> str:
+    """The newly rendered body laid out as the existing card has it (see `card_layout`)."""
+    new_slots = [
+        Slot(p.key if p.kind == "generated" else None, p.text) for p in parse_body(rendered)
+    ]
+    if existing is None or not existing.strip():
+        layout = new_slots
+    else:
+        old_parts = parse_body(existing)
+        if any(p.kind == "generated" for p in old_parts):
+            layout = keep_layout(
+                new_slots,
+                [Slot(p.key if p.kind == "generated" else None, p.text) for p in old_parts],
+            )
+        else:  # a card written before modelcards (by a person or another tool): all of it kept
+            layout = first_layout(new_slots, existing)
+    return finish(layout, fills or {})
+
+
+def keep_layout(new: list[Slot], old: list[Slot]) -> list[Slot]:
+    """The existing card's order, each generated block replaced by its new text.
+
+    A block the template no longer has goes (the text around it stays); a block new to the
+    template follows the block before it in the template, after that block's human text.
+    """
+    fresh = {s.block: s for s in new if s.block is not None}
+    layout = [fresh.get(s.block, s) if s.block is not None else s for s in old]
+    layout = [s for s in layout if s.block is None or s.block in fresh]
+    present = {s.block for s in layout if s.block is not None}
+    previous: str | None = None
+    for slot in new:
+        if slot.block is None:
+            continue
+        if slot.block not in present:
+            at = 0
+            if previous is not None:
+                at = next(i for i, s in enumerate(layout) if s.block == previous) + 1
+                if at < len(layout) and layout[at].block is None:
+                    at += 1
+            layout[at:at] = [slot, Slot(None, "\n")]
+            present.add(slot.block)
+        previous = slot.block
+    return layout
 
 
 def merge_front_matter(
@@ -171,10 +190,11 @@ def compose_card(
     *,
     file: str = "README.md",
     from_base: frozenset[str] = frozenset(),
+    fills: Mapping[str, str] | None = None,
 ) -> str:
     front, body = split_front_matter(existing) if existing is not None else (None, None)
     if existing is not None:
         check_markers(existing, file=file)
     yaml_text = merge_front_matter(generated_meta, front, file=file, from_base=from_base)
-    merged = merge_body(rendered_body, body)
+    merged = merge_body(rendered_body, body, fills)
     return f"---\n{yaml_text}---\n{merged}"
