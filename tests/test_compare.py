@@ -264,3 +264,15 @@ def test_real_minilm_header_wrapped_by_a_classifier_head(realcases: Path, tmp_pa
     assert diff.weights.added == ("classifier.bias", "classifier.weight")
     assert diff.weights.removed == () and diff.weights.reshaped == ()
     assert diff.weights.tuned_params - diff.weights.base_params == 3 * 384 + 3
+
+
+def test_a_number_no_float_holds_is_compared_exactly(tmp_path: Path) -> None:
+    """An int past 1e308 (the fuzzer wrote one into config.json) is a value like any other."""
+    huge = 10**400
+    make_model(tmp_path / "base", config=llama_config())
+    make_model(tmp_path / "tuned", config=llama_config(max_position_embeddings=huge))
+    make_model(tmp_path / "same", config=llama_config(max_position_embeddings=huge))
+    changed = diff_of(tmp_path, "base", "tuned").changes
+    line = next(c.meaning for c in changed if c.key == "max_position_embeddings")
+    assert line.endswith("tokens (×more than 1e308)")
+    assert not [c for c in diff_of(tmp_path, "tuned", "same").changes if "max_pos" in c.key]

@@ -137,6 +137,14 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _ratio(after: float, before: float) -> str:
+    """after / before as `16`, or `1.2e+100`; a ratio no float holds is said in words."""
+    try:
+        return f"{after / before:g}"
+    except OverflowError:
+        return "more than 1e308"
+
+
 def describe(key: str, before: Any, after: Any) -> str:
     """One line for a reader: `context window 2048 → 32768 tokens (×16)`."""
     leaf = key.rsplit(".", 1)[-1]
@@ -158,7 +166,7 @@ def describe(key: str, before: Any, after: Any) -> str:
     text = f"{label} {_fmt(before)} → {_fmt(after)}"
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (before, after))
     if numeric and leaf in {"max_position_embeddings", "n_positions", "model_max_length"}:
-        return text + (f" tokens (×{after / before:g})" if before else " tokens")
+        return text + (f" tokens (×{_ratio(after, before)})" if before else " tokens")
     if numeric and leaf == "vocab_size":
         return f"{text} ({after - before:+} tokens)"  # a float vocab size too
     return text
