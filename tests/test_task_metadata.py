@@ -128,6 +128,18 @@ INDEXED = {"model-index": [{"name": "m", "results": [{"task": {"type": "question
             {"task_type": "SEQ_CLS"},
             ("text-classification", "adapter_config.json task_type (SEQ_CLS)"),
         ),
+        (  # a tag the files agree with cites the file: a build's own tag reads back the same
+            {"pipeline_tag": "text-generation"},
+            {"architectures": ["LlamaForCausalLM"]},
+            {"task_type": "CAUSAL_LM"},
+            ("text-generation", "adapter_config.json task_type (CAUSAL_LM)"),
+        ),
+        (
+            {"pipeline_tag": "question-answering", **INDEXED},
+            None,
+            None,
+            ("question-answering", "README.md model-index"),
+        ),
         ({}, {"architectures": ["FooForConditionalGeneration"]}, {"task_type": "BOGUS"}, None),
         ({"pipeline_tag": 3}, {"architectures": "LlamaForCausalLM"}, None, None),
     ],
@@ -406,22 +418,22 @@ needs_cases = pytest.mark.skipif(
 
 # model folder -> (pipeline_tag, where it was read); every model folder of every case
 EXPECTED_TASKS = {
-    "all-minilm-l6-v2-pypi": ("sentence-similarity", "README.md pipeline_tag"),
-    "axolotl-tinyllama-lora-out/outputs/lora-out": ("text-generation", "config.json architectures (LlamaForCausalLM)"),
+    "all-minilm-l6-v2-pypi": ("sentence-similarity", "config.json architectures (BertModel) with modules.json"),
+    "axolotl-tinyllama-lora-out/outputs/lora-out": ("text-generation", "adapter_config.json task_type (CAUSAL_LM)"),
     "axolotl-tinyllama-lora-out/outputs/lora-out/checkpoint-20": ("text-generation", "adapter_config.json task_type (CAUSAL_LM)"),
     "dialogpt-small": ("text-generation", "config.json architectures (GPT2LMHeadModel)"),
     "dolly-v1-6b": ("text-generation", "config.json architectures (GPTJForCausalLM)"),
-    "gptq-genz-70b-multibranch": ("text-generation", "README.md pipeline_tag"),
+    "gptq-genz-70b-multibranch": ("text-generation", "config.json architectures (LlamaForCausalLM)"),
     "hf-trainer-whisper-large-v2-ja": ("automatic-speech-recognition", "config.json architectures (WhisperForConditionalGeneration)"),
-    "history-llama2-7b-hf-base": ("text-generation", "README.md pipeline_tag"),
+    "history-llama2-7b-hf-base": ("text-generation", "config.json architectures (LlamaForCausalLM)"),
     "llamafactory-qwen3-14b-lora": ("text-generation", "adapter_config.json task_type (CAUSAL_LM)"),
     "mergekit-yi15-6b-slerp": ("text-generation", "config.json architectures (LlamaForCausalLM)"),
     "partial-shards-pygmalion-7b": ("text-generation", "config.json architectures (LlamaForCausalLM)"),
     "peft-lora-yandexgpt5-lite-8b": ("text-generation", "adapter_config.json task_type (CAUSAL_LM)"),
     "roberta-base-legacy": None,  # a config.json without architectures: no task stated
-    "roberta-base-squad2": ("question-answering", "README.md model-index"),
-    "st-movie-minilm-l6-v2-mnrl/movie_query_engine/data/sbert-finetuned-movie-model": ("sentence-similarity", "README.md pipeline_tag"),
-    "st-movie-minilm-l6-v2-mnrl/base": ("sentence-similarity", "README.md pipeline_tag"),
+    "roberta-base-squad2": ("question-answering", "config.json architectures (RobertaForQuestionAnswering)"),
+    "st-movie-minilm-l6-v2-mnrl/movie_query_engine/data/sbert-finetuned-movie-model": ("sentence-similarity", "config.json architectures (BertModel) with modules.json"),
+    "st-movie-minilm-l6-v2-mnrl/base": ("sentence-similarity", "config.json architectures (BertModel) with modules.json"),
     "tinyllama-1.1b-chat-base": ("text-generation", "config.json architectures (LlamaForCausalLM)"),
     "tinyllama-lora-structured-output": ("text-generation", "adapter_config.json task_type (CAUSAL_LM)"),
     "unsloth-llama31-8b-ros2-lora/ros2_model": ("text-generation", "adapter_config.json task_type (CAUSAL_LM)"),
@@ -524,5 +536,7 @@ def test_real_roberta_squad2_is_question_answering(tmp_path: Path) -> None:
     project = built_case("roberta-base-squad2", tmp_path)
     context, meta, _ = context_and_meta(project)
     assert meta["pipeline_tag"] == "question-answering"
-    assert context["task"]["pipeline_tag"]["source"] == "README.md model-index"
+    assert context["task"]["pipeline_tag"]["source"] == (
+        "config.json architectures (RobertaForQuestionAnswering)"
+    )
     assert not [r for r in context["risks"] if r["rule"] == "MC621"]

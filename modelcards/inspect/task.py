@@ -153,19 +153,25 @@ def _pipeline_tag(
     adapter: Mapping[str, Any] | None,
     present: Collection[str],
 ) -> Sourced | None:
+    """The first claim in order wins; where a later, file-based claim agrees, that one is
+    cited: a tag a build wrote into the card (the author's key from then on) keeps citing the
+    file it came from, so the card does not change on the next build."""
+    claims: list[Sourced] = []
     tag = card_meta.get("pipeline_tag")
     if isinstance(tag, str) and tag.strip():
-        return Sourced(tag.strip(), "README.md pipeline_tag")
+        claims.append(Sourced(tag.strip(), "README.md pipeline_tag"))
     indexed = _model_index_task(card_meta)
     if indexed:
-        return Sourced(indexed, "README.md model-index")
+        claims.append(Sourced(indexed, "README.md model-index"))
     by_class = _architecture_claim(config, present)
     if by_class:
-        return by_class
+        claims.append(by_class)
     kind = (adapter or {}).get("task_type")
     if isinstance(kind, str) and kind in ADAPTER_TASKS:
-        return Sourced(ADAPTER_TASKS[kind], f"adapter_config.json task_type ({kind})")
-    return None
+        claims.append(Sourced(ADAPTER_TASKS[kind], f"adapter_config.json task_type ({kind})"))
+    if not claims:
+        return None
+    return next(c for c in reversed(claims) if c.value == claims[0].value)
 
 
 def _size(value: Any) -> str | None:

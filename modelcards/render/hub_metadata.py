@@ -33,9 +33,15 @@ def library_name(facts: ModelFacts) -> Sourced | None:
 def task_of(tuned: ModelFacts, base: ModelFacts | None) -> TaskFacts | None:
     """The model's own task; an adapter whose files state none has its base's (it runs in it)."""
     own = tuned.task
+    base_tag = base.task.pipeline_tag if base is not None and base.task else None
     if own is not None and own.pipeline_tag is not None:
-        return own
-    if tuned.is_adapter and base is not None and base.task and base.task.pipeline_tag:
+        # a tag an earlier build wrote from the base keeps citing the base
+        card_only = own.pipeline_tag.source == "README.md pipeline_tag"
+        if not (
+            card_only and tuned.is_adapter and base_tag and base_tag.value == own.pipeline_tag.value
+        ):
+            return own
+    if tuned.is_adapter and base is not None and base.task and base_tag:
 
         def based(s: Sourced | None) -> Sourced | None:
             return None if s is None else Sourced(s.value, f"base model {s.source}")
