@@ -540,3 +540,47 @@ def test_real_roberta_squad2_is_question_answering(tmp_path: Path) -> None:
         "config.json architectures (RobertaForQuestionAnswering)"
     )
     assert not [r for r in context["risks"] if r["rule"] == "MC621"]
+
+
+def test_an_inherited_other_licence_takes_the_base_cards_name_and_link(tmp_path: Path) -> None:
+    base = facts_of(
+        make_model(
+            tmp_path / "b",
+            config=llama_config(),
+            readme="---\nlicense: other\nlicense_name: llama3\nlicense_link: LICENSE\n---\n",
+        )
+    )
+    tuned = facts_of(make_model(tmp_path / "t", config=llama_config()))
+    assert licence_keys("other", tuned, base, True) == {
+        "license_name": "llama3",
+        "license_link": "LICENSE",
+    }
+    assert licence_keys("other", tuned, base, False) == {}  # its own `other`: not the base's
+
+
+def test_an_adapter_without_a_licence_inherits_its_base_familys_with_the_source(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "lora"
+    write_json(
+        project / "adapter_config.json",
+        {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 8, "lora_alpha": 16,
+         "base_model_name_or_path": "meta-llama/Llama-3.1-8B"},
+    )  # fmt: skip
+    built(project, tmp_path)
+    context, meta, card = context_and_meta(project)
+    assert meta["license"] == "llama3.1" and context["license"]["inherited"] is True
+    assert "known licence of the Llama 3.1 family (source: https://github.com/meta-llama" in card
+    assert "| Adapter | LORA, r=8, alpha=16, targets — |" in card  # no target_modules: no crash
+    assert {r["rule"] for r in context["risks"]} >= {"MC504"}
+    assert not {r["rule"] for r in context["risks"]} & {"MC501", "MC502", "MC503"}
+
+
+@needs_cases
+def test_real_llamafactory_default_other_is_flagged_against_qwen3(tmp_path: Path) -> None:
+    project = built_case("llamafactory-qwen3-14b-lora", tmp_path)
+    context, meta, _ = context_and_meta(project)
+    assert meta["license"] == "other"  # the author's (LLaMA-Factory's default), kept
+    (changed,) = [r for r in context["risks"] if r["rule"] == "MC502"]
+    assert changed["evidence"]["base_license"] == "apache-2.0"
+    assert changed["evidence"]["base_license_source"].startswith("known licence of the Qwen3")
