@@ -584,3 +584,14 @@ def test_real_llamafactory_default_other_is_flagged_against_qwen3(tmp_path: Path
     (changed,) = [r for r in context["risks"] if r["rule"] == "MC502"]
     assert changed["evidence"]["base_license"] == "apache-2.0"
     assert changed["evidence"]["base_license_source"].startswith("known licence of the Qwen3")
+
+
+def test_an_adapters_precision_names_its_bases_config() -> None:
+    q = {"quant_method": "bitsandbytes", "load_in_4bit": True, "bnb_4bit_quant_type": "nf4"}
+    stated = precision(
+        {"torch_dtype": "bfloat16", "quantization_config": q}, where="base config.json"
+    )
+    assert stated == {
+        "text": "4-bit NF4 weights (bitsandbytes), compute bfloat16",
+        "source": "base config.json quantization_config",
+    }

@@ -88,7 +88,7 @@ def architecture(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
     result["rope_theta"] = config.get("rope_theta")
     result["sliding_window"] = config.get("sliding_window")
     result["dtype"] = config.get("dtype") or config.get("torch_dtype")
-    result["precision"] = precision(config)
+    result["precision"] = precision(config, where=result["source"] or "config.json")
     result["encoder_decoder"] = encoder_decoder(config)
     result["quantization"] = config.get("quantization_config")
     result["auto_map"] = config.get("auto_map")

@@ -68,14 +68,17 @@ def _grouped(q: Mapping[str, Any], method: str) -> str:
     return text
 
 
-def precision(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """{"text": what the weights are, "source": config.json keys}, or None when not stated."""
+def precision(
+    config: Mapping[str, Any] | None, *, where: str = "config.json"
+) -> dict[str, Any] | None:
+    """{"text": what the weights are, "source": the config's keys}, or None when not stated;
+    `where` names the config (an adapter shows its base's: "base config.json")."""
     config = config or {}
     dtype = _dtype(config.get("dtype") or config.get("torch_dtype"))
     dtype_key = "dtype" if config.get("dtype") else "torch_dtype"
     q = config.get("quantization_config")
     if not isinstance(q, dict):
-        return {"text": dtype, "source": f"config.json {dtype_key}"} if dtype else None
+        return {"text": dtype, "source": f"{where} {dtype_key}"} if dtype else None
     method = str(q.get("quant_method") or "").lower()
     text = None
     if method in ("bitsandbytes", "") and (q.get("load_in_8bit") or q.get("load_in_4bit")):
@@ -87,5 +90,5 @@ def precision(config: Mapping[str, Any] | None) -> dict[str, Any] | None:
     elif method:
         text = f"{method} quantization" + (f"; {dtype_key} {dtype}" if dtype else "")
     if text is None:
-        return {"text": dtype, "source": f"config.json {dtype_key}"} if dtype else None
-    return {"text": text, "source": "config.json quantization_config"}
+        return {"text": dtype, "source": f"{where} {dtype_key}"} if dtype else None
+    return {"text": text, "source": f"{where} quantization_config"}
