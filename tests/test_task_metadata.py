@@ -447,8 +447,10 @@ def test_each_real_case_states_the_task_its_files_support(folder: str) -> None:
     path = REALCASES / folder
     if not path.is_dir():
         pytest.skip(f"{folder} is not among the real cases here")
-    tag = inspect_snapshot(open_folder(path, project_root=path.parent)).task.pipeline_tag  # type: ignore[union-attr]
+    facts = inspect_snapshot(open_folder(path, project_root=path.parent))
+    tag = facts.task.pipeline_tag  # type: ignore[union-attr]
     assert ((tag.value, tag.source) if tag else None) == EXPECTED_TASKS[folder]
+    assert task_findings(facts) == []  # no real card's tag contradicts its architecture
 
 
 def built_case(case: str, tmp_path: Path) -> Path:
@@ -512,6 +514,7 @@ def test_real_gptq_states_bits_and_group_size(tmp_path: Path) -> None:
     assert context["architecture"]["precision"]["text"].startswith("4-bit GPTQ, group size 128")
     assert "| Precision | 4-bit GPTQ, group size 128" in card
     assert meta["base_model_relation"] == "quantized"
+    assert "| Relation to base | quantized (as the model's own files say; not compared" in card
     branch, _, _ = context_and_meta(project / "branches/gptq-3bit--1g-actorder_True")
     assert branch["architecture"]["precision"]["text"].startswith("3-bit GPTQ, no grouping")
 
