@@ -11,11 +11,13 @@ from pathlib import Path
 from modelcards.assess.diff_rules import diff_findings
 from modelcards.assess.findings import Finding, ScanReport, Severity
 from modelcards.assess.governance import ChecklistItem, checklist, missing_required
+from modelcards.assess.licence_family import base_licence
 from modelcards.assess.lineage_rules import lineage_findings
 from modelcards.assess.policy import AssessedFinding, Policy, Waiver, apply_waivers, failing
 from modelcards.assess.rules import RULES, Rule, finding
 from modelcards.assess.scan import scan_path
 from modelcards.assess.scan.licence import licence_findings
+from modelcards.assess.task_rules import task_findings
 from modelcards.compare.model import ModelDiff
 from modelcards.inspect.card import split_front_matter
 from modelcards.inspect.facts import ModelFacts
@@ -62,12 +64,14 @@ def assess_model(
     exclude: frozenset[str],
     configured_base: bool = False,
     configured_id: str | None = None,
+    configured_path: str | None = None,
     base_unavailable: str | None = None,
     diff_partial: str | None = None,
 ) -> Assessment:
     """Every finding for one model. `licence` is the licence the card states (own or inherited).
 
-    `configured_base`/`configured_id`: the base modelcards.yml gives; `base_unavailable`: why
+    `configured_base`/`configured_id`/`configured_path`: the base modelcards.yml gives (a base
+    whose card is not read is judged by its family's known licence, `licence_family.py`); `base_unavailable`: why
     it could not be read; `diff_partial`: what the diff could not see (the weights' coverage).
     """
     scan = scan_path(folder, exclude=exclude) if folder is not None else None
@@ -78,11 +82,14 @@ def assess_model(
         configured_id=configured_id,
         base_unavailable=base_unavailable,
     )
+    found += task_findings(tuned)
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
-    if base is not None:
-        base_meta = base.card.metadata if base.card else {}
-        found += licence_findings(base.license, licence, base_meta)
+    known = base_licence(base, tuned, configured_id, configured_path)
+    if base is not None or known.license:
+        base_meta = base.card.metadata if base is not None and base.card else {}
+        family = known.source if known.family else None  # a base card's licence needs no label
+        found += licence_findings(known.license, licence, base_meta, base_source=family)
     items = checklist(
         project_root=project_root,
         named=governance,

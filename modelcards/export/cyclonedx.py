@@ -13,7 +13,6 @@ import json
 import uuid
 from typing import Any
 
-from modelcards.publish.compliance import MODALITY
 from modelcards.resolve.hubid import split_hub_reference
 
 SPEC_VERSION = "1.6"
@@ -104,10 +103,10 @@ def _model_card(ctx: dict[str, Any], use_cases: list[str]) -> dict[str, Any]:
     datasets = [{"type": "dataset", "name": str(d)} for d in ctx.get("datasets") or []]
     if datasets:
         params["datasets"] = datasets
-    modality = MODALITY.get(task or "")
-    if modality:
-        params["inputs"] = [{"format": modality[0]}]
-        params["outputs"] = [{"format": modality[1]}]
+    stated = ctx.get("task") or {}
+    for side in ("inputs", "outputs"):  # only what a file states (card.json `task`)
+        if stated.get(side):
+            params[side] = [{"format": item["value"]} for item in stated[side]]
     card: dict[str, Any] = {"bom-ref": f"model:{ctx['model']['name']}:card"}
     if params:
         card["modelParameters"] = params

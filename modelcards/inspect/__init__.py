@@ -15,10 +15,17 @@ from modelcards.inspect.facts import (
     WeightsCoverage,
     WeightsSummary,
 )
+from modelcards.inspect.frameworks import ST_CONFIG, read_frameworks
 from modelcards.inspect.safetensors_header import read_safetensors_header
+from modelcards.inspect.task import read_task
 from modelcards.inspect.tokenizer import read_tokenizer
 from modelcards.inspect.training import read_training
-from modelcards.resolve.model_files import CHECKPOINT_STATE, RESULT_FILES, TOKENIZER_FILES
+from modelcards.resolve.model_files import (
+    CHECKPOINT_STATE,
+    PROCESSOR_FILES,
+    RESULT_FILES,
+    TOKENIZER_FILES,
+)
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.errors import InspectError, ModelcardsError
 from modelcards.safeio.jsonfile import loads_strict
@@ -49,6 +56,7 @@ READ_FILES = frozenset(
     {"config.json", "adapter_config.json", "generation_config.json", "README.md"}
     | (set(TOKENIZER_FILES) - {"tokenizer.model"})  # binary: listed, never read
     | {"trainer_state.json", *RESULT_FILES}
+    | {*PROCESSOR_FILES, ST_CONFIG}
 )  # top-level files inspect reads (with the weight indexes and checkpoint trainer states)
 
 
@@ -95,6 +103,15 @@ class _Reader:
     def optional_json(self, path: str) -> dict[str, Any] | None:
         return self.json_object(path) if path in self.present else None
 
+    def optional_record(self, path: str) -> dict[str, Any] | None:
+        """A file that only adds detail (a processor config): one that cannot be read is a
+        note, and the detail is left out, never the whole model."""
+        try:
+            return self.optional_json(path)
+        except ModelcardsError as exc:
+            self.notes.append(f"{path}: {exc.reason}; not used")
+            return None
+
     def text(self, path: str) -> str | None:
         data = self.snapshot.read_bytes(path, max_bytes=MAX_TEXT_BYTES)
         try:
@@ -122,20 +139,30 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
             "not a model folder: no config.json or adapter_config.json",
             file=snapshot.ref.describe(),
         )
+    config = reader.optional_json("config.json")
+    adapter = reader.optional_json("adapter_config.json")
+    card = _card(reader) if "README.md" in present else None
+    processors = {n: values for n in PROCESSOR_FILES if (values := reader.optional_record(n))}
+    task = read_task(config, dict(card.metadata) if card else {}, adapter, processors, present)
+    frameworks = read_frameworks(
+        config, reader.optional_record(ST_CONFIG), card.body if card else None
+    )  # read before the notes are taken: a record that cannot be read is one of them
     return ModelFacts(
         source=snapshot.ref,
         files=manifest_files(snapshot),
-        config=reader.optional_json("config.json"),
+        config=config,
         generation=reader.optional_json("generation_config.json"),
         tokenizer=read_tokenizer(present, reader.json_object, reader.text),
-        adapter=reader.optional_json("adapter_config.json"),
+        adapter=adapter,
         weights=_weights(snapshot, reader),
         # the Trainer writes NaN/Infinity when a run diverges: reported, not refused
         training=read_training(present, lambda p: reader.json_object(p, allow_nonfinite=True)),
-        card=_card(reader) if "README.md" in present else None,
+        card=card,
         code_files=tuple(sorted(p for p in present if p.endswith(".py"))),
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
         notes=tuple(reader.notes),
+        task=task,
+        frameworks=frameworks,
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
+from modelcards.inspect.frameworks import FrameworkVersion
+from modelcards.inspect.task import TaskFacts
 from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 JSON = Any  # a value parsed from a model's JSON file
@@ -187,6 +189,8 @@ class ModelFacts:
     code_files: tuple[str, ...]  # *.py shipped with the model
     merge_config: str | None  # mergekit_config.yml, if present
     notes: tuple[str, ...] = ()  # files that exist but could not be read, and why
+    task: TaskFacts | None = None  # the Hub task and the modalities, with their sources
+    frameworks: tuple[FrameworkVersion, ...] = ()  # versions the files record
 
     @property
     def is_adapter(self) -> bool:

@@ -174,6 +174,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         exclude=CARD_OUTPUTS | state.nested_outputs,
         configured_base=entry.base is not None,
         configured_id=entry.base.id if entry.base else None,
+        configured_path=entry.base.path if entry.base else None,
         base_unavailable=state.base_unavailable,
         diff_partial=None
         if analysis.diff is None

@@ -13,15 +13,6 @@ import re
 from typing import Any
 
 PLACEHOLDER = "[More Information Needed]"
-MODALITY = {
-    "text-generation": ("text", "text"),
-    "text2text-generation": ("text", "text"),
-    "text-classification": ("text", "class labels"),
-    "token-classification": ("text", "per-token labels"),
-    "question-answering": ("text (question and context)", "text span"),
-    "fill-mask": ("text with a mask token", "token probabilities"),
-    "feature-extraction": ("text", "embedding vectors"),
-}
 POLICY_FILE = re.compile(r"(acceptable[-_ ]?use|use[-_ ]?policy|(^|/)aup\b)", re.IGNORECASE)
 FINETUNE_SHARE = 1 / 3  # the AI Office's indicative threshold for a modification of a GPAI model
 
@@ -47,6 +38,19 @@ def use_cases(card_body: str) -> list[str]:
     if not found:
         return []
     return [" ".join(p.split()) for p in found[1].split("\n\n") if p.strip()]
+
+
+def modality_evidence(task: dict[str, Any]) -> list[str]:
+    """The inputs and outputs card.json's `task` states, each with its source; nothing for a
+    model whose files state neither (never "text" by default)."""
+    found = []
+    for side in ("inputs", "outputs"):
+        for item in task.get(side) or []:
+            found.append(f"{side[:-1]} {item['value']} from {item['source']}")
+    for key, what in (("sampling_rate", "audio sampling rate"), ("image_size", "image size")):
+        if task.get(key):
+            found.append(f"{what} {task[key]['value']} from {task[key]['source']}")
+    return found
 
 
 def _item(
@@ -110,16 +114,13 @@ def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]
     items = []
 
     uses = _section(card_body, "Intended use", "Intended uses", "Direct Use", "Uses")
-    task = meta.get("pipeline_tag")
+    facts = ctx.get("task") or {}
+    stated = facts.get("pipeline_tag") or {}
+    task = stated.get("value") or meta.get("pipeline_tag")
     evidence = []
     if task:
-        adapter = ctx.get("adapter") or {}
-        source = (
-            "adapter_config.json:task_type"
-            if adapter.get("task_type")
-            else f"{arch.get('source') or 'config.json'}:architectures"
-        )
-        evidence.append(f"task `{task}` from {source}")
+        source = stated.get("source") if stated.get("value") == task else None
+        evidence.append(f"task `{task}` from {source or 'README.md pipeline_tag'}")
     if uses:
         evidence.append(f"README.md section “{uses[0]}”")
     items.append(
@@ -187,10 +188,7 @@ def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]
         )  # fmt: skip
     )
 
-    modality = MODALITY.get(task or "")
-    evidence = []
-    if modality:
-        evidence.append(f"input {modality[0]}, output {modality[1]} (task `{task}`)")
+    evidence = modality_evidence(facts)
     if tok.get("files"):
         evidence.append(f"tokenizer files {', '.join(f'`{f}`' for f in tok['files'])}")
     if tok.get("chat_template"):
@@ -201,7 +199,9 @@ def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]
             "Modality and input/output formats",
             "Annex XI 1(e); Annex XII 1(g), 2(b)",
             "evidenced"
-            if modality and tok.get("files")
+            if facts.get("inputs")
+            and facts.get("outputs")
+            and (tok.get("files") or all(i["value"] != "text" for i in facts["inputs"]))
             else ("partial" if evidence else "missing"),
             evidence,
         )  # fmt: skip
@@ -387,11 +387,11 @@ def nist_rows(ctx: dict[str, Any], items: list[dict[str, Any]]) -> list[dict[str
 
 
 HOW = {
-    "tasks": "the task (`pipeline_tag`, from config.json or adapter_config.json) and an intended-use section written in the card",
+    "tasks": "the task (`pipeline_tag`: the card's own, its model-index, the architecture or adapter_config.json) and an intended-use section written in the card",
     "acceptable_use": "an acceptable-use policy file shipped with the model; an “Out-of-Scope Use” section counts as partial",
     "release": "a release tag in git and the repository it is published from",
     "architecture": "config.json `architectures` and the parameter count from the safetensors headers",
-    "modality": "the task's input and output, and the tokenizer files (and chat template)",
+    "modality": "the inputs and outputs the files state (the task, a processor config), and the tokenizer files (and chat template)",
     "context_window": "config.json `max_position_embeddings` (and the tokenizer's `model_max_length`)",
     "license": "the card's `license`, or the base model's when the fine-tune inherits it",
     "training_method": "the Trainer record or the adapter config, and a “Training Procedure” section in the card",

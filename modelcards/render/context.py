@@ -11,6 +11,7 @@ from typing import Any
 
 from modelcards import __version__
 from modelcards.assess import Assessment
+from modelcards.assess.licence_family import base_licence
 from modelcards.compare.deep import DeepDiff
 from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.history import History
@@ -18,26 +19,16 @@ from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
+from modelcards.render.hub_metadata import (
+    library_name,
+    licence_keys,
+    relation_from_files,
+    task_of,
+)
+from modelcards.render.precision import encoder_decoder, precision
 from modelcards.resolve.base_spec import BaseSpec
 
 SCHEMA_VERSION = "1.1"  # 1.1: coverage
-PIPELINE_BY_ARCHITECTURE = (
-    ("ForCausalLM", "text-generation"),
-    ("LMHeadModel", "text-generation"),
-    ("ForConditionalGeneration", "text2text-generation"),
-    ("ForSequenceClassification", "text-classification"),
-    ("ForTokenClassification", "token-classification"),
-    ("ForQuestionAnswering", "question-answering"),
-    ("ForMaskedLM", "fill-mask"),
-)
-ADAPTER_PIPELINE = {
-    "CAUSAL_LM": "text-generation",
-    "SEQ_2_SEQ_LM": "text2text-generation",
-    "SEQ_CLS": "text-classification",
-    "TOKEN_CLS": "token-classification",
-    "QUESTION_ANS": "question-answering",
-    "FEATURE_EXTRACTION": "feature-extraction",
-}
 ARCH_KEYS = (
     ("layers", ("num_hidden_layers", "n_layer")),
     ("hidden_size", ("hidden_size", "n_embd", "d_model")),
@@ -97,16 +88,11 @@ def architecture(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
     result["rope_theta"] = config.get("rope_theta")
     result["sliding_window"] = config.get("sliding_window")
     result["dtype"] = config.get("dtype") or config.get("torch_dtype")
+    result["precision"] = precision(config, where=result["source"] or "config.json")
+    result["encoder_decoder"] = encoder_decoder(config)
     result["quantization"] = config.get("quantization_config")
     result["auto_map"] = config.get("auto_map")
     return result
-
-
-def pipeline_tag(facts: ModelFacts, arch: dict[str, Any]) -> str | None:
-    if facts.adapter and isinstance(facts.adapter.get("task_type"), str):
-        return ADAPTER_PIPELINE.get(facts.adapter["task_type"])
-    cls = arch.get("class") or ""
-    return next((tag for suffix, tag in PIPELINE_BY_ARCHITECTURE if cls.endswith(suffix)), None)
 
 
 def _card_meta(facts: ModelFacts | None) -> dict[str, Any]:
@@ -118,14 +104,17 @@ def licence_statement(
 ) -> dict[str, Any]:
     """The licence the card states: the model's own (card, config), else the base's.
 
-    A licence build filled in from the base is marked so in the front matter (a YAML comment)
+    The base's licence is its card's, else the known licence of the family its name shows
+    (`assess/licence_family.py`). A licence build filled in from the base is marked so in the front matter (a YAML comment)
     and read back as the base's, never as the model's own: it follows the base's licence.
     """
     own = tuned.own_license or entry.card.get("license") or card_defaults.get("license")
-    base_license = base.license if base else None
+    known = base_licence(base, tuned, *((entry.base.id, entry.base.path) if entry.base else ()))
+    base_license = known.license
     return {
         "id": own or base_license,
         "base": base_license,
+        "base_source": known.source,
         "inherited": bool(base_license) and (not own or own == base_license),
         "own": own,
     }
@@ -141,19 +130,23 @@ def front_matter(
         meta["base_model"] = base.id
     if inputs.diff is not None and base and base.id:
         meta["base_model_relation"] = inputs.diff.relation
+    elif base and base.id and (own_relation := relation_from_files(inputs.tuned)):
+        meta["base_model_relation"] = own_relation.value
     license_note = licence_statement(inputs.tuned, inputs.base, inputs.entry, inputs.card_defaults)
     if license_note["id"]:
         meta["license"] = license_note["id"]
-    library = (
-        "peft" if inputs.tuned.is_adapter else ("transformers" if inputs.tuned.config else None)
-    )
+        meta.update(
+            licence_keys(license_note["id"], inputs.tuned, inputs.base, license_note["inherited"])
+        )
+    library = library_name(inputs.tuned)
+    task = task_of(inputs.tuned, inputs.base)
     for key, value in (
-        ("library_name", library),
-        ("pipeline_tag", pipeline_tag(inputs.tuned, arch)),
+        ("library_name", library.value if library else None),
+        ("pipeline_tag", task.pipeline_tag.value if task and task.pipeline_tag else None),
     ):
         if value:
             meta[key] = value
-    for key in ("language", "datasets"):
+    for key in ("language", "datasets", "library_name", "pipeline_tag"):
         value = inputs.entry.card.get(key) or inputs.card_defaults.get(key)
         if value:
             meta[key] = value
@@ -337,6 +330,8 @@ def _context(inputs: ModelInputs) -> dict[str, Any]:
             ],
         },
         "tokenizer": _tokenizer(tuned),
+        "task": task.as_json() if (task := task_of(tuned, inputs.base)) else None,
+        "frameworks": [vars(f) for f in tuned.frameworks],
         "adapter": dict(tuned.adapter) if tuned.adapter else None,
         "generation": dict(tuned.generation) if tuned.generation else None,
         "training": _training(tuned),

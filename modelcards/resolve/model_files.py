@@ -1,5 +1,5 @@
 """The names of the small files a model's facts are read from: its tokenizer files, training
-records and checkpoint states.
+records, checkpoint states, processor configs and sentence-transformers' files.
 
 They live here, below `inspect`, because two stages need them: `inspect` reads them, and a lock
 (`resolve/lock.py`) keeps them so that `inspect` can read them offline.
@@ -23,3 +23,9 @@ TOKENIZER_FILES = (
 )
 RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
 CHECKPOINT_STATE = re.compile(r"^checkpoint-(\d+)/trainer_state\.json$")
+PROCESSOR_FILES = (
+    "preprocessor_config.json",  # a feature extractor (audio) or an image processor
+    "processor_config.json",
+    "video_preprocessor_config.json",
+)
+SENTENCE_TRANSFORMERS_FILES = ("modules.json", "config_sentence_transformers.json")

@@ -128,14 +128,18 @@ def licence_findings(
     base_card_meta: Mapping[str, Any] | None = None,
     *,
     file: str = CARD,
+    base_source: str | None = None,
 ) -> list[Finding]:
     """Compare the fine-tune's licence with its base's; `file` is the tuned model's card.
 
     For a base under `other`, the card's `license_name` (e.g. `llama3`) names the family.
+    `base_source` says where the base licence was read (its card, or its family's known one).
     """
     base, tuned = _norm(base_license), _norm(tuned_license)
     meta = base_card_meta or {}
     evidence: dict[str, EvidenceValue] = {"base_license": base, "tuned_license": tuned}
+    if base_source:
+        evidence["base_license_source"] = base_source
     for key in ("license_name", "license_link"):
         if isinstance(meta.get(key), str):
             evidence[f"base_{key}"] = meta[key]
