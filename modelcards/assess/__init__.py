@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelcards.assess.diff_rules import diff_findings
+from modelcards.assess.evaluation_rules import evaluation_findings
 from modelcards.assess.findings import Finding, ScanReport, Severity
 from modelcards.assess.governance import ChecklistItem, checklist, missing_required
 from modelcards.assess.lineage_rules import lineage_findings
@@ -78,6 +79,7 @@ def assess_model(
         configured_id=configured_id,
         base_unavailable=base_unavailable,
     )
+    found += evaluation_findings(tuned)
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
     if base is not None:

@@ -21,5 +21,11 @@ TOKENIZER_FILES = (
     "chat_template.jinja",
     "chat_template.json",
 )
-RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
+RESULT_FILES = (
+    "all_results.json",
+    "train_results.json",
+    "eval_results.json",
+    "test_results.json",
+    "predict_results.json",
+)
 CHECKPOINT_STATE = re.compile(r"^checkpoint-(\d+)/trainer_state\.json$")
