@@ -411,7 +411,9 @@ def test_whisper_ships_step_5000_not_its_best_checkpoint(tmp_path: Path) -> None
     assert {"MC628", "MC630"} <= rules and "MC629" not in rules and "MC608" not in rules
     assert "/storage/elsayedissa" not in card + json.dumps(context)
     assert "| Best checkpoint | checkpoint-3000 |" in card
-    assert context["training"]["total_flos"]["source"] == "trainer_state.json:total_flos"
+    assert (
+        context["training"]["total_flos"]["source"] == "trainer_state.json:total_flos"
+    )  # only there
     # results: [] was "none": the model-index is written from the files, under the author's name
     index = front(card)["model-index"]
     assert index[0]["name"] == "whisper-large-v2-japanese-5k-steps"
@@ -448,7 +450,7 @@ def test_llamafactory_reports_no_evaluation(tmp_path: Path) -> None:
     assert "No evaluation was reported" in block and "0.9732" not in block
     assert context["training"]["train_loss"]["value"] == pytest.approx(0.9732094605763754)
     assert "model-index" not in front(card) or not front(card)["model-index"][0].get("results")
-    assert context["training"]["total_flos"]["source"] == "trainer_state.json:total_flos"
+    assert context["training"]["total_flos"]["source"] == "train_results.json:total_flos"
 
 
 @needs_cases

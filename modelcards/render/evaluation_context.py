@@ -267,11 +267,11 @@ def training_totals(record: TrainingRecord) -> dict[str, Any]:
                     return {"value": value, "source": f"{file}:{key}"}
         return None
 
-    flos = (
+    flos = first(("total_flos",)) or (
         {"value": record.total_flos, "source": f"{record.state_file}:total_flos"}
         if record.total_flos and record.state_file
-        else first(("total_flos",))
-    )
+        else None
+    )  # a results file's, else trainer_state.json's top level (the Trainer writes both)
     best = record.best_checkpoint
     return {
         # a path on the training machine is shown as its file name, never as the path
