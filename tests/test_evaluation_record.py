@@ -113,6 +113,7 @@ def test_the_split_comes_from_the_prefix_and_a_split_file_wins() -> None:
     assert split_of("eval_rouge1", "test_results.json") == ("test", "rouge1")
     assert split_of("predict_rouge1", "predict_results.json") == ("predict", "rouge1")
     assert split_of("rouge1", "eval_results.json") == ("eval", "rouge1")
+    assert split_of("test_f1", "eval_results.json") == ("test", "f1")  # only eval_ gives way
     # training figures, throughput and counts are not metrics; an unprefixed key means nothing
     # in a file of every split
     for key in ("train_loss", "eval_runtime", "eval_samples_per_second", "eval_samples", "epoch"):

@@ -147,7 +147,7 @@ def split_of(key: str, file: str | None) -> tuple[str, str] | None:
     """(split, metric) of an evaluation key, or None for training, throughput and counts.
 
     The prefix names the split; a file written for one split (test_results.json) wins over
-    an `eval_` prefix in it. An unprefixed key counts only in a file of one split.
+    the default `eval_` prefix in it. An unprefixed key counts only in a file of one split.
     """
     if key.startswith("train_") or key in ("epoch", "total_flos", "step"):
         return None
@@ -156,7 +156,8 @@ def split_of(key: str, file: str | None) -> tuple[str, str] | None:
     file_split = FILE_SPLITS.get(file or "")
     for prefix, split in SPLIT_PREFIXES:
         if key.startswith(prefix) and len(key) > len(prefix):
-            return file_split or split, key[len(prefix) :]
+            # `eval_` is the Trainer's default prefix: a file of one split says which it was
+            return (file_split or split) if split == "eval" else split, key[len(prefix) :]
     return (file_split, key) if file_split else None
 
 
@@ -207,7 +208,11 @@ def _shipped(
     if final is None:
         return None
     epoch = record.epochs
-    where = f"{record.state_file}: global_step {final}" if record.state_file else f"step {final}"
+    where = (
+        f"{record.state_file}: global_step {final}"
+        if record.global_step is not None
+        else f"the last step logged in {record.state_file}"
+    )
     return ShippedWeights(final, epoch, folder, f"the last step of the record ({where})")
 
 

@@ -8,6 +8,7 @@ only when the author has none (`results: []` is none), and marked as modelcards'
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -228,7 +229,8 @@ def model_index(
 
     The dataset is named only when the card names exactly one; otherwise the split alone.
     """
-    shipped = [r for r in record.rows if r.shipped] if record else []
+    # a diverged run's NaN is stated in the table, never published as a Hub metric
+    shipped = [r for r in record.rows if r.shipped and math.isfinite(r.value)] if record else []
     own = _author_index(facts)
     task = _card_meta(facts).get("pipeline_tag") or pipeline_tag
     if not shipped or not isinstance(task, str) or model_index_metrics(own):
