@@ -461,3 +461,22 @@ def test_sentence_transformers_case_has_no_evaluation(tmp_path: Path) -> None:
     context = json.loads((model / "card.json").read_text())
     assert context["evaluation"] == [] and context["evaluation_record"] is None
     assert "No evaluation results were found" in (model / "README.md").read_text()
+
+
+def test_an_authors_model_index_value_is_held_against_the_files(tmp_path: Path) -> None:
+    readme = (
+        "---\nmodel-index:\n- name: x\n  results:\n  - task: {type: text-classification}\n"
+        "    metrics:\n    - {type: accuracy, value: 0.91}\n    - {type: loss, value: 0.42}\n---\n# x\n"
+    )
+    folder = model_folder(
+        tmp_path, state([(10, 0.42, 0.81)]), eval_results__json={"eval_accuracy": 0.81},
+        README__md=readme,
+    )  # fmt: skip
+    facts, record = record_of(folder)
+    assert [(c.where, c.label, c.agrees) for c in record.claims] == [
+        ("README.md model-index", "accuracy", False),
+        ("README.md model-index", "loss", True),
+    ]
+    (mc629,) = [f for f in evaluation_findings(facts) if f.rule == "MC629"]
+    assert "README.md model-index states accuracy 0.91; the files give 0.8100" in mc629.message
+    assert "eval_results.json:eval_accuracy" in mc629.message
