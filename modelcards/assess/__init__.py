@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelcards.assess.diff_rules import diff_findings
+from modelcards.assess.evaluation_rules import evaluation_findings
 from modelcards.assess.findings import Finding, ScanReport, Severity
 from modelcards.assess.governance import ChecklistItem, checklist, missing_required
 from modelcards.assess.licence_family import base_licence
@@ -83,6 +84,7 @@ def assess_model(
         base_unavailable=base_unavailable,
     )
     found += task_findings(tuned)
+    found += evaluation_findings(tuned)
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
     known = base_licence(base, tuned, configured_id, configured_path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from modelcards.assess.evaluation_rules import has_evaluation
 from modelcards.assess.findings import EvidenceValue, Finding, Severity
 from modelcards.assess.rules import RULES, Rule, finding
 from modelcards.compare.model import Change, ModelDiff
@@ -50,7 +51,8 @@ DIFF_RULES = (
          "Without the data, nobody can judge licensing, privacy or bias of the fine-tune.",
          "Name every training dataset (Hub ids, or internal names with a data sheet)."),
     Rule("MC608", M, "no evaluation results",
-         "model-index in the card and eval metrics in the training record",
+         "metrics in the card's own model-index, evaluation metrics in trainer_state.json "
+         "and *_results.json",
          "A fine-tune shipped without evaluation cannot show it did not regress.",
          "Evaluate against the base on the target task and on safety benchmarks; add model-index."),
     Rule("MC609", L, "base model named only by a local path",
@@ -139,9 +141,10 @@ def diff_findings(
     datasets = tuned.card.metadata.get("datasets") if tuned.card else None
     if not datasets:
         findings.append(finding("MC607", "README.md", "the card names no training dataset"))
-    if not _has_evaluation(tuned):
+    if not has_evaluation(tuned):
         findings.append(finding("MC608", "README.md",
-                                "no model-index in the card and no eval metrics in a training record"))  # fmt: skip
+                                "no metric in the model-index of the card and no evaluation metric in "
+                                "trainer_state.json or a *_results.json file"))  # fmt: skip
     if not base_has_hub_id:
         findings.append(finding("MC609", "modelcards.yml",
                                 f"the base is the local path {diff.base.location}",
@@ -155,11 +158,6 @@ def diff_findings(
         findings.append(finding("MC612", change.file or "config.json", change.meaning,
                                 _evidence(change)))  # fmt: skip
     return findings
-
-
-def _has_evaluation(facts: ModelFacts) -> bool:
-    index = facts.card.metadata.get("model-index") if facts.card else None
-    return bool(index) or bool(facts.training and facts.training.eval_metrics)
 
 
 def _token_id_mismatch(facts: ModelFacts) -> list[Finding]:

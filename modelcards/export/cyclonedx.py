@@ -112,7 +112,7 @@ def _model_card(ctx: dict[str, Any], use_cases: list[str]) -> dict[str, Any]:
         card["modelParameters"] = params
     metrics = [
         {
-            "type": str(e.get("metric")),
+            "type": str(e.get("key") or e.get("metric")),  # as written: eval_loss, test_f1
             "value": str(e.get("value")),
             **({"slice": str(e["dataset"])} if e.get("dataset") else {}),
         }

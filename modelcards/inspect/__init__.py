@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modelcards.inspect.card import inherited_keys, split_front_matter
+from modelcards.inspect.card import generated_keys, inherited_keys, split_front_matter
 from modelcards.inspect.facts import (
     CardFacts,
     ModelFacts,
@@ -189,7 +189,12 @@ def _card(reader: _Reader) -> CardFacts:
         metadata = load_yaml(front, file="README.md", error=InspectError)
         if not isinstance(metadata, dict):
             raise InspectError("front matter is not a YAML mapping", file="README.md")
-    return CardFacts(metadata=metadata, body=body, inherited=inherited_keys(front))
+    return CardFacts(
+        metadata=metadata,
+        body=body,
+        inherited=inherited_keys(front),
+        generated=generated_keys(front),
+    )
 
 
 @dataclass(frozen=True)

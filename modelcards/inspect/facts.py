@@ -164,6 +164,10 @@ class TrainingRecord:
     # log_history entries by step first, then the state's and result files' own keys; at most
     # MAX_NON_FINITE entries. The values themselves stay floats in the fields above.
     non_finite: tuple[str, ...] = ()
+    state_file: str | None = None  # the trainer_state.json read (a checkpoint's, when only that)
+    max_steps: int | None = None  # trainer_state.json: the steps the run was set to take
+    num_train_epochs: float | None = None  # trainer_state.json: the epochs it was set to take
+    total_flos: float | None = None  # trainer_state.json top level (the Trainer's own count)
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,7 @@ class CardFacts:
     metadata: Mapping[str, JSON]
     body: str
     inherited: frozenset[str] = frozenset()  # keys build filled in from the base (marked so)
+    generated: frozenset[str] = frozenset()  # keys build wrote from the model's files (marked so)
 
 
 @dataclass(frozen=True)

@@ -103,4 +103,12 @@ def read_training(
         files=tuple(f for f in (state_file, *result_files) if f),
         tokens_seen=tokens if isinstance(tokens, int) and tokens > 0 else None,
         non_finite=tuple(non_finite[:MAX_NON_FINITE]),
+        state_file=state_file,
+        max_steps=_positive_int(state.get("max_steps")),
+        num_train_epochs=_number(state.get("num_train_epochs")),
+        total_flos=_number(state.get("total_flos")),
     )
+
+
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

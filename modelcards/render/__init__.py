@@ -92,6 +92,7 @@ def render_model(
         file=f"{inputs.entry.path}/README.md",
         from_base=frozenset({"license"}) if licence["id"] and not licence["own"] else frozenset(),
         fills=template_fills(context),
+        from_files=frozenset({"model-index"} & set(context["metadata"])),
     )
     if len(card.encode("utf-8")) > MAX_TEXT_BYTES:  # what the next build would refuse to read
         raise RenderError(

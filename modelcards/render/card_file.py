@@ -18,7 +18,14 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from modelcards.inspect.card import INHERITED_NOTE, inherited_keys, split_front_matter
+from modelcards.inspect.card import (
+    GENERATED_NOTE,
+    INHERITED_NOTE,
+    generated_keys,
+    inherited_keys,
+    model_index_metrics,
+    split_front_matter,
+)
 from modelcards.inspect.lineage import local_path_tags
 from modelcards.render.card_layout import Slot, finish, first_layout
 from modelcards.resolve.hubid import classify_base_name
@@ -119,12 +126,15 @@ def merge_front_matter(
     *,
     file: str,
     from_base: frozenset[str] = frozenset(),
+    from_files: frozenset[str] = frozenset(),
 ) -> str:
     """Front matter YAML: the existing (round-tripped) with generated keys filled in.
 
     `from_base`: generated keys whose value is the base's (an inherited licence). Written,
     they carry `INHERITED_NOTE` as a comment, and a value so marked follows the base on every
-    build (or goes when the base has none) until a person deletes the comment.
+    build (or goes when the base has none) until a person deletes the comment. `from_files`:
+    keys written from the model's own files (the model-index), marked `GENERATED_NOTE` and
+    rewritten the same way. A model-index that states no metric (`results: []`) is none.
     """
     data: Any = CommentedMap()
     if existing_text and existing_text.strip():
@@ -132,21 +142,34 @@ def merge_front_matter(
         if not isinstance(data, CommentedMap):
             raise RenderError("front matter is not a YAML mapping", file=file)
     _unpublish_local_paths(data)
-    for key in inherited_keys(existing_text) - set(generated):
-        del data[key]  # the base no longer gives it
-    marked = inherited_keys(existing_text)
+    marked = inherited_keys(existing_text) | generated_keys(existing_text)
+    for key in marked - set(generated):
+        if key in data:
+            del data[key]  # the base or the files no longer give it
     for key, value in generated.items():
         if key == "tags" and isinstance(data.get(key), list):
             for tag in value:
                 if tag not in data[key]:
                     data[key].append(tag)
-        elif key not in data or data[key] in (None, "", []) or key in marked:
+        elif (
+            key not in data
+            or data[key] in (None, "", [])
+            or key in marked
+            or _none_stated(key, data[key])
+        ):
             data[key] = _yaml_value(value)
+            if key in marked or key in from_base or key in from_files:
+                data.ca.items.pop(key, None)  # the mark says what the value is now
             if key in from_base:
                 data.yaml_add_eol_comment(INHERITED_NOTE, key)
-            elif key in marked:
-                data.ca.items.pop(key, None)  # the value is no longer the base's
+            elif key in from_files:
+                data.yaml_add_eol_comment(GENERATED_NOTE, key)
     return dump_yaml(data)
+
+
+def _none_stated(key: str, value: Any) -> bool:
+    """A model-index with no metric in it (`results: []`) states no result: it may be filled."""
+    return key == "model-index" and model_index_metrics(value) == 0
 
 
 def _unpublish_local_paths(data: CommentedMap) -> None:
@@ -191,10 +214,13 @@ def compose_card(
     file: str = "README.md",
     from_base: frozenset[str] = frozenset(),
     fills: Mapping[str, str] | None = None,
+    from_files: frozenset[str] = frozenset(),
 ) -> str:
     front, body = split_front_matter(existing) if existing is not None else (None, None)
     if existing is not None:
         check_markers(existing, file=file)
-    yaml_text = merge_front_matter(generated_meta, front, file=file, from_base=from_base)
+    yaml_text = merge_front_matter(
+        generated_meta, front, file=file, from_base=from_base, from_files=from_files
+    )
     merged = merge_body(rendered_body, body, fills)
     return f"---\n{yaml_text}---\n{merged}"

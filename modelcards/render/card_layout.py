@@ -174,7 +174,8 @@ def first_layout(rendered: Sequence[Slot], author: str) -> list[Slot]:
             cuts.setdefault(home.body, []).append(slot.block)
     placed = {name for names in cuts.values() for name in names}
     cuts[title_end] = [b for b in OPENING if b not in placed] + cuts[title_end]
-    closing = [s.block for s in blocks if s.block not in placed and s.block not in OPENING]
+    names = [s.block for s in blocks if s.block is not None]
+    closing = [n for n in names if n not in placed and n not in OPENING]
     text = {s.block: s for s in blocks}
     items: list[Slot] = []
     position = 0
@@ -185,7 +186,7 @@ def first_layout(rendered: Sequence[Slot], author: str) -> list[Slot]:
         items.extend(text[name] for name in cuts[offset])
         position = offset
     items.append(Slot(None, author[position:]))
-    for name in (s.block for s in blocks if s.block not in closing and s.block != "header"):
+    for name in [n for n in names if n not in closing and n != "header"]:
         items.append(Slot(None, _missing_prompts(after.get(name, ""), have)))  # after the author's
     # (the header's prompt, a "Model Description", is what the author's own text already is)
     for name in closing:

@@ -19,6 +19,12 @@ from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
+from modelcards.render.evaluation_context import (
+    evaluation_rows,
+    evaluation_summary,
+    model_index,
+    training_totals,
+)
 from modelcards.render.hub_metadata import (
     library_name,
     licence_keys,
@@ -206,14 +212,13 @@ def _training(facts: ModelFacts) -> dict[str, Any] | None:
         "files": list(record.files),
         "global_step": record.global_step,
         "epochs": record.epochs,
-        "best_checkpoint": record.best_checkpoint,
         "best_metric": record.best_metric,
         "final_loss": record.final_loss,
         "eval_metrics": dict(record.eval_metrics),
         "results": {k: dict(v) for k, v in record.results.items()},
         "log_points": len(record.history),
         "history": _history_points(record),
-        "total_flos": _result_number(record, ("total_flos",)),
+        **training_totals(record),  # best_checkpoint as a file name, total_flos, runtime, ...
         "tokens": {
             "value": record.tokens_seen,
             "source": f"{record.files[0]}:num_input_tokens_seen",
@@ -221,33 +226,6 @@ def _training(facts: ModelFacts) -> dict[str, Any] | None:
         if record.tokens_seen
         else _result_number(record, TOKEN_KEYS),
     }
-
-
-def _evaluation(facts: ModelFacts) -> list[dict[str, Any]]:
-    """Results from the card's model-index, then the training record's eval metrics."""
-    rows: list[dict[str, Any]] = []
-    index = _card_meta(facts).get("model-index")
-    for model in index if isinstance(index, list) else []:
-        for result in model.get("results", []) if isinstance(model, dict) else []:
-            if not isinstance(result, dict):
-                continue
-            dataset = result.get("dataset") or {}
-            for metric in result.get("metrics", []) or []:
-                if isinstance(metric, dict):
-                    rows.append(
-                        {
-                            "dataset": dataset.get("name") if isinstance(dataset, dict) else None,
-                            "metric": metric.get("name") or metric.get("type"),
-                            "value": metric.get("value"),
-                            "source": "README.md model-index",
-                        }
-                    )
-    if facts.training:
-        for name, value in facts.training.eval_metrics.items():
-            rows.append(
-                {"dataset": None, "metric": name, "value": value, "source": facts.training.files[0]}
-            )
-    return rows
 
 
 def _tokenizer(facts: ModelFacts) -> dict[str, Any] | None:
@@ -297,6 +275,16 @@ def _context(inputs: ModelInputs) -> dict[str, Any]:
     base_spec = inputs.entry.base
     weights = tuned.weights
     history = inputs.history
+    record, summary = evaluation_summary(tuned)
+    written_index = model_index(
+        tuned,
+        record,
+        name=inputs.entry.name,
+        pipeline_tag=meta.get("pipeline_tag"),
+        datasets=meta.get("datasets") or _card_meta(tuned).get("datasets"),
+    )
+    if written_index:
+        meta["model-index"] = written_index  # marked as written from the files (render_model)
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "modelcards", "version": __version__},
@@ -313,8 +301,8 @@ def _context(inputs: ModelInputs) -> dict[str, Any]:
             "revision": base_spec.revision,
             "source": source_json(inputs.base.source) if inputs.base else None,
             "license": license_note["base"],
-            "training_flos": _result_number(inputs.base.training, ("total_flos",))
-            if inputs.base
+            "training_flos": training_totals(inputs.base.training)["total_flos"]
+            if inputs.base and inputs.base.training
             else None,
         },
         "metadata": meta,
@@ -335,7 +323,8 @@ def _context(inputs: ModelInputs) -> dict[str, Any]:
         "adapter": dict(tuned.adapter) if tuned.adapter else None,
         "generation": dict(tuned.generation) if tuned.generation else None,
         "training": _training(tuned),
-        "evaluation": _evaluation(tuned),
+        "evaluation": evaluation_rows(tuned, record),
+        "evaluation_record": summary,
         "datasets": meta.get("datasets") or _card_meta(tuned).get("datasets") or [],
         "code_files": list(tuned.code_files),
         "diff": inputs.diff.as_json() if inputs.diff else None,

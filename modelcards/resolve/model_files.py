@@ -21,7 +21,13 @@ TOKENIZER_FILES = (
     "chat_template.jinja",
     "chat_template.json",
 )
-RESULT_FILES = ("all_results.json", "train_results.json", "eval_results.json")
+RESULT_FILES = (
+    "all_results.json",
+    "train_results.json",
+    "eval_results.json",
+    "test_results.json",
+    "predict_results.json",
+)
 CHECKPOINT_STATE = re.compile(r"^checkpoint-(\d+)/trainer_state\.json$")
 PROCESSOR_FILES = (
     "preprocessor_config.json",  # a feature extractor (audio) or an image processor
