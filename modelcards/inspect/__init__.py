@@ -15,6 +15,7 @@ from modelcards.inspect.facts import (
     WeightsCoverage,
     WeightsSummary,
 )
+from modelcards.inspect.module_configs import MODULE_FILES, read_module_configs
 from modelcards.inspect.safetensors_header import read_safetensors_header
 from modelcards.inspect.tokenizer import read_tokenizer
 from modelcards.inspect.training import read_training
@@ -49,6 +50,7 @@ READ_FILES = frozenset(
     {"config.json", "adapter_config.json", "generation_config.json", "README.md"}
     | (set(TOKENIZER_FILES) - {"tokenizer.model"})  # binary: listed, never read
     | {"trainer_state.json", *RESULT_FILES}
+    | set(MODULE_FILES)
 )  # top-level files inspect reads (with the weight indexes and checkpoint trainer states)
 
 
@@ -91,6 +93,9 @@ class _Reader:
         if not isinstance(value, dict):
             raise InspectError(f"expected a JSON object, found {type(value).__name__}", file=path)
         return value
+
+    def any_json(self, path: str) -> Any:
+        return loads_strict(self.snapshot.read_bytes(path, max_bytes=MAX_JSON_BYTES), file=path)
 
     def optional_json(self, path: str) -> dict[str, Any] | None:
         return self.json_object(path) if path in self.present else None
@@ -135,6 +140,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         card=_card(reader) if "README.md" in present else None,
         code_files=tuple(sorted(p for p in present if p.endswith(".py"))),
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
+        module_configs=read_module_configs(present, reader.any_json, reader.notes),
         notes=tuple(reader.notes),
     )
 

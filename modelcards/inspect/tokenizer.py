@@ -12,6 +12,12 @@ SPECIAL_ROLES = (
     "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
 )  # fmt: skip
 
+# tokenizer_config.json keys that set how the tokenizer pads and truncates when called
+CALL_SETTINGS = (
+    "max_length", "stride", "truncation_strategy", "truncation_side", "padding_side",
+    "pad_to_multiple_of", "pad_token_type_id", "add_bos_token", "add_eos_token", "do_lower_case",
+)  # fmt: skip
+
 ReadJson = Callable[[str], Any]
 ReadText = Callable[[str], str | None]
 
@@ -89,6 +95,7 @@ def read_tokenizer(
         chat_templates=templates,
         chat_template_file=template_file,
         files=files,
+        settings={k: config[k] for k in CALL_SETTINGS if k in config and _scalar(config[k])},
     )
 
 
@@ -121,6 +128,10 @@ def _template_value(value: Any) -> dict[str, str]:
             if isinstance(item, dict) and isinstance(item.get("template"), str) and "name" in item
         }
     return {}
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
