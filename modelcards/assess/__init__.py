@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelcards.assess.claim_rules import claim_findings
 from modelcards.assess.diff_rules import diff_findings
 from modelcards.assess.findings import Finding, ScanReport, Severity
 from modelcards.assess.governance import ChecklistItem, checklist, missing_required
@@ -80,6 +81,7 @@ def assess_model(
     )
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
+    found += claim_findings(tuned, base, configured_id=configured_id)
     if base is not None:
         base_meta = base.card.metadata if base.card else {}
         found += licence_findings(base.license, licence, base_meta)

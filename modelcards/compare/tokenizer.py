@@ -151,6 +151,8 @@ def behaviour_change(before: str | None, after: str | None) -> str:
     """What the template does that it did not (read statically, never rendered)."""
     old = analyse_template(before).summary() if before is not None else []
     new = analyse_template(after).summary() if after is not None else []
+    if before is None:
+        return ("; read statically, it " + "; ".join(new)) if new else ""
     parts = [f"now {line}" for line in new if line not in old]
     parts += [f"no longer {line}" for line in old if line not in new]
     return ("; " + "; ".join(parts)) if parts else ""

@@ -18,6 +18,7 @@ from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
+from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.resolve.base_spec import BaseSpec
 
 SCHEMA_VERSION = "1.1"  # 1.1: coverage
@@ -273,6 +274,7 @@ def _tokenizer(facts: ModelFacts) -> dict[str, Any] | None:
         "chat_template": {"file": tok.chat_template_file, "names": sorted(tok.chat_templates)}
         if tok.chat_templates
         else None,
+        **tokenizer_behaviour(tok),
     }
 
 
