@@ -79,7 +79,9 @@ class TemplateBehaviour:
             lines.append("writes the assistant header after every user turn, with or without "
                          "add_generation_prompt")  # fmt: skip
         elif self.generation_prompt is not None:
-            lines.append(f"ends with {_q(self.generation_prompt)} when add_generation_prompt is set")
+            lines.append(
+                f"ends with {_q(self.generation_prompt)} when add_generation_prompt is set"
+            )
         if self.system_raw:
             lines.append("emits system text raw, without a role header")
         return lines
