@@ -268,6 +268,16 @@ def test_encoder_decoder_shape_and_gptq_settings_are_significant(tmp_path: Path)
         assert changes[key].file == "quantize_config.json"
 
 
+def test_unreadable_module_configs_are_notes_not_failures(tmp_path: Path) -> None:
+    folder = make_model(tmp_path / "m", config={"model_type": "bert"})
+    (folder / "modules.json").write_text('{"not": "a list"}')
+    (folder / "quantize_config.json").write_text("{broken")
+    model = facts(folder)
+    assert model.module_configs == {}
+    assert any(n.startswith("modules.json: not a list") for n in model.notes)
+    assert any(n.startswith("quantize_config.json:") for n in model.notes)
+
+
 @needs(not ST_CASE.is_dir(), reason="../shared/realcases/st-movie-minilm-l6-v2-mnrl is absent")
 def test_real_sentence_transformers_fine_tune_against_its_base() -> None:
     diff = diff_of(ST_CASE / "base", ST_TUNED)
@@ -364,6 +374,8 @@ def test_name_or_path_of_another_family_is_a_finding(tmp_path: Path) -> None:
     (found,) = [f for f in claim_findings(tuned, base, configured_id=None) if f.rule == "MC624"]
     assert found.evidence["tuned_name_or_path"] == "meta-llama/Meta-Llama-3-8B"
     assert "meta-llama/Llama-3.1-8B" in found.message
+    change = keyed(compare(base, tuned))["_name_or_path"]  # no longer just "library noise"
+    assert "another model family" in change.meaning and not change.significant
     for same in ("meta-llama/Llama-3.1-70B", "llama31-run-3"):  # a size suffix; a folder name
         make_model(tmp_path / same, config=llama_config(_name_or_path=same))
         assert not [f for f in claim_findings(facts(tmp_path / same), base, configured_id=None)

@@ -19,6 +19,7 @@ from modelcards.assess.rules import RULES, Rule, finding
 from modelcards.inspect.chat_template import analyse_template
 from modelcards.inspect.facts import ModelFacts
 from modelcards.inspect.lineage import base_claims
+from modelcards.inspect.model_family import same_family
 from modelcards.resolve.hubid import classify_base_name
 
 M, L = Severity.MEDIUM, Severity.LOW
@@ -56,41 +57,9 @@ CLAIM_RULES = (
 for _rule in CLAIM_RULES:
     RULES.setdefault(_rule.id, _rule)
 
-# suffix words that name a size, a precision, a format or a revision: not another family
-_SUFFIX = re.compile(
-    r"^(\d+(\.\d+)?[bmk]|\d+x\d+(\.\d+)?b|a\d+(\.\d+)?b|hf|fp16|bf16|fp32|gptq|awq|gguf|exl2|bnb|"
-    r"\d+bit|int[48]|safetensors|sharded|v\d+(\.\d+)*|step\d+)$"
-)
 FINE_TUNED_OF = re.compile(
     r"fine-?tuned (?:version|model) of \[?`?(?P<id>[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9])", re.I
 )
-
-
-def _family(hub_id: str) -> tuple[set[str], set[str]] | None:
-    """(name stems, organisation words) of an `org/name` id; None for a name without org."""
-    org, slash, name = hub_id.partition("/")
-    if not slash:
-        return None
-    words = [w for w in re.split(r"[-_]", name.lower()) if w and not _SUFFIX.match(w)]
-    return ({"-".join(words)} if words else set()), set(re.split(r"[-_.]", org.lower()))
-
-
-def same_family(a: str, b: str) -> bool | None:
-    """Whether two Hub ids name one family; None when either is no `org/name` id."""
-    fa, fb = _family(a), _family(b)
-    if fa is None or fb is None:
-        return None
-    orgs = fa[1] | fb[1]
-
-    def variants(stems: set[str]) -> set[str]:
-        found = set(stems)
-        for stem in stems:  # Meta-Llama-3.1 at meta-llama = Llama-3.1: the org's word dropped
-            first, _, rest = stem.partition("-")
-            if rest and first in orgs:
-                found.add(rest)
-        return found
-
-    return bool(variants(fa[0]) & variants(fb[0]))
 
 
 def _hub_id(value: Any) -> str | None:

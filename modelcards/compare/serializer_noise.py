@@ -13,6 +13,7 @@ from typing import Any
 
 from modelcards.compare.model import Change
 from modelcards.inspect.facts import ModelFacts
+from modelcards.inspect.model_family import same_family
 
 __all__ = ["judge_noise"]
 
@@ -56,10 +57,24 @@ def _reason(change: Change, base: ModelFacts, tuned: ModelFacts) -> str | None:
     return None
 
 
+def _other_family(change: Change) -> bool:
+    b, a = change.before, change.after
+    return (
+        change.key == "_name_or_path"
+        and isinstance(b, str)
+        and isinstance(a, str)
+        and same_family(b, a) is False
+    )
+
+
 def judge_noise(changes: list[Change], base: ModelFacts, tuned: ModelFacts) -> list[Change]:
     """The same changes, with serializer noise marked not significant and its reason said."""
     judged = []
     for change in changes:
+        if _other_family(change):
+            change = replace(change, meaning=f"_name_or_path {change.before} → {change.after}: "
+                             "another model family, evidence of what the weights were loaded "
+                             "from (written by the library; see rule MC624)")  # fmt: skip
         reason = _reason(change, base, tuned) if change.significant else None
         if reason:
             change = replace(change, significant=False, meaning=f"{change.meaning} ({reason})")

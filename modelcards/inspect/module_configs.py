@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from modelcards.resolve.model_files import MODULE_FILES
 from modelcards.safeio.errors import ModelcardsError
 
 __all__ = ["MODULE_FILES", "read_module_configs"]
 
-MODULE_FILES = (
-    "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
-    "quantize_config.json",
-)  # fmt: skip
 MAX_MODULES = 32
 
 ReadAny = Callable[[str], Any]  # a file's parsed JSON, whatever its top-level type

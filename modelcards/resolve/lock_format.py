@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelcards.resolve.model_files import CHECKPOINT_STATE, RESULT_FILES, TOKENIZER_FILES
+from modelcards.resolve.model_files import (
+    CHECKPOINT_STATE,
+    MODULE_FILES,
+    RESULT_FILES,
+    TOKENIZER_FILES,
+)
 
 LOCK_NAME = "modelcards.lock"
 LOCK_VERSION = 1
@@ -24,6 +29,7 @@ READ_FILES = frozenset(
     | {"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"}
     | {"chat_template.jinja", "chat_template.json"}
     | {"trainer_state.json", *RESULT_FILES}
+    | set(MODULE_FILES)
 )
 # tokenizer files inspect only lists as present; their text is locked when it is small
 # (tokenizer.model is a binary sentencepiece model: listed, never read)
