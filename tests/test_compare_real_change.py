@@ -24,6 +24,7 @@ ST_CASE = REALCASES / "st-movie-minilm-l6-v2-mnrl"
 ST_TUNED = ST_CASE / "movie_query_engine" / "data" / "sbert-finetuned-movie-model"
 MERGEKIT = REALCASES / "mergekit-yi15-6b-slerp"
 YANDEX = REALCASES / "peft-lora-yandexgpt5-lite-8b"
+GPTQ = REALCASES / "gptq-genz-70b-multibranch"
 needs = pytest.mark.skipif
 
 
@@ -276,6 +277,18 @@ def test_unreadable_module_configs_are_notes_not_failures(tmp_path: Path) -> Non
     assert model.module_configs == {}
     assert any(n.startswith("modules.json: not a list") for n in model.notes)
     assert any(n.startswith("quantize_config.json:") for n in model.notes)
+
+
+@needs(not GPTQ.is_dir(), reason="../shared/realcases/gptq-genz-70b-multibranch is absent")
+def test_real_gptq_branch_against_main() -> None:
+    changes = diff_of(GPTQ, GPTQ / "branches" / "gptq-3bit--1g-actorder_True").changes
+    found = {(c.file, c.key): c for c in changes if c.area == "quantization"}
+    bits = found[("config.json", "quantization_config.bits")]
+    assert bits.significant and (bits.before, bits.after) == (4, 3)
+    group = found[("config.json", "quantization_config.group_size")]
+    assert group.significant and (group.before, group.after) == (128, -1)
+    echo = found[("quantize_config.json", "bits")]  # the same fact in the branch's other file
+    assert not echo.significant and "also in config.json" in echo.meaning
 
 
 @needs(not ST_CASE.is_dir(), reason="../shared/realcases/st-movie-minilm-l6-v2-mnrl is absent")

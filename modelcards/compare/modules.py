@@ -9,6 +9,7 @@ Sentence-transformers writes its own defaults out in newer versions (explicit po
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from modelcards.compare.configs import _flat_diff
@@ -135,7 +136,17 @@ def _gptq(base: ModelFacts, tuned: ModelFacts) -> list[Change]:
         return [Change("quantization", "(file)", None, dict(conf_a), True,
                        f"quantized (quantize_config.json): {bits}-bit, group size {group}",
                        "quantize_config.json")]  # fmt: skip
-    return _json_changes(conf_b, conf_a, "quantize_config.json", "quantization")
+    changes = _json_changes(conf_b, conf_a, "quantize_config.json", "quantization")
+    qc_b = (base.config or {}).get("quantization_config") or {}
+    qc_a = (tuned.config or {}).get("quantization_config") or {}
+    said = [  # config.json's quantization_config already says it: once is enough
+        replace(c, significant=False, meaning=f"{c.meaning} (also in config.json quantization_config)")
+        if isinstance(qc_b, dict) and isinstance(qc_a, dict) and c.significant
+        and qc_b.get(c.key) == c.before and qc_a.get(c.key) == c.after
+        else c
+        for c in changes
+    ]  # fmt: skip
+    return said
 
 
 def module_changes(base: ModelFacts, tuned: ModelFacts) -> list[Change]:
