@@ -264,6 +264,7 @@ def test_encoder_decoder_shape_and_gptq_settings_are_significant(tmp_path: Path)
     changes = keyed(diff_of(tmp_path / "base", tmp_path / "tuned"))
     for key in ("decoder_layers", "max_target_positions"):
         assert changes[key].significant and changes[key].area == "architecture"
+    assert changes["decoder_layers"].meaning == "decoder layers 32 → 2"
     for key in ("bits", "group_size"):
         assert changes[key].significant and changes[key].area == "quantization"
         assert changes[key].file == "quantize_config.json"
@@ -332,6 +333,15 @@ def test_template_behaviour_read_from_the_source() -> None:
     assert behaviour.generation_prompt == "<|im_start|>assistant\n"
     assert "strips thinking blocks from earlier assistant turns" in behaviour.thinking
     assert analyse_template("{% if x %}").problem  # unparseable: said, never raised
+
+
+def test_markup_and_role_headers_are_not_text_added_to_turns() -> None:
+    llama2 = ("{% for m in messages %}{% if m['role'] == 'user' %}{{ bos_token + '[INST] <<SYS>>' + "
+              "m['content'] + ' [/INST]' }}{% elif m['role'] == 'system' %}{{ '### System:\\n' + "
+              "m['content'] }}{% endif %}{% endfor %}")  # fmt: skip
+    behaviour = analyse_template(llama2)
+    assert behaviour.user_turn_text == () and not behaviour.system_raw
+    assert behaviour.summary() == []
 
 
 def test_default_system_prompt_is_a_finding_and_in_the_change(tmp_path: Path) -> None:

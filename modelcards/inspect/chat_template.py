@@ -25,6 +25,8 @@ __all__ = ["TemplateBehaviour", "analyse_template"]
 MAX_CHARS = 256 * 1024
 QUOTE = 300  # characters of a quoted string kept
 TOKEN = re.compile(r"<\|?/?[A-Za-z][\w-]*\|?>|\[/?[A-Z_]+\]")
+# any markup a template writes around text: <｜User｜>, <<SYS>>, [INST], <|im_start|>
+MARKUP = re.compile(r"<<?/?[^<>\s]{1,60}>>?|\[/?[A-Z_]+\]")
 ROLE_WORDS = re.compile(
     r"\b(user|assistant|system|human|bot|gpt|model|tool|ipython|function|instruction|"
     r"response|input|output)\b",
@@ -131,7 +133,7 @@ def _output_consts(node: nodes.Node) -> Iterator[str]:
 
 def _text(const: str) -> str:
     """A constant without its special tokens and the role header they open."""
-    text = TOKEN.sub("", const).strip()
+    text = MARKUP.sub("", const).strip()
     return re.sub(r"^(system|user)\s*[:\n]\s*", "", text, flags=re.IGNORECASE).strip()
 
 
@@ -142,7 +144,7 @@ def _walk(node: nodes.Node, kind: Any) -> list[Any]:
 
 def _prose(text: str) -> str:
     """What is left of a constant once tokens, role words and layout are taken out."""
-    stripped = ROLE_WORDS.sub(" ", TOKEN.sub(" ", text))
+    stripped = ROLE_WORDS.sub(" ", MARKUP.sub(" ", text))
     return " ".join(re.sub(r"[#:\s*>\-=_|]+", " ", stripped).split())
 
 
@@ -204,6 +206,13 @@ def analyse_template(source: str) -> TemplateBehaviour:
         return TemplateBehaviour(problem=f"line {exc.lineno}: {exc.message}")
     except RecursionError:
         return TemplateBehaviour(problem="nested too deeply to parse")
+    try:
+        return _read(tree)
+    except RecursionError:
+        return TemplateBehaviour(problem="nested too deeply to read")
+
+
+def _read(tree: nodes.Template) -> TemplateBehaviour:
     names = {n.name for n in tree.find_all(nodes.Name)}
     every_const = list(_consts(tree))
     tokens = sorted({t for c in every_const for t in TOKEN.findall(c) if format_kind(t) == "tool-call"}
