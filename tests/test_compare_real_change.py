@@ -157,6 +157,22 @@ def test_new_ids_past_the_vocabulary_and_ids_it_already_has(tmp_path: Path) -> N
     assert not listed.significant and listed.after == ["0: <unk>"]
 
 
+def test_older_tokenizer_config_falls_back_to_tokenizer_json(tmp_path: Path) -> None:
+    base, tuned = write_pair(
+        tmp_path, {"bos_token": "<s>"},
+        {"added_tokens_decoder": {"0": {"content": "<unk>"}, "39": {"content": "<pad>"}}}, vocab=40,
+    )  # fmt: skip
+    write_json(base / "tokenizer.json", {"added_tokens": [{"id": 0, "content": "<unk>"},
+                                                          {"id": 39, "content": "<sep>"}]})  # fmt: skip
+    changes = keyed(diff_of(base, tuned))
+    assert changes["added_tokens.renamed"].after == {39: "<pad>"}
+    assert "added_tokens.listed" not in changes
+    (base / "tokenizer.json").write_text("[1, 2")  # unreadable: a note, and nothing from it
+    model = facts(base)
+    assert model.tokenizer is not None and model.tokenizer.added_tokens == ()
+    assert any(n.startswith("tokenizer.json:") for n in model.notes)
+
+
 def test_token_roles_by_general_patterns() -> None:
     for token, kind in [("<think>", "thinking"), ("</thinking>", "thinking"),
                         ("<tool_call>", "tool-call"), ("</tool_response>", "tool-call"),
@@ -305,7 +321,11 @@ def test_real_sentence_transformers_fine_tune_against_its_base() -> None:
                 "similarity_fn_name", "prompts", "transformers_version", "dtype"):  # fmt: skip
         assert key in changes and not changes[key].significant, key
     assert not [c for c in diff.changes if c.key in ("vocab_size", "modules", "pooling_mode")]
-    assert not changes["added_tokens.listed"].significant  # [PAD] etc. are vocab.txt ids
+    # the base's tokenizer_config.json has no added_tokens_decoder: its tokenizer.json's
+    # added_tokens say [PAD], [UNK], ... sit at the same ids the fine-tune lists
+    assert not [c for c in diff.changes if c.key.startswith("added_tokens")]
+    base_tok = facts(ST_CASE / "base").tokenizer
+    assert base_tok is not None and base_tok.added_tokens[0].content == "[PAD]"
 
 
 # -- chat template behaviour, never rendered --------------------------------------------------

@@ -132,7 +132,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         files=manifest_files(snapshot),
         config=reader.optional_json("config.json"),
         generation=reader.optional_json("generation_config.json"),
-        tokenizer=read_tokenizer(present, reader.json_object, reader.text),
+        tokenizer=read_tokenizer(present, reader.json_object, reader.text, reader.notes),
         adapter=reader.optional_json("adapter_config.json"),
         weights=_weights(snapshot, reader),
         # the Trainer writes NaN/Infinity when a run diverges: reported, not refused
