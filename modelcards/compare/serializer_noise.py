@@ -21,11 +21,10 @@ __all__ = ["judge_noise"]
 # config class documents another default. Only the types listed here are judged (conservative).
 TIE_DEFAULTS: dict[str, bool] = {
     **dict.fromkeys(("bert", "roberta", "distilbert", "albert", "electra", "xlm-roberta",
-                     "mpnet", "deberta", "deberta-v2", "gpt2", "gpt_neo", "gptj", "opt",
-                     "bloom", "t5", "mt5", "bart", "mbart", "marian", "pegasus", "whisper",
-                     "gemma", "gemma2", "falcon", "phi"), True),
+                     "mpnet", "deberta", "deberta-v2", "gpt2", "gpt_neo", "opt", "bloom", "t5",
+                     "mt5", "bart", "mbart", "whisper", "gemma", "gemma2", "falcon"), True),
     **dict.fromkeys(("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3",
-                     "qwen3_moe", "phi3", "gpt_neox", "stablelm", "olmo", "starcoder2"), False),
+                     "qwen3_moe", "phi3", "gpt_neox", "gptj", "stablelm", "olmo"), False),
 }  # fmt: skip
 # config.json's dtype names → safetensors dtype codes
 DTYPE_CODES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64"}
@@ -53,7 +52,7 @@ def _reason(change: Change, base: ModelFacts, tuned: ModelFacts) -> str | None:
         if found and DTYPE_CODES.get(present) == found[0]:
             return f"what the base's weights already are ({found[0]} in {found[1]})"
         if present == "float32":
-            return "float32 is what transformers loads a config without a dtype in"
+            return "float32: what transformers 4 loads a model in when its config names no dtype"
     return None
 
 
