@@ -155,6 +155,12 @@ def test_new_ids_past_the_vocabulary_and_ids_it_already_has(tmp_path: Path) -> N
     assert changes["added_tokens"].after == ["40: <think>"] and changes["added_tokens"].significant
     listed = changes["added_tokens.listed"]
     assert not listed.significant and listed.after == ["0: <unk>"]
+    # without the base's vocab_size, no claim about embedding rows
+    make_model(tmp_path / "unsized", config={"model_type": "llama"}, tokenizer={"bos_token": "<s>"})
+    unsized = keyed(diff_of(tmp_path / "unsized", tuned))["added_tokens"]
+    assert (
+        "vocab_size is not known" in unsized.meaning and "new embedding rows" not in unsized.meaning
+    )
 
 
 def test_older_tokenizer_config_falls_back_to_tokenizer_json(tmp_path: Path) -> None:

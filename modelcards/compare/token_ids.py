@@ -58,7 +58,12 @@ def added_token_changes(
         parts = []
         if new:
             shown = [f"{i}: {ids_a[i]}" for i in new]
-            parts.append(f"{len(new)} token ids added: {_shown(shown)} (new embedding rows)")
+            rows = (
+                "new embedding rows"
+                if base_vocab is not None
+                else "not among the base's added tokens; its vocab_size is not known"
+            )
+            parts.append(f"{len(new)} token ids added: {_shown(shown)} ({rows})")
         if gone:
             shown = [f"{i}: {ids_b[i]}" for i in gone]
             parts.append(f"{len(gone)} token ids removed: {_shown(shown)}")

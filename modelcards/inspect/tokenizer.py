@@ -147,7 +147,11 @@ def _fast_added_tokens(read_json: ReadJson, notes: list[str]) -> dict[int, Added
         if not isinstance(row, dict):
             continue
         token_id, content = row.get("id"), row.get("content")
-        if isinstance(token_id, int) and not isinstance(token_id, bool) and isinstance(content, str):
+        if (
+            isinstance(token_id, int)
+            and not isinstance(token_id, bool)
+            and isinstance(content, str)
+        ):
             found[token_id] = AddedToken(token_id, content, bool(row.get("special")))
     return found
 
