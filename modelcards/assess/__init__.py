@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from modelcards.assess.claim_rules import claim_findings
 from modelcards.assess.diff_rules import diff_findings
 from modelcards.assess.evaluation_rules import evaluation_findings
 from modelcards.assess.findings import Finding, ScanReport, Severity
@@ -87,6 +88,7 @@ def assess_model(
     found += evaluation_findings(tuned)
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
+    found += claim_findings(tuned, base, configured_id=configured_id)
     known = base_licence(base, tuned, configured_id, configured_path)
     if base is not None or known.license:
         base_meta = base.card.metadata if base is not None and base.card else {}

@@ -2,7 +2,9 @@
 
 The changes are found by area, one module each: `configs` (the JSON files), `tokenizer`,
 `weights` (from the headers, via `tensors`) and `records` (card, remote code, training run);
-`keys` says what a key means. `deep` compares tensor contents, on request.
+`keys` says what a key means; `serializer_noise` judges what only the other side's files show
+is noise; `modules` compares sentence-transformers pipelines and GPTQ settings; `token_ids`
+compares added tokens id by id. `deep` compares tensor contents, on request.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from modelcards.compare.configs import adapter_changes, file_changes
 from modelcards.compare.keys import config_area
 from modelcards.compare.model import AREAS, Change, ModelDiff, Relation
+from modelcards.compare.modules import module_changes
 from modelcards.compare.records import card_changes, code_changes, training_changes
+from modelcards.compare.serializer_noise import judge_noise
 from modelcards.compare.tensors import compare_weights
 from modelcards.compare.tokenizer import tokenizer_changes
 from modelcards.compare.weights import weight_changes
@@ -31,7 +35,16 @@ def compare(base: ModelFacts, tuned: ModelFacts) -> ModelDiff:
         lambda _k: "generation",
         inherits,
     )
-    changes += tokenizer_changes(base.tokenizer, tuned.tokenizer)
+    changes = judge_noise(changes, base, tuned)
+    base_vocab = _vocab(base)
+    changes += tokenizer_changes(
+        base.tokenizer,
+        tuned.tokenizer,
+        base_vocab=base_vocab,
+        tuned_vocab=base_vocab if inherits else _vocab(tuned),
+        tuned_is_adapter=tuned.is_adapter,
+    )
+    changes += module_changes(base, tuned)
     changes += adapter_changes(base.adapter, tuned.adapter)
     weights = compare_weights(base.weights, tuned.weights, tuned_is_adapter=inherits)
     changes += weight_changes(weights, adapter_relation=inherits)
@@ -47,6 +60,11 @@ def compare(base: ModelFacts, tuned: ModelFacts) -> ModelDiff:
         weights=weights,
         notes=tuple(f"base: {n}" for n in base.notes) + tuple(f"tuned: {n}" for n in tuned.notes),
     )
+
+
+def _vocab(facts: ModelFacts) -> int | None:
+    vocab = (facts.config or {}).get("vocab_size")
+    return vocab if isinstance(vocab, int) and not isinstance(vocab, bool) else None
 
 
 def relation(base: ModelFacts, tuned: ModelFacts) -> Relation:

@@ -84,6 +84,11 @@ LABELS = {
     "temperature": "sampling temperature", "top_p": "nucleus sampling top_p",
     "top_k": "top-k sampling", "do_sample": "sampling", "max_new_tokens": "max new tokens",
     "max_length": "max length", "repetition_penalty": "repetition penalty",
+    "encoder_layers": "encoder layers", "decoder_layers": "decoder layers",
+    "encoder_attention_heads": "encoder attention heads",
+    "decoder_attention_heads": "decoder attention heads", "encoder_ffn_dim": "encoder MLP size",
+    "decoder_ffn_dim": "decoder MLP size", "d_model": "hidden size",
+    "max_source_positions": "encoder positions", "max_target_positions": "decoder positions",
 }  # fmt: skip
 
 

@@ -82,6 +82,7 @@ class WeightsDiff:
     # None unless the adapter's tensors were all read: no count is better than a false "0"
     adapter: AdapterWeights | None = None
     opaque_files: tuple[dict[str, Any], ...] = ()  # weight files compared only by size/sha256
+    buffers: tuple[str, ...] = ()  # position_ids-style buffers one side saved and the other not
     headers_read: bool = True  # False when neither side had readable safetensors headers
     # (base, tuned): what each side's weights summary rests on, so a card can say what was
     # compared; tensors either side did not see are never reported as added or removed
@@ -109,6 +110,7 @@ class WeightsDiff:
                 "unmatched": list(self.adapter.unmatched),
             },
             "opaque_files": list(self.opaque_files),
+            "buffers_one_side": list(self.buffers),
             "headers_read": self.headers_read,
             "coverage": {
                 "base": dict(sorted(self.coverage[0].as_json().items())),

@@ -22,6 +22,9 @@ ADAPTER_PART = re.compile(
     r"(\.[A-Za-z0-9_]+)?(\.weight|\.bias)?$"
 )
 MODULES_TO_SAVE = re.compile(r"\.modules_to_save(\.[A-Za-z0-9_]+)?\.")
+# buffers transformers rebuilds at load time, saved by some versions and dropped by others:
+# not parameters, so never counted, and one side having one is no change of the model
+BUFFER = re.compile(r"(^|\.)(position_ids|rotary_emb\.inv_freq)$")
 MIN_SHARED_PARTS = 2  # a rename must keep at least "module.weight" in common
 
 
@@ -84,10 +87,10 @@ def compare_weights(
     side's tensor names are all known. An adapter's summary needs all its tensors read.
     """
     common = dict(
-        base_params=base.total_params,
-        tuned_params=tuned.total_params,
-        base_params_by_dtype=base.params_by_dtype(),
-        tuned_params_by_dtype=tuned.params_by_dtype(),
+        base_params=_params(base),
+        tuned_params=_params(tuned),
+        base_params_by_dtype=_params_by_dtype(base),
+        tuned_params_by_dtype=_params_by_dtype(tuned),
         opaque_files=()  # an adapter and a full model have different files by nature
         if tuned_is_adapter
         else _compare_opaque(base, tuned),
@@ -115,6 +118,8 @@ def compare_weights(
             retyped.append(TensorDelta(tuned_name, _label(before), _label(after)))
     added = tuned_only - set(renamed) if base.coverage.names_known else set()
     removed = base_only - set(renamed.values()) if tuned.coverage.names_known else set()
+    buffers = {n for n in added | removed if BUFFER.search(n)}
+    added, removed = added - buffers, removed - buffers
     return WeightsDiff(
         **common,  # type: ignore[arg-type]
         matched=len(pairs),
@@ -123,7 +128,20 @@ def compare_weights(
         removed=tuple(sorted(removed)),
         reshaped=tuple(reshaped),
         retyped=tuple(retyped),
+        buffers=tuple(sorted(buffers)),
     )
+
+
+def _params(summary: WeightsSummary) -> int:
+    return sum(t.numel for name, t in summary.tensors.items() if not BUFFER.search(name))
+
+
+def _params_by_dtype(summary: WeightsSummary) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name, tensor in summary.tensors.items():
+        if not BUFFER.search(name):
+            counts[tensor.dtype] = counts.get(tensor.dtype, 0) + tensor.numel
+    return dict(sorted(counts.items()))
 
 
 def base_tensor_for_adapter(name: str) -> tuple[str, str] | None:

@@ -6,14 +6,26 @@ import difflib
 
 from modelcards.compare.keys import added_removed, describe
 from modelcards.compare.model import Change
+from modelcards.compare.token_ids import added_token_changes
+from modelcards.compare.tokenizer_settings import setting_changes
+from modelcards.inspect.chat_template import analyse_template
 from modelcards.inspect.facts import TokenizerFacts
 
 __all__ = ["tokenizer_changes"]
 
 
-def tokenizer_changes(base: TokenizerFacts | None, tuned: TokenizerFacts | None) -> list[Change]:
+def tokenizer_changes(
+    base: TokenizerFacts | None,
+    tuned: TokenizerFacts | None,
+    *,
+    base_vocab: int | None = None,
+    tuned_vocab: int | None = None,
+    tuned_is_adapter: bool = False,
+) -> list[Change]:
+    """`*_vocab` is config.json's vocab_size (which ids have an embedding row); an adapter
+    ships no tokenizer of its own, so a tokenizer only the base has is no change."""
     if base is None or tuned is None:
-        if base is None and tuned is None:
+        if base is None and tuned is None or (tuned is None and tuned_is_adapter):
             return []
         present = "tuned" if tuned else "base"
         return [
@@ -56,35 +68,9 @@ def tokenizer_changes(base: TokenizerFacts | None, tuned: TokenizerFacts | None)
                 file,
             )
         )
-    tokens_b = {t.content: t for t in base.added_tokens}
-    tokens_a = {t.content: t for t in tuned.added_tokens}
-    added = [t for t in tokens_a if t not in tokens_b]
-    removed = [t for t in tokens_b if t not in tokens_a]
-    moved = [t for t in tokens_a if t in tokens_b and tokens_a[t].id != tokens_b[t].id]
-    if added or removed:
-        changes.append(
-            Change(
-                "tokenizer",
-                "added_tokens",
-                [f"{tokens_b[t].id}: {t}" for t in removed],
-                [f"{tokens_a[t].id}: {t}" for t in added],
-                True,
-                added_removed("tokens", added, removed),
-                file,
-            )
-        )
-    if moved:
-        changes.append(
-            Change(
-                "tokenizer",
-                "added_tokens.ids",
-                {t: tokens_b[t].id for t in moved},
-                {t: tokens_a[t].id for t in moved},
-                True,
-                f"{len(moved)} added tokens have new ids (embeddings no longer line up)",
-                file,
-            )
-        )
+    changes += added_token_changes(
+        base.added_tokens, tuned.added_tokens, base_vocab=base_vocab, tuned_vocab=tuned_vocab
+    )
     if base.model_max_length != tuned.model_max_length:
         changes.append(
             Change(
@@ -112,6 +98,7 @@ def tokenizer_changes(base: TokenizerFacts | None, tuned: TokenizerFacts | None)
                 file,
             )
         )
+    changes += setting_changes(base.settings, tuned.settings, file)
     changes += _chat_template_changes(base, tuned)
     return changes
 
@@ -135,6 +122,7 @@ def _chat_template_changes(base: TokenizerFacts, tuned: TokenizerFacts) -> list[
         else:
             ratio = difflib.SequenceMatcher(None, b, a).ratio()
             meaning = f"chat template rewritten ({100 * (1 - ratio):.0f}% of it differs)"
+        meaning += behaviour_change(b, a)
         diff = "".join(difflib.unified_diff(
             (b or "").splitlines(keepends=True), (a or "").splitlines(keepends=True),
             fromfile=f"base/{base.chat_template_file or file}", tofile=f"tuned/{file}",
@@ -157,3 +145,14 @@ def _chat_template_changes(base: TokenizerFacts, tuned: TokenizerFacts) -> list[
             )
         )
     return changes
+
+
+def behaviour_change(before: str | None, after: str | None) -> str:
+    """What the template does that it did not (read statically, never rendered)."""
+    old = analyse_template(before).summary() if before is not None else []
+    new = analyse_template(after).summary() if after is not None else []
+    if before is None:
+        return ("; read statically, it " + "; ".join(new)) if new else ""
+    parts = [f"now {line}" for line in new if line not in old]
+    parts += [f"no longer {line}" for line in old if line not in new]
+    return ("; " + "; ".join(parts)) if parts else ""

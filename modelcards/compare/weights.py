@@ -97,6 +97,13 @@ def weight_changes(weights: WeightsDiff, *, adapter_relation: bool) -> list[Chan
                     file,
                 )
             )
+    if weights.buffers:
+        shown = ", ".join(weights.buffers[:5]) + (" …" if len(weights.buffers) > 5 else "")
+        changes.append(Change(
+            "weights", "tensors.buffers", None, list(weights.buffers), False,
+            f"{len(weights.buffers)} buffers saved on one side only ({shown}): rebuilt by "
+            "transformers at load time, not parameters", file,
+        ))  # fmt: skip
     for rename in weights.renames:
         changes.append(
             Change(

@@ -16,6 +16,7 @@ from modelcards.inspect.facts import (
     WeightsSummary,
 )
 from modelcards.inspect.frameworks import ST_CONFIG, read_frameworks
+from modelcards.inspect.module_configs import MODULE_FILES, read_module_configs
 from modelcards.inspect.safetensors_header import read_safetensors_header
 from modelcards.inspect.task import read_task
 from modelcards.inspect.tokenizer import read_tokenizer
@@ -57,6 +58,7 @@ READ_FILES = frozenset(
     | (set(TOKENIZER_FILES) - {"tokenizer.model"})  # binary: listed, never read
     | {"trainer_state.json", *RESULT_FILES}
     | {*PROCESSOR_FILES, ST_CONFIG}
+    | set(MODULE_FILES)
 )  # top-level files inspect reads (with the weight indexes and checkpoint trainer states)
 
 
@@ -99,6 +101,9 @@ class _Reader:
         if not isinstance(value, dict):
             raise InspectError(f"expected a JSON object, found {type(value).__name__}", file=path)
         return value
+
+    def any_json(self, path: str) -> Any:
+        return loads_strict(self.snapshot.read_bytes(path, max_bytes=MAX_JSON_BYTES), file=path)
 
     def optional_json(self, path: str) -> dict[str, Any] | None:
         return self.json_object(path) if path in self.present else None
@@ -152,7 +157,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         files=manifest_files(snapshot),
         config=config,
         generation=reader.optional_json("generation_config.json"),
-        tokenizer=read_tokenizer(present, reader.json_object, reader.text),
+        tokenizer=read_tokenizer(present, reader.json_object, reader.text, reader.notes),
         adapter=adapter,
         weights=_weights(snapshot, reader),
         # the Trainer writes NaN/Infinity when a run diverges: reported, not refused
@@ -160,6 +165,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         card=card,
         code_files=tuple(sorted(p for p in present if p.endswith(".py"))),
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
+        module_configs=read_module_configs(present, reader.any_json, reader.notes),
         notes=tuple(reader.notes),
         task=task,
         frameworks=frameworks,

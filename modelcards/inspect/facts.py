@@ -137,6 +137,8 @@ class TokenizerFacts:
     chat_templates: Mapping[str, str]  # template name ("default", "tool_use", ...) -> source
     chat_template_file: str | None  # where the chat template was found
     files: tuple[str, ...]  # tokenizer files present
+    # how the tokenizer is called by default (tokenizer_config.json: max_length, padding_side, …)
+    settings: Mapping[str, JSON] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,9 @@ class ModelFacts:
     card: CardFacts | None
     code_files: tuple[str, ...]  # *.py shipped with the model
     merge_config: str | None  # mergekit_config.yml, if present
+    # modules.json, sentence_bert_config.json, config_sentence_transformers.json, each module's
+    # <folder>/config.json, quantize_config.json: file name -> parsed JSON
+    module_configs: Mapping[str, JSON] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # files that exist but could not be read, and why
     task: TaskFacts | None = None  # the Hub task and the modalities, with their sources
     frameworks: tuple[FrameworkVersion, ...] = ()  # versions the files record

@@ -7,9 +7,16 @@ from typing import Any
 
 from modelcards.inspect.facts import AddedToken, TokenizerFacts
 from modelcards.resolve.model_files import TOKENIZER_FILES
+from modelcards.safeio.errors import ModelcardsError
 
 SPECIAL_ROLES = (
     "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
+)  # fmt: skip
+
+# tokenizer_config.json keys that set how the tokenizer pads and truncates when called
+CALL_SETTINGS = (
+    "max_length", "stride", "truncation_strategy", "truncation_side", "padding_side",
+    "pad_to_multiple_of", "pad_token_type_id", "add_bos_token", "add_eos_token", "do_lower_case",
 )  # fmt: skip
 
 ReadJson = Callable[[str], Any]
@@ -25,8 +32,9 @@ def _token_text(value: Any) -> str | None:
 
 
 def read_tokenizer(
-    present: set[str], read_json: ReadJson, read_text: ReadText
+    present: set[str], read_json: ReadJson, read_text: ReadText, notes: list[str] | None = None
 ) -> TokenizerFacts | None:
+    """`notes` receives what an optional file (tokenizer.json's added tokens) could not give."""
     files = tuple(name for name in TOKENIZER_FILES if name in present)
     if not files:
         return None
@@ -75,6 +83,8 @@ def read_tokenizer(
             ):
                 added[int(key)] = AddedToken(int(key), spec["content"], bool(spec.get("special")))
 
+    if not added and "tokenizer.json" in present:  # older tokenizer_config.json: no decoder
+        added = _fast_added_tokens(read_json, notes if notes is not None else [])
     templates, template_file = _chat_templates(present, config, read_json, read_text)
     max_length = config.get("model_max_length")
     tokenizer_class = config.get("tokenizer_class")
@@ -89,6 +99,7 @@ def read_tokenizer(
         chat_templates=templates,
         chat_template_file=template_file,
         files=files,
+        settings={k: config[k] for k in CALL_SETTINGS if k in config and _scalar(config[k])},
     )
 
 
@@ -121,6 +132,32 @@ def _template_value(value: Any) -> dict[str, str]:
             if isinstance(item, dict) and isinstance(item.get("template"), str) and "name" in item
         }
     return {}
+
+
+def _fast_added_tokens(read_json: ReadJson, notes: list[str]) -> dict[int, AddedToken]:
+    """tokenizer.json's `added_tokens` (id, content, special), the fast tokenizer's own record."""
+    try:
+        data = read_json("tokenizer.json")
+    except ModelcardsError as exc:
+        notes.append(f"tokenizer.json: {exc.reason}; its added tokens left out")
+        return {}
+    rows = data.get("added_tokens") if isinstance(data, dict) else None
+    found: dict[int, AddedToken] = {}
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        token_id, content = row.get("id"), row.get("content")
+        if (
+            isinstance(token_id, int)
+            and not isinstance(token_id, bool)
+            and isinstance(content, str)
+        ):
+            found[token_id] = AddedToken(token_id, content, bool(row.get("special")))
+    return found
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

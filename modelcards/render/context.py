@@ -32,6 +32,7 @@ from modelcards.render.hub_metadata import (
     task_of,
 )
 from modelcards.render.precision import encoder_decoder, precision
+from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.resolve.base_spec import BaseSpec
 
 SCHEMA_VERSION = "1.1"  # 1.1: coverage
@@ -244,6 +245,7 @@ def _tokenizer(facts: ModelFacts) -> dict[str, Any] | None:
         "chat_template": {"file": tok.chat_template_file, "names": sorted(tok.chat_templates)}
         if tok.chat_templates
         else None,
+        **tokenizer_behaviour(tok),
     }
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from modelcards.resolve.model_files import (
     CHECKPOINT_STATE,
+    MODULE_FILES,
     PROCESSOR_FILES,
     RESULT_FILES,
-    SENTENCE_TRANSFORMERS_FILES,
     TOKENIZER_FILES,
 )
 
@@ -30,7 +30,7 @@ READ_FILES = frozenset(
     | {"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"}
     | {"chat_template.jinja", "chat_template.json"}
     | {"trainer_state.json", *RESULT_FILES}
-    | {*PROCESSOR_FILES, *SENTENCE_TRANSFORMERS_FILES}
+    | {*PROCESSOR_FILES, *MODULE_FILES}
 )
 # tokenizer files inspect only lists as present; their text is locked when it is small
 # (tokenizer.model is a binary sentencepiece model: listed, never read)

@@ -21,6 +21,12 @@ TOKENIZER_FILES = (
     "chat_template.jinja",
     "chat_template.json",
 )
+# configs beside config.json that change what a model computes: sentence-transformers' pipeline
+# and a GPTQ branch's settings (a module's own folder config is named by modules.json)
+MODULE_FILES = (
+    "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
+    "quantize_config.json",
+)  # fmt: skip
 RESULT_FILES = (
     "all_results.json",
     "train_results.json",
@@ -34,4 +40,3 @@ PROCESSOR_FILES = (
     "processor_config.json",
     "video_preprocessor_config.json",
 )
-SENTENCE_TRANSFORMERS_FILES = ("modules.json", "config_sentence_transformers.json")
