@@ -15,9 +15,10 @@ from modelcards.inspect.facts import (
     WeightsCoverage,
     WeightsSummary,
 )
+from modelcards.inspect.recipe import Recipe, read_recipe
 from modelcards.inspect.safetensors_header import read_safetensors_header
 from modelcards.inspect.tokenizer import read_tokenizer
-from modelcards.inspect.training import read_training
+from modelcards.inspect.training import read_training, trainer_state_path
 from modelcards.resolve.model_files import CHECKPOINT_STATE, RESULT_FILES, TOKENIZER_FILES
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.errors import InspectError, ModelcardsError
@@ -122,20 +123,42 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
             "not a model folder: no config.json or adapter_config.json",
             file=snapshot.ref.describe(),
         )
+    config = reader.optional_json("config.json")
+    adapter = reader.optional_json("adapter_config.json")
+    card = _card(reader) if "README.md" in present else None
     return ModelFacts(
         source=snapshot.ref,
         files=manifest_files(snapshot),
-        config=reader.optional_json("config.json"),
+        config=config,
         generation=reader.optional_json("generation_config.json"),
         tokenizer=read_tokenizer(present, reader.json_object, reader.text),
-        adapter=reader.optional_json("adapter_config.json"),
+        adapter=adapter,
         weights=_weights(snapshot, reader),
         # the Trainer writes NaN/Infinity when a run diverges: reported, not refused
         training=read_training(present, lambda p: reader.json_object(p, allow_nonfinite=True)),
-        card=_card(reader) if "README.md" in present else None,
+        card=card,
         code_files=tuple(sorted(p for p in present if p.endswith(".py"))),
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
         notes=tuple(reader.notes),
+        recipe=_recipe(snapshot, present, adapter, config, card),
+    )
+
+
+def _recipe(
+    snapshot: Snapshot,
+    present: set[str],
+    adapter: dict[str, Any] | None,
+    config: dict[str, Any] | None,
+    card: CardFacts | None,
+) -> Recipe:
+    return read_recipe(
+        snapshot,
+        present,
+        adapter=adapter,
+        config=config,
+        card_metadata=card.metadata if card else None,
+        card_body=card.body if card else None,
+        state_file=trainer_state_path(present),
     )
 
 

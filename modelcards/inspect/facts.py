@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
+from modelcards.inspect.recipe import Recipe
 from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 JSON = Any  # a value parsed from a model's JSON file
@@ -187,6 +188,7 @@ class ModelFacts:
     code_files: tuple[str, ...]  # *.py shipped with the model
     merge_config: str | None  # mergekit_config.yml, if present
     notes: tuple[str, ...] = ()  # files that exist but could not be read, and why
+    recipe: Recipe = Recipe()  # how it was trained, from the training stacks' files
 
     @property
     def is_adapter(self) -> bool:

@@ -243,7 +243,7 @@ def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]
     )
 
     evidence = []
-    if training:
+    if training.get("files"):
         evidence.append(
             f"{training.get('global_step')} steps, {training.get('epochs')} epochs from "
             f"{', '.join(training.get('files', []))}"

@@ -18,6 +18,11 @@ from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
+from modelcards.render.recipe_context import (
+    recipe_context,
+    recipe_only_training,
+    recipe_total_flos,
+)
 from modelcards.resolve.base_spec import BaseSpec
 
 SCHEMA_VERSION = "1.1"  # 1.1: coverage
@@ -208,7 +213,7 @@ def _result_number(record: TrainingRecord | None, keys: tuple[str, ...]) -> dict
 def _training(facts: ModelFacts) -> dict[str, Any] | None:
     record = facts.training
     if record is None:
-        return None
+        return recipe_only_training(facts)
     return {
         "files": list(record.files),
         "global_step": record.global_step,
@@ -220,13 +225,14 @@ def _training(facts: ModelFacts) -> dict[str, Any] | None:
         "results": {k: dict(v) for k, v in record.results.items()},
         "log_points": len(record.history),
         "history": _history_points(record),
-        "total_flos": _result_number(record, ("total_flos",)),
+        "total_flos": _result_number(record, ("total_flos",)) or recipe_total_flos(facts.recipe),
         "tokens": {
             "value": record.tokens_seen,
             "source": f"{record.files[0]}:num_input_tokens_seen",
         }
         if record.tokens_seen
         else _result_number(record, TOKEN_KEYS),
+        **recipe_context(facts),
     }
 
 
@@ -320,7 +326,10 @@ def _context(inputs: ModelInputs) -> dict[str, Any]:
             "revision": base_spec.revision,
             "source": source_json(inputs.base.source) if inputs.base else None,
             "license": license_note["base"],
-            "training_flos": _result_number(inputs.base.training, ("total_flos",))
+            "training_flos": (
+                _result_number(inputs.base.training, ("total_flos",))
+                or recipe_total_flos(inputs.base.recipe)
+            )
             if inputs.base
             else None,
         },

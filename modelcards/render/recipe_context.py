@@ -1,0 +1,89 @@
+"""The training recipe as the card and card.json show it: `training.recipe`, one row per setting.
+
+Each row is `{key, label, value, text, source, conflict}`: `value` as read (a list for several
+names, null for a setting the file states as none), `text` as the card prints it. A setting two
+files disagree on is two rows, the first source's then the other's, both marked `conflict`, so
+a reader sees both values and both files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelcards.inspect.facts import ModelFacts
+from modelcards.inspect.recipe import Recipe, RecipeValue, Value
+from modelcards.inspect.recipe_keys import LABELS, LOCAL
+
+
+def value_text(value: Value) -> str:
+    """How the card prints a setting: lists joined, booleans lower-case, null as "none"."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    if isinstance(value, float) and abs(value) >= 1e6:
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _row(item: RecipeValue, conflict: bool) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "label": LABELS.get(item.key, item.key),
+        "value": list(item.value) if isinstance(item.value, tuple) else item.value,
+        "text": value_text(item.value),
+        "source": item.source,
+        "conflict": conflict,
+    }
+
+
+def recipe_rows(recipe: Recipe) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for item in recipe.values:
+        others = recipe.conflicts_of(item.key)
+        rows.append(_row(item, bool(others)))
+        rows += [_row(other, True) for other in others]
+    return rows
+
+
+def recipe_total_flos(recipe: Recipe) -> dict[str, Any] | None:
+    """The Trainer's total_flos as the recipe read it (trainer_state.json), with its source."""
+    item = recipe.get("total_flos")
+    return {"value": item.value, "source": item.source} if item else None
+
+
+def recipe_context(facts: ModelFacts) -> dict[str, Any]:
+    """The keys `training` gets: the rows, the files read and what could not be read."""
+    rows = recipe_rows(facts.recipe)
+    return {
+        "recipe": rows,
+        "recipe_conflicts": any(r["conflict"] for r in rows),
+        "recipe_local": any(LOCAL in r["text"] for r in rows),
+        "recipe_files": list(facts.recipe.files),
+        "recipe_notes": list(facts.recipe.notes),
+    }
+
+
+def recipe_only_training(facts: ModelFacts) -> dict[str, Any] | None:
+    """`training` for a model with a recipe but no trainer record (a merge, a quantization, a
+    bare adapter): the record's keys empty, so templates see one shape; None without either."""
+    recipe = recipe_context(facts)
+    if not (recipe["recipe"] or recipe["recipe_notes"]):
+        return None
+    return {
+        "files": [],
+        "global_step": None,
+        "epochs": None,
+        "best_checkpoint": None,
+        "best_metric": None,
+        "final_loss": None,
+        "eval_metrics": {},
+        "results": {},
+        "log_points": 0,
+        "history": [],
+        "total_flos": recipe_total_flos(facts.recipe),
+        "tokens": None,
+        **recipe,
+    }
