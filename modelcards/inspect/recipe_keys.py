@@ -325,7 +325,8 @@ def _datasets(settings: Mapping[str, Any], file: str) -> list[RecipeValue]:
                     items.append(local_name(path) + (f" ({kind})" if kind else ""))
             else:
                 for item in names(entry) or ():
-                    items.append(item + LOCAL if registry else local_name(item))
+                    named = local_name(item)
+                    items.append(item + LOCAL if registry and named == item else named)
         if items:
             return [RecipeValue("datasets", tuple(items[:64]), f"{file}:{name}")]
     return []
@@ -350,6 +351,8 @@ def agrees(a: Value, b: Value) -> bool:
     if na is not None and nb is not None:
         return math.isclose(na, nb, rel_tol=1e-9, abs_tol=1e-12)
     if isinstance(a, str) and isinstance(b, str):
+        if {a.lower(), b.lower()} == {"lora", "qlora"}:
+            return True  # QLoRA is LoRA on a 4-bit base: the adapter cannot tell them apart
         wa, wb = _words(a), _words(b)
         if wa == wb:
             return True

@@ -287,6 +287,8 @@ def _params(params: Mapping[str, Any]) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_short(v) for v in value[:32]) + "]"
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if value is not None else "none"
     return str(number(value) if number(value) is not None else text(value))
 
 
