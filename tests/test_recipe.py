@@ -483,6 +483,7 @@ def test_real_hf_trainer_whisper() -> None:
     assert any(
         n.startswith("training_args.bin: only a Git-LFS pointer") for n in facts.recipe.notes
     )
+    assert set(facts.recipe.notes) <= set(facts.notes)  # the card's "files present but not read"
 
 
 @needs_realcases

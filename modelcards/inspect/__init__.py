@@ -126,6 +126,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
     config = reader.optional_json("config.json")
     adapter = reader.optional_json("adapter_config.json")
     card = _card(reader) if "README.md" in present else None
+    recipe = _recipe(snapshot, present, adapter, config, card)
     return ModelFacts(
         source=snapshot.ref,
         files=manifest_files(snapshot),
@@ -139,8 +140,8 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         card=card,
         code_files=tuple(sorted(p for p in present if p.endswith(".py"))),
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
-        notes=tuple(reader.notes),
-        recipe=_recipe(snapshot, present, adapter, config, card),
+        notes=tuple(reader.notes) + recipe.notes,  # recipe files not read are files not read
+        recipe=recipe,
     )
 
 
