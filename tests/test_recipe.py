@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import shutil
+import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,15 @@ def test_hostile_training_args_bin_yields_nothing_and_runs_nothing(tmp_path: Pat
     assert not MARKER.exists()
     with pytest.raises(RefusedPickle, match="system"):
         read_pickled_args(pickle.dumps(RunsCommand()))
+
+
+def test_a_list_that_holds_itself_is_left_out_quickly() -> None:
+    loop: list[Any] = []
+    loop.extend([loop] * 12)  # 12**20 paths through the memo, one list
+    started = time.monotonic()
+    args = read_pickled_args(pickle.dumps(TrainingArguments(extra=loop), protocol=2))
+    assert time.monotonic() - started < 5
+    assert args is not None and "extra" not in args.values and args.values["seed"] == 3407
 
 
 def test_foreign_calls_are_left_out_and_bad_files_are_notes(tmp_path: Path) -> None:

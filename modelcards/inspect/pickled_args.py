@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import io
 import pickletools
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
 MAX_ARGS_BYTES = 1024 * 1024  # a real training_args.bin is a few KB
 MAX_OPCODES = 200_000
+MAX_NODES = 50_000  # values rebuilt from one state dict (a TrainingArguments has ~150)
+MAX_DEPTH = 20
 MAX_PICKLES = 8  # legacy torch.save: magic number, protocol, sys info, the object, storage keys
 ZIP_MAGIC = b"PK\x03\x04"
 # modules whose classes a saved TrainingArguments holds: enum members are read as their value
@@ -47,6 +51,11 @@ REFUSED_BUILTINS = frozenset(
     {"eval", "exec", "compile", "open", "getattr", "setattr", "delattr", "__import__", "input",
      "globals", "locals", "vars", "breakpoint", "memoryview", "apply", "execfile", "file"}
 )  # fmt: skip
+
+
+# what a corrupt zip raises from zipfile (a bad offset is a ValueError, a bad stream zlib's)
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, RuntimeError,
+              NotImplementedError, ValueError, KeyError, struct.error, zlib.error)  # fmt: skip
 
 
 class _Opaque:
@@ -108,7 +117,7 @@ def pickle_stream(data: bytes) -> bytes:
                 raise RefusedPickle(f"{member.filename} is larger than {MAX_ARGS_BYTES:,} bytes")
             with archive.open(member) as stream:
                 payload = stream.read(MAX_ARGS_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+    except ZIP_ERRORS as exc:
         raise RefusedPickle(f"not a readable zip: {exc}") from None
     if len(payload) > MAX_ARGS_BYTES:
         raise RefusedPickle(f"data.pkl is larger than {MAX_ARGS_BYTES:,} bytes")
@@ -133,10 +142,10 @@ def read_pickled_args(data: bytes) -> PickledArgs | None:
                 )
         if found is None and isinstance(result, _Object) and isinstance(result.state, dict):
             cls = result.cls
-            allowed = {cls.module} if cls else set()
+            rebuild = _Rebuild({cls.module} if cls else set())
             values = {
                 k: v
-                for k, v in ((k, _plain(v, allowed, 0)) for k, v in result.state.items())
+                for k, v in ((k, rebuild.plain(v)) for k, v in result.state.items())
                 if isinstance(k, str) and v is not OPAQUE
             }
             found = PickledArgs(f"{cls.module}.{cls.name}" if cls else "?", values)
@@ -155,24 +164,33 @@ def _from_stack(glob: _Global, allowed: set[str]) -> bool:
     return root in TRAINING_STACKS or glob.module in allowed
 
 
-def _plain(value: Any, allowed: set[str], depth: int) -> Any:
-    """`value` as plain data, OPAQUE inside when it is not; enum calls resolved."""
-    if depth > 20:
-        return OPAQUE
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, _EnumCall):
-        ok = _from_stack(value.cls, allowed) and value.cls.name[:1].isupper()
-        return value.value if ok and isinstance(value.value, (str, int)) else OPAQUE
-    if isinstance(value, (list, tuple)):
-        items = [_plain(v, allowed, depth + 1) for v in value]
-        return OPAQUE if any(i is OPAQUE for i in items) else items
-    if isinstance(value, dict):
-        pairs = {k: _plain(v, allowed, depth + 1) for k, v in value.items()}
-        if any(not isinstance(k, (str, int)) or v is OPAQUE for k, v in pairs.items()):
+class _Rebuild:
+    """Plain data out of the walked values, within a budget of nodes: the memo lets a pickle
+    make a list that holds itself many times over, which a naive walk would follow forever."""
+
+    def __init__(self, allowed: set[str], budget: int = MAX_NODES) -> None:
+        self.allowed = allowed
+        self.left = budget
+
+    def plain(self, value: Any, depth: int = 0) -> Any:
+        """`value` as plain data, OPAQUE when any part is not; enum calls resolved."""
+        self.left -= 1
+        if depth > MAX_DEPTH or self.left < 0:
             return OPAQUE
-        return pairs
-    return OPAQUE
+        if value is None or isinstance(value, (str, bool, int, float)):
+            return value
+        if isinstance(value, _EnumCall):
+            ok = _from_stack(value.cls, self.allowed) and value.cls.name[:1].isupper()
+            return value.value if ok and isinstance(value.value, (str, int)) else OPAQUE
+        if isinstance(value, (list, tuple)):
+            items = [self.plain(v, depth + 1) for v in value]
+            return OPAQUE if any(i is OPAQUE for i in items) else items
+        if isinstance(value, dict):
+            pairs = {k: self.plain(v, depth + 1) for k, v in value.items()}
+            if any(not isinstance(k, (str, int)) or v is OPAQUE for k, v in pairs.items()):
+                return OPAQUE
+            return pairs
+        return OPAQUE
 
 
 _SCALARS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
@@ -207,7 +225,7 @@ def _walk(stream: io.BytesIO) -> tuple[Any, list[_Global]]:
                 return (stack[-1] if stack else None), named
     except RefusedPickle:
         raise
-    except (ValueError, IndexError, KeyError, TypeError) as exc:
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError, struct.error) as exc:
         raise RefusedPickle(f"malformed pickle: {exc}") from None
     raise RefusedPickle("pickle ends without STOP")
 

@@ -77,11 +77,18 @@ def number(value: Any) -> int | float | None:
     """An int or float, also from a numeric string (boards and READMEs write '5e-5')."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return value if abs(value) < 10**18 else None
+    if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d*)?([eE][-+]?\d+)?\s*", value):
+    if (
+        isinstance(value, str)
+        and len(value) < 40
+        and re.fullmatch(r"\s*-?\d+(\.\d*)?([eE][-+]?\d+)?\s*", value)
+    ):
         text = value.strip()
-        return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+        parsed = int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+        return parsed if isinstance(parsed, int) or math.isfinite(parsed) else None
     return None
 
 
