@@ -25,9 +25,12 @@ from modelcards.assess.lineage_rules import recipe_base_findings, same_base
 from modelcards.inspect import inspect_snapshot
 from modelcards.inspect.facts import ModelFacts
 from modelcards.inspect.pickled_args import MAX_ARGS_BYTES, RefusedPickle, read_pickled_args
+from modelcards.inspect.recipe import Recipe
 from modelcards.inspect.recipe_keys import agrees
 from modelcards.render.recipe_context import recipe_rows
 from modelcards.resolve import open_folder
+from modelcards.resolve.local import LocalSnapshot
+from modelcards.resolve.snapshot import SourceRef
 from modelfiles import (
     REALCASES,
     git,
@@ -348,6 +351,15 @@ def test_axolotl_yaml_in_configs_and_mc618(tmp_path: Path) -> None:
                                     "the model's files say TinyLlama/TinyLlama-1.1B-intermediate")  # fmt: skip
     assert found.evidence["model_file"] == "adapter_config.json"
     assert found.evidence["config_key"] == "base_model"
+
+
+def test_hub_and_locked_snapshots_are_not_asked_for_a_recipe(tmp_path: Path) -> None:
+    folder = adapter_folder(tmp_path)
+    (folder / "training_args.yaml").write_text(LLAMAFACTORY_ARGS)
+    assert values(facts_of(folder))["learning_rate"] == 1e-4
+    for kind in ("hub", "lock"):
+        snapshot = LocalSnapshot(folder, SourceRef(kind=kind, location="acme/base"))  # type: ignore[arg-type]
+        assert inspect_snapshot(snapshot).recipe == Recipe()
 
 
 def test_same_base_across_paths_and_ids() -> None:

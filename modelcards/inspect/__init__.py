@@ -152,6 +152,11 @@ def _recipe(
     config: dict[str, Any] | None,
     card: CardFacts | None,
 ) -> Recipe:
+    """The training recipe of a model on disk (folder, git tree, HF cache). A Hub or locked
+    base is not asked for it: its training files would be fetched (or are not locked) only to
+    describe a model the card is not about."""
+    if snapshot.ref.kind in ("hub", "lock"):
+        return Recipe()
     return read_recipe(
         snapshot,
         present,
