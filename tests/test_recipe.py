@@ -27,7 +27,7 @@ from modelcards.inspect.facts import ModelFacts
 from modelcards.inspect.pickled_args import MAX_ARGS_BYTES, RefusedPickle, read_pickled_args
 from modelcards.inspect.recipe import Recipe
 from modelcards.inspect.recipe_keys import agrees
-from modelcards.render.recipe_context import recipe_rows
+from modelcards.render.recipe_context import recipe_context, recipe_rows
 from modelcards.resolve import open_folder
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import SourceRef
@@ -351,6 +351,11 @@ def test_axolotl_yaml_in_configs_and_mc618(tmp_path: Path) -> None:
                                     "the model's files say TinyLlama/TinyLlama-1.1B-intermediate")  # fmt: skip
     assert found.evidence["model_file"] == "adapter_config.json"
     assert found.evidence["config_key"] == "base_model"
+    context = recipe_context(facts)
+    assert context["recipe_doubtful_files"] == ["configs/lora.yml"]
+    doubtful = {r["key"]: r["doubtful"] for r in context["recipe"]}
+    assert doubtful["datasets"] and doubtful["sequence_length"]  # read from the YAML only
+    assert not doubtful["lora_r"] and not doubtful["method"]  # read from adapter_config.json
 
 
 def test_hub_and_locked_snapshots_are_not_asked_for_a_recipe(tmp_path: Path) -> None:
@@ -571,6 +576,10 @@ def test_real_axolotl_lora_out(tmp_path: Path) -> None:
     assert found.evidence["config_base"] == "TinyLlama/TinyLlama_v1.1"
     assert found.evidence["model_base"] == "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T"
     assert values(trapped)["datasets"] == ("jamesliu1/c4 (completion)",)
+    rows = {r["key"]: r for r in recipe_context(trapped)["recipe"]}
+    assert (
+        rows["datasets"]["doubtful"] and rows["datasets"]["source"] == "configs/lora.yml:datasets"
+    )
 
 
 # -- the card ---------------------------------------------------------------------------------

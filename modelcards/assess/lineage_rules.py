@@ -135,6 +135,8 @@ def _recorded_base(tuned: ModelFacts) -> BaseClaim | None:
 
 def recipe_base_findings(tuned: ModelFacts) -> list[Finding]:
     """MC618: a training config (axolotl YAML, LLaMA-Factory args, ...) names another base."""
+    if not tuned.recipe.base_claims:
+        return []
     recorded = _recorded_base(tuned)
     if recorded is None:
         return []

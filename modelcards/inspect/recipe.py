@@ -26,6 +26,7 @@ __all__ = ["Recipe", "RecipeValue", "Value", "read_recipe"]
 class Recipe:
     values: tuple[RecipeValue, ...] = ()  # one per setting, in KEY_LABELS order
     conflicts: tuple[RecipeValue, ...] = ()  # a later source that disagrees with values' row
+    support: tuple[RecipeValue, ...] = ()  # a later source that says the same as values' row
     base_claims: tuple[RecipeValue, ...] = ()  # key "base_model": the base a training config names
     files: tuple[str, ...] = ()  # the files the recipe was read from
     notes: tuple[str, ...] = ()  # recipe files present but not read, and why
@@ -36,22 +37,36 @@ class Recipe:
     def conflicts_of(self, key: str) -> tuple[RecipeValue, ...]:
         return tuple(v for v in self.conflicts if v.key == key)
 
+    def support_of(self, key: str) -> tuple[RecipeValue, ...]:
+        return tuple(v for v in self.support if v.key == key)
 
-def merge(found: list[RecipeValue]) -> tuple[tuple[RecipeValue, ...], tuple[RecipeValue, ...]]:
-    """(winners in canonical order, disagreeing later values): the first source of a key wins."""
+
+def _order(value: RecipeValue) -> int:
+    return KEY_ORDER.get(value.key, len(KEY_ORDER))
+
+
+def merge(
+    found: list[RecipeValue],
+) -> tuple[tuple[RecipeValue, ...], tuple[RecipeValue, ...], tuple[RecipeValue, ...]]:
+    """(winners in canonical order, later values that disagree, later values that agree): the
+    first source of a key wins."""
     winners: dict[str, RecipeValue] = {}
     conflicts: list[RecipeValue] = []
+    support: list[RecipeValue] = []
     for value in found:
         first = winners.get(value.key)
         if first is None:
             winners[value.key] = value
-        elif not agrees(first.value, value.value) and not any(
-            c.key == value.key and agrees(c.value, value.value) for c in conflicts
-        ):
+        elif agrees(first.value, value.value):
+            if value.source != first.source:
+                support.append(value)
+        elif not any(c.key == value.key and agrees(c.value, value.value) for c in conflicts):
             conflicts.append(value)
-    ordered = sorted(winners.values(), key=lambda v: KEY_ORDER.get(v.key, len(KEY_ORDER)))
-    conflicts.sort(key=lambda v: KEY_ORDER.get(v.key, len(KEY_ORDER)))
-    return tuple(ordered), tuple(conflicts)
+    return (
+        tuple(sorted(winners.values(), key=_order)),
+        tuple(sorted(conflicts, key=_order)),
+        tuple(sorted(support, key=_order)),
+    )
 
 
 def read_recipe(
@@ -75,11 +90,12 @@ def read_recipe(
         card_body=card_body,
         state_file=state_file,
     )
-    values, conflicts = merge(found)
+    values, conflicts, support = merge(found)
     used = {v.source.split(":", 1)[0].split(" (", 1)[0] for v in (*found, *claims)}
     return Recipe(
         values=values,
         conflicts=conflicts,
+        support=support,
         base_claims=tuple(claims),
         files=tuple(sorted(used)),
         notes=tuple(reader.notes),
