@@ -21,7 +21,11 @@ from typing import Any
 
 import pytest
 
-from modelcards.assess.lineage_rules import recipe_base_findings, same_base
+from modelcards.assess.lineage_rules import (
+    recipe_base_findings,
+    recipe_conflict_findings,
+    same_base,
+)
 from modelcards.inspect import inspect_snapshot
 from modelcards.inspect.facts import ModelFacts
 from modelcards.inspect.pickled_args import MAX_ARGS_BYTES, RefusedPickle, read_pickled_args
@@ -294,6 +298,16 @@ def test_ms_swift_args_and_a_conflict_shown_both_ways(tmp_path: Path) -> None:
     (conflict,) = facts.recipe.conflicts
     assert (conflict.key, conflict.value) == ("learning_rate", 0.0002)
     assert conflict.source == "README.md (Training hyperparameters)"
+    (disagree,) = recipe_conflict_findings(facts)
+    assert disagree.rule == "MC619" and disagree.file == "README.md"
+    assert disagree.evidence["sources"] == [
+        "args.json:learning_rate",
+        "README.md (Training hyperparameters)",
+    ]
+    assert disagree.message == (
+        "Learning rate: 0.0001 in args.json:learning_rate; "
+        "0.0002 in README.md (Training hyperparameters)"
+    )
     rows = [r for r in recipe_rows(facts.recipe) if r["key"] == "learning_rate"]
     assert [(r["text"], r["source"], r["conflict"]) for r in rows] == [
         ("0.0001", "args.json:learning_rate", True),
@@ -493,7 +507,7 @@ def test_real_llamafactory_qwen3_lora() -> None:
     assert (got["sequence_length"], got["precision"], got["packing"]) == (32768, "bf16", False)
     assert got["datasets"] == ("tcm (local)", "mdk (local)", "NLI (local)")
     assert got["max_steps"] == 768 and got["total_flos"] == pytest.approx(2.0772e18, rel=1e-4)
-    assert facts.recipe.conflicts == ()
+    assert facts.recipe.conflicts == () and recipe_conflict_findings(facts) == []
     assert recipe_base_findings(facts) == []  # the YAML and the adapter name the same path
 
 

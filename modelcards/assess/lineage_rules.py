@@ -1,4 +1,5 @@
-"""MC613–MC618: what the card could not check, and where the files disagree about the base.
+"""MC613–MC619: what the card could not check, and where the files disagree about the base
+or about how the model was trained.
 
 These rules keep the card honest when its input is partial: a base only named, a base recorded
 as a path on the training machine, shards or weights that are not there, a training log that
@@ -11,6 +12,7 @@ from modelcards.assess.findings import Finding, Severity
 from modelcards.assess.rules import RULES, Rule, finding
 from modelcards.inspect.facts import ModelFacts
 from modelcards.inspect.lineage import BaseClaim, base_claims
+from modelcards.inspect.recipe_keys import LABELS
 from modelcards.resolve.hubid import classify_base_name
 
 M, L = Severity.MEDIUM, Severity.LOW
@@ -54,6 +56,13 @@ LINEAGE_RULES = (
          "describe this model either.",
          "Check which base the run loaded; commit the config the run really used, or correct "
          "it, so that both files agree."),
+    Rule("MC619", L, "training files disagree on a setting",
+         "every training setting that two recipe files state: adapter and quantization configs, "
+         "training configs, trainer_state.json, the Trainer's README hyperparameter list",
+         "Two values for one setting (a learning rate, a LoRA rank) mean one file is stale or "
+         "describes another run; the card cannot say which one the model was trained with.",
+         "Check which value the run used; correct or remove the stale file (a README list edited "
+         "by hand, a config changed after training)."),
 )  # fmt: skip
 
 for _rule in LINEAGE_RULES:
@@ -102,7 +111,7 @@ def lineage_findings(
                              f"{len(record.non_finite)} non-finite value(s), first: "
                              f"{record.non_finite[0]}",
                              {"values": list(record.non_finite)}))  # fmt: skip
-    found += recipe_base_findings(tuned)
+    found += recipe_base_findings(tuned) + recipe_conflict_findings(tuned)
     coverage = tuned.weights.coverage
     if coverage.missing:
         found.append(finding("MC617", coverage.indexes[0] if coverage.indexes else "weights",
@@ -152,4 +161,20 @@ def recipe_base_findings(tuned: ModelFacts) -> list[Finding]:
                              {"config_file": file, "config_key": key, "config_base": value,
                               "model_file": recorded.file, "model_key": recorded.key,
                               "model_base": recorded.name.written}))  # fmt: skip
+    return found
+
+
+def recipe_conflict_findings(tuned: ModelFacts) -> list[Finding]:
+    """MC619: one finding per setting two recipe files state differently, with every value."""
+    found = []
+    for first in tuned.recipe.values:
+        others = tuned.recipe.conflicts_of(first.key)
+        if not others:
+            continue
+        stated = [first, *others]
+        said = "; ".join(f"{v.value!r} in {v.source}" for v in stated)
+        found.append(finding("MC619", others[0].source.split(":", 1)[0].split(" (", 1)[0],
+                             f"{LABELS.get(first.key, first.key)}: {said}"[:500],
+                             {"key": first.key, "values": [repr(v.value)[:200] for v in stated],
+                              "sources": [v.source for v in stated]}))  # fmt: skip
     return found
