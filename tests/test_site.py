@@ -90,7 +90,9 @@ def test_model_pages_exist_and_stay_out_of_the_nav(pages: dict[str, str]) -> Non
     ]  # fmt: skip
     assert report.startswith('---\ntitle: "chat-tuned: audit report"\nhide: ["navigation"]\n')
     lora = pages["modelcards-site/docs/models/chat-lora/report.md"]
-    assert "{#training}" not in lora and "](#training)" not in lora  # nothing to link to
+    # no training record, but the adapter's recipe (adapter_config.json) is shown
+    assert "No training record" in lora and "### Training recipe" in lora
+    assert "| LoRA rank (r) | 8 | `adapter_config.json:r` |" in lora
     mkdocs = pages["modelcards-site/mkdocs.yml"]
     assert "not_in_nav:" in mkdocs and "/models/" in mkdocs
     assert "use_directory_urls: false" in mkdocs and "mermaid" not in mkdocs
@@ -266,9 +268,10 @@ def test_tokens_seen_come_from_trainer_state() -> None:
     assert record is not None and record.tokens_seen == 81920
     from types import SimpleNamespace
 
+    from modelcards.inspect.recipe import Recipe
     from modelcards.render.context import _training
 
-    training = _training(SimpleNamespace(training=record))  # type: ignore[arg-type]
+    training = _training(SimpleNamespace(training=record, recipe=Recipe()))  # type: ignore[arg-type]
     assert training is not None
     assert training["tokens"] == {
         "value": 81920,

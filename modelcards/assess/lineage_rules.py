@@ -1,4 +1,5 @@
-"""MC613–MC617: what the card could not check, and where the files disagree about the base.
+"""MC613–MC619: what the card could not check, and where the files disagree about the base
+or about how the model was trained.
 
 These rules keep the card honest when its input is partial: a base only named, a base recorded
 as a path on the training machine, shards or weights that are not there, a training log that
@@ -10,7 +11,9 @@ from __future__ import annotations
 from modelcards.assess.findings import Finding, Severity
 from modelcards.assess.rules import RULES, Rule, finding
 from modelcards.inspect.facts import ModelFacts
-from modelcards.inspect.lineage import base_claims
+from modelcards.inspect.lineage import BaseClaim, base_claims
+from modelcards.inspect.recipe_keys import LABELS
+from modelcards.resolve.hubid import classify_base_name
 
 M, L = Severity.MEDIUM, Severity.LOW
 
@@ -44,6 +47,22 @@ LINEAGE_RULES = (
          "Tensors in shards that are not there were neither scanned nor compared with the base.",
          "Fetch the missing shards (`git lfs pull`, or download without --include filters) and "
          "build again."),
+    Rule("MC618", M, "the training config names a different base than the model's files",
+         "the base a training config names (axolotl and mergekit base_model, LLaMA-Factory "
+         "model_name_or_path, ms-swift model) against adapter_config.json "
+         "base_model_name_or_path, else a Hub id in config.json _name_or_path",
+         "The config beside the weights may not be the one that trained them (edited after the "
+         "run, or copied from another): its other settings, the data above all, may not "
+         "describe this model either.",
+         "Check which base the run loaded; commit the config the run really used, or correct "
+         "it, so that both files agree."),
+    Rule("MC619", L, "training files disagree on a setting",
+         "every training setting that two recipe files state: adapter and quantization configs, "
+         "training configs, trainer_state.json, the Trainer's README hyperparameter list",
+         "Two values for one setting (a learning rate, a LoRA rank) mean one file is stale or "
+         "describes another run; the card cannot say which one the model was trained with.",
+         "Check which value the run used; correct or remove the stale file (a README list edited "
+         "by hand, a config changed after training)."),
 )  # fmt: skip
 
 for _rule in LINEAGE_RULES:
@@ -92,10 +111,70 @@ def lineage_findings(
                              f"{len(record.non_finite)} non-finite value(s), first: "
                              f"{record.non_finite[0]}",
                              {"values": list(record.non_finite)}))  # fmt: skip
+    found += recipe_base_findings(tuned) + recipe_conflict_findings(tuned)
     coverage = tuned.weights.coverage
     if coverage.missing:
         found.append(finding("MC617", coverage.indexes[0] if coverage.indexes else "weights",
                              f"{len(coverage.expected) - len(coverage.missing)} of "
                              f"{len(coverage.expected)} weight files present",
                              {"missing": list(coverage.missing)[:20]}))  # fmt: skip
+    return found
+
+
+def _tail(name: str) -> str:
+    return name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def same_base(a: str, b: str) -> bool:
+    """Two names of one base: the same Hub id, or a path whose last folder is the other's name
+    (/dev/shm/Qwen/Qwen3-14B and Qwen/Qwen3-14B)."""
+    left, right = classify_base_name(a), classify_base_name(b)
+    if left and right and left.id and right.id:
+        return left.id.lower() == right.id.lower()
+    return _tail(a) == _tail(b)
+
+
+def _recorded_base(tuned: ModelFacts) -> BaseClaim | None:
+    """What the model's files record: the adapter's base, else config.json's Hub id."""
+    for claim in base_claims(tuned.adapter, None, tuned.config):
+        if claim.file == "adapter_config.json" or claim.name.kind == "hub":
+            return claim
+    return None
+
+
+def recipe_base_findings(tuned: ModelFacts) -> list[Finding]:
+    """MC618: a training config (axolotl YAML, LLaMA-Factory args, ...) names another base."""
+    if not tuned.recipe.base_claims:
+        return []
+    recorded = _recorded_base(tuned)
+    if recorded is None:
+        return []
+    found = []
+    for claim in tuned.recipe.base_claims:
+        value = str(claim.value)
+        if same_base(value, recorded.name.written):
+            continue
+        file, _, key = claim.source.partition(":")
+        found.append(finding("MC618", file,
+                             f"training config names {value} as base, the model's files say "
+                             f"{recorded.name.written} ({recorded.source})",
+                             {"config_file": file, "config_key": key, "config_base": value,
+                              "model_file": recorded.file, "model_key": recorded.key,
+                              "model_base": recorded.name.written}))  # fmt: skip
+    return found
+
+
+def recipe_conflict_findings(tuned: ModelFacts) -> list[Finding]:
+    """MC619: one finding per setting two recipe files state differently, with every value."""
+    found = []
+    for first in tuned.recipe.values:
+        others = tuned.recipe.conflicts_of(first.key)
+        if not others:
+            continue
+        stated = [first, *others]
+        said = "; ".join(f"{v.value!r} in {v.source}" for v in stated)
+        found.append(finding("MC619", others[0].source.split(":", 1)[0].split(" (", 1)[0],
+                             f"{LABELS.get(first.key, first.key)}: {said}"[:500],
+                             {"key": first.key, "values": [repr(v.value)[:200] for v in stated],
+                              "sources": [v.source for v in stated]}))  # fmt: skip
     return found

@@ -17,10 +17,11 @@ from modelcards.inspect.facts import (
 )
 from modelcards.inspect.frameworks import ST_CONFIG, read_frameworks
 from modelcards.inspect.module_configs import MODULE_FILES, read_module_configs
+from modelcards.inspect.recipe import Recipe, read_recipe
 from modelcards.inspect.safetensors_header import read_safetensors_header
 from modelcards.inspect.task import read_task
 from modelcards.inspect.tokenizer import read_tokenizer
-from modelcards.inspect.training import read_training
+from modelcards.inspect.training import read_training, trainer_state_path
 from modelcards.resolve.model_files import (
     CHECKPOINT_STATE,
     PROCESSOR_FILES,
@@ -152,6 +153,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
     frameworks = read_frameworks(
         config, reader.optional_record(ST_CONFIG), card.body if card else None
     )  # read before the notes are taken: a record that cannot be read is one of them
+    recipe = _recipe(snapshot, present, adapter, config, card)
     return ModelFacts(
         source=snapshot.ref,
         files=manifest_files(snapshot),
@@ -166,9 +168,33 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         code_files=tuple(sorted(p for p in present if p.endswith(".py"))),
         merge_config=next((p for p in ("mergekit_config.yml",) if p in present), None),
         module_configs=read_module_configs(present, reader.any_json, reader.notes),
-        notes=tuple(reader.notes),
+        notes=tuple(reader.notes) + recipe.notes,  # recipe files not read are files not read
+        recipe=recipe,
         task=task,
         frameworks=frameworks,
+    )
+
+
+def _recipe(
+    snapshot: Snapshot,
+    present: set[str],
+    adapter: dict[str, Any] | None,
+    config: dict[str, Any] | None,
+    card: CardFacts | None,
+) -> Recipe:
+    """The training recipe of a model on disk (folder, git tree, HF cache). A Hub or locked
+    base is not asked for it: its training files would be fetched (or are not locked) only to
+    describe a model the card is not about."""
+    if snapshot.ref.kind in ("hub", "lock"):
+        return Recipe()
+    return read_recipe(
+        snapshot,
+        present,
+        adapter=adapter,
+        config=config,
+        card_metadata=card.metadata if card else None,
+        card_body=card.body if card else None,
+        state_file=trainer_state_path(present),
     )
 
 

@@ -8,6 +8,7 @@ from math import prod
 from typing import Any
 
 from modelcards.inspect.frameworks import FrameworkVersion
+from modelcards.inspect.recipe import Recipe
 from modelcards.inspect.task import TaskFacts
 from modelcards.resolve.snapshot import FileEntry, SourceRef
 
@@ -201,6 +202,7 @@ class ModelFacts:
     notes: tuple[str, ...] = ()  # files that exist but could not be read, and why
     task: TaskFacts | None = None  # the Hub task and the modalities, with their sources
     frameworks: tuple[FrameworkVersion, ...] = ()  # versions the files record
+    recipe: Recipe = Recipe()  # how it was trained, from the training stacks' files
 
     @property
     def is_adapter(self) -> bool:

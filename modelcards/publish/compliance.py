@@ -243,13 +243,18 @@ def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]
     )
 
     evidence = []
-    if training:
+    if training.get("files"):
         evidence.append(
             f"{training.get('global_step')} steps, {training.get('epochs')} epochs from "
             f"{', '.join(training.get('files', []))}"
         )
     if ctx.get("adapter"):
         evidence.append(f"PEFT method `{ctx['adapter'].get('peft_type')}` from adapter_config.json")
+    if training.get("recipe"):
+        evidence.append(
+            f"training recipe: {len(training['recipe'])} settings from "
+            f"{', '.join(training.get('recipe_files', []))}"
+        )
     procedure = _section(card_body, "Training Procedure", "Training procedure")
     if procedure:
         evidence.append(f"README.md section “{procedure[0]}”")

@@ -32,6 +32,7 @@ from modelcards.render.hub_metadata import (
     task_of,
 )
 from modelcards.render.precision import encoder_decoder, precision
+from modelcards.render.recipe_context import has_recipe, recipe_context
 from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.resolve.base_spec import BaseSpec
 
@@ -170,6 +171,10 @@ def front_matter(
     return meta, license_note
 
 
+NO_RECORD = TrainingRecord(
+    global_step=None, epochs=None, best_checkpoint=None, best_metric=None, final_loss=None,
+    eval_metrics={}, results={}, history=(), files=(),
+)  # fmt: skip
 MAX_HISTORY_POINTS = 2000  # card.json keeps an evenly spaced sample of longer logs (and the last)
 TOKEN_KEYS = ("num_input_tokens_seen", "train_tokens", "total_tokens")
 
@@ -207,8 +212,10 @@ def _result_number(record: TrainingRecord | None, keys: tuple[str, ...]) -> dict
 
 def _training(facts: ModelFacts) -> dict[str, Any] | None:
     record = facts.training
-    if record is None:
-        return None
+    if record is None:  # a merge, a quantization, a bare adapter: the recipe, in one shape
+        if not has_recipe(facts):
+            return None
+        record = NO_RECORD
     return {
         "files": list(record.files),
         "global_step": record.global_step,
@@ -226,6 +233,7 @@ def _training(facts: ModelFacts) -> dict[str, Any] | None:
         }
         if record.tokens_seen
         else _result_number(record, TOKEN_KEYS),
+        **recipe_context(facts),
     }
 
 

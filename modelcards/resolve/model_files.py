@@ -40,3 +40,15 @@ PROCESSOR_FILES = (
     "processor_config.json",
     "video_preprocessor_config.json",
 )
+# the files a training recipe is read from (inspect/recipe_sources.py), at the top level or in
+# the latest checkpoint-N folder; axolotl YAMLs are found by their keys, not by name
+RECIPE_FILES = (
+    "training_args.bin",
+    "training_args.json",
+    "training_args.yaml",
+    "args.json",
+    "llamaboard_config.yaml",
+    "trainer_log.jsonl",
+    "quantize_config.json",
+    "mergekit_config.yml",
+)
