@@ -34,7 +34,7 @@ ROLE_WORDS = re.compile(
 )
 
 
-class _Generation(Extension):
+class GenerationTag(Extension):
     """`{% generation %}` as transformers parses it (only parsed here, never run)."""
 
     tags = {"generation"}
@@ -47,7 +47,7 @@ class _Generation(Extension):
 
 # transformers compiles chat templates with trim_blocks and lstrip_blocks: so is the text read here
 _ENV = ImmutableSandboxedEnvironment(
-    extensions=[_Generation, loopcontrols], trim_blocks=True, lstrip_blocks=True
+    extensions=[GenerationTag, loopcontrols], trim_blocks=True, lstrip_blocks=True
 )
 
 

@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, nodes
-from jinja2.ext import Extension, loopcontrols
-from jinja2.parser import Parser
+from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from modelcards.assess.findings import EvidenceValue, Finding
 from modelcards.assess.rules import finding
+from modelcards.inspect.chat_template import (
+    GenerationTag,  # `{% generation %}`, parsed as transformers does
+)
 
 TEMPLATE_FILES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json"})
 MAX_TEMPLATE_CHARS = 1024 * 1024  # the largest real templates are ~20 kB
@@ -47,18 +49,7 @@ _CASE_FILTERS: dict[str, Callable[[str], str]] = {
 }
 
 
-class _Generation(Extension):
-    """`{% generation %}...{% endgeneration %}` as transformers' AssistantTracker parses it."""
-
-    tags = {"generation"}
-
-    def parse(self, parser: Parser) -> nodes.Node:
-        lineno = next(parser.stream).lineno
-        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
-        return nodes.Scope(body, lineno=lineno)
-
-
-_ENV = ImmutableSandboxedEnvironment(extensions=[_Generation, loopcontrols])
+_ENV = ImmutableSandboxedEnvironment(extensions=[GenerationTag, loopcontrols])
 
 
 class _Folder:
