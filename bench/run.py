@@ -37,7 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from modelcards.compare import compare  # noqa: E402
-from modelcards.compare.deep import deep_compare  # noqa: E402
+from modelcards.compare.deep.run import deep_compare  # noqa: E402
 from modelcards.inspect import inspect_snapshot  # noqa: E402
 from modelcards.resolve import open_folder  # noqa: E402
 from modelcards.safeio.hashing import sha256_file  # noqa: E402
@@ -247,6 +247,7 @@ def bench_sparse(root: Path, rows: list[dict[str, Any]], runs: int) -> None:
             read=human(read),
         )
     )
+    bench_short_command(base, tuned, label, rows, runs)
     try:
         from huggingface_hub import get_local_safetensors_metadata
     except ImportError:
@@ -268,6 +269,48 @@ def bench_sparse(root: Path, rows: list[dict[str, Any]], runs: int) -> None:
             seconds=f"{hub_s:.3f}",
             ratio=f"{naive_s / hub_s:.2f}",
             read=human(hub_read),
+        )
+    )
+
+
+BARE_PARSE = """
+import json, struct, sys
+from pathlib import Path
+for folder in sys.argv[1:]:
+    for shard in sorted(Path(folder).glob("*.safetensors")):
+        with open(shard, "rb") as handle:
+            (size,) = struct.unpack("<Q", handle.read(8))
+            json.loads(handle.read(size))
+"""
+
+
+def bench_short_command(
+    base: Path, tuned: Path, label: str, rows: list[dict[str, Any]], runs: int
+) -> None:
+    """The whole command as a user runs it (interpreter start and imports included), against a
+    fresh interpreter that only parses the same headers."""
+
+    def command(*args: str) -> Callable[[], Any]:
+        return lambda: subprocess.run([sys.executable, *args], check=True, capture_output=True)
+
+    bare_s, _, _ = best_of(command("-c", BARE_PARSE, str(base), str(tuned)), runs)
+    diff_s, _, _ = best_of(
+        command("-m", "modelcards", "diff", str(base), str(tuned), "--format", "json"), runs
+    )
+    rows.append(
+        dict(
+            bench=label,
+            method="python -c: parse the same headers in a fresh interpreter (baseline)",
+            seconds=f"{bare_s:.3f}",
+            ratio="1.00",
+        )
+    )
+    rows.append(
+        dict(
+            bench=label,
+            method="modelcards diff --format json (whole command, imports included)",
+            seconds=f"{diff_s:.3f}",
+            ratio=f"{bare_s / diff_s:.2f}",
         )
     )
 

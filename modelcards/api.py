@@ -126,7 +126,7 @@ def deep_diff(
 ) -> DeepDiff:
     """What `modelcards diff --deep` adds: which tensors changed and by how much (‖ΔW‖/‖W‖),
     per layer and module, streamed with bounded memory. `progress(bytes_done, bytes_total)`."""
-    from modelcards.compare.deep import deep_compare
+    from modelcards.compare.deep.run import deep_compare
 
     snapshots_and_facts = inspected_pair(os.fspath(base), tuned, project, online)
     base_snapshot, tuned_snapshot, base_facts, tuned_facts = snapshots_and_facts

@@ -16,7 +16,6 @@ from typing import Any
 
 from modelcards.assess.findings import Finding, Severity
 from modelcards.assess.rules import RULES, Rule, finding
-from modelcards.inspect.chat_template import analyse_template
 from modelcards.inspect.facts import ModelFacts
 from modelcards.inspect.lineage import base_claims
 from modelcards.inspect.model_family import same_family
@@ -126,6 +125,8 @@ def _system_prompt(tuned: ModelFacts) -> list[Finding]:
     tok = tuned.tokenizer
     if tok is None:
         return []
+    from modelcards.inspect.chat_template import analyse_template  # Jinja2: only for templates
+
     found = []
     for name, source in sorted(tok.chat_templates.items()):
         for prompt in analyse_template(source).default_system_prompt:

@@ -69,7 +69,7 @@ def diff(base: str, tuned: Path, fmt: str, show_all: bool, deep: bool, online: b
     result = compare(base_facts, tuned_facts)
     weights = None
     if deep:
-        from modelcards.compare.deep import deep_compare
+        from modelcards.compare.deep.run import deep_compare
         from modelcards.safeio.progress import progress_bar
 
         bar = progress_bar("deep compare")

@@ -8,7 +8,6 @@ through XML escaping, since tensor names come from the model's files.
 from __future__ import annotations
 
 import math
-from xml.sax.saxutils import escape
 
 from modelcards.compare.deep import MODULES, DeepDiff, GroupDelta
 
@@ -26,8 +25,13 @@ CELL_W, CELL_H = 56, 14
 FONT = "font-family:sans-serif;font-size:10px"
 
 
+def escape(text: str) -> str:
+    """XML text: &, < and > escaped (xml.sax.saxutils would import urllib.request)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _attr(text: str) -> str:
-    return escape(text, {'"': "&quot;", "'": "&apos;"})
+    return escape(text).replace('"', "&quot;").replace("'", "&apos;")
 
 
 def _color(t: float) -> str:

@@ -8,7 +8,6 @@ from modelcards.compare.keys import added_removed, describe
 from modelcards.compare.model import Change
 from modelcards.compare.token_ids import added_token_changes
 from modelcards.compare.tokenizer_settings import setting_changes
-from modelcards.inspect.chat_template import analyse_template
 from modelcards.inspect.facts import TokenizerFacts
 
 __all__ = ["tokenizer_changes"]
@@ -149,6 +148,8 @@ def _chat_template_changes(base: TokenizerFacts, tuned: TokenizerFacts) -> list[
 
 def behaviour_change(before: str | None, after: str | None) -> str:
     """What the template does that it did not (read statically, never rendered)."""
+    from modelcards.inspect.chat_template import analyse_template  # Jinja2: only for templates
+
     old = analyse_template(before).summary() if before is not None else []
     new = analyse_template(after).summary() if after is not None else []
     if before is None:

@@ -16,7 +16,8 @@ from typing import Any
 from modelcards.assess import assess_model
 from modelcards.assess.policy import today
 from modelcards.compare import ModelDiff, compare
-from modelcards.compare.deep import DeepDiff, deep_compare
+from modelcards.compare.deep import DeepDiff
+from modelcards.compare.deep.run import deep_compare
 from modelcards.history import ProjectGit
 from modelcards.history.provenance import Provenance, hashed_manifest
 from modelcards.history.releases import release_changes, tag_facts

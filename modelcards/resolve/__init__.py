@@ -14,18 +14,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelcards.resolve.gitrepo import GIT_PREFIX, GitSnapshot, open_git_reference
 from modelcards.resolve.hubid import is_hub_repo_id
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
 from modelcards.safeio.errors import ResolveError
 
 if TYPE_CHECKING:
+    from modelcards.resolve.gitrepo import GitSnapshot, open_git_reference
     from modelcards.resolve.lock import LockFile
 
-# The Hub modules import huggingface_hub (a third of a second): loaded only when a reference
-# needs them, so folders and git revisions — and `check` — start fast.
+GIT_PREFIX = "git:"  # a git revision of the project repository: git:REF:PATH
+
+# The Hub modules import huggingface_hub (a third of a second), gitrepo GitPython (a tenth):
+# loaded only when a reference needs them, so folders — and a diff of two — start fast.
 _LAZY = {
+    "GitSnapshot": "gitrepo",
+    "open_git_reference": "gitrepo",
     "HfCacheSnapshot": "hfcache",
     "hub_cache_dir": "hfcache",
     "open_hf_cache": "hfcache",
@@ -82,6 +86,8 @@ def resolve_reference(
     `hub_id` is what the card names as the base; it defaults to the Hub id for Hub references.
     """
     if reference.startswith(GIT_PREFIX):
+        from modelcards.resolve.gitrepo import open_git_reference
+
         return open_git_reference(reference, project_root=project_root, hub_id=hub_id)
     folder = Path(reference)
     if not folder.is_absolute():

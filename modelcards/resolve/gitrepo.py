@@ -24,6 +24,7 @@ from typing import Any
 import git
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
+from modelcards.resolve import GIT_PREFIX
 from modelcards.resolve.local import SKIPPED_DIRS
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
@@ -36,7 +37,6 @@ from modelcards.resolve.snapshot import (
 )
 from modelcards.safeio.errors import ResolveError
 
-GIT_PREFIX = "git:"
 SMALL_BLOB_BYTES = 4 * 1024 * 1024  # read whole through the shared cat-file process
 MAX_SYMLINK_HOPS = 8
 _CHUNK = 1024 * 1024

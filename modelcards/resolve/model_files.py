@@ -52,3 +52,7 @@ RECIPE_FILES = (
     "quantize_config.json",
     "mergekit_config.yml",
 )
+# the JSON files a chat template can be stored in (besides a `.jinja` file)
+TEMPLATE_CARRIERS = frozenset(
+    {"tokenizer_config.json", "chat_template.json", "processor_config.json"}
+)

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from modelcards.compare.deep import DeepDiff, deep_compare
+from modelcards.compare.deep import DeepDiff
+from modelcards.compare.deep.run import deep_compare
 from modelcards.inspect import inspect_snapshot
 from modelcards.resolve import open_folder
 

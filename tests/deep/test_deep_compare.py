@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modelcards.compare import deep
 from modelcards.compare.deep import layer_of, module_of
+from modelcards.compare.deep import run as deep
 from modelcards.compare.deep.dense import Dense
 from modelcards.compare.deep.dtypes import F8_TABLES, as_float
 from modelcards.compare.deep.reading import File

@@ -25,8 +25,9 @@ from modelcards.assess.rules import finding
 from modelcards.inspect.chat_template import (
     GenerationTag,  # `{% generation %}`, parsed as transformers does
 )
+from modelcards.resolve.model_files import TEMPLATE_CARRIERS
 
-TEMPLATE_FILES = frozenset({"tokenizer_config.json", "chat_template.json", "processor_config.json"})
+TEMPLATE_FILES = TEMPLATE_CARRIERS  # the JSON files a chat template can be stored in
 MAX_TEMPLATE_CHARS = 1024 * 1024  # the largest real templates are ~20 kB
 MAX_NODES = 200_000
 # Attribute names that only a sandbox escape needs (besides every name starting with "_").

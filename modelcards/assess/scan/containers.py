@@ -17,7 +17,6 @@ from typing import IO
 
 from modelcards.assess.findings import EvidenceValue
 from modelcards.assess.scan import (
-    chat_template,
     compressed,
     gguf,
     keras,
@@ -50,6 +49,7 @@ from modelcards.assess.scan.zip_members import (
     check_names,
     torchscript_code_prefixes,
 )
+from modelcards.resolve.model_files import TEMPLATE_CARRIERS
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 
 ZIP_LOCAL = b"PK\x03\x04"
@@ -336,7 +336,9 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         return
     if ext == ".gguf":
         scan.add("MC143", "named .gguf but no GGUF magic", {"first_bytes": head[:8].hex()})
-    if base in chat_template.TEMPLATE_FILES or ext == ".jinja":
+    if base in TEMPLATE_CARRIERS or ext == ".jinja":
+        from modelcards.assess.scan import chat_template  # Jinja2: only for a template file
+
         fh.seek(0)
         raw = fh.read(limits.max_text_bytes)
         scan.findings.extend(chat_template.file_findings(raw, scan.file, base))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import struct
 from typing import IO, TYPE_CHECKING
 
-from modelcards.assess.scan import chat_template
-
 if TYPE_CHECKING:
     from modelcards.assess.scan.filescan import FileScan
 
@@ -136,6 +134,8 @@ def _read(scan: FileScan, reader: _Reader) -> None:
 
 
 def _template(scan: FileScan, reader: _Reader, key: str) -> None:
+    from modelcards.assess.scan import chat_template  # Jinja2: only when a GGUF holds a template
+
     keep = chat_template.MAX_TEMPLATE_CHARS * 4
     raw = reader.string(key, keep)
     if raw is None:

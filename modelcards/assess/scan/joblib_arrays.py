@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
 DTYPE = frozenset({("numpy", "dtype"), ("numpy.core.multiarray", "dtype")})
 MAX_DICT = 64  # keys kept per tracked dict: a wrapper's state has six
@@ -91,6 +89,8 @@ def inline_after_build(obj: object, state: object) -> Inline | None:
         return None  # real dtype names are short ("f8", "V24", "U5"); long ones parse slowly
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
         return None
+    import numpy as np  # only when a joblib array is read
+
     try:
         real = np.dtype(dtype.name)  # a dtype name, parsed by numpy: no code runs
     except (TypeError, ValueError):

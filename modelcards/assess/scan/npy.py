@@ -15,8 +15,6 @@ import struct
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from numpy.lib.format import descr_to_dtype
-
 from modelcards.assess.findings import EvidenceValue
 from modelcards.assess.scan.pickle_findings import stream_findings
 from modelcards.assess.scan.pickle_ops import UNKNOWN_SIZE, scan_stream
@@ -107,6 +105,8 @@ def _parse(raw: bytes, major: int, data_offset: int) -> NpyHeader | NpyProblem:
 
 def _has_objects(descr: object) -> bool | None:
     """What numpy.load decides: it builds the dtype from the literal, then asks `hasobject`."""
+    from numpy.lib.format import descr_to_dtype  # numpy: only when a .npy header is read
+
     try:
         return bool(descr_to_dtype(descr).hasobject)  # type: ignore[arg-type]
     except (TypeError, ValueError, KeyError, IndexError, RecursionError, MemoryError):
