@@ -186,9 +186,11 @@ def first_layout(rendered: Sequence[Slot], author: str) -> list[Slot]:
         items.extend(text[name] for name in cuts[offset])
         position = offset
     items.append(Slot(None, author[position:]))
-    for name in [n for n in names if n not in closing and n != "header"]:
-        items.append(Slot(None, _missing_prompts(after.get(name, ""), have)))  # after the author's
-    # (the header's prompt, a "Model Description", is what the author's own text already is)
+    # after the author's text; the header's prompt, a "Model Description", is what the author's
+    # own text already is
+    for name in [n for n in names if n not in closing]:
+        seen = have | {"model description"} if name == "header" else have
+        items.append(Slot(None, _missing_prompts(after.get(name, ""), seen)))
     for name in closing:
         items.append(text[name])
         items.append(Slot(None, _missing_prompts(after.get(name, ""), have)))
@@ -220,9 +222,8 @@ def _missing_prompts(template_text: str, have: set[str]) -> str:
     """The template's prompt sections the card has under no title of theirs (with their
     subsections); a section the card has goes with everything under it."""
     headings, _ = scan(template_text)
-    if not headings:
-        return ""
-    kept: list[str] = []
+    opening = template_text[: headings[0].start if headings else len(template_text)].strip("\n")
+    kept: list[str] = [opening] if opening.strip() else []  # a project template's own text
     dropped_level: int | None = None
     for heading in headings:
         if dropped_level is not None and heading.level > dropped_level:
