@@ -77,6 +77,8 @@ def load_yaml(
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{where}invalid YAML: {problem}", file=file) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # `!!int notanint`: a tag it fails
+        raise error(f"invalid YAML: a value does not fit its tag ({exc})", file=file) from None
 
 
 _TAGGED: dict[str, Callable[[Any], Any]] = {

@@ -62,6 +62,20 @@ def test_a_tagged_card_default_is_plain_data(repo: Path) -> None:
     assert "library_name: transformers" in (repo / CARD).read_text()
 
 
+@pytest.mark.parametrize("where", ["modelcards.yml", CARD])
+def test_a_value_its_tag_cannot_hold_is_one_line_naming_the_file(repo: Path, where: str) -> None:
+    """`!!int notanint` (the fuzzer's): the YAML library raised a bare ValueError."""
+    path = repo / where
+    if where == CARD:
+        path.write_text("---\nlicense: !!int notanint\n---\n# card\n")
+    else:
+        path.write_text(path.read_text() + "extra: !!int notanint\n")
+    result = _build(repo)
+    line = _one_error(result)
+    assert result.returncode == 2
+    assert where.rsplit("/", 1)[-1] in line and "does not fit its tag" in line
+
+
 def test_a_corrupt_hash_cache_is_rebuilt(repo: Path, tmp_path: Path) -> None:
     cache = tmp_path / "hashes.json"
     for corrupt in ('{"version":1,"stat":5}', '{"version":1,"stat":{"k":5},"blob":[]}', "[1]"):
