@@ -197,6 +197,21 @@ def test_only_a_training_loss_is_no_evaluation(tmp_path: Path) -> None:
     assert "model-index" not in front(card)
 
 
+def test_an_int_no_float_holds_is_no_figure_and_no_crash(tmp_path: Path) -> None:
+    """The fuzzer's `total_flos = 1e400` (an int): an OverflowError traceback before."""
+    huge = 10**400
+    folder = model_folder(
+        tmp_path,
+        state([(10, 0.5, 0.8)], total_flos=huge),
+        train_results__json={"total_flos": huge, "train_loss": 0.9},
+        eval_results__json={"eval_loss": huge, "eval_accuracy": 0.8},
+    )
+    facts, record = record_of(folder)
+    assert all(row.key != "eval_loss" or row.value != huge for row in record.rows)
+    card, context = built(folder)
+    assert "eval_accuracy" in json.dumps(context["evaluation"])
+
+
 # --- overfitting, conservatively --------------------------------------------------------------
 
 

@@ -133,10 +133,14 @@ class EvaluationRecord:
     claims: tuple[ReadmeClaim, ...]  # the README's own numbers, compared with the files
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """A JSON number as a float; None for anything else, and for an int no float holds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int no float holds (1e400) is no figure of a training run
+        return None
 
 
 def same(a: float, b: float) -> bool:
@@ -176,7 +180,7 @@ def _result_values(record: TrainingRecord) -> list[tuple[str, str, str, str, flo
     found = []
     for file, values in record.results.items():
         for key, raw in values.items():
-            value = _number(raw)
+            value = as_number(raw)
             labelled = split_of(key, file)
             if value is not None and labelled is not None:
                 found.append((file, key, labelled[0], labelled[1], value))
@@ -273,7 +277,7 @@ def _rows(
         if match is not None:
             rows[match] = replace(rows[match], sources=(*rows[match].sources, f"{file}:{key}"))
             continue
-        epoch = _number(record.results[file].get("epoch"))
+        epoch = as_number(record.results[file].get("epoch"))
         rows.append(
             EvalValue(
                 key=key,

@@ -20,7 +20,10 @@ THROUGHPUT_SUFFIXES = ("_runtime", "_per_second")  # speed of the eval run, not 
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int no float holds (1e400) is no figure of a training run
+        return None
 
 
 def _non_finite(entries: Iterable[tuple[str, Any]]) -> list[str]:

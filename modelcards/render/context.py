@@ -16,6 +16,7 @@ from modelcards.compare.deep import DeepDiff
 from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.history import History
 from modelcards.history.provenance import Provenance
+from modelcards.inspect.evaluation import as_number
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
@@ -205,7 +206,7 @@ def _result_number(record: TrainingRecord | None, keys: tuple[str, ...]) -> dict
     for name, values in record.results.items():
         for key in keys:
             value = values.get(key)
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+            if (number := as_number(value)) is not None and number > 0:  # not 1e400
                 return {"value": value, "source": f"{name}:{key}"}
     return None
 

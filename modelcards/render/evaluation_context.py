@@ -16,6 +16,7 @@ from typing import Any
 from modelcards.inspect.card import model_index_metrics
 from modelcards.inspect.evaluation import (
     EvaluationRecord,
+    as_number,
     checkpoint_name,
     evaluation_record,
     figure,
@@ -54,8 +55,8 @@ def _index_rows(facts: ModelFacts) -> list[dict[str, Any]]:
                             "metric": metric.get("name") or metric.get("type"),
                             "key": metric.get("type"),
                             "value": value,
-                            "display": figure(float(value))
-                            if isinstance(value, (int, float)) and not isinstance(value, bool)
+                            "display": figure(number)
+                            if (number := as_number(value)) is not None
                             else value,
                             "split": dataset.get("split"),
                             "step": None,
@@ -265,7 +266,7 @@ def training_totals(record: TrainingRecord) -> dict[str, Any]:
         for file, values in record.results.items():
             for key in keys:
                 value = values.get(key)
-                if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                if (number := as_number(value)) is not None and number > 0:  # not 1e400
                     return {"value": value, "source": f"{file}:{key}"}
         return None
 
