@@ -680,7 +680,7 @@ def mutate_safetensors(rng: random.Random, data: bytes, outside: Path) -> tuple[
         return struct.pack("<Q", value) + data[8:], f"header length {n} -> {value}"
     try:
         tree = json.loads(header)
-    except ValueError:
+    except (ValueError, RecursionError):  # a header an earlier mutation nested too deep
         return mutate_bytes(rng, data)
     names = [k for k in tree if k != "__metadata__"]
     if action == 1 and names:
