@@ -14,11 +14,10 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.inspect.readme_claims import ReadmeClaim, readme_claims
-from modelcards.inspect.training import THROUGHPUT_SUFFIXES
+from modelcards.inspect.training import THROUGHPUT_SUFFIXES, as_number
 
 SPLIT_PREFIXES = (
     ("eval_", "eval"),
@@ -131,16 +130,6 @@ class EvaluationRecord:
     progress: Progress | None
     overfitting: LossTrend | None
     claims: tuple[ReadmeClaim, ...]  # the README's own numbers, compared with the files
-
-
-def as_number(value: Any) -> float | None:
-    """A JSON number as a float; None for anything else, and for an int no float holds."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        return float(value)
-    except OverflowError:  # an int no float holds (1e400) is no figure of a training run
-        return None
 
 
 def same(a: float, b: float) -> bool:

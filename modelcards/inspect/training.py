@@ -17,7 +17,8 @@ from modelcards.safeio.jsonfile import nonfinite_label
 THROUGHPUT_SUFFIXES = ("_runtime", "_per_second")  # speed of the eval run, not of the model
 
 
-def _number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """A JSON number as a float; None for anything else, and for an int no float holds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     try:
@@ -66,13 +67,13 @@ def read_training(
             for k, v in entry.items()
             if k.startswith("eval_")
             and not k.endswith(THROUGHPUT_SUFFIXES)
-            and _number(v) is not None
+            and as_number(v) is not None
         }
         point = LogPoint(
             step=entry["step"],
-            epoch=_number(entry.get("epoch")),
-            loss=_number(entry.get("loss")),
-            learning_rate=_number(entry.get("learning_rate")),
+            epoch=as_number(entry.get("epoch")),
+            loss=as_number(entry.get("loss")),
+            learning_rate=as_number(entry.get("learning_rate")),
             eval={k: float(v) for k, v in sorted(evals.items())},
         )
         history.append(point)
@@ -96,9 +97,9 @@ def read_training(
     tokens = state.get("num_input_tokens_seen")  # 0 unless the run counted them
     return TrainingRecord(
         global_step=step if isinstance(step, int) else None,
-        epochs=_number(state.get("epoch")),
+        epochs=as_number(state.get("epoch")),
         best_checkpoint=best if isinstance(best, str) else None,
-        best_metric=_number(state.get("best_metric")),
+        best_metric=as_number(state.get("best_metric")),
         final_loss=final_loss,
         eval_metrics=dict(sorted(eval_metrics.items())),
         results=results,
@@ -108,8 +109,8 @@ def read_training(
         non_finite=tuple(non_finite[:MAX_NON_FINITE]),
         state_file=state_file,
         max_steps=_positive_int(state.get("max_steps")),
-        num_train_epochs=_number(state.get("num_train_epochs")),
-        total_flos=_number(state.get("total_flos")),
+        num_train_epochs=as_number(state.get("num_train_epochs")),
+        total_flos=as_number(state.get("total_flos")),
     )
 
 

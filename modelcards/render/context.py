@@ -16,7 +16,6 @@ from modelcards.compare.deep import DeepDiff
 from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.history import History
 from modelcards.history.provenance import Provenance
-from modelcards.inspect.evaluation import as_number
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
@@ -24,6 +23,7 @@ from modelcards.render.evaluation_context import (
     evaluation_rows,
     evaluation_summary,
     model_index,
+    result_number,
     training_totals,
 )
 from modelcards.render.hub_metadata import (
@@ -199,18 +199,6 @@ def _history_points(record: TrainingRecord) -> list[dict[str, Any]]:
     ]
 
 
-def _result_number(record: TrainingRecord | None, keys: tuple[str, ...]) -> dict[str, Any] | None:
-    """The first positive number under one of `keys` in the result files, with where it was."""
-    if record is None:
-        return None
-    for name, values in record.results.items():
-        for key in keys:
-            value = values.get(key)
-            if (number := as_number(value)) is not None and number > 0:  # not 1e400
-                return {"value": value, "source": f"{name}:{key}"}
-    return None
-
-
 def _training(facts: ModelFacts) -> dict[str, Any] | None:
     record = facts.training
     if record is None:  # a merge, a quantization, a bare adapter: the recipe, in one shape
@@ -233,7 +221,7 @@ def _training(facts: ModelFacts) -> dict[str, Any] | None:
             "source": f"{record.files[0]}:num_input_tokens_seen",
         }
         if record.tokens_seen
-        else _result_number(record, TOKEN_KEYS),
+        else result_number(record, TOKEN_KEYS),
         **recipe_context(facts),
     }
 

@@ -16,12 +16,12 @@ from typing import Any
 from modelcards.inspect.card import model_index_metrics
 from modelcards.inspect.evaluation import (
     EvaluationRecord,
-    as_number,
     checkpoint_name,
     evaluation_record,
     figure,
 )
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
+from modelcards.inspect.training import as_number
 
 SPLIT_NAMES = {"eval": "eval", "validation": "validation", "test": "test", "predict": "predict"}
 
@@ -259,16 +259,21 @@ def model_index(
     return [{"name": name, "results": results}]
 
 
+def result_number(record: TrainingRecord, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    """The first positive number under one of `keys` in the results files, with where it was."""
+    for file, values in record.results.items():
+        for key in keys:
+            value = values.get(key)
+            if (number := as_number(value)) is not None and number > 0:  # not 1e400
+                return {"value": value, "source": f"{file}:{key}"}
+    return None
+
+
 def training_totals(record: TrainingRecord) -> dict[str, Any]:
     """The best checkpoint by file name, and the run's totals with where each was read."""
 
     def first(keys: tuple[str, ...]) -> dict[str, Any] | None:
-        for file, values in record.results.items():
-            for key in keys:
-                value = values.get(key)
-                if (number := as_number(value)) is not None and number > 0:  # not 1e400
-                    return {"value": value, "source": f"{file}:{key}"}
-        return None
+        return result_number(record, keys)
 
     flos = first(("total_flos",)) or (
         {"value": record.total_flos, "source": f"{record.state_file}:total_flos"}
