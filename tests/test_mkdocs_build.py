@@ -12,7 +12,8 @@ import pytest
 
 from modelcards.project.build import render_project
 from modelcards.project.config import load_config
-from modelcards.publish.mkdocs_build import STAMP, Shard, build_site, plan_shards, site_is_current
+from modelcards.publish.mkdocs_build import STAMP, Shard, build_site, plan_shards
+from modelcards.publish.site_units import read_stamp, source_units
 from modelcards.publish.site import site_pages, write_site
 from modelcards.render import make_environment
 from modelcards.safeio.errors import PublishError
@@ -53,6 +54,8 @@ def test_shards_are_contiguous_runs_in_sorted_order() -> None:
     ]
     assert plan_shards(names, jobs=8, per_shard=50) == [Shard(tuple(sorted(names)), True)]
     assert plan_shards([], jobs=4) == [Shard((), True)]
+    assert plan_shards([], jobs=4, site_wide=False) == []  # nothing to build
+    assert plan_shards(names[:2], jobs=1, site_wide=False) == [Shard(("m1", "m5"), False)]
 
 
 def test_sharded_site_is_byte_identical_to_one_plain_mkdocs_build(fleet: Path) -> None:
@@ -64,9 +67,9 @@ def test_sharded_site_is_byte_identical_to_one_plain_mkdocs_build(fleet: Path) -
          str(site_dir / "mkdocs.yml"), "--site-dir", str(plain)],
         check=True, env={"NO_MKDOCS_2_WARNING": "1", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
-    out = build_site(project, jobs=3, per_shard=2)
+    out = build_site(project, jobs=3, per_shard=2).output
     built, expected = tree(out), tree(plain)
-    assert built.pop(STAMP).startswith(b"This folder is generated")  # ours, beside mkdocs' files
+    assert json.loads(built.pop(STAMP))["units"] == source_units(site_dir).units  # ours
     assert sorted(built) == sorted(expected)
     assert [name for name in expected if built[name] != expected[name]] == []
     docs = json.loads(built["search/search_index.json"])["docs"]
@@ -78,13 +81,13 @@ def test_sharded_build_from_inside_the_project_with_relative_paths(
     fleet: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(fleet)  # `modelcards build` run from the project: the root is "."
-    out = build_site(load_config(Path(".")), jobs=3, per_shard=2)
+    out = build_site(load_config(Path(".")), jobs=3, per_shard=2).output
     assert (fleet / out / "models/tuned-3/index.html").is_file()
 
 
 def test_failing_shard_keeps_the_previous_site(fleet: Path) -> None:
     project = load_config(fleet)
-    out = build_site(project, jobs=1)
+    out = build_site(project, jobs=1).output
     (out / ".nojekyll").write_text("")
     before = tree(out)
     page = fleet / project.site.dir / "docs/models/tuned-3/index.md"
@@ -93,7 +96,7 @@ def test_failing_shard_keeps_the_previous_site(fleet: Path) -> None:
         build_site(project, jobs=3, per_shard=2)
     assert tree(out) == before
     page.write_text(page.read_text().replace("[broken](nowhere.md)", ""))
-    assert (build_site(project, jobs=3, per_shard=2) / ".nojekyll").is_file()  # dotfiles stay
+    assert (build_site(project, jobs=3, per_shard=2).output / ".nojekyll").is_file()  # kept
 
 
 def test_a_site_built_from_the_same_pages_is_not_built_again(repo: Path) -> None:
@@ -101,19 +104,19 @@ def test_a_site_built_from_the_same_pages_is_not_built_again(repo: Path) -> None
     assert first.returncode == 0, first.stderr
     index = repo / "site/index.html"
     stamp = repo / "site" / STAMP
-    assert "mkdocs 1." in stamp.read_text() and "material " in stamp.read_text()
+    tools = json.loads(stamp.read_text())["tools"]
+    assert tools["mkdocs"].startswith("1.") and tools["mkdocs-material"]
     built_at = index.stat().st_mtime_ns
     again = run_modelcards("build", "-C", str(repo), cwd=repo)
     assert again.returncode == 0, again.stderr
     assert "site/ was built from these pages already: not rebuilt" in again.stderr
     assert index.stat().st_mtime_ns == built_at
-    stamp.write_text(stamp.read_text().replace("mkdocs 1.", "mkdocs 0."))  # another mkdocs
-    assert not site_is_current(load_config(repo))
+    stamp.write_text(stamp.read_text().replace('"shell": "', '"shell": "0'))  # another mkdocs
     rebuilt = run_modelcards("build", "-C", str(repo), cwd=repo)
     assert "building the site with mkdocs" in rebuilt.stderr
     assert index.stat().st_mtime_ns != built_at
     index.unlink()  # an output someone emptied is built again too
-    assert not site_is_current(load_config(repo))
+    assert not build_site(load_config(repo)).current
     gen = repo / "models/chat-tuned/generation_config.json"
     gen.write_text(gen.read_text().replace('"temperature": 0.7', '"temperature": 0.5'))
     changed = run_modelcards("build", "-C", str(repo), cwd=repo)

@@ -92,6 +92,14 @@ def init(root: Path, force: bool, fmt: str) -> None:
     help="Exit 1 when a configured base could not be compared (not cached, offline); by "
     "default the card says so, a warning is printed and build exits 0.",
 )
+@click.option(
+    "--shard",
+    metavar="K/N",
+    callback=lambda _ctx, _param, value: shard_option(value),
+    help="Build the K-th of N equal parts of the models (their cards and site pages), for a CI "
+    "matrix of N jobs; `modelcards site merge` joins the N sites into one. The parts are the "
+    "same on every machine.",
+)
 @online_option
 @fail_cleanly
 def build(
@@ -103,6 +111,7 @@ def build(
     quiet: bool,
     deep: bool,
     jobs: int | None,
+    shard: tuple[int, int] | None,
     online: bool,
     strict: bool,
 ) -> None:
@@ -128,6 +137,7 @@ def build(
       modelcards build -C path/to/repo --no-site
       modelcards build --at chat-tuned/v1.0   # the cards of a past release
       modelcards build --jobs 1            # one process (e.g. to profile, or on a busy CI box)
+      modelcards build --shard 2/10        # job 2 of a 10-job CI matrix (docs/ci.md)
     """
     from modelcards.project.build import build_project, release_folder
     from modelcards.project.config import load_config
@@ -138,6 +148,8 @@ def build(
         raise click.UsageError("--out goes with --at")
     if at is not None and out is None:
         out = release_folder(at)
+    if shard is not None and (at is not None or no_site):
+        raise click.UsageError("--shard builds a part of the site: not with --at or --no-site")
     report = build_project(
         config,
         cache=HashCache(default_cache_file()),
@@ -148,6 +160,7 @@ def build(
         progress=stderr_progress(quiet or fmt == "json"),
         deep=deep,
         jobs=jobs,
+        shard=shard,
     )
     not_compared = [
         m for m in report.models if m.context["coverage"]["base"]["state"] != "compared"
@@ -165,7 +178,12 @@ def build(
             f"{count} file{'s' if count != 1 else ''} written, {len(report.unchanged)} unchanged"
             + (f", {len(not_compared)} without a base comparison" if not_compared else "")
         )
-        if report.site:
+        if report.site and shard is not None:
+            click.echo(
+                f"site part {shard[0]}/{shard[1]}: {report.site} "
+                "(join the parts with `modelcards site merge`)"
+            )
+        elif report.site:
             click.echo(f"site: {report.site / 'index.html'}")
     for model in not_compared:
         base = model.context["coverage"]["base"]
@@ -189,6 +207,15 @@ def build(
             err=True,
         )
         sys.exit(1)
+
+
+def shard_option(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    number, _, count = value.partition("/")
+    if not (number.isdigit() and count.isdigit() and 1 <= int(number) <= int(count)):
+        raise click.BadParameter(f"{value!r}: give K/N with 1 ≤ K ≤ N, e.g. 2/10")
+    return int(number), int(count)
 
 
 def _detail(model: Any) -> str:

@@ -384,6 +384,15 @@ def model_summary(model: RenderedModel) -> dict[str, Any]:
     }
 
 
+def model_slugs(config: ProjectConfig) -> dict[str, str]:
+    """Each model's folder name on the site, by model path: from the whole config, so that a
+    shard names its models as the one-machine build does."""
+    from modelcards.publish.site import unique_slugs
+
+    names = unique_slugs([entry.name for entry in config.models])
+    return {entry.path: name for entry, name in zip(config.models, names, strict=True)}
+
+
 def build_project(
     config: ProjectConfig,
     *,
@@ -396,6 +405,7 @@ def build_project(
     deep: bool = False,
     jobs: int | None = None,
     only: tuple[ModelEntry, ...] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> BuildReport:
     """Render every model, then write cards and (unless `at`) the site; nothing half-done.
 
@@ -406,11 +416,18 @@ def build_project(
     (relative to the project root); the work tree's cards and the site are not touched.
     `jobs` processes render the cards and build the site (default: every core). `only` writes
     the cards of those models, and no site (a site of some models would drop the others).
+    `shard` (K, N) writes the cards and builds the site pages of the K-th of N equal parts of
+    the models; `modelcards site merge` joins the parts' sites into one.
     """
-    from modelcards.publish.mkdocs_build import build_site, site_is_current
-    from modelcards.publish.site import check_site_folder, site_pages, write_site
+    from modelcards.publish.mkdocs_build import build_site
+    from modelcards.publish.site import check_site_folder, shard_slugs, site_pages, write_site
 
     jobs = jobs or default_jobs()
+    slugs = model_slugs(config)
+    shard_units = None
+    if shard is not None:
+        shard_units = shard_slugs(list(slugs.values()), *shard)
+        only = tuple(entry for entry in config.models if slugs[entry.path] in shard_units)
     failed: list[ModelFailure] = []
     models = render_project(
         config,
@@ -426,20 +443,15 @@ def build_project(
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
     files = {f"{prefix}{path}": text for model in models for path, text in model.files().items()}
     site_files: dict[str, str] = {}
-    if site and at is None and only is None and config.site.enabled:
+    if site and at is None and (only is None or shard is not None) and config.site.enabled:
         check_site_folder(config)
         env = make_environment(config.templates)
-        site_files = site_pages(config, models, env, jobs=jobs)
+        slugs_of = [slugs[model.path] for model in models]
+        site_files = site_pages(config, models, env, jobs=jobs, slugs=slugs_of)
     written, unchanged = write_outputs(config, files)
     output = None
     if site_files:
         written += write_site(config, site_files)
-        if site_is_current(config):
-            output = config.root / config.site.output
-            if progress:
-                progress(f"{config.site.output}/ was built from these pages already: not rebuilt")
-        else:
-            if progress:
-                progress(f"building the site with mkdocs into {config.site.output}/")
-            output = build_site(config, jobs=jobs)
+        built = build_site(config, jobs=jobs, only=shard_units, progress=progress)
+        output = built.output
     return BuildReport(tuple(models), tuple(written), tuple(unchanged), output, tuple(failed))

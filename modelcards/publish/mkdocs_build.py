@@ -1,12 +1,12 @@
-"""`mkdocs build --strict` of the generated site, split across CPU cores for large fleets.
+"""`mkdocs build --strict` of the generated site: only what changed, split across CPU cores.
 
-mkdocs renders one page at a time, and a fleet of 1,000 models is thousands of pages. The site is
-cut into shards that plain mkdocs builds side by side: each shard is the same `mkdocs.yml`
-(inherited) with the other shards' model folders in `exclude_docs`. mkdocs still knows every
-excluded page, so links into other shards resolve exactly as in one build (it logs them at INFO,
-which `--strict` allows), and every page comes out byte for byte as a single `mkdocs build` of the
-same folder would write it. The first shard also builds the site-wide pages and assets; the others
-contribute their model folders, and the search index is the shards' entries in page order.
+The site is units (`site_units.py`): one per model folder and one for the site-wide pages. A
+unit whose sources are those the previous output was built from is taken from that output; the
+others are built by plain mkdocs runs side by side, each the same `mkdocs.yml` (inherited) with
+the pages of every unit it does not build in `exclude_docs`. mkdocs still knows every excluded
+page, so links into them resolve exactly as in one build (it logs them at INFO, which `--strict`
+allows), and every page comes out byte for byte as a single `mkdocs build` of the same folder
+would write it. The search index is the units' entries in page order.
 
 The generated folder stays a plain mkdocs project: `mkdocs build` there gives the same site.
 """
@@ -20,18 +20,27 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from modelcards.publish.settings import SiteProject
-from modelcards.publish.site import MARKER
+from modelcards.publish.site_units import (
+    MODELS,
+    SITE_WIDE,
+    STAMP,
+    SearchIndex,
+    SiteStamp,
+    read_stamp,
+    source_units,
+    split_search_index,
+)
 from modelcards.safeio.errors import PublishError
 from modelcards.safeio.parallel import default_jobs
 
-MODELS = "models"  # the docs folder holding one folder per model (see site/pages.py)
+__all__ = ["STAMP", "Shard", "SiteBuild", "assemble", "build_site", "plan_shards"]
+
 SEARCH_INDEX = Path("search") / "search_index.json"
-# in the output: what it was built from (a dotfile, which mkdocs' own cleaning keeps too)
-STAMP = ".modelcards-built"
 MODELS_PER_SHARD = 50  # below this a shard's own start-up (about 1 s) outweighs what it saves
 
 
@@ -43,29 +52,32 @@ class Shard:
     site_wide: bool
 
 
-def plan_shards(models: list[str], jobs: int, per_shard: int = MODELS_PER_SHARD) -> list[Shard]:
+def plan_shards(
+    models: list[str], jobs: int, per_shard: int = MODELS_PER_SHARD, *, site_wide: bool = True
+) -> list[Shard]:
     """Contiguous runs of the sorted model folders, so the shards' pages, put one after the
-    other, are in the order a single build visits them."""
+    other, are in the order a single build visits them; none when there is nothing to build."""
+    if not models and not site_wide:
+        return []
     count = max(1, min(jobs, len(models) // max(1, per_shard)))
     ordered = sorted(models)
     size, extra = divmod(len(ordered), count)
     shards, start = [], 0
     for number in range(count):
         end = start + size + (1 if number < extra else 0)
-        shards.append(Shard(tuple(ordered[start:end]), site_wide=number == 0))
+        shards.append(Shard(tuple(ordered[start:end]), site_wide=site_wide and number == 0))
         start = end
     return shards
 
 
-def shard_config(mkdocs_yml: Path, shard: Shard, others: list[str], site_dir: Path) -> str:
-    """A config that inherits the generated one and leaves out the other shards' pages.
+def shard_config(mkdocs_yml: Path, shard: Shard, site_dir: Path) -> str:
+    """A config that inherits the generated one and leaves out the pages of the other units.
 
     Paths are absolute: mkdocs reads them relative to this file, which lives in a work folder.
     """
     mkdocs_yml = mkdocs_yml.resolve()
-    excluded = [f"/{MODELS}/{name}/" for name in others]
-    if not shard.site_wide:  # everything at the top except the models folder
-        excluded = ["/*", f"!/{MODELS}/", *excluded]
+    excluded = [] if shard.site_wide else ["/*", f"!/{MODELS}/"]  # all at the top but models/
+    excluded += [f"/{MODELS}/*/", *(f"!/{MODELS}/{name}/" for name in shard.models)]
     return (
         f"INHERIT: {json.dumps(str(mkdocs_yml))}\n"
         f"docs_dir: {json.dumps(str(mkdocs_yml.parent / 'docs'))}\n"
@@ -84,9 +96,12 @@ def failure(config: SiteProject, config_file: Path, log: str, returncode: int) -
     lines = [re.sub(r"\s+", " ", ln).strip() for ln in log.splitlines() if ln.strip()]
     problems = [ln for ln in lines if ln.startswith(("WARNING", "ERROR", "Error"))]
     detail = "; ".join(list(dict.fromkeys(problems or lines[-3:]))[:3]) or f"exit code {returncode}"
-    return PublishError(
-        f"mkdocs build failed: {detail}", file=str(config_file.relative_to(config.root))
+    name = (
+        config_file.relative_to(config.root)
+        if config_file.is_relative_to(config.root)
+        else config_file
     )
+    return PublishError(f"mkdocs build failed: {detail}", file=str(name))
 
 
 def run_mkdocs(commands: list[list[str]], logs: list[Path]) -> list[int]:
@@ -108,55 +123,71 @@ def run_mkdocs(commands: list[list[str]], logs: list[Path]) -> list[int]:
         raise
 
 
-def merge_search_indexes(parts: list[Path], into: Path) -> None:
-    """One search index holding every shard's entries, written as material writes it."""
-    indexes = [json.loads(part.read_text(encoding="utf-8")) for part in parts if part.is_file()]
-    if not indexes:
-        return  # search switched off
-    merged = {"config": indexes[0]["config"], "docs": [d for i in indexes for d in i["docs"]]}
-    into.parent.mkdir(parents=True, exist_ok=True)
-    into.write_text(json.dumps(merged, separators=(",", ":"), default=str), encoding="utf-8")
+@dataclass(frozen=True)
+class SiteBuild:
+    """What one build did: where the site is, and which of its units mkdocs built now."""
 
+    output: Path
+    built: tuple[str, ...]  # units built by this run (SITE_WIDE for the site-wide pages)
+    reused: int  # units taken from the previous output, already built from the same sources
 
-def build_stamp(config: SiteProject) -> str | None:
-    """The fingerprints of the site's sources and the versions of the tools that build them."""
-    from importlib.metadata import version
-
-    try:
-        marker = (config.root / config.site.dir / MARKER).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    return f"{marker.strip()}\nmkdocs {version('mkdocs')}, material {version('mkdocs-material')}\n"
-
-
-def site_is_current(config: SiteProject) -> bool:
-    """Whether the output was built from exactly the sources there now, by these tool versions:
-    then building again would write the same bytes, and a large site is spared a rebuild."""
-    output = config.root / config.site.output
-    stamp = build_stamp(config)
-    try:
-        built = (output / STAMP).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return stamp is not None and built == stamp and (output / "index.html").is_file()
+    @property
+    def current(self) -> bool:
+        """Nothing was built: the output already held every unit as these sources make it."""
+        return not self.built
 
 
 def build_site(
-    config: SiteProject, *, jobs: int | None = None, per_shard: int = MODELS_PER_SHARD
-) -> Path:
-    """Build the generated site into `site.output`; return that folder.
+    config: SiteProject,
+    *,
+    jobs: int | None = None,
+    per_shard: int = MODELS_PER_SHARD,
+    only: frozenset[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> SiteBuild:
+    """Build the generated site into `site.output`, only the units whose sources changed.
 
-    Nothing is replaced until every shard has built: a failing build leaves the previous site.
+    `only` names the model folders of one shard of a fleet: then just their pages are built, and
+    the site-wide pages are left to `modelcards site merge`. Nothing is replaced until every
+    mkdocs run has succeeded: a failing build leaves the previous site.
     """
     site_dir = config.root / config.site.dir
-    mkdocs_yml = site_dir / "mkdocs.yml"
     output = config.root / config.site.output
-    models_dir = site_dir / "docs" / MODELS
-    models = [p.name for p in models_dir.iterdir() if p.is_dir()] if models_dir.is_dir() else []
-    shards = plan_shards(models, jobs or default_jobs(), per_shard)
+    sources = source_units(site_dir)
+    units = sources.units
+    if only is not None:
+        units = {u: fp for u, fp in units.items() if u != SITE_WIDE and u in only}
+    wanted = SiteStamp(sources.shell, units)
+    previous = read_stamp(output)
+    reusable = {
+        unit
+        for unit, fingerprint in units.items()
+        if previous is not None
+        and previous.shell == wanted.shell
+        and previous.units.get(unit) == fingerprint
+        and unit_present(output, unit)
+    }
+    if previous == wanted and reusable == set(units):
+        if progress:
+            progress(f"{config.site.output}/ was built from these pages already: not rebuilt")
+        return SiteBuild(output, (), len(units))
+    indexes: dict[Path, SearchIndex] = {}
+    if reusable:
+        try:
+            indexes[output] = split_search_index(output / SEARCH_INDEX)
+        except PublishError:  # an output damaged since: nothing in it is taken
+            reusable = set()
+    build = sorted(set(units) - reusable, key=unit_order)
+    models = [unit for unit in build if unit != SITE_WIDE]
+    shards = plan_shards(models, jobs or default_jobs(), per_shard, site_wide=SITE_WIDE in build)
+    if progress:
+        progress(
+            f"building the site with mkdocs into {config.site.output}/: {len(build):,} of "
+            f"{len(units):,} page groups changed"
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return _build_site(config, mkdocs_yml, output, shards)
+        _build_site(config, site_dir, output, shards, wanted, indexes, whole=not reusable)
     except OSError as exc:  # disk full, a read-only or busy folder: one line, the old site kept
         raise PublishError(
             f"cannot build the site: {exc.strerror or exc}",
@@ -164,21 +195,42 @@ def build_site(
             if output.is_relative_to(config.root)
             else str(output),
         ) from None
+    return SiteBuild(output, tuple(build), len(reusable))
 
 
-def _build_site(config: SiteProject, mkdocs_yml: Path, output: Path, shards: list[Shard]) -> Path:
+def unit_order(unit: str) -> tuple[bool, str]:
+    """The site-wide pages first, then the model folders sorted: one mkdocs build's order."""
+    return (unit != SITE_WIDE, unit)
+
+
+def unit_present(output: Path, unit: str) -> bool:
+    if unit == SITE_WIDE:
+        return (output / "index.html").is_file()
+    return (output / MODELS / unit).is_dir()
+
+
+def _build_site(
+    config: SiteProject,
+    site_dir: Path,
+    output: Path,
+    shards: list[Shard],
+    stamp: SiteStamp,
+    indexes: dict[Path, SearchIndex],
+    *,
+    whole: bool,
+) -> None:
+    mkdocs_yml = site_dir / "mkdocs.yml"
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}-build-", dir=output.parent)).resolve()
     try:
         commands, outputs, logs = [], [], []
         for number, shard in enumerate(shards):
             shard_output = work / f"shard-{number}"
-            if len(shards) == 1:
+            if whole and len(shards) == 1 and shard.site_wide:  # the whole site: plain mkdocs
                 commands.append(mkdocs_command(mkdocs_yml) + ["--site-dir", str(shard_output)])
             else:
-                others = [m for s in shards if s is not shard for m in s.models]
                 config_file = work / f"shard-{number}.yml"
                 config_file.write_text(
-                    shard_config(mkdocs_yml, shard, others, shard_output), encoding="utf-8"
+                    shard_config(mkdocs_yml, shard, shard_output), encoding="utf-8"
                 )
                 commands.append(mkdocs_command(config_file))
             outputs.append(shard_output)
@@ -186,19 +238,89 @@ def _build_site(config: SiteProject, mkdocs_yml: Path, output: Path, shards: lis
         for returncode, log in zip(run_mkdocs(commands, logs), logs, strict=True):
             if returncode != 0:
                 raise failure(config, mkdocs_yml, log.read_text(encoding="utf-8"), returncode)
-        built = outputs[0]
-        if len(shards) > 1:
-            for shard, shard_output in zip(shards[1:], outputs[1:], strict=True):
-                for name in shard.models:
-                    os.replace(shard_output / MODELS / name, built / MODELS / name)
-            merge_search_indexes([o / SEARCH_INDEX for o in outputs], built / SEARCH_INDEX)
-        stamp = build_stamp(config)
-        if stamp is not None:
-            (built / STAMP).write_text(stamp, encoding="utf-8")
-        replace_folder(built, output)
+        built = {
+            unit: out
+            for shard, out in zip(shards, outputs, strict=True)
+            for unit in units_of(shard)
+        }
+        sources = {unit: built.get(unit, output) for unit in stamp.units}
+        assembled = work / "site"
+        assemble(assembled, sources, moved=frozenset(outputs), indexes=indexes)
+        (assembled / STAMP).write_text(stamp.text(), encoding="utf-8")
+        replace_folder(assembled, output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return output
+
+
+def units_of(shard: Shard) -> list[str]:
+    return ([SITE_WIDE] if shard.site_wide else []) + list(shard.models)
+
+
+def assemble(
+    into: Path,
+    sources: dict[str, Path],
+    *,
+    moved: frozenset[Path] = frozenset(),
+    indexes: dict[Path, SearchIndex] | None = None,
+) -> None:
+    """Put every unit into one site folder, each from the built folder `sources` names, and
+    write the search index of them all.
+
+    Units from a folder in `moved` (this run's own mkdocs outputs) are moved; the others (a
+    previous output, a shard's artifact) are hard-linked, or copied where links cannot be made,
+    so that those folders stay as they are until the new site is complete.
+    """
+    into.mkdir(parents=True)
+    order = sorted(sources, key=unit_order)
+    indexes = dict(indexes or {})  # the search indexes already read, by folder
+    for root in set(sources.values()) - set(indexes):
+        indexes[root] = split_search_index(root / SEARCH_INDEX)
+    if SITE_WIDE in sources:
+        root = sources[SITE_WIDE]
+        for entry in sorted(root.iterdir()):
+            if entry.name not in (MODELS, STAMP):
+                place(entry, into / entry.name, move=root in moved, skip=root / SEARCH_INDEX)
+    if any(unit != SITE_WIDE for unit in order):
+        (into / MODELS).mkdir(exist_ok=True)
+    for unit in order:
+        if unit != SITE_WIDE:
+            root = sources[unit]
+            place(root / MODELS / unit, into / MODELS / unit, move=root in moved)
+    search_config, docs, found = None, [], False
+    for unit in order:
+        index = indexes[sources[unit]]
+        if index is None:
+            continue
+        found = True
+        if search_config is None or unit == SITE_WIDE:
+            search_config = index[0]
+        docs.extend(index[1].get(unit, []))
+    if found:
+        (into / SEARCH_INDEX).unlink(missing_ok=True)  # a link into the old site: never written
+        (into / SEARCH_INDEX).parent.mkdir(parents=True, exist_ok=True)
+        (into / SEARCH_INDEX).write_text(
+            json.dumps({"config": search_config, "docs": docs}, separators=(",", ":"), default=str),
+            encoding="utf-8",
+        )
+
+
+def place(source: Path, target: Path, *, move: bool, skip: Path | None = None) -> None:
+    """Move `source` to `target`, or hard-link (else copy) it, leaving out `skip`."""
+    if move and skip is None:
+        os.replace(source, target)
+        return
+    if source.is_dir() and not source.is_symlink():
+        target.mkdir()
+        for entry in sorted(source.iterdir()):
+            if entry != skip:
+                place(entry, target / entry.name, move=move, skip=skip)
+    elif move:
+        os.replace(source, target)
+    else:
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except OSError:
+            shutil.copy2(source, target, follow_symlinks=False)
 
 
 def replace_folder(new: Path, target: Path) -> None:

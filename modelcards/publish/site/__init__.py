@@ -10,7 +10,7 @@ disk; `modelcards.publish.mkdocs_build` turns them into HTML.
 
 from __future__ import annotations
 
-from modelcards.publish.site.facts import slug, unique_slugs
+from modelcards.publish.site.facts import shard_slugs, slug, unique_slugs
 from modelcards.publish.site.folder import MARKER, check_site_folder, write_site
 from modelcards.publish.site.mkdocs_yml import site_settings
 from modelcards.publish.site.pages import site_pages
@@ -18,6 +18,7 @@ from modelcards.publish.site.pages import site_pages
 __all__ = [
     "MARKER",
     "check_site_folder",
+    "shard_slugs",
     "site_pages",
     "site_settings",
     "slug",

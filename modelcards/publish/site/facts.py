@@ -15,6 +15,7 @@ __all__ = [
     "hub_url",
     "in_group_order",
     "severity_key",
+    "shard_slugs",
     "site_facts",
     "slug",
     "unique_slugs",
@@ -51,6 +52,17 @@ def unique_slugs(names: list[str], reserved: frozenset[str] = frozenset()) -> li
         taken.add(candidate)
         out.append(candidate)
     return out
+
+
+def shard_slugs(slugs: list[str], number: int, count: int) -> frozenset[str]:
+    """The model folders of shard `number` (1-based) of `count`: the same contiguous run of the
+    sorted folders on every machine, the shards' sizes differing by one at most."""
+    if not 1 <= number <= count:
+        raise ValueError(f"shard {number} of {count}")
+    ordered = sorted(slugs)
+    size, extra = divmod(len(ordered), count)
+    start = (number - 1) * size + min(number - 1, extra)
+    return frozenset(ordered[start : start + size + (1 if number <= extra else 0)])
 
 
 def severity_key(severity: str) -> tuple[int, str]:

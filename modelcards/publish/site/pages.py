@@ -25,7 +25,7 @@ from modelcards.render.environment import builtin_templates, render_template
 from modelcards.render.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
 from modelcards.safeio.parallel import parallel_map
 
-__all__ = ["model_files", "page_meta", "site_pages"]
+__all__ = ["model_files", "page_meta", "site_pages", "site_wide_pages"]
 
 # Two pages per model (plus one per release): mkdocs spends a fixed few milliseconds on every page,
 # so the report's sections share one page, which also prints as one document. The report stays
@@ -83,15 +83,40 @@ def model_files(
     return files
 
 
+def site_wide_pages(
+    config: SiteProject, entries: list[dict[str, Any]], env: SandboxedEnvironment
+) -> dict[str, str]:
+    """The pages about every model (home, lineage, compliance mapping), the assets and the
+    mkdocs.yml, from each model's slug, card.json context and site facts."""
+    root = config.site.dir
+    lineage = lineage_context(entries)
+    page = {"models": entries, "title": config.site.title, "lineage": lineage}
+    # the table of models is wide: the home page gives it the table-of-contents column too
+    files = {
+        f"{root}/docs/index.md": "---\nhide: [toc]\n---\n"
+        + render_template(env, "site/index.md.j2", page),
+        f"{root}/docs/lineage.md": render_template(env, "site/lineage.md.j2", page),
+        f"{root}/docs/compliance.md": render_template(
+            env, "site/compliance-mapping.md.j2", compliance_mapping()
+        ),
+        f"{root}/docs/{ASSETS}/{CSS}": SITE_CSS,
+        f"{root}/docs/{ASSETS}/{SORT_JS}": SORT_TABLES_JS,
+        f"{root}/mkdocs.yml": mkdocs_yaml(config),
+    }
+    return files
+
+
 def site_pages(
     config: SiteProject,
     models: list[RenderedModel],
     env: SandboxedEnvironment,
     *,
     jobs: int = 1,
+    slugs: list[str] | None = None,
 ) -> dict[str, str]:
     """Project-relative path → content for every file of the site source; the models' pages are
-    rendered in up to `jobs` processes."""
+    rendered in up to `jobs` processes. `slugs` names the models' folders (default: from their
+    names, as `unique_slugs` makes them)."""
     templates = templates_digest([config.templates, builtin_templates()], site=True)
     root = config.site.dir
 
@@ -100,7 +125,7 @@ def site_pages(
         site = site_facts(model.context, model_slug)
         return site, model_files(root, model, site, env)
 
-    pairs = list(zip(models, unique_slugs([m.name for m in models]), strict=True))
+    pairs = list(zip(models, slugs or unique_slugs([m.name for m in models]), strict=True))
     files: dict[str, str] = {}
     entries = []
     for (model, model_slug), (site, pages) in zip(
@@ -108,19 +133,7 @@ def site_pages(
     ):
         files.update(pages)
         entries.append({"slug": model_slug, "context": model.context, "site": site})
-    lineage = lineage_context(entries)
-    page = {"models": entries, "title": config.site.title, "lineage": lineage}
-    # the table of models is wide: the home page gives it the table-of-contents column too
-    files[f"{root}/docs/index.md"] = "---\nhide: [toc]\n---\n" + render_template(
-        env, "site/index.md.j2", page
-    )
-    files[f"{root}/docs/lineage.md"] = render_template(env, "site/lineage.md.j2", page)
-    files[f"{root}/docs/compliance.md"] = render_template(
-        env, "site/compliance-mapping.md.j2", compliance_mapping()
-    )
-    files[f"{root}/docs/{ASSETS}/{CSS}"] = SITE_CSS
-    files[f"{root}/docs/{ASSETS}/{SORT_JS}"] = SORT_TABLES_JS
-    files[f"{root}/mkdocs.yml"] = mkdocs_yaml(config)
+    files.update(site_wide_pages(config, entries, env))
     files[f"{root}/{MARKER}"] = site_marker(
         MARKER_TEXT,
         site_inputs(
