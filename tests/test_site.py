@@ -243,7 +243,7 @@ def test_site_builds_strictly_with_every_page(repo: Path) -> None:
     models = render_project(config)
     models = [with_risks(models[0], RISKS), *models[1:]]
     write_site(config, site_pages(config, models, make_environment(config.templates)))
-    out = build_site(config)
+    out = build_site(config).output
     # page.html, not page/index.html: the site works from file://, not only from a server
     for page in ("index.html", "lineage.html", "models/chat-tuned/report.html",
                  "models/chat-tuned/releases/chat-tuned-v1-0.html",

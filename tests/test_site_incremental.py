@@ -3,6 +3,7 @@ site one plain `mkdocs build` of the same pages writes, byte for byte."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -125,3 +126,43 @@ def test_shards_of_a_fleet_partition_its_models_the_same_way_everywhere() -> Non
     assert max(parts[0]) < min(parts[1])  # contiguous runs of the sorted folders
     with pytest.raises(ValueError):
         shard_slugs(slugs, 11, 10)
+
+
+def test_site_pages_of_unchanged_models_are_read_back_not_rendered(
+    fleet: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from modelcards.project.build import render_project
+    from modelcards.publish.site import pages as pages_module
+    from modelcards.publish.site import site_pages, write_site
+    from modelcards.render import make_environment
+
+    project = load_config(fleet)
+    models = render_project(project)
+    env = make_environment(project.templates)
+    rendered: list[str] = []
+    real = pages_module.model_files
+
+    def counting(root: str, model, site, env):  # type: ignore[no-untyped-def]
+        rendered.append(model.name)
+        return real(root, model, site, env)
+
+    monkeypatch.setattr(pages_module, "model_files", counting)
+    first = site_pages(project, models, env)  # the fleet fixture wrote these pages already
+    assert rendered == []
+    shutil.rmtree(fleet / project.site.dir)  # no record: everything rendered
+    fresh = site_pages(project, models, env)
+    assert len(rendered) == len(models) and fresh == first
+    write_site(project, fresh)
+
+    rendered.clear()
+    page = fleet / project.site.dir / "docs/models/tuned-1/report.md"
+    page.write_text(page.read_text() + "edited by hand\n")  # not what the record says: rendered
+    changed = models[2]
+    models[2] = dataclasses.replace(changed, card=changed.card + "\nnew line\n")
+    again = site_pages(project, models, env)
+    assert sorted(rendered) == sorted(["tuned-1", models[2].name])
+    assert (
+        again[f"{project.site.dir}/docs/models/tuned-1/report.md"]
+        == first[f"{project.site.dir}/docs/models/tuned-1/report.md"]
+    )

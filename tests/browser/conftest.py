@@ -82,7 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, example_repo: Path) -> Path:
     models = [dataclasses.replace(models[0], context={**models[0].context, "risks": RISKS}),
               *models[1:]]  # fmt: skip
     write_site(config, site_pages(config, models, make_environment(config.templates)))
-    return build_site(config)
+    return build_site(config).output
 
 
 base_url_folder: list[str] = []  # the built site's folder, for file:// visits

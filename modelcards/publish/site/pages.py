@@ -20,6 +20,7 @@ from modelcards.publish.site.facts import site_facts, unique_slugs
 from modelcards.publish.site.folder import MARKER, MARKER_TEXT
 from modelcards.publish.site.mkdocs_yml import mkdocs_yaml, site_settings
 from modelcards.publish.site.prose import inert_human_parts
+from modelcards.publish.site.reuse import PAGES_RECORD, pages_key, pages_record, recorded_pages
 from modelcards.render import RenderedModel
 from modelcards.render.environment import builtin_templates, render_template
 from modelcards.render.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
@@ -120,20 +121,23 @@ def site_pages(
     templates = templates_digest([config.templates, builtin_templates()], site=True)
     root = config.site.dir
 
-    def model_site(pair: tuple[RenderedModel, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    def model_site(pair: tuple[RenderedModel, str]) -> dict[str, str]:
         model, model_slug = pair
-        site = site_facts(model.context, model_slug)
-        return site, model_files(root, model, site, env)
+        return model_files(root, model, site_facts(model.context, model_slug), env)
 
     pairs = list(zip(models, slugs or unique_slugs([m.name for m in models]), strict=True))
+    keys = {s: pages_key(m, s, templates, root) for m, s in pairs}
+    pages = recorded_pages(config.root, root, keys)  # unchanged models: last build's pages
+    fresh = [pair for pair in pairs if pair[1] not in pages]
+    pages.update(zip([s for _, s in fresh], parallel_map(model_site, fresh, jobs), strict=True))
     files: dict[str, str] = {}
     entries = []
-    for (model, model_slug), (site, pages) in zip(
-        pairs, parallel_map(model_site, pairs, jobs), strict=True
-    ):
-        files.update(pages)
+    for model, model_slug in pairs:
+        files.update(pages[model_slug])
+        site = site_facts(model.context, model_slug)
         entries.append({"slug": model_slug, "context": model.context, "site": site})
     files.update(site_wide_pages(config, entries, env))
+    files[f"{root}/{PAGES_RECORD}"] = pages_record(keys, pages)
     files[f"{root}/{MARKER}"] = site_marker(
         MARKER_TEXT,
         site_inputs(

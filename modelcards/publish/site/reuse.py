@@ -1,0 +1,133 @@
+"""A model's site pages taken from the last build when nothing they are made of changed.
+
+A model's pages are a function of its card, card.json and heatmap, its folder name, the site
+templates and the site folder: `pages_key` digests exactly those. The last build recorded, per
+model, that key and the digest of each page it wrote; when the key is the same and the pages on
+disk still have those digests, their text is read back instead of rendered again, which for a
+fleet is most of the cost of a build where one model changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+
+from modelcards import __version__
+from modelcards.render import RenderedModel
+
+__all__ = ["PAGES_RECORD", "pages_key", "pages_record", "recorded_pages"]
+
+PAGES_RECORD = ".modelcards-pages.json"  # in the site folder, beside mkdocs.yml
+RECORD_FORMAT = "modelcards site pages 1"
+MAX_PAGE_BYTES = 64 * 1024 * 1024
+NOFOLLOW, NONBLOCK = getattr(os, "O_NOFOLLOW", 0), getattr(os, "O_NONBLOCK", 0)
+
+
+def previous_texts(root: Path, paths: list[str]) -> dict[str, str] | None:
+    """The files the last build wrote at `paths`, or None when one is absent or not one it could
+    have written (a link, a FIFO, too large, not UTF-8, in a folder that leads out of the
+    project): then the pages are rendered again. Each folder is resolved once, not each file."""
+    real_root = root.resolve()
+    inside: dict[Path, bool] = {}
+    texts = {}
+    for relative in paths:
+        path = root / relative
+        if path.parent not in inside:
+            inside[path.parent] = path.parent.resolve().is_relative_to(real_root)
+        if not inside[path.parent]:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = handle.read(MAX_PAGE_BYTES + 1)
+        try:
+            texts[relative] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if len(data) > MAX_PAGE_BYTES:
+            return None
+    return texts
+
+
+@functools.cache
+def code_digest() -> str:
+    """The code that turns a model into pages (the render and publish stages), by its bytes: a
+    modelcards that renders pages otherwise renders them again."""
+    package = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256(__version__.encode())
+    for stage in ("render", "publish"):
+        for module in sorted((package / stage).rglob("*.py")):
+            digest.update(module.relative_to(package).as_posix().encode() + b"\0")
+            digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
+def pages_key(model: RenderedModel, slug: str, templates: str, site_dir: str) -> str:
+    """What a model's pages are made of (its context is card.json read back: render_model makes
+    a RenderedModel so, and card.json stands for it here)."""
+    digest = hashlib.sha256()
+    for part in (RECORD_FORMAT, code_digest(), templates, site_dir, slug, model.card,
+                 model.card_json, model.heatmap):  # fmt: skip
+        if part is None:
+            digest.update(b"none;")
+        else:
+            data = part.encode("utf-8", "surrogatepass")
+            digest.update(f"{len(data)}:".encode() + data)
+    return digest.hexdigest()
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def pages_record(keys: Mapping[str, str], pages: Mapping[str, Mapping[str, str]]) -> str:
+    """The record to write: per model folder, its key and its pages' digests."""
+    record = {
+        slug: {"key": keys[slug], "pages": {p: text_digest(t) for p, t in sorted(files.items())}}
+        for slug, files in sorted(pages.items())
+    }
+    return json.dumps({"format": RECORD_FORMAT, "models": record}, indent=1, sort_keys=True) + "\n"
+
+
+def recorded_pages(root: Path, site_dir: str, keys: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """slug → the pages the last build wrote for it (project-relative path → text), for every
+    model whose key is the recorded one and whose pages are on disk as they were written."""
+    try:
+        texts = previous_texts(root, [f"{site_dir}/{PAGES_RECORD}"])
+        record = json.loads(texts[f"{site_dir}/{PAGES_RECORD}"]) if texts else {}
+    except ValueError:
+        return {}
+    if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT:
+        return {}
+    models = record.get("models")
+    if not isinstance(models, dict):
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for slug, key in keys.items():
+        entry = models.get(slug)
+        if not isinstance(entry, dict) or entry.get("key") != key:
+            continue
+        pages = entry.get("pages")
+        folder = f"{site_dir}/docs/models/{slug}/"
+        if (
+            not isinstance(pages, dict)
+            or not pages
+            or not all(
+                isinstance(path, str) and path.startswith(folder) and ".." not in path.split("/")
+                for path in pages
+            )
+        ):
+            continue
+        texts = previous_texts(root, list(pages))
+        if texts is not None and all(text_digest(texts[p]) == d for p, d in pages.items()):
+            found[slug] = texts
+    return found
