@@ -3,6 +3,9 @@ layout checked: names that escape, duplicates, overlapping members (zip bombs).
 
 Flag bits and CRCs do not stop the reading (they are reported), so an archive that torch loads
 is never "unreadable" to the scan; every decompressed byte counts against the file's budget.
+Only what is checked is read: a member's local header, then its head (or, for a large stored
+member, its first byte, which tells whether the head is worth reading), then whatever its
+format needs.
 """
 
 from __future__ import annotations
@@ -33,14 +36,20 @@ class MemberError(Exception):
     pass
 
 
-def iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> Iterator[bytes]:
-    """Decompressed chunks of one member, from its local header; CRC and flags are not trusted."""
+def data_offset(fh: IO[bytes], info: zipfile.ZipInfo) -> int:
+    """Where a member's data starts: after its local header's name and extra field, which
+    need not match the central directory's (torch's reader goes by the local header too)."""
     fh.seek(info.header_offset)
     local = fh.read(30)
     if len(local) < 30 or not local.startswith(ZIP_LOCAL):
         raise MemberError("no local file header at the offset the central directory gives")
     name_len, extra_len = struct.unpack("<HH", local[26:30])
-    pos = info.header_offset + 30 + name_len + extra_len
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> Iterator[bytes]:
+    """Decompressed chunks of one member, from its local header; CRC and flags are not trusted."""
+    pos = data_offset(fh, info)
     remaining = info.compress_size
     method = info.compress_type
     step = _FIRST_CHUNK  # grows: most members are only sniffed, so start small
@@ -100,10 +109,28 @@ class Member:
         self, scan: FileScan, fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile, label: str
     ) -> None:
         self.scan, self.info, self.label = scan, info, label
+        self._fh = fh
         self._chunks = iter_member(fh, info, zf)
         self.buf = bytearray()
         self.done = False
         self.crc = 0
+
+    def first_byte_of_sniff(self, archive_size: int) -> int | None:
+        """The first data byte of a stored member larger than the sniff, read alone: all that
+        a checkpoint's tensor costs. None for any other member (its sniff may reach its end,
+        the CRC, a size that lies or the end of the file: those are read as before)."""
+        info, sniff = self.info, self.scan.limits.member_sniff_bytes
+        if (
+            info.compress_type != zipfile.ZIP_STORED
+            or min(info.compress_size, info.file_size) <= sniff
+        ):
+            return None
+        start = data_offset(self._fh, info)
+        if start + sniff > archive_size:  # the sniff would run into the end of the file
+            return None
+        self._fh.seek(start)
+        first = self._fh.read(1)
+        return first[0] if first else None
 
     def fill(self, upto: int) -> None:
         limits = self.scan.limits
