@@ -24,7 +24,7 @@ from corpus_2026_pickle import EVIL
 
 import modelcards.assess.scan.containers as containers
 from modelcards.assess.scan import ScanLimits, scan_path
-from modelcards.assess.scan.exact_reader import ExactReader
+from modelcards.assess.scan.exact_reader import ExactReader, will_need
 
 SNIFF = ScanLimits().member_sniff_bytes
 EVERY_BYTE = frozenset(range(256))  # as FORMAT_FIRST_BYTES: every member's head is read
@@ -243,3 +243,13 @@ def test_exact_reader_reads_what_is_asked_and_leaves_the_buffered_reader_right(
         assert fh.read(2000) == blob[10:2010]  # its position and buffer as they were
         with pytest.raises(OSError):
             exact.seek(-1)
+
+
+def test_a_prefetch_hint_on_hostile_offsets_is_skipped_not_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(bytes(8192))
+    with open(path, "rb") as fh:
+        exact = ExactReader(fh.fileno(), 8192)
+        will_need(exact, [(-30, 100), (2**63 - 1, 2**63 - 1), (0, 4096), (2**70, 1)])  # type: ignore[arg-type]
+        will_need(io.BytesIO(b"x"), [(0, 1)])
+        assert exact.read(3) == bytes(3)

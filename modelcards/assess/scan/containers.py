@@ -49,6 +49,7 @@ from modelcards.assess.scan.zip_members import (
     MemberIO,
     check_layout,
     check_names,
+    prefetch_heads,
     torchscript_code_prefixes,
 )
 from modelcards.resolve.model_files import TEMPLATE_CARRIERS
@@ -96,6 +97,7 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
     check_layout(scan, fh, infos, chain)
     torchscript = torchscript_code_prefixes(infos)
     archive_size = fh.seek(0, io.SEEK_END)
+    prefetch_heads(fh, infos)
     for info in infos:
         if info.is_dir():
             continue

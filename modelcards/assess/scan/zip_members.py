@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
+from modelcards.assess.scan.exact_reader import will_need
 from modelcards.assess.scan.pickle_ops import UNKNOWN_SIZE, ScanAbort
 from modelcards.assess.scan.tar import bad_member_name
 
@@ -102,6 +103,13 @@ def iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> It
             raise MemberError(f"{type(exc).__name__}: {exc}") from None
 
 
+def prefetch_heads(fh: IO[bytes], infos: list[zipfile.ZipInfo]) -> None:
+    """Have every member's local header and first data bytes fetched from the disk at once
+    (`exact_reader.will_need`), before they are read one by one. 64 bytes past the name and
+    extra field: torch pads the local extra field to align the data that much."""
+    will_need(fh, ((i.header_offset, 30 + len(i.orig_filename) + len(i.extra) + 64) for i in infos))
+
+
 class Member:
     """A member read lazily: its head first, the rest only when its format needs it."""
 
@@ -180,8 +188,11 @@ class MemberIO:
     def read(self, n: int = -1) -> bytes:
         if n < 0:
             n = UNKNOWN_SIZE
-        self.member.fill(self.pos + n)
-        data = bytes(self.member.buf[self.pos : self.pos + n])
+        end = self.pos + n
+        buf = self.member.buf
+        if end > len(buf):  # one call per opcode: what is buffered needs no fill
+            self.member.fill(end)
+        data = bytes(buf[self.pos : end])
         self.pos += len(data)
         return data
 
