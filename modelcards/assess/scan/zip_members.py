@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 ZIP_LOCAL = b"PK\x03\x04"
 _CHUNK = 1024 * 1024
-_FIRST_CHUNK = 4 * 1024  # = the member sniff: a 2000-tensor checkpoint reads 8 MB to sniff
+_FIRST_CHUNK = 4 * 1024  # = the member sniff (a stored tensor gets no further than its first byte)
 
 
 class Budget(ScanAbort):
