@@ -1,6 +1,7 @@
 """Our risk scanner side by side with picklescan, modelscan, fickling and ModelAudit.
 
     python bench/scan_bench.py [--size-mb 256] [--detail] [--tools-venv /tmp/bench-venv]
+    python bench/scan_bench.py --cold-zip [--cold-mb 1024] [--before REV]  # see scan_cold_zip.py
 
 Builds whatever `malicious_files()` and `benign_files()` of tests/scan/corpus.py return (the
 corpus grows: every file it returns is in the tables), plus large benign files (torch zip
@@ -425,7 +426,22 @@ def main() -> None:
         default=900.0,
         help="seconds a command-line tool may take on one folder; past it, its files are 'timeout'",
     )
+    parser.add_argument(
+        "--cold-zip",
+        action="store_true",
+        help="only the cold zip checkpoint table: us (and --before REV) beside picklescan",
+    )
+    parser.add_argument("--cold-mb", type=int, default=1024, help="size of that checkpoint")
+    parser.add_argument("--tensors", type=int, default=2000, help="its tensor members")
+    parser.add_argument("--cold-runs", type=int, default=5, help="interleaved runs (best)")
+    parser.add_argument("--before", help="also our scanner as it was at this git revision")
     args = parser.parse_args()
+    if args.cold_zip:
+        import scan_cold_zip
+
+        venv = args.tools_venv if args.tools_venv.is_dir() else None
+        scan_cold_zip.main(args.cold_mb, args.tensors, args.cold_runs, args.before, venv)
+        return
     CLI_TIMEOUT[0] = args.cli_timeout
     logging.getLogger("picklescan").setLevel(logging.CRITICAL)
     venv = args.tools_venv if args.tools_venv.is_dir() else None

@@ -37,6 +37,10 @@ class _Decoder(Protocol):
     def decompress(self, data: bytes, max_length: int = ...) -> bytes: ...
 
 
+# The first byte of every magic `sniff` knows: a stream starting with any other is none of them.
+FIRST_BYTES = frozenset(b"\x1f\xfdBx\x5d")
+
+
 def sniff(head: bytes) -> str | None:
     """The compression of a stream starting with `head`, from its magic bytes (None: none)."""
     if head.startswith(b"\x1f\x8b\x08"):

@@ -25,7 +25,9 @@ from modelcards.assess.scan import (
     onnx_check,
     remote_code,
 )
+from modelcards.assess.scan.exact_reader import exact_view
 from modelcards.assess.scan.filescan import (
+    PICKLE_FIRST_BYTES,
     FileScan,
     basename,
     extension,
@@ -47,6 +49,7 @@ from modelcards.assess.scan.zip_members import (
     MemberIO,
     check_layout,
     check_names,
+    prefetch_heads,
     torchscript_code_prefixes,
 )
 from modelcards.resolve.model_files import TEMPLATE_CARRIERS
@@ -55,6 +58,11 @@ from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 ZIP_LOCAL = b"PK\x03\x04"
 ZIP_EMPTY = b"PK\x05\x06"
 _CHUNK = 1024 * 1024
+# The first byte of every format `scan_member` tells by its head: a large stored member that
+# starts with any other byte (most tensors) is data to it, and its head is not read.
+FORMAT_FIRST_BYTES = (
+    compressed.FIRST_BYTES | PICKLE_FIRST_BYTES | {ZIP_LOCAL[0], ZIP_EMPTY[0], NPY_MAGIC[0]}
+)
 
 
 def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str) -> None:
@@ -88,6 +96,8 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
     check_names(scan, infos, chain)
     check_layout(scan, fh, infos, chain)
     torchscript = torchscript_code_prefixes(infos)
+    archive_size = fh.seek(0, io.SEEK_END)
+    prefetch_heads(fh, infos)
     for info in infos:
         if info.is_dir():
             continue
@@ -117,6 +127,7 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
                 depth=depth,
                 name=name,
                 torchscript=info.filename.startswith(torchscript),
+                archive_size=archive_size,
             )
         except Budget:
             scan.add(
@@ -142,14 +153,22 @@ def _too_deep(scan: FileScan, depth: int, label: str | None) -> bool:
 
 
 def scan_member(
-    scan: FileScan, member: Member, *, depth: int, name: str, torchscript: bool = False
+    scan: FileScan,
+    member: Member,
+    *,
+    depth: int,
+    name: str,
+    torchscript: bool = False,
+    archive_size: int,
 ) -> None:
     """One zip member; `torchscript`: it lies in a TorchScript archive's code/ folder."""
     limits = scan.limits
+    base = basename(member.info.filename)
+    if _only_data(member, base, name, archive_size):
+        return
     member.fill(limits.member_sniff_bytes)
     head = bytes(member.buf[: limits.member_sniff_bytes])
     label = member.label
-    base = basename(member.info.filename)
     kind = compressed.sniff(head)
     if kind and not _too_deep(scan, depth + 1, label):
         stream: IO[bytes] = MemberIO(member)  # type: ignore[assignment]
@@ -211,6 +230,17 @@ def scan_member(
     elif base == "config.json" and name.endswith(".keras"):
         data, complete = member.read_all(limits.max_text_bytes)
         _keras_config(scan, data, complete, label)
+
+
+def _only_data(member: Member, base: str, name: str, archive_size: int) -> bool:
+    """True for a member that neither its name nor its first byte asks to check: reading its
+    head (4 KiB of every tensor of a checkpoint) would tell nothing more."""
+    if extension(base) in PICKLE_EXTENSIONS or base.endswith(".py"):
+        return False
+    if base == "config.json" and name.endswith(".keras"):
+        return False
+    first = member.first_byte_of_sniff(archive_size)
+    return first is not None and first not in FORMAT_FIRST_BYTES
 
 
 def _keras_config(scan: FileScan, data: bytes, complete: bool, label: str | None) -> None:
@@ -318,8 +348,9 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     lower = name.lower()
     base = basename(lower)
     ext = extension(base)
-    fh.seek(0)
-    head = fh.read(limits.sniff_bytes)
+    exact = exact_view(fh, size)  # for the head and zips: read no more than asked
+    exact.seek(0)
+    head = exact.read(limits.sniff_bytes)
 
     pointer = parse_lfs_pointer(head) if size <= MAX_LFS_POINTER_BYTES else None
     if pointer is not None:
@@ -380,10 +411,10 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
     if (
         head.startswith(ZIP_LOCAL)
         or head.startswith(ZIP_EMPTY)
-        or (size > 22 and not pickle_head and _has_zip_tail(fh, size))
+        or (size > 22 and not pickle_head and _has_zip_tail(exact, size))
     ):
-        fh.seek(0)
-        scan_zip(scan, fh, depth=0, chain="", name=base)
+        exact.seek(0)
+        scan_zip(scan, exact, depth=0, chain="", name=base)
         return
     if head.startswith(NPY_MAGIC):
         fh.seek(0)
@@ -417,10 +448,10 @@ def scan_regular_file(scan: FileScan, fh: IO[bytes], size: int, name: str) -> No
         scan.findings.extend(findings)
         if why:
             scan.gap(why)
-        if pickle_head and _has_zip_tail(fh, size):
-            fh.seek(0)
+        if pickle_head and _has_zip_tail(exact, size):
             scan.add("MC113", "file is both a pickle and a zip archive (polyglot)")
-            scan_zip(scan, fh, depth=0, chain="", name=base)
+            exact.seek(0)
+            scan_zip(scan, exact, depth=0, chain="", name=base)
 
 
 def _scan_h5(scan: FileScan, fh: IO[bytes], size: int) -> None:

@@ -46,6 +46,8 @@ TEXT_NAMES = frozenset(
 )
 # First bytes that can start a protocol 0/1 pickle that actually imports or builds something.
 _P0_STARTS = frozenset(b"(c]})NIJKMLSVUTXFGiq")
+# Every first byte `looks_like_pickle` can say yes to (0x80: the PROTO opcode of protocol 2+).
+PICKLE_FIRST_BYTES = _P0_STARTS | {0x80}
 
 
 @dataclass

@@ -3,6 +3,9 @@ layout checked: names that escape, duplicates, overlapping members (zip bombs).
 
 Flag bits and CRCs do not stop the reading (they are reported), so an archive that torch loads
 is never "unreadable" to the scan; every decompressed byte counts against the file's budget.
+Only what is checked is read: a member's local header, then its head (or, for a large stored
+member, its first byte, which tells whether the head is worth reading), then whatever its
+format needs.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import zlib
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
+from modelcards.assess.scan.exact_reader import will_need
 from modelcards.assess.scan.pickle_ops import UNKNOWN_SIZE, ScanAbort
 from modelcards.assess.scan.tar import bad_member_name
 
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
 
 ZIP_LOCAL = b"PK\x03\x04"
 _CHUNK = 1024 * 1024
-_FIRST_CHUNK = 4 * 1024  # = the member sniff: a 2000-tensor checkpoint reads 8 MB to sniff
+_FIRST_CHUNK = 4 * 1024  # = the member sniff (a stored tensor gets no further than its first byte)
 
 
 class Budget(ScanAbort):
@@ -33,14 +37,20 @@ class MemberError(Exception):
     pass
 
 
-def iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> Iterator[bytes]:
-    """Decompressed chunks of one member, from its local header; CRC and flags are not trusted."""
+def data_offset(fh: IO[bytes], info: zipfile.ZipInfo) -> int:
+    """Where a member's data starts: after its local header's name and extra field, which
+    need not match the central directory's (torch's reader goes by the local header too)."""
     fh.seek(info.header_offset)
     local = fh.read(30)
     if len(local) < 30 or not local.startswith(ZIP_LOCAL):
         raise MemberError("no local file header at the offset the central directory gives")
     name_len, extra_len = struct.unpack("<HH", local[26:30])
-    pos = info.header_offset + 30 + name_len + extra_len
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> Iterator[bytes]:
+    """Decompressed chunks of one member, from its local header; CRC and flags are not trusted."""
+    pos = data_offset(fh, info)
     remaining = info.compress_size
     method = info.compress_type
     step = _FIRST_CHUNK  # grows: most members are only sniffed, so start small
@@ -93,6 +103,13 @@ def iter_member(fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> It
             raise MemberError(f"{type(exc).__name__}: {exc}") from None
 
 
+def prefetch_heads(fh: IO[bytes], infos: list[zipfile.ZipInfo]) -> None:
+    """Have every member's local header and first data bytes fetched from the disk at once
+    (`exact_reader.will_need`), before they are read one by one. 64 bytes past the name and
+    extra field: torch pads the local extra field to align the data that much."""
+    will_need(fh, ((i.header_offset, 30 + len(i.orig_filename) + len(i.extra) + 64) for i in infos))
+
+
 class Member:
     """A member read lazily: its head first, the rest only when its format needs it."""
 
@@ -100,10 +117,28 @@ class Member:
         self, scan: FileScan, fh: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile, label: str
     ) -> None:
         self.scan, self.info, self.label = scan, info, label
+        self._fh = fh
         self._chunks = iter_member(fh, info, zf)
         self.buf = bytearray()
         self.done = False
         self.crc = 0
+
+    def first_byte_of_sniff(self, archive_size: int) -> int | None:
+        """The first data byte of a stored member larger than the sniff, read alone: all that
+        a checkpoint's tensor costs. None for any other member (its sniff may reach its end,
+        the CRC, a size that lies or the end of the file: those are read as before)."""
+        info, sniff = self.info, self.scan.limits.member_sniff_bytes
+        if (
+            info.compress_type != zipfile.ZIP_STORED
+            or min(info.compress_size, info.file_size) <= sniff
+        ):
+            return None
+        start = data_offset(self._fh, info)
+        if start + sniff > archive_size:  # the sniff would run into the end of the file
+            return None
+        self._fh.seek(start)
+        first = self._fh.read(1)
+        return first[0] if first else None
 
     def fill(self, upto: int) -> None:
         limits = self.scan.limits
@@ -153,8 +188,11 @@ class MemberIO:
     def read(self, n: int = -1) -> bytes:
         if n < 0:
             n = UNKNOWN_SIZE
-        self.member.fill(self.pos + n)
-        data = bytes(self.member.buf[self.pos : self.pos + n])
+        end = self.pos + n
+        buf = self.member.buf
+        if end > len(buf):  # one call per opcode: what is buffered needs no fill
+            self.member.fill(end)
+        data = bytes(buf[self.pos : end])
         self.pos += len(data)
         return data
 
