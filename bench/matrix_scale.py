@@ -55,21 +55,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=10)
     parser.add_argument("--compare", action="store_true", help="also build on one machine")
     parser.add_argument("--out", type=Path, help="work folder (default: a temporary one)")
+    parser.add_argument("--reuse", action="store_true", help="keep --out's generated project")
     args = parser.parse_args(argv)
     work = args.out or Path(tempfile.mkdtemp(prefix="modelcards-matrix-"))
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    origin = work / "origin"
+    reuse = args.out is not None and (origin / ".git").is_dir() and args.reuse
+    for entry in work.iterdir() if work.is_dir() else ():
+        if not (reuse and entry == origin):
+            shutil.rmtree(entry)
+    work.mkdir(parents=True, exist_ok=True)
     modelcards = [sys.executable, "-m", "modelcards"]
     env_note = f"{os.cpu_count()} CPUs"
     try:
         started = time.perf_counter()
-        make_project(work / "origin", args.models)
+        if not reuse:
+            make_project(origin, args.models)
+        # git's automatic gc, started in the background by the commit, must not pack the
+        # objects away while the checkouts are cloned
+        subprocess.run(["git", "-C", str(origin), "gc", "-q"], check=True)
         print(f"models {args.models:,}, shards {args.shards}; making the repo "
               f"{time.perf_counter() - started:.0f} s (not timed below); {env_note}")  # fmt: skip
         jobs = []
         for number in range(1, args.shards + 1):
             checkout = work / f"shard-{number}"
-            subprocess.run(["git", "clone", "-q", str(work / "origin"), str(checkout)], check=True)
+            subprocess.run(["git", "clone", "-q", str(origin), str(checkout)], check=True)
             wall, cpu = timed([*modelcards, "build", "--shard", f"{number}/{args.shards}", "-q"],
                               checkout)  # fmt: skip
             jobs.append((wall, cpu))
