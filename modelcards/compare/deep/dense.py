@@ -69,8 +69,8 @@ class Dense:
             np.subtract(d, a, out=d)  # b − a, in b's buffer
             block_sq = float(np.dot(d, d))
             if not block_base + block_sq < fmt.may_hold_specials and (
-                has_specials(words_a, fmt) or has_specials(words_b, fmt)
-            ):
+                has_specials(words_a, fmt, work=a) or has_specials(words_b, fmt, work=a)
+            ):  # (a is spent: its buffer is the check's work space)
                 more = self._run_blocks(start, start + n)
                 changed, base_sq, delta_sq = _add((changed, base_sq, delta_sq), more)
                 continue

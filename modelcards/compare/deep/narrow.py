@@ -121,10 +121,17 @@ def fix_specials(values: np.ndarray, fmt: Narrow) -> None:
     np.bitwise_or(bits, _EXPONENT, out=bits, where=special)
 
 
-def has_specials(raw: np.ndarray, fmt: Narrow) -> bool:
-    """Whether stored values (any unsigned view of them) hold an infinity or NaN."""
+def has_specials(raw: np.ndarray, fmt: Narrow, work: np.ndarray | None = None) -> bool:
+    """Whether stored values (any unsigned view of them) hold an infinity or NaN. `work`, if
+    given, is a spare array of at least 1.5 × raw.nbytes used instead of two temporaries."""
     if not fmt.special_mask:
         return False
     stored = raw.view(fmt.storage)
     mask = fmt.storage(fmt.special_mask)
-    return bool(np.any(np.bitwise_and(stored, mask) == mask))
+    if work is None:
+        return bool(np.any(np.bitwise_and(stored, mask) == mask))
+    spare = work.view(np.uint8)
+    masked = spare[: stored.nbytes].view(fmt.storage)
+    np.bitwise_and(stored, mask, out=masked)
+    equal = spare[stored.nbytes : stored.nbytes + stored.size].view(np.bool_)
+    return bool(np.any(np.equal(masked, mask, out=equal)))
