@@ -103,7 +103,8 @@ def widen_lanes(words: np.ndarray, fmt: Narrow, out: np.ndarray) -> np.ndarray:
 
 
 def widen_ordered(raw: np.ndarray, fmt: Narrow, out: np.ndarray) -> np.ndarray:
-    """Stored values (uint16 or uint8) → float32 in order, in `out` (uint32, same length)."""
+    """Stored values (uint16 or uint8) → float32 in order, in `out` (uint32, same length),
+    infinities and NaN included (two reductions look for them first)."""
     np.left_shift(raw, 32 - fmt.bits, out=out, dtype=np.uint32)
     if fmt.shift:
         _place(out, 0, fmt, out)
@@ -123,7 +124,8 @@ def fix_specials(values: np.ndarray, fmt: Narrow) -> None:
 
 def has_specials(raw: np.ndarray, fmt: Narrow, work: np.ndarray | None = None) -> bool:
     """Whether stored values (any unsigned view of them) hold an infinity or NaN. `work`, if
-    given, is a spare array of at least 1.5 × raw.nbytes used instead of two temporaries."""
+    given, is a spare array of at least raw.nbytes + (number of values) bytes, used instead of
+    two temporaries (the masked values, then one bool per value)."""
     if not fmt.special_mask:
         return False
     stored = raw.view(fmt.storage)
