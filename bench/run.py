@@ -3,7 +3,8 @@ the same run.
 
     python bench/run.py                  # all three: sparse 70B headers, deep compare, hashing
     python bench/run.py --deep-gb 0.5    # smaller deep-compare files
-    python bench/run.py --only sparse    # or: deep, hash
+    python bench/run.py --only sparse    # or: deep, hash, dtypes
+    python bench/run.py --only dtypes --before main   # b2, also timing main's package
 
 a. headers: a sparse 70B-class model (30 shards, 723 tensors, ~141 GB apparent, ~0 on disk) and a
    tuned copy (resized embedding, re-typed norms, renamed prefix): `inspect_snapshot` + `compare`
@@ -12,6 +13,9 @@ b. deep: two real files of --deep-gb GB each (page cache warmed): `deep_compare`
    `cat a b > /dev/null` and a naive numpy full load + subtract; each method in its own
    subprocess so peak RSS (ru_maxrss) is its own.
 c. hashing: `modelcards.safeio.hashing.sha256_file` against `sha256sum` on the same file.
+b2. (run after c.) `modelcards diff BASE TUNED --deep --format json` in a fresh process per stored
+   dtype (BF16, F16, F8_E4M3, F8_E5M2) against `cat` of the same files; with --before REF also
+   the same command on REF's package (`git archive`, first on PYTHONPATH), runs interleaved.
 
 Big files live in --dir (default /tmp/modelcards-bench) and are deleted at the end unless --keep.
 """
@@ -27,6 +31,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# MODELCARDS_BENCH_PACKAGE: a folder holding another revision's `modelcards` (see --before)
+sys.path.insert(0, os.environ.get("MODELCARDS_BENCH_PACKAGE") or str(Path(__file__).parent.parent))
 
 from modelcards.compare import compare  # noqa: E402
 from modelcards.compare.deep.run import deep_compare  # noqa: E402
@@ -42,7 +48,7 @@ from modelcards.inspect import inspect_snapshot  # noqa: E402
 from modelcards.resolve import open_folder  # noqa: E402
 from modelcards.safeio.hashing import sha256_file  # noqa: E402
 
-ITEM = {"BF16": 2, "F32": 4, "F16": 2}
+ITEM = {"BF16": 2, "F32": 4, "F16": 2, "F8_E4M3": 1, "F8_E5M2": 1}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,19 +325,52 @@ def bench_short_command(
 # b. deep compare on real files
 
 
-def build_deep(root: Path, gb: float) -> tuple[Path, Path, int]:
-    """A TinyLlama-shaped BF16 model of about `gb` GB and a tuned copy: most tensors nudged in
-    their low mantissa bits (like a full fine-tune), norms and every 4th k_proj unchanged."""
-    per_layer = sum(nbytes(s) for s in llama_specs(1, 2048, 5632, 256, 32000)[1:10])
-    fixed = 2 * 32000 * 2048 * 2
+DEEP_DTYPES = ("BF16", "F16", "F8_E4M3", "F8_E5M2")
+# bits under which all-ones is infinity or NaN: the generated weights hold neither
+SPECIAL = {"BF16": 0x7F80, "F16": 0x7C00, "F8_E4M3": 0x7F, "F8_E5M2": 0x7C}
+
+
+def stored_pool(dtype: str, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """`n` stored values of weight-like numbers in `dtype`, and the same with their lowest
+    mantissa bits flipped (a full fine-tune's small changes), neither holding inf or NaN."""
+    normal = rng.standard_normal(n, dtype=np.float32)
+    if dtype == "BF16":
+        pool = ((normal * 0.02).view(np.uint32) >> 16).astype(np.uint16)
+    elif dtype in ("F16", "F8_E5M2"):
+        pool = (normal * 0.02).astype(np.float16).view(np.uint16)
+        if dtype == "F8_E5M2":  # E5M2 is the top byte of an F16
+            pool = (pool >> 8).astype(np.uint8)
+    else:  # F8_E4M3, bias 7, scaled to use its range as FP8 checkpoints do: from F16 bits
+        half = np.clip(normal * 64, -448, 448).astype(np.float16).view(np.uint16)
+        exponent = np.clip(((half >> 10) & 0x1F).astype(np.int16) - 8, 0, 15).astype(np.uint16)
+        pool = (((half >> 8) & 0x80) | (exponent << 3) | ((half >> 7) & 7)).astype(np.uint8)
+    top = 4 if pool.dtype == np.uint16 else 2
+    tuned = pool ^ rng.integers(0, top, n, dtype=pool.dtype)
+    special = pool.dtype.type(SPECIAL[dtype])
+    lowest = pool.dtype.type(SPECIAL[dtype] & -SPECIAL[dtype])
+    for values in (pool, tuned):  # e.g. F8_E4M3's S.1111.111 is NaN: clear its lowest bit
+        values[(values & special) == special] &= ~lowest
+    return pool, tuned
+
+
+def build_deep(root: Path, gb: float, dtype: str = "BF16") -> tuple[Path, Path, int]:
+    """A TinyLlama-shaped model of about `gb` GB stored in `dtype` and a tuned copy: most
+    tensors nudged in their low mantissa bits (like a full fine-tune), norms and every 4th
+    k_proj unchanged."""
+    item = ITEM[dtype]
+
+    def typed(
+        specs: list[tuple[str, str, tuple[int, ...]]],
+    ) -> list[tuple[str, str, tuple[int, ...]]]:
+        return [(name, dtype if kind == "BF16" else kind, shape) for name, kind, shape in specs]
+
+    per_layer = sum(nbytes(s) for s in typed(llama_specs(1, 2048, 5632, 256, 32000)[1:10]))
+    fixed = 2 * 32000 * 2048 * item
     layers = max(1, round((gb * 1e9 - fixed) / per_layer))
-    specs = llama_specs(layers, 2048, 5632, 256, 32000)
+    specs = typed(llama_specs(layers, 2048, 5632, 256, 32000))
     rng = np.random.default_rng(0)
     pool_n = 1 << 24
-    pool = ((rng.standard_normal(pool_n, dtype=np.float32) * 0.02).view(np.uint32) >> 16).astype(
-        np.uint16
-    )
-    noise = rng.integers(0, 4, pool_n, dtype=np.uint16)
+    pools = dict(zip(("base", "tuned"), stored_pool(dtype, rng, pool_n), strict=True))
     paths = []
     for which in ("base", "tuned"):
         folder = root / f"deep-{which}"
@@ -345,13 +384,11 @@ def build_deep(root: Path, gb: float) -> tuple[Path, Path, int]:
             for name, _dtype, shape in specs:
                 n = int(np.prod(shape))
                 unchanged = "norm" in name or ("k_proj" in name and ".3." in name)
+                pool = pools["tuned" if which == "tuned" and not unchanged else "base"]
                 done = 0
                 while done < n:
                     m = min(n - done, pool_n - start)
-                    block = pool[start : start + m]
-                    if which == "tuned" and not unchanged:
-                        block = block ^ noise[start : start + m]
-                    handle.write(block.tobytes())
+                    handle.write(pool[start : start + m].tobytes())
                     done += m
                     start = (start + m) % (pool_n - 7)  # drift so tensors differ from each other
         paths.append(path)
@@ -362,11 +399,14 @@ def method_main(method: str, base: Path, tuned: Path) -> None:
     """Run one deep-compare method in this (fresh) process; print seconds, rchar, peak RSS."""
     read0 = rchar()
     start = time.perf_counter()
+    deep_cpu = 0.0
     if method.startswith("ours"):
         _, mode, workers = method.split(":")
         sb, st = open_folder(base.parent), open_folder(tuned.parent)
         fb, ft = inspect_snapshot(sb), inspect_snapshot(st)
+        cpu0 = time.process_time()  # every thread of this process
         result = deep_compare(fb, ft, sb, st, workers=int(workers), read_mode=mode)  # type: ignore[arg-type]
+        deep_cpu = time.process_time() - cpu0
         summary = result.as_json()["summary"]
     elif method == "processes":
         summary = _processes(base, tuned)
@@ -376,7 +416,7 @@ def method_main(method: str, base: Path, tuned: Path) -> None:
         raise SystemExit(f"unknown method {method}")
     seconds = time.perf_counter() - start
     print(json.dumps({
-        "seconds": seconds, "rchar": rchar() - read0, "summary": summary,
+        "seconds": seconds, "rchar": rchar() - read0, "summary": summary, "deep_cpu": deep_cpu,
         "peak_rss": max(peak_rss(), summary.get("peak_rss", 0)),
     }))  # fmt: skip
 
@@ -436,13 +476,16 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_method(method: str, base: Path, tuned: Path) -> dict[str, Any]:
+def run_method(
+    method: str, base: Path, tuned: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     cpu0 = children_cpu()
     out = subprocess.run(
         [sys.executable, __file__, "--method", method, "--base", str(base), "--tuned", str(tuned)],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
     )
     result: dict[str, Any] = json.loads(out.stdout)
     result["cpu"] = children_cpu() - cpu0  # includes interpreter start-up and inspection
@@ -498,6 +541,112 @@ def bench_deep(root: Path, gb: float, rows: list[dict[str, Any]], runs: int) -> 
             file=sys.stderr,
         )
     return base, tuned
+
+
+def before_package(ref: str, root: Path) -> Path:
+    """The `modelcards` package as it was at git revision `ref` (`git archive`), unpacked in a
+    folder to put first on PYTHONPATH: the same interpreter and libraries, the older code."""
+    target = root / "before"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", ref, "modelcards", "templates"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def timed_process(argv: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    """Wall seconds, CPU seconds and stdout of one process (`os.wait4`: its own CPU; not its
+    ru_maxrss, which starts from this process's size at the fork). `cwd` outside the
+    repository: `python -m` puts the working folder first on sys.path."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env, cwd=cwd)
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(f"{argv} failed: {err.read().decode(errors='replace')[-2000:]}")
+    return {"seconds": wall, "cpu": usage.ru_utime + usage.ru_stime, "stdout": out}
+
+
+def bench_deep_dtypes(
+    root: Path, gb: float, dtypes: list[str], rows: list[dict[str, Any]], runs: int, before: str
+) -> None:
+    """b2. `modelcards diff BASE TUNED --deep --format json` as a user runs it (fresh process,
+    imports and header inspection included) against `cat` of the same two files, warm cache,
+    per stored dtype; with `before`, the same command on that revision's package, interleaved."""
+    # as an installed package runs: its bytecode cached (pip writes it at install time)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    before_env = None
+    if before:
+        tree = str(before_package(before, root))
+        before_env = {**env, "PYTHONPATH": tree, "MODELCARDS_BENCH_PACKAGE": tree}
+    for dtype in dtypes:
+        base, tuned, layers = build_deep(root, gb, dtype)
+        size = base.stat().st_size + tuned.stat().st_size
+        label = f"b2. `diff --deep` command, 2 × {size / 2e9:.2f} GB {dtype} (warm cache)"
+        print(f"deep {dtype}: {layers} layers, 2 × {size / 2e9:.2f} GB", file=sys.stderr)
+        argv = [sys.executable, "-m", "modelcards", "diff", str(base.parent), str(tuned.parent),
+                "--deep", "--format", "json"]  # fmt: skip
+        commands = {"now": env}
+        if before_env is not None:
+            commands[f"before ({before})"] = before_env
+        timed_cat(base, tuned)  # warm the page cache
+        for name, command_env in commands.items():  # the bytecode caches; which code runs
+            where = "import modelcards.compare.deep.run as m; print(m.__file__)"
+            found = timed_process([sys.executable, "-c", where], command_env, root)["stdout"]
+            print(f"  {name}: {found.decode().strip()}", file=sys.stderr)
+        cat_wall, cat_cpu = float("inf"), float("inf")
+        best = {k: {"seconds": 1e9, "cpu": 1e9} for k in commands}
+        seen: dict[str, Any] = {}
+        inproc = {name: {"seconds": 1e9, "peak_rss": 0, "deep_cpu": 1e9} for name in commands}
+        for _ in range(runs):  # interleaved: a busy moment hits every method alike
+            wall, cpu = timed_cat(base, tuned)
+            cat_wall, cat_cpu = min(cat_wall, wall), min(cat_cpu, cpu)
+            for name, command_env in commands.items():
+                one = run_method("ours:mmap:1", base, tuned, command_env)
+                best_cpu = min(inproc[name]["deep_cpu"], one["deep_cpu"])
+                inproc[name] = {**min(inproc[name], one, key=lambda r: r["seconds"]),
+                                "deep_cpu": best_cpu}  # fmt: skip
+            for name, command_env in commands.items():
+                result = timed_process(argv, command_env, root)
+                summary = json.loads(result["stdout"])["deep"]["summary"]
+                seen.setdefault(name, (summary["changed"], summary["equal"]))
+                for key in ("seconds", "cpu"):
+                    best[name][key] = min(best[name][key], result[key])
+        print(f"  (changed, equal) tensors: {seen}", file=sys.stderr)
+        rows.append(dict(
+            bench=label, method="cat a b > /dev/null (baseline)", seconds=f"{cat_wall:.2f}",
+            ratio="1.00", read=human(size),
+            **{"CPU s": f"{cat_cpu:.2f} ({human(size / cat_cpu)}/s per core)"},
+        ))  # fmt: skip
+        for name, figures in inproc.items():
+            rows.append(dict(
+                bench=label, method=f"deep_compare alone, 1 thread, {name} (after inspection)",
+                seconds=f"{figures['seconds']:.2f}", read=human(size),
+                ratio=f"{cat_wall / figures['seconds']:.2f} ({human(size / figures['seconds'])}/s)",
+                **{"peak RSS": human(figures["peak_rss"]),
+                   "CPU s": f"{figures['deep_cpu']:.2f} ({human(size / figures['deep_cpu'])}/s per core)"},
+            ))  # fmt: skip
+        for name, figures in best.items():
+            rows.append(dict(
+                bench=label, method=f"modelcards diff --deep, {name}",
+                seconds=f"{figures['seconds']:.2f}",
+                ratio=f"{cat_wall / figures['seconds']:.2f} ({human(size / figures['seconds'])}/s)",
+                read=human(size),
+                **{"CPU s": f"{figures['cpu']:.2f} ({human(size / figures['cpu'])}/s per core)"},
+            ))  # fmt: skip
+        shutil.rmtree(base.parent, ignore_errors=True)
+        shutil.rmtree(tuned.parent, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -573,8 +722,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", choices=["sparse", "deep", "hash"], action="append")
+    parser.add_argument("--only", choices=["sparse", "deep", "hash", "dtypes"], action="append")
     parser.add_argument("--deep-gb", type=float, default=2.0, help="size of each deep file (GB)")
+    parser.add_argument(
+        "--dtypes",
+        default=",".join(DEEP_DTYPES),
+        help="stored dtypes of the b2 `diff --deep` pairs, comma-separated",
+    )
+    parser.add_argument(
+        "--before",
+        default="",
+        metavar="REF",
+        help="also time b2 with the modelcards package of git revision REF",
+    )
     parser.add_argument("--runs", type=int, default=3, help="best of N for each timing")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/modelcards-bench"))
     parser.add_argument("--keep", action="store_true", help="keep the big files")
@@ -585,7 +745,10 @@ def main() -> None:
     if args.method:
         method_main(args.method, args.base, args.tuned)
         return
-    only = set(args.only or ["sparse", "deep", "hash"])
+    only = set(args.only or ["sparse", "deep", "hash", "dtypes"])
+    dtypes = [d for d in args.dtypes.split(",") if d]
+    if not set(dtypes) <= set(DEEP_DTYPES):
+        parser.error(f"--dtypes: one of {', '.join(DEEP_DTYPES)}")
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at the start: {load}, CPU idle {idle_share():.0%}", file=sys.stderr)
     args.dir.mkdir(parents=True, exist_ok=True)
@@ -601,6 +764,8 @@ def main() -> None:
             )
             if "hash" in only:
                 bench_hash(base, rows, args.runs)
+        if "dtypes" in only:
+            bench_deep_dtypes(args.dir, args.deep_gb, dtypes, rows, args.runs, args.before)
     finally:
         if not args.keep:
             shutil.rmtree(args.dir, ignore_errors=True)
