@@ -13,8 +13,8 @@ import pytest
 from modelcards.project.build import render_project
 from modelcards.project.config import load_config
 from modelcards.publish.mkdocs_build import STAMP, Shard, build_site, plan_shards
-from modelcards.publish.site_units import read_stamp, source_units
 from modelcards.publish.site import site_pages, write_site
+from modelcards.publish.site_units import source_units
 from modelcards.render import make_environment
 from modelcards.safeio.errors import PublishError
 from modelfiles import git, run_modelcards
