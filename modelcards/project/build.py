@@ -31,6 +31,7 @@ from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.state import (
     ModelState,
     Progress,
+    ProjectReads,
     card_subject,
     model_state,
     previous_context,
@@ -259,13 +260,14 @@ def render_project(
         return base_manifests[snapshot.ref]
 
     entries = config.models if only is None else only
+    reads = ProjectReads.of(config)
     models: list[RenderedModel | None] = []  # None: rendered below
     todo: list[Prepared] = []
     for index, entry in enumerate(entries, 1):
         if progress:
             progress(f"[{index}/{len(entries)}] {entry.name}: reading {entry.path}")
         try:
-            state = model_state(config, entry, cache, git, online=online, lock=lock)
+            state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
             wants_deep = deep or config.deep
             current = (
                 None if at is not None else current_outputs(config, state, templates, wants_deep)

@@ -24,8 +24,10 @@ from modelcards.project.build import model_inputs, prepare
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.state import (
     ModelState,
+    ProjectReads,
     model_state,
     previous_context,
+    previous_member,
     previous_output,
     project_lock,
     project_templates_digest,
@@ -176,8 +178,9 @@ def check_project(
     rendered = 0
     cards: list[tuple[str, str, str]] = []
     env = make_environment(config.templates)
+    reads = ProjectReads.of(config)
     for entry in config.models:
-        state = model_state(config, entry, cache, git, online=online, lock=lock)
+        state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
         card_path = f"{entry.path}/README.md"
         card = state.existing_card
         changes = previous_output(config, config.root / entry.path / "CHANGES.md")
@@ -245,7 +248,9 @@ def check_project(
                 ]
                 stale = [Problem(p.model, p.file, p.reason, "".join(diffs) or None) for p in stale]
         problems.extend(stale)
-        problems.extend(_policy_problems(config, entry, fresh_json, recorded_json=card_json))
+        recorded_risks = _risks(card_json)
+        risks = recorded_risks if fresh_json is card_json else _risks(fresh_json)
+        problems.extend(_policy_problems(config, entry, risks, recorded_risks=recorded_risks))
     problems.extend(_check_site(config, project_templates_digest(config, site=True), cards))
     cache.save()
     ordered = sorted(problems, key=lambda p: KINDS.index(p.kind))  # stable: models keep order
@@ -294,19 +299,18 @@ def _changed_facts(
 
 
 def _risks(card_json: str | None) -> list[Any]:
-    risks = previous_context(card_json).get("risks")
+    risks = previous_member(card_json, "risks")
     return risks if isinstance(risks, list) else []
 
 
 def _policy_problems(
-    config: ProjectConfig, entry: ModelEntry, card_json: str | None, *, recorded_json: str | None
+    config: ProjectConfig, entry: ModelEntry, risks: list[Any], *, recorded_risks: list[Any]
 ) -> list[Problem]:
     """Findings the policy does not accept, from the card as it is or (for a stale card) as
     build would write it now; those the committed card does not record are marked new."""
-    risks = _risks(card_json)
     recorded = {  # as text: a hand-edited card.json may hold anything there
         (str(r.get("rule")), str(r.get("file")), str(r.get("message")))
-        for r in _risks(recorded_json)
+        for r in recorded_risks
         if isinstance(r, dict)
     }
     problems = []
