@@ -173,3 +173,94 @@ def test_check_still_fails_a_finding_of_a_current_card(repo: Path) -> None:
     assert result.returncode == 1
     assert "not waived" in result.stdout
     assert "stale" not in result.stdout
+
+
+def test_tag_patterns_match_as_fnmatch_does() -> None:
+    import fnmatch
+
+    from modelcards.history.gitlog import _matching
+
+    names = sorted(["v1", "v1.0", "v10", "a/v1", "a/v2", "ab/v1", "a/x", "[a]/v1", "a*/v1", ""])
+    for pattern in ["v*", "a/v*", "ab/v*", "*", "a/v1", "[a]/v*", "a*/v*", "a?/v*", "x*", "a\\/v*"]:
+        assert _matching(names, pattern) == fnmatch.filter(names, pattern), pattern
+
+
+def test_generated_blocks_are_found_as_the_regular_expression_finds_them() -> None:
+    from modelcards.render.card_blocks import BLOCK, blocks
+
+    rng = random.Random(5)
+    pieces = [
+        "<!-- modelcards:begin a -->\n",
+        "<!-- modelcards:end a -->",
+        "<!-- modelcards:begin b-1 -->\n",
+        "<!-- modelcards:end b-1 -->",
+        "<!-- modelcards:begin a -->",  # no newline: not a begin marker
+        "<!-- modelcards:begin A -->\n",  # not a name
+        "<!-- modelcards:end b -->",
+        "<!-- modelcards:begin ",
+        "\n",
+        "text ",
+        "é",
+    ]
+    for _ in range(2000):
+        body = "".join(rng.choices(pieces, k=rng.randint(0, 12)))
+        expected = [(m.start(), m.end(), m.group("name")) for m in BLOCK.finditer(body)]
+        assert list(blocks(body)) == expected, body
+
+
+def test_the_shortest_lfs_pointer_is_still_read_as_one(tmp_path: Path) -> None:
+    from modelcards.resolve import open_folder
+    from modelcards.resolve.snapshot import MIN_LFS_POINTER_BYTES
+
+    pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 0"
+    assert len(pointer) == MIN_LFS_POINTER_BYTES
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "w.bin").write_bytes(pointer)
+    (tmp_path / "m" / "tiny.json").write_bytes(b"{}")
+    files = {f.path: f for f in open_folder(tmp_path / "m").files()}
+    assert files["w.bin"].lfs_pointer and files["w.bin"].sha256 == "a" * 64
+    assert not files["tiny.json"].lfs_pointer
+
+
+def outputs_of(root: Path) -> dict[str, bytes]:
+    names = ("README.md", "CHANGES.md", "card.json", "weight-changes.svg")
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.name in names and ".git" not in p.parts and "models" in p.parts
+    }
+
+
+def test_a_build_after_a_change_writes_what_a_build_from_scratch_writes(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the changed model is rendered again; the others are kept from disk — and the
+    result is byte for byte what a build that renders every model writes."""
+    import shutil
+
+    assert run_modelcards("build", "-q", "--no-site", cwd=repo).returncode == 0
+    # a first card is made from the author's README; rendered again, from the README build
+    # wrote (whose front matter now names the base, one more claim): from then on the same
+    for generated in repo.rglob("card.json"):
+        generated.unlink()
+    assert run_modelcards("build", "-q", "--no-site", cwd=repo).returncode == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "docs: cards")
+    again = run_modelcards("build", "--no-site", "--format", "json", cwd=repo)
+    assert json.loads(again.stdout)["written"] == []  # nothing changed: nothing written
+    config = repo / "models/chat-tuned/config.json"
+    data = json.loads(config.read_text())
+    data["rope_theta"] = 123456.0
+    config.write_text(json.dumps(data, indent=2))
+    git(repo, "commit", "-qam", "feat: another rope_theta")
+    scratch = tmp_path / "scratch"
+    shutil.copytree(repo, scratch, symlinks=True)
+    for generated in [*scratch.rglob("card.json"), *scratch.rglob("CHANGES.md")]:
+        generated.unlink()  # nothing left to keep: every model is rendered
+    monkeypatch.setenv("MODELCARDS_CACHE", str(tmp_path / "fresh-hashes.json"))
+    incremental = run_modelcards("build", "--no-site", "--format", "json", cwd=repo)
+    assert incremental.returncode == 0, incremental.stderr
+    written = json.loads(incremental.stdout)["written"]
+    assert written and all(path.startswith("models/chat-tuned/") for path in written)
+    assert run_modelcards("build", "-q", "--no-site", cwd=scratch).returncode == 0
+    assert outputs_of(repo) == outputs_of(scratch)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -39,6 +41,7 @@ from modelcards.resolve.snapshot import (
     undecodable_name,
 )
 from modelcards.safeio.errors import ResolveError
+from modelcards.safeio.textfile import real_path
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
 CARD_JSON = "card.json"
@@ -159,6 +162,21 @@ def _parse_log(out: str, expected: list[str]) -> list[_LoggedCommit]:
     return commits
 
 
+def _matching(names: list[str], pattern: str) -> list[str]:
+    """`fnmatch.filter(names, pattern)` for sorted `names`; a pattern whose one wildcard is a
+    final `*` (every model's default, `<folder>/v*`) is a prefix, found by bisection rather
+    than compiled into one more regular expression per model."""
+    prefix = pattern[:-1]
+    if os.name != "posix" or not pattern.endswith("*") or any(c in prefix for c in "*?["):
+        return fnmatch.filter(names, pattern)
+    found = []
+    at = bisect.bisect_left(names, prefix)
+    while at < len(names) and names[at].startswith(prefix):
+        found.append(names[at])
+        at += 1
+    return found
+
+
 def _under(names: list[str] | tuple[str, ...], paths: list[str]) -> set[str]:
     """The names (sorted) equal to or under one of `paths` ("" is the top): each path's names
     are one run of the sorted list, found by bisection, so a commit of 5,000 files costs a
@@ -205,11 +223,13 @@ class ProjectGit:
         self._by_path_source: dict[str, list[int]] | None = None
         self._remote: tuple[str | None] | None = None
         self._all_tags: list[tuple[str, str, str]] | None = None
+        self._tag_names: list[str] | None = None  # sorted
         self._release_of: dict[tuple[str, ...], dict[str, str]] = {}
         self._tree: list[tuple[str, str]] | None = None  # (path, blob) of small blobs, sorted
         self._changed: list[str] | None = None  # work-tree paths that differ from HEAD
         self._status: WorkTreeChanges | None = None
         self._ancestors: dict[str, frozenset[str]] = {}
+        self._relatives: dict[str, str] = {}  # project path → path from the top
         self.shallow = self.repo is not None and (Path(self.repo.common_dir) / "shallow").exists()
 
     # -- the few git calls ------------------------------------------------------------------
@@ -245,8 +265,9 @@ class ProjectGit:
                     name, peeled, obj, date = line.split("\x1f")
                     if (peeled or obj) in reachable:
                         self._all_tags.append((name, peeled or obj, date))
-        names = [t[0] for t in self._all_tags]
-        matched = {name for pattern in patterns for name in fnmatch.filter(names, pattern)}
+        if self._tag_names is None:
+            self._tag_names = sorted(t[0] for t in self._all_tags)
+        matched = {name for pattern in patterns for name in _matching(self._tag_names, pattern)}
         return [t for t in self._all_tags if t[0] in matched]
 
     def remote(self) -> str | None:
@@ -264,8 +285,10 @@ class ProjectGit:
 
     def _relative(self, path: str) -> str:
         assert self.top is not None
-        rel = (self.project_root / path).resolve().relative_to(self.top).as_posix()
-        return "" if rel == "." else rel
+        if path not in self._relatives:  # the site folders are asked for by every model
+            rel = real_path(self.project_root / path).relative_to(self.top).as_posix()
+            self._relatives[path] = "" if rel == "." else rel
+        return self._relatives[path]
 
     def _touches(self, paths: list[str], *, sources_only: bool = False) -> list[_LoggedCommit]:
         """Commits that changed a file at or under one of `paths`, newest first (indexed once);
@@ -449,18 +472,23 @@ class ProjectGit:
                     self._tree.append((path, fields[2]))
             self._tree.sort()
         try:
-            rel = folder.resolve().relative_to(self.top or folder).as_posix()
+            rel = real_path(folder).relative_to(self.top or folder).as_posix()
         except ValueError:
             return {}
         prefix = "" if rel == "." else rel + "/"
         oids: dict[str, str] = {}
-        for path, blob in self._tree[bisect.bisect_left(self._tree, (prefix, "")) :]:
-            if not path.startswith(prefix):
-                break  # sorted: the folder's files are one run
-            local = (self.top or folder) / path
-            if not local.is_file() or local.stat().st_size <= MAX_LFS_POINTER_BYTES:
+        top = str(self.top or folder)
+        at = bisect.bisect_left(self._tree, (prefix, ""))
+        while at < len(self._tree) and self._tree[at][0].startswith(prefix):
+            path, blob = self._tree[at]  # sorted: the folder's files are one run
+            at += 1
+            try:
+                info = os.stat(os.path.join(top, path))
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode) or info.st_size <= MAX_LFS_POINTER_BYTES:
                 continue  # not smudged: the snapshot reads the pointer itself
             pointer = parse_lfs_pointer(self.repo.odb.stream(bytes.fromhex(blob)).read())
-            if pointer is not None and local.stat().st_size == pointer.size:
+            if pointer is not None and info.st_size == pointer.size:
                 oids[path[len(prefix) :]] = pointer.oid
         return oids

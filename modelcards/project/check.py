@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git.exc import GitCommandError
-
 from modelcards.assess.findings import Severity
 from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
-from modelcards.project.build import model_inputs, prepare
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.state import (
     ModelState,
@@ -33,8 +30,6 @@ from modelcards.project.state import (
     project_templates_digest,
     site_folders,
 )
-from modelcards.publish.site import MARKER, site_settings
-from modelcards.render import make_environment, render_model
 from modelcards.render.fingerprint import (
     front_matter_of,
     outputs_fingerprint,
@@ -90,6 +85,8 @@ class CheckReport:
 
 def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
     """Project-relative paths changed in BASE_REF...HEAD."""
+    from git.exc import GitCommandError
+
     try:
         repo = open_git_repository(config.root)
         top = Path(repo.working_tree_dir or config.root).resolve()
@@ -177,7 +174,7 @@ def check_project(
     problems: list[Problem] = []
     rendered = 0
     cards: list[tuple[str, str, str]] = []
-    env = make_environment(config.templates)
+    env = None  # made for the first stale card: a current one renders nothing
     reads = ProjectReads.of(config)
     for entry in config.models:
         state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
@@ -228,7 +225,11 @@ def check_project(
                 )
         fresh_json = card_json
         if stale:
+            from modelcards.project.build import model_inputs, prepare
+            from modelcards.render import make_environment, render_model
+
             rendered += 1
+            env = env or make_environment(config.templates)
             model = render_model(
                 model_inputs(config, prepare(config, state, git)),
                 env,
@@ -346,6 +347,8 @@ def _check_site(
     folder = config.root / config.site.dir
     if not config.site.enabled or not folder.is_dir():
         return []
+    from modelcards.publish.site import MARKER, site_settings
+
     marker_file = f"{config.site.dir}/{MARKER}"
     recorded = read_site_marker(previous_output(config, folder / MARKER) or "")
     if recorded is None:

@@ -26,12 +26,12 @@ from modelcards.inspect import (
 )
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.render.context import CardSubject
-from modelcards.render.environment import builtin_templates
 from modelcards.render.fingerprint import (
     base_identity,
     inputs_fingerprint,
     templates_digest,
 )
+from modelcards.render.template_files import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
 from modelcards.resolve.hubid import classify_base_name
