@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="best of N for check and start-up")
     args = parser.parse_args()
     build_args = ["build", "-q", "--format", "json"] + ([] if args.site else ["--no-site"])
+    # as an installed package runs: with its bytecode cached (the first run here writes it)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
         small = Path(tmp) / "small"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from modelcards.render.fingerprint import (
 from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
 from modelcards.safeio.errors import ConfigError, ResolveError
 from modelcards.safeio.hashcache import HashCache
+from modelcards.safeio.textfile import real_path
 
 REBUILD = "run `modelcards build` and commit the result"
 POLICY_RULES = frozenset({"MC701", "MC702"})  # governance items and card sections policy requires
@@ -180,8 +182,9 @@ def check_project(
         state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
         card_path = f"{entry.path}/README.md"
         card = state.existing_card
-        changes = previous_output(config, config.root / entry.path / "CHANGES.md")
-        card_json = previous_output(config, config.root / entry.path / "card.json")
+        folder = config.root / entry.path
+        changes = previous_output(config, folder / "CHANGES.md", reads.real_root)
+        card_json = previous_output(config, folder / "card.json", reads.real_root)
         cards.append((card or "", changes or "", card_json or ""))
         stale: list[Problem] = []
         recorded = read_fingerprint(card) if card is not None else None
@@ -364,10 +367,10 @@ def _check_site(
         return [
             Problem(None, marker_file, f"the site is older than the cards; {REBUILD}", kind="site")
         ]
+    real_root = real_path(config.root)
     files = {
-        path.relative_to(config.root).as_posix(): previous_output(config, path) or ""
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MARKER
+        rel: previous_output(config, config.root / rel, real_root) or ""
+        for rel in _site_sources(config)
     }
     if site_outputs(files) != recorded[1]:
         return [
@@ -379,6 +382,21 @@ def _check_site(
             )
         ]
     return []
+
+
+def _site_sources(config: ProjectConfig) -> list[str]:
+    """Project-relative paths of the files in the site's source folder but its marker — what
+    `folder.rglob("*")` and `is_file()` list, walked as strings (thousands of pages)."""
+    from modelcards.publish.site import MARKER
+
+    top = config.root / config.site.dir
+    found = []
+    for current, _dirs, names in os.walk(top):  # symlinked folders are listed, not entered
+        for name in names:
+            full = os.path.join(current, name)
+            if name != MARKER and os.path.isfile(full):
+                found.append(Path(os.path.relpath(full, config.root)).as_posix())
+    return sorted(found)
 
 
 def summary(report: CheckReport) -> str:

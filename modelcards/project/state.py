@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelcards.assess.policy import today
 from modelcards.history import History, ProjectGit
@@ -25,7 +25,6 @@ from modelcards.inspect import (
     manifest_files,
 )
 from modelcards.project.config import ModelEntry, ProjectConfig
-from modelcards.render.context import CardSubject
 from modelcards.render.fingerprint import (
     base_identity,
     inputs_fingerprint,
@@ -46,7 +45,10 @@ from modelcards.resolve.lock import (
 from modelcards.safeio.errors import InspectError, ModelcardsError, ResolveError
 from modelcards.safeio.hashcache import HashCache
 from modelcards.safeio.jsonfile import loads_strict
-from modelcards.safeio.textfile import read_project_text
+from modelcards.safeio.textfile import read_project_text, real_path
+
+if TYPE_CHECKING:
+    from modelcards.render.context import CardSubject
 
 Progress = Callable[[str], None]
 UNAVAILABLE_OFFLINE = (
@@ -124,6 +126,8 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
 
 def card_subject(entry: ModelEntry) -> CardSubject:
     """What render needs of a config entry (render knows nothing of the config)."""
+    from modelcards.render.context import CardSubject  # the context's module: 0.1 s to load
+
     return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card)
 
 
@@ -131,22 +135,26 @@ def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> st
     return templates_digest([config.templates, builtin_templates()], site=site)
 
 
-def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
+def existing_card(
+    config: ProjectConfig, entry: ModelEntry, real_root: Path | None = None
+) -> str | None:
     return read_project_text(
         config.root / entry.path / "README.md",
         root=config.root,
         file=f"{entry.path}/README.md",
         max_bytes=MAX_TEXT_BYTES,
         error=InspectError,
+        real_root=real_root,
     )
 
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a card.json of tens of thousands of files
 
 
-def previous_output(config: ProjectConfig, path: Path) -> str | None:
+def previous_output(config: ProjectConfig, path: Path, real_root: Path | None = None) -> str | None:
     """A file the last build wrote, or None when it is absent or not one we could have written
-    (a link, a FIFO, too large, not UTF-8): then the model is simply stale."""
+    (a link, a FIFO, too large, not UTF-8): then the model is simply stale. `real_root`: the
+    project root resolved, for a caller reading thousands of them."""
     try:
         return read_project_text(
             path,
@@ -154,6 +162,7 @@ def previous_output(config: ProjectConfig, path: Path) -> str | None:
             file=str(path),
             max_bytes=MAX_OUTPUT_BYTES,
             error=InspectError,
+            real_root=real_root,
         )
     except ModelcardsError:
         return None
@@ -186,11 +195,12 @@ class ProjectReads:
     the sorted paths, and every base read once."""
 
     nested: dict[str, frozenset[str]]
+    real_root: Path  # the project root resolved once, for the thousands of files read below it
     bases: dict[tuple[str | None, str | None, str | None], BaseRead] = field(default_factory=dict)
 
     @classmethod
     def of(cls, config: ProjectConfig) -> ProjectReads:
-        return cls(all_nested_outputs(config))
+        return cls(all_nested_outputs(config), real_path(config.root))
 
 
 def previous_member(card_json: str | None, key: str) -> Any:
@@ -231,7 +241,7 @@ def model_state(
         folder = config.root / entry.path
         snapshot: Snapshot = open_folder(folder, project_root=config.root)
         known = git.clean_lfs_oids(folder)
-        card = existing_card(config, entry)
+        card = existing_card(config, entry, reads.real_root)
     else:
         snapshot = open_git_reference(f"git:{at}:{entry.path}", project_root=config.root)
         known = {}

@@ -39,17 +39,24 @@ def real_path(path: Path) -> Path:
 
 
 def read_project_text(
-    path: Path, *, root: Path, file: str, max_bytes: int, error: type[ModelcardsError]
+    path: Path,
+    *,
+    root: Path,
+    file: str,
+    max_bytes: int,
+    error: type[ModelcardsError],
+    real_root: Path | None = None,
 ) -> str | None:
     """The UTF-8 text at `path`, or None when there is no such file; `error` naming `file` when
-    it resolves outside `root`, is not a regular file, is larger than `max_bytes` or not UTF-8."""
+    it resolves outside `root`, is not a regular file, is larger than `max_bytes` or not UTF-8.
+    `real_root`: `real_path(root)`, when the caller reads many files of one project."""
     if not os.path.lexists(path):
         return None
     try:
         real = real_path(path)
     except (OSError, RuntimeError):
         raise error("cannot be resolved (a symlink loop?)", file=file) from None
-    if not real.is_relative_to(real_path(root)):
+    if not real.is_relative_to(real_root or real_path(root)):
         raise error("is a symlink to a file outside the project: not read", file=file)
     try:
         fd = os.open(real, os.O_RDONLY | _NONBLOCK)
