@@ -1,7 +1,12 @@
-"""Bench: `modelcards check` on 100 models and thousands of commits, when nothing changed.
+"""Bench: `modelcards check` and a `build` with nothing changed, on N models and thousands of
+commits; and how long the short commands take to start.
 
-Baseline, timed in the same run on the same repository: the first `build --no-site`, which
-renders every card. Prints a Markdown table. Usage: python bench/check_scale.py [--models 100] [--commits 3000]
+Baseline, timed in the same run on the same repository: the first `build`, which renders every
+card (and, with --site, builds the site). Start-up is timed against `python -c pass`, on a
+one-model project. Prints Markdown tables, wall and CPU seconds (CPU counts git, mkdocs and
+render workers too: the steadier figure on a shared machine).
+
+    python bench/check_scale.py [--models 100] [--commits 3000] [--site] [--runs 5]
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -74,41 +80,107 @@ def make_repo(root: Path, models: int, commits: int) -> None:
         git(root, "tag", f"v{n}", f"main~{commits - 1 - n}")
 
 
-def timed(args: list[str], repo: Path) -> float:
+def run(args: list[str], repo: Path) -> tuple[float, float, str]:
+    """(wall s, CPU s of the process and its children — git, mkdocs, workers —, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "modelcards", *args], cwd=repo, check=True,
-                   capture_output=True)  # fmt: skip
-    return time.perf_counter() - start
+    done = subprocess.run(args, cwd=repo, check=False, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout
+
+
+def modelcards(*args: str) -> list[str]:
+    return [sys.executable, "-m", "modelcards", *args]
+
+
+def best_of(
+    runs: int, commands: dict[str, tuple[list[str], Path]]
+) -> dict[str, tuple[float, float]]:
+    """Best wall and best CPU of each command, the commands interleaved round by round (so
+    that a busy moment of the shared machine falls on all of them alike)."""
+    best = {label: (float("inf"), float("inf")) for label in commands}
+    for _ in range(runs):
+        for label, (args, cwd) in commands.items():
+            wall, cpu, _out = run(args, cwd)
+            best[label] = (min(best[label][0], wall), min(best[label][1], cpu))
+    return best
+
+
+def make_small(root: Path) -> None:
+    """One tiny model and its base, built and committed: what start-up is timed on."""
+    make_repo(root, 1, 1)
+    run(modelcards("build", "--no-site", "-q"), root)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "docs: card")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--commits", type=int, default=3000)
+    parser.add_argument("--site", action="store_true", help="build the site too (cards + site)")
+    parser.add_argument("--runs", type=int, default=5, help="best of N for check and start-up")
     args = parser.parse_args()
+    build_args = ["build", "-q", "--format", "json"] + ([] if args.site else ["--no-site"])
+    # as an installed package runs: with its bytecode cached (the first run here writes it)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
         repo = Path(tmp) / "repo"
+        small = Path(tmp) / "small"
         os.environ["MODELCARDS_CACHE"] = str(Path(tmp) / "hashes.json")
         t0 = time.perf_counter()
         make_repo(repo, args.models, args.commits)
+        make_small(small)
         setup = time.perf_counter() - t0
-        build_cold = timed(["build", "--no-site", "-q"], repo)
+        first = run(modelcards(*build_args), repo)
         git(repo, "add", "-A")
         git(repo, "commit", "-qm", "docs: cards")
-        build_warm = timed(["build", "--no-site", "-q"], repo)
-        check = min(timed(["check"], repo) for _ in range(3))
-        empty = min(timed(["--version"], repo) for _ in range(3))
-    print(f"{args.models} models, {args.commits} commits (repository made in {setup:.1f} s)\n")
-    print("| run | seconds | vs first build (every card rendered) |")
-    print("|---|---|---|")
+        again = run(modelcards(*build_args), repo)
+        written = json.loads(again[2])["written"]
+        assert written == [], f"a build with nothing changed wrote {written[:5]}"
+        timings = best_of(
+            args.runs,
+            {
+                "pass": ([sys.executable, "-c", "pass"], small),
+                "help": (modelcards("--help"), small),
+                "diff": (modelcards("diff", "base", "models/m000", "--format", "json"), small),
+                "check1": (modelcards("check"), small),
+                "check": (modelcards("check"), repo),
+            },
+        )
+    load = os.getloadavg()
+    what = "cards and site" if args.site else "cards, --no-site"
+    print(
+        f"{args.models} models, {args.commits} commits, {what} (repository made in {setup:.1f} s)"
+    )
+    print(f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
+    print("| run | wall s | CPU s | wall vs first build | CPU vs first build |")
+    print("|---|---:|---:|---:|---:|")
     rows = [
-        ("`modelcards --version` (interpreter start)", empty),
-        ("`modelcards check`, nothing changed (best of 3)", check),
-        ("`modelcards build --no-site` again, nothing changed", build_warm),
-        ("`modelcards build --no-site`, first run (baseline)", build_cold),
+        (f"`modelcards check`, nothing changed (best of {args.runs})", timings["check"]),
+        ("`modelcards build` again, nothing changed (0 files written)", again[:2]),
+        ("`modelcards build`, first run (baseline)", first[:2]),
     ]
-    for label, seconds in rows:
-        print(f"| {label} | {seconds:.2f} | {seconds / build_cold:.3f} |")
+    for label, (wall, cpu) in rows:
+        print(
+            f"| {label} | {wall:.2f} | {cpu:.2f} | {wall / first[0]:.3f} | {cpu / first[1]:.3f} |"
+        )
+    print(f"\nStart-up (best of {args.runs}, interleaved), against a bare interpreter:\n")
+    print("| command | wall s | CPU s | wall − `python -c pass` |")
+    print("|---|---:|---:|---:|")
+    base = timings["pass"][0]
+    for label, key in [
+        ("`python -c pass` (baseline)", "pass"),
+        ("`modelcards --help`", "help"),
+        ("`modelcards diff` (headers only, one small pair)", "diff"),
+        ("`modelcards check` (one model)", "check1"),
+    ]:
+        wall, cpu = timings[key]
+        print(f"| {label} | {wall:.3f} | {cpu:.3f} | {wall - base:.3f} |")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -39,6 +41,7 @@ from modelcards.resolve.snapshot import (
     undecodable_name,
 )
 from modelcards.safeio.errors import ResolveError
+from modelcards.safeio.textfile import real_path
 
 GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
 CARD_JSON = "card.json"
@@ -101,7 +104,7 @@ EMPTY = History(repository=None, in_git=False, last_commit=None, releases=())
 class _LoggedCommit:
     commit: Commit
     parents: tuple[str, ...]
-    files: tuple[str, ...]  # relative to the repository's top
+    files: tuple[str, ...]  # relative to the repository's top, sorted (see `_under`)
 
 
 def strip_credentials(url: str) -> str:
@@ -152,11 +155,45 @@ def _parse_log(out: str, expected: list[str]) -> list[_LoggedCommit]:
         if not _SHA.fullmatch(sha) or not all(_SHA.fullmatch(p) for p in parents.split()):
             break
         commits.append(_LoggedCommit(
-            _commit(sha, date, author, subject), tuple(parents.split()), tuple(names)
+            _commit(sha, date, author, subject), tuple(parents.split()), tuple(sorted(names))
         ))  # fmt: skip
     if [c.commit.sha for c in commits] != expected:
         raise ResolveError("git log output does not match git rev-list; history not read")
     return commits
+
+
+def _matching(names: list[str], pattern: str) -> list[str]:
+    """`fnmatch.filter(names, pattern)` for sorted `names`; a pattern whose one wildcard is a
+    final `*` (every model's default, `<folder>/v*`) is a prefix, found by bisection rather
+    than compiled into one more regular expression per model."""
+    prefix = pattern[:-1]
+    if os.name != "posix" or not pattern.endswith("*") or any(c in prefix for c in "*?["):
+        return fnmatch.filter(names, pattern)
+    found = []
+    at = bisect.bisect_left(names, prefix)
+    while at < len(names) and names[at].startswith(prefix):
+        found.append(names[at])
+        at += 1
+    return found
+
+
+def _under(names: list[str] | tuple[str, ...], paths: list[str]) -> set[str]:
+    """The names (sorted) equal to or under one of `paths` ("" is the top): each path's names
+    are one run of the sorted list, found by bisection, so a commit of 5,000 files costs a
+    model of 1,000 a few steps, not a scan."""
+    if "" in paths:
+        return set(names)
+    found: set[str] = set()
+    for path in paths:
+        start = bisect.bisect_left(names, path)
+        if start < len(names) and names[start] == path:
+            found.add(path)
+        prefix = path.rstrip("/") + "/"
+        at = bisect.bisect_left(names, prefix, start)
+        while at < len(names) and names[at].startswith(prefix):
+            found.add(names[at])
+            at += 1
+    return found
 
 
 class ProjectGit:
@@ -186,11 +223,13 @@ class ProjectGit:
         self._by_path_source: dict[str, list[int]] | None = None
         self._remote: tuple[str | None] | None = None
         self._all_tags: list[tuple[str, str, str]] | None = None
+        self._tag_names: list[str] | None = None  # sorted
         self._release_of: dict[tuple[str, ...], dict[str, str]] = {}
         self._tree: list[tuple[str, str]] | None = None  # (path, blob) of small blobs, sorted
         self._changed: list[str] | None = None  # work-tree paths that differ from HEAD
         self._status: WorkTreeChanges | None = None
         self._ancestors: dict[str, frozenset[str]] = {}
+        self._relatives: dict[str, str] = {}  # project path → path from the top
         self.shallow = self.repo is not None and (Path(self.repo.common_dir) / "shallow").exists()
 
     # -- the few git calls ------------------------------------------------------------------
@@ -226,8 +265,9 @@ class ProjectGit:
                     name, peeled, obj, date = line.split("\x1f")
                     if (peeled or obj) in reachable:
                         self._all_tags.append((name, peeled or obj, date))
-        names = [t[0] for t in self._all_tags]
-        matched = {name for pattern in patterns for name in fnmatch.filter(names, pattern)}
+        if self._tag_names is None:
+            self._tag_names = sorted(t[0] for t in self._all_tags)
+        matched = {name for pattern in patterns for name in _matching(self._tag_names, pattern)}
         return [t for t in self._all_tags if t[0] in matched]
 
     def remote(self) -> str | None:
@@ -245,8 +285,10 @@ class ProjectGit:
 
     def _relative(self, path: str) -> str:
         assert self.top is not None
-        rel = (self.project_root / path).resolve().relative_to(self.top).as_posix()
-        return "" if rel == "." else rel
+        if path not in self._relatives:  # the site folders are asked for by every model
+            rel = real_path(self.project_root / path).relative_to(self.top).as_posix()
+            self._relatives[path] = "" if rel == "." else rel
+        return self._relatives[path]
 
     def _touches(self, paths: list[str], *, sources_only: bool = False) -> list[_LoggedCommit]:
         """Commits that changed a file at or under one of `paths`, newest first (indexed once);
@@ -346,7 +388,7 @@ class ProjectGit:
         sources = [
             c
             for c in self._touches(paths, sources_only=True)
-            if not skip or self._source_files(list(c.files), paths, skip)
+            if not skip or self._source_files(c.files, paths, skip)
         ]
         folder = paths[0]
         # card.json is written by build alone (a README may be the author's, from before)
@@ -359,9 +401,7 @@ class ProjectGit:
             if all(c.commit.sha in before or c is carrier for c in sources):
                 described = [c for c in sources if c.commit.sha in before]
                 pending = (
-                    self._source_files(list(carrier.files), paths, skip)
-                    if carrier in sources
-                    else []
+                    self._source_files(carrier.files, paths, skip) if carrier in sources else []
                 )
                 tags_before = set(before)
             else:
@@ -391,16 +431,13 @@ class ProjectGit:
 
     @staticmethod
     def _source_files(
-        changed: list[str], paths: list[str], skip: tuple[str, ...] = ()
+        changed: list[str] | tuple[str, ...], paths: list[str], skip: tuple[str, ...] = ()
     ) -> list[str]:
-        """The files among `changed` at or under `paths` that build does not write."""
-        prefixes = tuple(p.rstrip("/") + "/" for p in paths if p)
+        """The files among `changed` (sorted) at or under `paths` that build does not write."""
         return sorted(
             name
-            for name in changed
-            if name.split("/")[-1] not in GENERATED_NAMES
-            and not name.startswith(skip)
-            and ("" in paths or name in paths or name.startswith(prefixes))
+            for name in _under(changed, paths)
+            if name.split("/")[-1] not in GENERATED_NAMES and not name.startswith(skip)
         )
 
     def last_commit(self, paths: tuple[str, ...]) -> str | None:
@@ -435,18 +472,23 @@ class ProjectGit:
                     self._tree.append((path, fields[2]))
             self._tree.sort()
         try:
-            rel = folder.resolve().relative_to(self.top or folder).as_posix()
+            rel = real_path(folder).relative_to(self.top or folder).as_posix()
         except ValueError:
             return {}
         prefix = "" if rel == "." else rel + "/"
         oids: dict[str, str] = {}
-        for path, blob in self._tree[bisect.bisect_left(self._tree, (prefix, "")) :]:
-            if not path.startswith(prefix):
-                break  # sorted: the folder's files are one run
-            local = (self.top or folder) / path
-            if not local.is_file() or local.stat().st_size <= MAX_LFS_POINTER_BYTES:
+        top = str(self.top or folder)
+        at = bisect.bisect_left(self._tree, (prefix, ""))
+        while at < len(self._tree) and self._tree[at][0].startswith(prefix):
+            path, blob = self._tree[at]  # sorted: the folder's files are one run
+            at += 1
+            try:
+                info = os.stat(os.path.join(top, path))
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode) or info.st_size <= MAX_LFS_POINTER_BYTES:
                 continue  # not smudged: the snapshot reads the pointer itself
             pointer = parse_lfs_pointer(self.repo.odb.stream(bytes.fromhex(blob)).read())
-            if pointer is not None and local.stat().st_size == pointer.size:
+            if pointer is not None and info.st_size == pointer.size:
                 oids[path[len(prefix) :]] = pointer.oid
         return oids

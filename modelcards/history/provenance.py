@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
+from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.hashcache import HashCache
 from modelcards.safeio.hashing import BLOCK_BYTES as BLOCK
@@ -17,8 +18,8 @@ from modelcards.safeio.hashing import BLOCK_BYTES as BLOCK
 def sha256_of(snapshot: Snapshot, entry: FileEntry, cache: HashCache) -> str:
     """The sha256 of one file: from the cache, else streamed through the snapshot."""
     local = snapshot.local_file(entry.path)
-    if local is not None:
-        return cache.file_sha256(local)
+    if local is not None:  # a folder's walk has resolved its files' paths
+        return cache.file_sha256(local, resolved=isinstance(snapshot, LocalSnapshot))
     if entry.blob_id and (known := cache.blob_sha256(entry.blob_id)):
         return known
     digest = hashlib.sha256()

@@ -31,6 +31,7 @@ from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.state import (
     ModelState,
     Progress,
+    ProjectReads,
     card_subject,
     model_state,
     previous_context,
@@ -197,7 +198,11 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
 
 
 def current_outputs(
-    config: ProjectConfig, state: ModelState, templates: str, deep: bool
+    config: ProjectConfig,
+    state: ModelState,
+    templates: str,
+    deep: bool,
+    real_root: Path | None = None,
 ) -> RenderedModel | None:
     """The model's files as they are on disk, when its fingerprints say build would write them
     again unchanged (so a large project rebuilds only what changed, and mtimes stay put)."""
@@ -206,9 +211,9 @@ def current_outputs(
     if card is None or recorded is None:
         return None
     folder = config.root / state.entry.path
-    changes = previous_output(config, folder / "CHANGES.md")
-    card_json = previous_output(config, folder / "card.json")
-    heatmap = previous_output(config, folder / "weight-changes.svg")
+    changes = previous_output(config, folder / "CHANGES.md", real_root)
+    card_json = previous_output(config, folder / "card.json", real_root)
+    heatmap = previous_output(config, folder / "weight-changes.svg", real_root)
     context = previous_context(card_json)
     if (
         changes is None
@@ -259,16 +264,19 @@ def render_project(
         return base_manifests[snapshot.ref]
 
     entries = config.models if only is None else only
+    reads = ProjectReads.of(config)
     models: list[RenderedModel | None] = []  # None: rendered below
     todo: list[Prepared] = []
     for index, entry in enumerate(entries, 1):
         if progress:
             progress(f"[{index}/{len(entries)}] {entry.name}: reading {entry.path}")
         try:
-            state = model_state(config, entry, cache, git, online=online, lock=lock)
+            state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
             wants_deep = deep or config.deep
             current = (
-                None if at is not None else current_outputs(config, state, templates, wants_deep)
+                None
+                if at is not None
+                else current_outputs(config, state, templates, wants_deep, reads.real_root)
             )
             prepared = (
                 None if current else prepare(config, state, git, base_manifest, deep=wants_deep)

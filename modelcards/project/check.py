@@ -11,28 +11,26 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git.exc import GitCommandError
-
 from modelcards.assess.findings import Severity
 from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
-from modelcards.project.build import model_inputs, prepare
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.state import (
     ModelState,
+    ProjectReads,
     model_state,
     previous_context,
+    previous_member,
     previous_output,
     project_lock,
     project_templates_digest,
     site_folders,
 )
-from modelcards.publish.site import MARKER, site_settings
-from modelcards.render import make_environment, render_model
 from modelcards.render.fingerprint import (
     front_matter_of,
     outputs_fingerprint,
@@ -44,6 +42,7 @@ from modelcards.render.fingerprint import (
 from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
 from modelcards.safeio.errors import ConfigError, ResolveError
 from modelcards.safeio.hashcache import HashCache
+from modelcards.safeio.textfile import real_path
 
 REBUILD = "run `modelcards build` and commit the result"
 POLICY_RULES = frozenset({"MC701", "MC702"})  # governance items and card sections policy requires
@@ -88,6 +87,8 @@ class CheckReport:
 
 def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
     """Project-relative paths changed in BASE_REF...HEAD."""
+    from git.exc import GitCommandError
+
     try:
         repo = open_git_repository(config.root)
         top = Path(repo.working_tree_dir or config.root).resolve()
@@ -175,13 +176,15 @@ def check_project(
     problems: list[Problem] = []
     rendered = 0
     cards: list[tuple[str, str, str]] = []
-    env = make_environment(config.templates)
+    env = None  # made for the first stale card: a current one renders nothing
+    reads = ProjectReads.of(config)
     for entry in config.models:
-        state = model_state(config, entry, cache, git, online=online, lock=lock)
+        state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
         card_path = f"{entry.path}/README.md"
         card = state.existing_card
-        changes = previous_output(config, config.root / entry.path / "CHANGES.md")
-        card_json = previous_output(config, config.root / entry.path / "card.json")
+        folder = config.root / entry.path
+        changes = previous_output(config, folder / "CHANGES.md", reads.real_root)
+        card_json = previous_output(config, folder / "card.json", reads.real_root)
         cards.append((card or "", changes or "", card_json or ""))
         stale: list[Problem] = []
         recorded = read_fingerprint(card) if card is not None else None
@@ -225,7 +228,11 @@ def check_project(
                 )
         fresh_json = card_json
         if stale:
+            from modelcards.project.build import model_inputs, prepare
+            from modelcards.render import make_environment, render_model
+
             rendered += 1
+            env = env or make_environment(config.templates)
             model = render_model(
                 model_inputs(config, prepare(config, state, git)),
                 env,
@@ -245,7 +252,9 @@ def check_project(
                 ]
                 stale = [Problem(p.model, p.file, p.reason, "".join(diffs) or None) for p in stale]
         problems.extend(stale)
-        problems.extend(_policy_problems(config, entry, fresh_json, recorded_json=card_json))
+        recorded_risks = _risks(card_json)
+        risks = recorded_risks if fresh_json is card_json else _risks(fresh_json)
+        problems.extend(_policy_problems(config, entry, risks, recorded_risks=recorded_risks))
     problems.extend(_check_site(config, project_templates_digest(config, site=True), cards))
     cache.save()
     ordered = sorted(problems, key=lambda p: KINDS.index(p.kind))  # stable: models keep order
@@ -294,19 +303,18 @@ def _changed_facts(
 
 
 def _risks(card_json: str | None) -> list[Any]:
-    risks = previous_context(card_json).get("risks")
+    risks = previous_member(card_json, "risks")
     return risks if isinstance(risks, list) else []
 
 
 def _policy_problems(
-    config: ProjectConfig, entry: ModelEntry, card_json: str | None, *, recorded_json: str | None
+    config: ProjectConfig, entry: ModelEntry, risks: list[Any], *, recorded_risks: list[Any]
 ) -> list[Problem]:
     """Findings the policy does not accept, from the card as it is or (for a stale card) as
     build would write it now; those the committed card does not record are marked new."""
-    risks = _risks(card_json)
     recorded = {  # as text: a hand-edited card.json may hold anything there
         (str(r.get("rule")), str(r.get("file")), str(r.get("message")))
-        for r in _risks(recorded_json)
+        for r in recorded_risks
         if isinstance(r, dict)
     }
     problems = []
@@ -342,6 +350,8 @@ def _check_site(
     folder = config.root / config.site.dir
     if not config.site.enabled or not folder.is_dir():
         return []
+    from modelcards.publish.site import MARKER, site_settings
+
     marker_file = f"{config.site.dir}/{MARKER}"
     recorded = read_site_marker(previous_output(config, folder / MARKER) or "")
     if recorded is None:
@@ -357,10 +367,10 @@ def _check_site(
         return [
             Problem(None, marker_file, f"the site is older than the cards; {REBUILD}", kind="site")
         ]
+    real_root = real_path(config.root)
     files = {
-        path.relative_to(config.root).as_posix(): previous_output(config, path) or ""
-        for path in sorted(folder.rglob("*"))
-        if path.is_file() and path.name != MARKER
+        rel: previous_output(config, config.root / rel, real_root) or ""
+        for rel in _site_sources(config)
     }
     if site_outputs(files) != recorded[1]:
         return [
@@ -372,6 +382,21 @@ def _check_site(
             )
         ]
     return []
+
+
+def _site_sources(config: ProjectConfig) -> list[str]:
+    """Project-relative paths of the files in the site's source folder but its marker — what
+    `folder.rglob("*")` and `is_file()` list, walked as strings (thousands of pages)."""
+    from modelcards.publish.site import MARKER
+
+    top = config.root / config.site.dir
+    found = []
+    for current, _dirs, names in os.walk(top):  # symlinked folders are listed, not entered
+        for name in names:
+            full = os.path.join(current, name)
+            if name != MARKER and os.path.isfile(full):
+                found.append(Path(os.path.relpath(full, config.root)).as_posix())
+    return sorted(found)
 
 
 def summary(report: CheckReport) -> str:

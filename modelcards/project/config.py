@@ -24,7 +24,8 @@ from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import ConfigError
 from modelcards.safeio.textfile import read_project_text
-from modelcards.safeio.yamlsafe import load_yaml, plain_data
+from modelcards.safeio.yamlfast import load_plain_yaml
+from modelcards.safeio.yamlsafe import load_yaml, plain_data, too_deep
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -127,14 +128,22 @@ def _kind(value: Any) -> str:
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 
 
-def find_config(root: Path) -> tuple[Any, str] | None:
-    """(raw config, file name) from modelcards.yml, else pyproject's [tool.modelcards]."""
+def find_config(root: Path, *, fast: bool = False) -> tuple[Any, str] | None:
+    """(raw config, file name) from modelcards.yml, else pyproject's [tool.modelcards].
+
+    `fast`: modelcards.yml as plain data through libyaml when that is certain to read the
+    same (`safeio/yamlfast.py`), without the line numbers an error message names.
+    """
     yml = root / CONFIG_NAME
     text = read_project_text(
         yml, root=root, file=CONFIG_NAME, max_bytes=MAX_CONFIG_BYTES, error=ConfigError
     )
     if text is not None:
-        data = load_yaml(text, file=CONFIG_NAME, error=ConfigError, roundtrip=True)
+        plain = load_plain_yaml(text) if fast and not too_deep(text) else None
+        if plain is not None:
+            data = plain[0]
+        else:
+            data = load_yaml(text, file=CONFIG_NAME, error=ConfigError, roundtrip=True)
         return data if data is not None else {}, CONFIG_NAME
     pyproject = read_project_text(
         root / "pyproject.toml",
@@ -155,14 +164,23 @@ def find_config(root: Path) -> tuple[Any, str] | None:
 
 
 def load_config(root: Path) -> ProjectConfig:
-    found = find_config(root)
+    """The project's config, read fast; a config with a mistake is read again round-trip, so
+    that the message names the line."""
+    found = find_config(root, fast=True)
     if found is None:
         raise ConfigError(
             f"no {CONFIG_NAME} (or [tool.modelcards] in pyproject.toml) in {root}: "
             "run `modelcards init` to write one"
         )
     raw, file = found
-    return parse_config(raw, root=root, file=file)
+    try:
+        return parse_config(raw, root=root, file=file)
+    except ConfigError:
+        if file != CONFIG_NAME:
+            raise
+    again = find_config(root)
+    assert again is not None
+    return parse_config(again[0], root=root, file=file)
 
 
 def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:

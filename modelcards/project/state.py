@@ -8,11 +8,12 @@ links out of the project is an error, an output that is a link, a FIFO or too la
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelcards.assess.policy import today
 from modelcards.history import History, ProjectGit
@@ -24,13 +25,12 @@ from modelcards.inspect import (
     manifest_files,
 )
 from modelcards.project.config import ModelEntry, ProjectConfig
-from modelcards.render.context import CardSubject
-from modelcards.render.environment import builtin_templates
 from modelcards.render.fingerprint import (
     base_identity,
     inputs_fingerprint,
     templates_digest,
 )
+from modelcards.render.template_files import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
 from modelcards.resolve.hubid import classify_base_name
@@ -45,7 +45,10 @@ from modelcards.resolve.lock import (
 from modelcards.safeio.errors import InspectError, ModelcardsError, ResolveError
 from modelcards.safeio.hashcache import HashCache
 from modelcards.safeio.jsonfile import loads_strict
-from modelcards.safeio.textfile import read_project_text
+from modelcards.safeio.textfile import read_project_text, real_path
+
+if TYPE_CHECKING:
+    from modelcards.render.context import CardSubject
 
 Progress = Callable[[str], None]
 UNAVAILABLE_OFFLINE = (
@@ -123,6 +126,8 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
 
 def card_subject(entry: ModelEntry) -> CardSubject:
     """What render needs of a config entry (render knows nothing of the config)."""
+    from modelcards.render.context import CardSubject  # the context's module: 0.1 s to load
+
     return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card)
 
 
@@ -130,22 +135,26 @@ def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> st
     return templates_digest([config.templates, builtin_templates()], site=site)
 
 
-def existing_card(config: ProjectConfig, entry: ModelEntry) -> str | None:
+def existing_card(
+    config: ProjectConfig, entry: ModelEntry, real_root: Path | None = None
+) -> str | None:
     return read_project_text(
         config.root / entry.path / "README.md",
         root=config.root,
         file=f"{entry.path}/README.md",
         max_bytes=MAX_TEXT_BYTES,
         error=InspectError,
+        real_root=real_root,
     )
 
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a card.json of tens of thousands of files
 
 
-def previous_output(config: ProjectConfig, path: Path) -> str | None:
+def previous_output(config: ProjectConfig, path: Path, real_root: Path | None = None) -> str | None:
     """A file the last build wrote, or None when it is absent or not one we could have written
-    (a link, a FIFO, too large, not UTF-8): then the model is simply stale."""
+    (a link, a FIFO, too large, not UTF-8): then the model is simply stale. `real_root`: the
+    project root resolved, for a caller reading thousands of them."""
     try:
         return read_project_text(
             path,
@@ -153,6 +162,7 @@ def previous_output(config: ProjectConfig, path: Path) -> str | None:
             file=str(path),
             max_bytes=MAX_OUTPUT_BYTES,
             error=InspectError,
+            real_root=real_root,
         )
     except ModelcardsError:
         return None
@@ -167,6 +177,49 @@ def previous_context(card_json: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@dataclass(frozen=True)
+class BaseRead:
+    """A configured base as one run read it: many models share one base, read once."""
+
+    snapshot: Snapshot | None
+    files: tuple[FileEntry, ...] | None  # hashed only for a base in a folder
+    unavailable: str | None = None  # a Hub base that could not be read, and why (for the card)
+    detail: str | None = None  # the resolver's own words (may name local paths)
+    licence: str | None = None
+
+
+@dataclass
+class ProjectReads:
+    """What the models of one `build` or `check` share, so that 1,000 models cost 1,000 small
+    reads and not a million: the outputs nested in each model's folder, found in one pass over
+    the sorted paths, and every base read once."""
+
+    nested: dict[str, frozenset[str]]
+    real_root: Path  # the project root resolved once, for the thousands of files read below it
+    bases: dict[tuple[str | None, str | None, str | None], BaseRead] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, config: ProjectConfig) -> ProjectReads:
+        return cls(all_nested_outputs(config), real_path(config.root))
+
+
+def previous_member(card_json: str | None, key: str) -> Any:
+    """One top-level member of the last build's card.json (None when absent), without parsing
+    the rest: build writes card.json sorted with an indent of two, so a top-level key is the
+    only one that starts a line with exactly two spaces (a string never holds a raw newline).
+    A file not laid out so — or holding the key twice — is parsed whole, as before."""
+    text = card_json or ""
+    marker = f'\n  "{key}": '
+    at = text.find(marker)
+    laid_out = text.startswith("{\n") and text.endswith("\n}\n")  # not cut short
+    if at < 0 or text.find(marker, at + 1) >= 0 or not laid_out:
+        return previous_context(card_json).get(key)
+    try:
+        return loads_strict(text, file="card.json", allow_nonfinite=True, start=at + len(marker))
+    except ModelcardsError:
+        return None
+
+
 def model_state(
     config: ProjectConfig,
     entry: ModelEntry,
@@ -175,19 +228,20 @@ def model_state(
     *,
     online: bool = False,
     lock: LockFile | None = None,
+    reads: ProjectReads | None = None,
 ) -> ModelState:
     """The model as it is in the work tree, or as it was at `git.rev` when that is not HEAD.
 
     `lock`: the project's modelcards.lock (as it was at that revision), whose pinned bases are
-    read first.
+    read first. `reads`: what this run already read for the other models.
     """
+    reads = reads or ProjectReads.of(config)
     at = None if git.rev == "HEAD" else git.rev
-    base = entry.base
     if at is None:
         folder = config.root / entry.path
         snapshot: Snapshot = open_folder(folder, project_root=config.root)
         known = git.clean_lfs_oids(folder)
-        card = existing_card(config, entry)
+        card = existing_card(config, entry, reads.real_root)
     else:
         snapshot = open_git_reference(f"git:{at}:{entry.path}", project_root=config.root)
         known = {}
@@ -196,7 +250,7 @@ def model_state(
             if snapshot.has("README.md")
             else None
         )
-    nested = nested_outputs(config, entry)
+    nested = reads.nested[entry.path]
     folders = tuple(n for n in nested if n.endswith("/"))
     manifest = tuple(
         e
@@ -204,45 +258,18 @@ def model_state(
         if e.path not in nested and not e.path.startswith(folders)
     )
     files = hashed_manifest(snapshot, manifest, cache, known)
-    base_snapshot: Snapshot | None = None
-    base_files = None
-    unavailable = detail = None
-    if base is not None:
-        base_path = base.path
-        if at is not None and base_path and (config.root / base_path).is_dir():
-            base_path = f"git:{at}:{base_path}"  # a base kept in the project, as it was then
-        try:
-            base_snapshot = resolve_base(
-                base_path,
-                base.id,
-                base.revision,
-                project_root=config.root,
-                online=online,
-                lock=lock,
-            )
-        except ResolveError as exc:
-            if not names_hub_model(config.root, base_path):
-                raise  # a folder or git revision of the project that is not there: fix the config
-            # the card states why in words that do not depend on this machine (no cache paths);
-            # the full reason goes to the progress line
-            unavailable = (
-                "it could not be read from the Hub" if online else UNAVAILABLE_OFFLINE
-            ) + " (modelcards lock --online pins it)"
-            detail = exc.reason
-    if base_snapshot is not None and (
-        base_snapshot.ref.kind == "path" or not base_snapshot.ref.revision
-    ):
-        base_folder = config.root / base_snapshot.ref.location
-        base_known = git.clean_lfs_oids(base_folder) if base_folder.is_dir() else {}
-        base_files = hashed_manifest(
-            base_snapshot, manifest_files(base_snapshot), cache, base_known
-        )
+    base = BaseRead(None, None)
+    if entry.base is not None:
+        key = (entry.base.path, entry.base.id, entry.base.revision)
+        if key not in reads.bases:
+            reads.bases[key] = read_base(config, entry, cache, git, online=online, lock=lock)
+        base = reads.bases[key]
     return ModelState(
         entry=entry,
         snapshot=snapshot,
         files=files,
-        base_snapshot=base_snapshot,
-        base_files=base_files,
+        base_snapshot=base.snapshot,
+        base_files=base.files,
         history=git.history(
             entry.path,
             tag_patterns=entry.tags,
@@ -251,29 +278,81 @@ def model_state(
         ),
         existing_card=card,
         training_commit=git.last_commit(entry.training_files),
-        base_unavailable=unavailable,
-        base_unavailable_detail=detail,
+        base_unavailable=base.unavailable,
+        base_unavailable_detail=base.detail,
         nested_outputs=nested,
-        base_licence=card_licence(base_snapshot) if base_snapshot is not None else None,
+        base_licence=base.licence,
     )
+
+
+def read_base(
+    config: ProjectConfig,
+    entry: ModelEntry,
+    cache: HashCache,
+    git: ProjectGit,
+    *,
+    online: bool,
+    lock: LockFile | None,
+) -> BaseRead:
+    """`entry`'s configured base: its snapshot, its hashed files when they are a folder's."""
+    base = entry.base
+    assert base is not None
+    at = None if git.rev == "HEAD" else git.rev
+    base_path = base.path
+    if at is not None and base_path and (config.root / base_path).is_dir():
+        base_path = f"git:{at}:{base_path}"  # a base kept in the project, as it was then
+    try:
+        snapshot = resolve_base(
+            base_path,
+            base.id,
+            base.revision,
+            project_root=config.root,
+            online=online,
+            lock=lock,
+        )
+    except ResolveError as exc:
+        if not names_hub_model(config.root, base_path):
+            raise  # a folder or git revision of the project that is not there: fix the config
+        # the card states why in words that do not depend on this machine (no cache paths);
+        # the full reason goes to the progress line
+        unavailable = (
+            "it could not be read from the Hub" if online else UNAVAILABLE_OFFLINE
+        ) + " (modelcards lock --online pins it)"
+        return BaseRead(None, None, unavailable, exc.reason)
+    files = None
+    if snapshot.ref.kind == "path" or not snapshot.ref.revision:
+        base_folder = config.root / snapshot.ref.location
+        base_known = git.clean_lfs_oids(base_folder) if base_folder.is_dir() else {}
+        files = hashed_manifest(snapshot, manifest_files(snapshot), cache, base_known)
+    return BaseRead(snapshot, files, licence=card_licence(snapshot))
 
 
 def nested_outputs(config: ProjectConfig, entry: ModelEntry) -> frozenset[str]:
     """What build writes inside `entry`'s folder that is not `entry`'s own card, relative to
     it: the card files of the models nested in it, and the site's folders ("dir/")."""
-    prefix = "" if entry.path in ("", ".") else entry.path.rstrip("/") + "/"
-    cards = {
-        f"{other.path[len(prefix) :]}/{name}"
-        for other in config.models
-        if other.path != entry.path and other.path.startswith(prefix)
-        for name in CARD_OUTPUTS
-    }
-    sites = {
-        folder[len(prefix) :]
-        for folder in (f"{Path(d).as_posix().strip('/')}/" for d in site_folders(config))
-        if folder.startswith(prefix)
-    }
-    return frozenset(cards | sites)
+    return all_nested_outputs(config)[entry.path]
+
+
+def all_nested_outputs(config: ProjectConfig) -> dict[str, frozenset[str]]:
+    """`nested_outputs` of every model, from one sorted list of the models' paths: the models
+    inside a folder are one run of it."""
+    paths = sorted({m.path for m in config.models})
+    sites = [f"{Path(d).as_posix().strip('/')}/" for d in site_folders(config)]
+    result: dict[str, frozenset[str]] = {}
+    for path in paths:
+        prefix = "" if path in ("", ".") else path.rstrip("/") + "/"
+        start = bisect.bisect_left(paths, prefix)
+        inside = []
+        for other in paths[start:]:
+            if not other.startswith(prefix):
+                break
+            if other != path:
+                inside.append(other)
+        result[path] = frozenset(
+            {f"{other[len(prefix) :]}/{name}" for other in inside for name in CARD_OUTPUTS}
+            | {folder[len(prefix) :] for folder in sites if folder.startswith(prefix)}
+        )
+    return result
 
 
 def site_folders(config: ProjectConfig) -> tuple[str, ...]:

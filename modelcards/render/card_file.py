@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -27,35 +26,11 @@ from modelcards.inspect.card import (
     split_front_matter,
 )
 from modelcards.inspect.lineage import local_path_tags
+from modelcards.render.card_blocks import BLOCK, parse_body
 from modelcards.render.card_layout import Slot, finish, first_layout
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import RenderError
 from modelcards.safeio.yamlsafe import dump_yaml, load_yaml
-
-BLOCK = re.compile(
-    r"<!-- modelcards:begin (?P<name>[a-z0-9-]+) -->\n(?P<body>.*?)<!-- modelcards:end (?P=name) -->\n?",
-    re.DOTALL,
-)
-START = "^"  # key of the human text before the first generated block
-
-
-@dataclass(frozen=True)
-class Part:
-    kind: str  # "human" or "generated"
-    key: str  # generated: block name; human: name of the block it follows (or START)
-    text: str
-
-
-def parse_body(body: str) -> list[Part]:
-    parts: list[Part] = []
-    position, previous = 0, START
-    for match in BLOCK.finditer(body):
-        parts.append(Part("human", previous, body[position : match.start()]))
-        parts.append(Part("generated", match.group("name"), match.group(0)))
-        previous, position = match.group("name"), match.end()
-    parts.append(Part("human", previous, body[position:]))
-    return parts
-
 
 STRAY_MARKER = re.compile(r"<!-- modelcards:(begin|end) ([a-z0-9-]+) -->")
 

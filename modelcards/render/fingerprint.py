@@ -21,8 +21,8 @@ from typing import Any
 from modelcards import __version__
 from modelcards.history import History
 from modelcards.inspect.card import split_front_matter
-from modelcards.render.card_file import parse_body
-from modelcards.render.environment import template_files
+from modelcards.render.card_blocks import parse_body
+from modelcards.render.template_files import template_files
 from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 BLOCK_NAME = "fingerprint"

@@ -18,6 +18,7 @@ from modelcards.resolve.hubid import is_hub_repo_id
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
 from modelcards.safeio.errors import ResolveError
+from modelcards.safeio.textfile import real_path
 
 if TYPE_CHECKING:
     from modelcards.resolve.gitrepo import GitSnapshot, open_git_reference
@@ -70,7 +71,7 @@ def open_folder(
     location = str(folder)
     if project_root is not None:
         try:
-            location = folder.resolve().relative_to(project_root.resolve()).as_posix() or "."
+            location = real_path(folder).relative_to(real_path(project_root)).as_posix() or "."
         except ValueError:
             location = str(folder)
     return LocalSnapshot(folder, SourceRef(kind="path", location=location, hub_id=hub_id))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
+    MIN_LFS_POINTER_BYTES,
     NOT_UTF8_NAME,
     FileEntry,
     Snapshot,
@@ -22,6 +23,7 @@ from modelcards.resolve.snapshot import (
     undecodable_name,
 )
 from modelcards.safeio.errors import ResolveError
+from modelcards.safeio.textfile import real_path
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints"})
 
@@ -32,8 +34,8 @@ class LocalSnapshot(Snapshot):
             raise ResolveError("no such folder", file=str(root))
         if not root.is_dir():
             raise ResolveError("not a folder", file=str(root))
-        self.root = root.resolve()
-        self.allowed_root = (allowed_root or root).resolve()
+        self.root = real_path(root)
+        self.allowed_root = self.root if allowed_root is None else real_path(allowed_root)
         self.ref = ref
         self.skipped: list[tuple[str, str]] = []  # (path, why) for files passed over
         self._entries: tuple[FileEntry, ...] | None = None
@@ -64,11 +66,15 @@ class LocalSnapshot(Snapshot):
 
     def _walk(self) -> list[FileEntry]:
         entries: list[FileEntry] = []
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+        top = str(self.root)
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+            # strings, not a Path per file: a project's thousands of files are walked per build
+            inside = os.path.relpath(dirpath, top)
+            prefix = "" if inside == "." else Path(inside).as_posix() + "/"
             for name in filenames:
-                full = Path(dirpath) / name
-                rel = full.relative_to(self.root).as_posix()
+                full = Path(dirpath, name)
+                rel = prefix + name
                 shown = undecodable_name(rel)
                 if shown is not None:
                     self.skipped.append((shown, NOT_UTF8_NAME))
@@ -95,7 +101,7 @@ class LocalSnapshot(Snapshot):
             self.skipped.append((rel, "not a regular file (FIFO, device or socket)"))
             return None
         self._real[rel] = real
-        if info.st_size <= MAX_LFS_POINTER_BYTES:
+        if MIN_LFS_POINTER_BYTES <= info.st_size <= MAX_LFS_POINTER_BYTES:
             try:
                 with open(real, "rb") as handle:
                     pointer = parse_lfs_pointer(handle.read(MAX_LFS_POINTER_BYTES + 1))

@@ -19,6 +19,8 @@ from modelcards.safeio.errors import ResolveError
 SourceKind = Literal["path", "git", "hf-cache", "hub", "lock"]
 
 LFS_SPEC_LINE = b"version https://git-lfs.github.com/spec/v1"
+# the shortest file `parse_lfs_pointer` accepts: the spec line, a 64-digit oid, a size
+MIN_LFS_POINTER_BYTES = len(LFS_SPEC_LINE) + len(b"\noid sha256:") + 64 + len(b"\nsize 0")
 MAX_LFS_POINTER_BYTES = 1024
 MAX_PATH_LENGTH = 1024
 _DRIVE = re.compile(r"[A-Za-z]:")

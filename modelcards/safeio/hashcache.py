@@ -66,12 +66,15 @@ class HashCache:
             self.by_stat, self.by_blob = _load(file)
 
     @staticmethod
-    def _stat_key(path: Path) -> str:
+    def _stat_key(path: Path, resolved: bool = False) -> str:
         info = os.stat(path)
-        return f"{os.path.realpath(path)}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
+        real = str(path) if resolved else os.path.realpath(path)
+        return f"{real}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
 
-    def file_sha256(self, path: Path) -> str:
-        key = self._stat_key(path)
+    def file_sha256(self, path: Path, *, resolved: bool = False) -> str:
+        """`resolved`: the caller knows `path` is its real path already (a snapshot's walk
+        resolved it): the key is the same, without walking the path again."""
+        key = self._stat_key(path, resolved)
         cached = self.by_stat.get(key)
         if cached is None:
             cached = sha256_file(path)

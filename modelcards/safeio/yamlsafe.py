@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import TaggedScalar
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
+from typing import TYPE_CHECKING, Any
 
 from modelcards.safeio.errors import ModelcardsError
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
 
 STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
 MAX_DEPTH = 100
@@ -26,7 +25,7 @@ _FLOW = re.compile(r"""[\[\]{}]|"(?:\\.|[^"\\])*"|'(?:''|[^'])*'""")
 _INDENT = re.compile(r"^( *)\S", re.MULTILINE)
 
 
-def _too_deep(text: str) -> bool:
+def too_deep(text: str) -> bool:
     """A cheap upper bound on nesting, before the parser sees the text: flow brackets outside
     quotes, and block indentation (one level needs at least one column)."""
     depth = deepest = 0
@@ -42,6 +41,8 @@ def _too_deep(text: str) -> bool:
 
 
 def _yaml(roundtrip: bool) -> YAML:
+    from ruamel.yaml import YAML  # 0.06 s to import: only where a YAML file is parsed
+
     yaml = YAML(typ="rt" if roundtrip else "safe", pure=True)
     yaml.allow_duplicate_keys = False
     if roundtrip:
@@ -55,8 +56,11 @@ def load_yaml(
     text: str, *, file: str, error: type[ModelcardsError], roundtrip: bool = False
 ) -> Any:
     """Parse YAML text, raising `error` (naming `file` and the line) for anything not plain data."""
-    if _too_deep(text):
+    if too_deep(text):
         raise error(f"YAML nested deeper than {MAX_DEPTH} levels", file=file)
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent
+
     yaml = _yaml(roundtrip)
     depth = 0
     try:
@@ -96,7 +100,8 @@ def plain_data(value: Any) -> Any:
         return {str(k): plain_data(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain_data(v) for v in value]
-    if isinstance(value, TaggedScalar):
+    comments = sys.modules.get("ruamel.yaml.comments")  # not loaded: nothing is ruamel's
+    if comments is not None and isinstance(value, comments.TaggedScalar):
         tag = str(getattr(value.tag, "value", value.tag) or "").removeprefix("!!")
         tag = tag.removeprefix(STANDARD_TAG_PREFIX)
         try:
