@@ -106,6 +106,7 @@ def assess_settings(config: ProjectConfig, entry: ModelEntry) -> dict[str, Any]:
                    list(config.policy.required_sections)],
         "waivers": [[w.as_json(), w.expired(on)] for w in config.waivers],
         "governance": {k: [v, (config.root / v).exists()] for k, v in sorted(named.items())},
+        "compute": repr(card_subject(config, entry)),  # the configured compute and lineage
     }  # fmt: skip
 
 
@@ -121,9 +122,32 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
     }
 
 
-def card_subject(entry: ModelEntry) -> CardSubject:
-    """What render needs of a config entry (render knows nothing of the config)."""
-    return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card)
+def parent_model(config: ProjectConfig, entry: ModelEntry) -> ModelEntry | None:
+    """The project's model whose folder is `entry`'s base: one step earlier in its lineage."""
+    path = entry.base.path if entry.base else None
+    if path is None:
+        return None
+    folder = (config.root / path).resolve()
+    return next((m for m in config.models
+                 if m is not entry and (config.root / m.path).resolve() == folder), None)  # fmt: skip
+
+
+def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:
+    """What render needs of a config entry (render knows nothing of the config): also the
+    original model at the root of its lineage in the project, and its configured compute."""
+    parent = parent_model(config, entry)
+    root, seen = entry, {entry.name}
+    while (earlier := parent_model(config, root)) is not None and earlier.name not in seen:
+        root, seen = earlier, seen | {earlier.name}
+    original = root.base.id if root.base else None
+    declared = (
+        entry.base_training_flop
+        or root.base_training_flop
+        or (config.base_training_flop.get(original) if original else None)
+    )
+    return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card,
+                       base_compute=declared, original_base=original,
+                       parent=parent.name if parent else None)  # fmt: skip
 
 
 def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> str:
