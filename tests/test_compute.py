@@ -17,6 +17,7 @@ from modelcards.inspect import inspect_snapshot
 from modelcards.inspect.facts import ModelFacts
 from modelcards.project.build import render_project
 from modelcards.project.config import load_config, parse_config
+from modelcards.project.state import card_subject
 from modelcards.publish.compliance import compliance
 from modelcards.publish.site import site_pages
 from modelcards.render import make_environment
@@ -341,3 +342,30 @@ def test_planned_steps_give_no_lower_bound(tmp_path: Path) -> None:
     rows = {r["name"]: r for r in got["inputs"]}
     assert rows["steps planned"] == {"name": "steps planned", "value": 50, "estimated": True,
                                      "source": "training_args.json:max_steps"}  # fmt: skip
+
+
+def test_tokens_counted_up_to_a_checkpoint_reach_up_to_the_planned_steps(tmp_path: Path) -> None:
+    tuned = base_model(tmp_path / "tuned")
+    write_json(tuned / "checkpoint-30/trainer_state.json",
+               {"global_step": 30, "max_steps": 90, "num_input_tokens_seen": 3000})  # fmt: skip
+    got = compute_json(facts(tuned), None)
+    assert got["method"] == "full" and got["flop"] == got["low"] == 6 * 3360 * 3000
+    assert got["high"] == 6 * 3360 * 3000 * 3
+
+
+def test_lineage_of_the_config_follows_folders_and_stops_on_a_cycle(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+    raw = {"compliance": {"base_training_flop": {"acme/root": {"flop": 1e24, "source": "card"}}},
+           "models": [{"path": "a", "base": {"path": "base", "id": "acme/root"}},
+                      {"path": "b", "base": {"path": "./a", "id": "acme/a"}},
+                      {"path": "c", "base": {"path": "b/", "id": "acme/b"}}]}  # fmt: skip
+    (tmp_path / "base").mkdir()
+    config = parse_config(raw, root=tmp_path, file="modelcards.yml")
+    subjects = [card_subject(config, m) for m in config.models]
+    assert [s.parent for s in subjects] == [None, "a", "b"]
+    assert {s.original_base for s in subjects} == {"acme/root"}
+    assert all(s.base_compute and s.base_compute.flop == 1e24 for s in subjects)
+    loop = parse_config({"models": [{"path": "a", "base": "b"}, {"path": "b", "base": "a"}]},
+                        root=tmp_path, file="modelcards.yml")  # fmt: skip
+    assert [card_subject(loop, m).parent for m in loop.models] == ["b", "a"]

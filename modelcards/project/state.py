@@ -9,6 +9,7 @@ links out of the project is an error, an output that is a link, a FIFO or too la
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,14 +123,30 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
     }
 
 
+_FOLDERS: dict[int, tuple[ProjectConfig, dict[str, int]]] = {}  # id(config) → its folder map
+
+
+def _models_by_folder(config: ProjectConfig) -> dict[str, int]:
+    """Model folder (normalised, relative to the root) → index, made once per config, so that
+    a fleet of N models costs N look-ups, not N²."""
+    known = _FOLDERS.get(id(config))
+    if known is not None and known[0] is config:
+        return known[1]
+    folders = {os.path.normpath(m.path): i for i, m in enumerate(config.models)}
+    if len(_FOLDERS) >= 8:
+        _FOLDERS.pop(next(iter(_FOLDERS)))
+    _FOLDERS[id(config)] = (config, folders)
+    return folders
+
+
 def parent_model(config: ProjectConfig, entry: ModelEntry) -> ModelEntry | None:
     """The project's model whose folder is `entry`'s base: one step earlier in its lineage."""
     path = entry.base.path if entry.base else None
-    if path is None:
+    if path is None or os.path.isabs(path):
         return None
-    folder = (config.root / path).resolve()
-    return next((m for m in config.models
-                 if m is not entry and (config.root / m.path).resolve() == folder), None)  # fmt: skip
+    index = _models_by_folder(config).get(os.path.normpath(path))
+    found = None if index is None else config.models[index]
+    return found if found is not None and found is not entry else None
 
 
 def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:

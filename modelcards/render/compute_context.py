@@ -169,8 +169,9 @@ def step_compute(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
     if per_token and count:
         result.update({k: None if count[k] is None else float(per_token * count[k])
                        for k in ("low", "high")}, flop=float(per_token * count["value"]))  # fmt: skip
-        if rows and any(r["name"] == "steps done" for r in rows):
-            return _unfinished(facts.training, result)
+        state = facts.training.state_file if facts.training else None
+        if state and any(r["source"].startswith(f"{state}:") for r in rows):
+            return _unfinished(facts.training, result)  # D counted up to a checkpoint
     return result
 
 
