@@ -14,7 +14,7 @@ from modelcards.cli import cli
 from modelcards.project.build import render_project
 from modelcards.project.config import load_config
 from modelcards.publish.charts import line_chart, nice_ticks, training_charts
-from modelcards.publish.compliance import compliance, fine_tune_compute
+from modelcards.publish.compliance import compliance
 from modelcards.publish.lineage import lineage_context
 from modelcards.publish.mkdocs_build import build_site
 from modelcards.publish.site import site_pages, write_site
@@ -178,24 +178,22 @@ def test_compliance_page_marks_evidence_and_estimates_compute(pages: dict[str, s
         '| Energy consumption (known or estimated) | <span class="mc-missing">missing</span> '
         "| **To do:** add \\`co2_eq_emissions\\`" in page
     )
-    assert "| Training tokens | unknown |" in page  # the example's Trainer counted no tokens
-    assert "1.52e+12 FLOP" in page and "NIST AI RMF" in page
+    # the example's Trainer recorded total_flos: that is the figure, with its method and source
+    assert "**1.52e+12 FLOP**, by the Trainer’s own count (total_flos)." in page
+    assert (
+        "| total_flos | 1.524e+12 | `all_results.json:total_flos` |" in page
+        and "NIST AI RMF" in page
+    )
+    assert "This fine-tune is **below the indicative threshold**" in page
+    assert "| One third of the original model's training compute | 3.33e+22 FLOP |" in page
     assert '- <span class="mc-partial">partial</span>: GOVERN 1.4, GOVERN 6.1, MAP 1.1' in page
     mapping = pages["modelcards-site/docs/compliance.md"]
     assert "Annex XI 1(f); Annex XII 1(h)" in mapping  # the references live there, once
 
 
-def test_compute_estimate_and_ratio() -> None:
-    ctx = {
-        "training": {"tokens": {"value": 1_000_000, "source": "trainer_state.json:x"}},
-        "parameters": {"total": 7_000_000_000},
-        "base": {"training_flos": {"value": 8.4e22, "source": "all_results.json:total_flos"}},
-    }
-    result = fine_tune_compute(ctx)
-    assert result["estimate_flop"] == 6 * 1_000_000 * 7_000_000_000
-    assert result["ratio_to_third_of_base"] == pytest.approx(4.2e16 / 2.8e22)
-    lora = {**ctx, "diff": {"weights": {"adapter": {"trainable_params": 4_000_000}}}}
-    assert fine_tune_compute(lora)["estimate_flop"] == 6 * 1_000_000 * 4_000_000
+def test_compliance_reads_the_compute_of_card_json() -> None:
+    compute = {"method": "full", "flop": 4.2e16, "method_text": "6·N·D", "inputs": []}
+    assert compliance({"model": {"name": "x"}, "compute": compute}, "")["compute"] == compute
     items = compliance({"model": {"name": "x"}}, "")["documentation"]
     assert {i["status"] for i in items} == {"missing"}
 

@@ -156,9 +156,9 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         base_files=prepared.base_files,
         datasets=datasets_named(analysis.tuned, entry, config),
     )
-    licence = licence_statement(analysis.tuned, analysis.base, card_subject(entry), config.card)[
-        "id"
-    ]
+    licence = licence_statement(
+        analysis.tuned, analysis.base, card_subject(config, entry), config.card
+    )["id"]
     assessment = assess_model(
         name=entry.name,
         folder=config.root / entry.path if prepared.work_tree else None,
@@ -183,7 +183,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         else "; ".join(weights_gaps(analysis.tuned, analysis.base)) or None,
     )
     return ModelInputs(
-        entry=card_subject(entry),
+        entry=card_subject(config, entry),
         assessment=assessment,
         deep=prepared.weights,
         tuned=analysis.tuned,

@@ -19,7 +19,9 @@ from modelcards.assess.findings import Severity
 from modelcards.assess.governance import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import Policy, Waiver
 from modelcards.assess.rules import RULES
+from modelcards.project.compliance_config import model_compliance, project_compliance
 from modelcards.publish.settings import SiteConfig
+from modelcards.render.compute_context import DeclaredCompute
 from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import ConfigError
@@ -48,6 +50,7 @@ class ModelEntry:
     training_files: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()  # release tag patterns; default `<folder name>/v*` and `v*`
     governance: Mapping[str, str] = field(default_factory=dict)  # item → file or link
+    base_training_flop: DeclaredCompute | None = None  # compliance: the original's compute
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class ProjectConfig:
     deep: bool = False  # compare tensor contents on every build (build --deep does it once)
     waivers: tuple[Waiver, ...] = ()
     governance: Mapping[str, str] = field(default_factory=dict)  # defaults for every model
+    base_training_flop: Mapping[str, DeclaredCompute] = field(default_factory=dict)  # by base id
 
 
 class _Checker:
@@ -188,7 +192,17 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
     top = check.mapping(
         raw,
         "",
-        ("models", "site", "templates", "card", "policy", "waivers", "governance", "deep"),
+        (
+            "models",
+            "site",
+            "templates",
+            "card",
+            "policy",
+            "waivers",
+            "governance",
+            "deep",
+            "compliance",
+        ),
     )
     if "deep" in top and not isinstance(top["deep"], bool):
         raise check.fail("deep", "expected true or false", top, "deep")
@@ -246,6 +260,7 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
         deep=bool(top.get("deep", False)),
         waivers=tuple(_waivers(check, top.get("waivers", []), top, names_set)),
         governance=_governance(check, top.get("governance", {}), "governance", top, root),
+        base_training_flop=project_compliance(check, top.get("compliance", {}), top),
         root=root,
         file=file,
         models=tuple(models),
@@ -270,7 +285,7 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
     model = check.mapping(
         item,
         where,
-        ("path", "name", "base", "card", "training_files", "tags", "governance"),
+        ("path", "name", "base", "card", "training_files", "tags", "governance", "compliance"),
         parent,
         index,
     )
@@ -309,6 +324,9 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
         tags=tuple(tags),
         governance=_governance(
             check, model.get("governance", {}), f"{where}.governance", model, root
+        ),
+        base_training_flop=model_compliance(
+            check, model.get("compliance", {}), f"{where}.compliance", model
         ),
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,7 @@ def assess_settings(config: ProjectConfig, entry: ModelEntry) -> dict[str, Any]:
                    list(config.policy.required_sections)],
         "waivers": [[w.as_json(), w.expired(on)] for w in config.waivers],
         "governance": {k: [v, (config.root / v).exists()] for k, v in sorted(named.items())},
+        "compute": repr(card_subject(config, entry)),  # the configured compute and lineage
     }  # fmt: skip
 
 
@@ -124,11 +126,50 @@ def entry_json(entry: ModelEntry) -> dict[str, Any]:
     }
 
 
-def card_subject(entry: ModelEntry) -> CardSubject:
-    """What render needs of a config entry (render knows nothing of the config)."""
+_FOLDERS: dict[int, tuple[ProjectConfig, dict[str, int]]] = {}  # id(config) → its folder map
+
+
+def _models_by_folder(config: ProjectConfig) -> dict[str, int]:
+    """Model folder (normalised, relative to the root) → index, made once per config, so that
+    a fleet of N models costs N look-ups, not N²."""
+    known = _FOLDERS.get(id(config))
+    if known is not None and known[0] is config:
+        return known[1]
+    folders = {os.path.normpath(m.path): i for i, m in enumerate(config.models)}
+    if len(_FOLDERS) >= 8:
+        _FOLDERS.pop(next(iter(_FOLDERS)))
+    _FOLDERS[id(config)] = (config, folders)
+    return folders
+
+
+def parent_model(config: ProjectConfig, entry: ModelEntry) -> ModelEntry | None:
+    """The project's model whose folder is `entry`'s base: one step earlier in its lineage."""
+    path = entry.base.path if entry.base else None
+    if path is None or os.path.isabs(path):
+        return None
+    index = _models_by_folder(config).get(os.path.normpath(path))
+    found = None if index is None else config.models[index]
+    return found if found is not None and found is not entry else None
+
+
+def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:
+    """What render needs of a config entry (render knows nothing of the config): also the
+    original model at the root of its lineage in the project, and its configured compute."""
     from modelcards.render.context import CardSubject  # the context's module: 0.1 s to load
 
-    return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card)
+    parent = parent_model(config, entry)
+    root, seen = entry, {entry.name}
+    while (earlier := parent_model(config, root)) is not None and earlier.name not in seen:
+        root, seen = earlier, seen | {earlier.name}
+    original = root.base.id if root.base else None
+    declared = (
+        entry.base_training_flop
+        or root.base_training_flop
+        or (config.base_training_flop.get(original) if original else None)
+    )
+    return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card,
+                       base_compute=declared, original_base=original,
+                       parent=parent.name if parent else None)  # fmt: skip
 
 
 def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 PLACEHOLDER = "[More Information Needed]"
 POLICY_FILE = re.compile(r"(acceptable[-_ ]?use|use[-_ ]?policy|(^|/)aup\b)", re.IGNORECASE)
-FINETUNE_SHARE = 1 / 3  # the AI Office's indicative threshold for a modification of a GPAI model
 
 
 def _section(body: str, *titles: str) -> tuple[str, str] | None:
@@ -66,41 +65,9 @@ def _item(
     }
 
 
-def fine_tune_compute(ctx: dict[str, Any]) -> dict[str, Any]:
-    """6 × tokens × trainable parameters, with its inputs; and against ⅓ of the base's compute."""
-    training = ctx.get("training") or {}
-    tokens = training.get("tokens")
-    adapter = ((ctx.get("diff") or {}).get("weights") or {}).get("adapter")
-    if adapter and adapter.get("trainable_params"):
-        params = {
-            "value": adapter["trainable_params"],
-            "source": "adapter weights (safetensors headers): trainable adapter parameters",
-        }
-    elif (ctx.get("parameters") or {}).get("total"):
-        params = {
-            "value": ctx["parameters"]["total"],
-            "source": "safetensors headers: all parameters (a full fine-tune trains them all)",
-        }
-    else:
-        params = None
-    estimate = tokens["value"] * params["value"] * 6 if tokens and params else None
-    trainer = training.get("total_flos")
-    base_flos = (ctx.get("base") or {}).get("training_flos")
-    figure = estimate if estimate is not None else (trainer["value"] if trainer else None)
-    ratio = None
-    if figure is not None and base_flos:
-        ratio = figure / (base_flos["value"] * FINETUNE_SHARE)
-    return {
-        "tokens": tokens,
-        "trainable_params": params,
-        "estimate_flop": estimate,
-        "trainer_total_flos": trainer,
-        "base_training_flop": base_flos,
-        "ratio_to_third_of_base": ratio,
-        "ratio_basis": None
-        if ratio is None
-        else ("the 6·N·D estimate" if estimate is not None else "the Trainer's total_flos"),
-    }
+def fine_tune_compute(ctx: dict[str, Any]) -> dict[str, Any] | None:
+    """card.json's `compute` (render/compute_context.py): method, inputs, range and verdict."""
+    return ctx.get("compute")
 
 
 def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]:
@@ -295,14 +262,13 @@ def eu_ai_act_items(ctx: dict[str, Any], card_body: str) -> list[dict[str, Any]]
         )  # fmt: skip
     )
 
-    compute = fine_tune_compute(ctx)
+    compute = fine_tune_compute(ctx) or {}
     evidence = []
-    if compute["trainer_total_flos"]:
+    if compute.get("flop") is not None:
         evidence.append(
-            f"{compute['trainer_total_flos']['value']:.3g} FLOP from {compute['trainer_total_flos']['source']}"
+            f"{compute['flop']:.3g} FLOP by {compute['method_text']}, from "
+            + ", ".join(f"{i['source']}" for i in compute["inputs"])
         )
-    if compute["estimate_flop"]:
-        evidence.append(f"estimate {compute['estimate_flop']:.3g} FLOP (6 × tokens × parameters)")
     runtime = _find_result(training, "train_runtime")
     if runtime:
         evidence.append(f"training time {runtime[1]} s from {runtime[0]}:train_runtime")
@@ -401,7 +367,7 @@ HOW = {
     "license": "the card's `license`, or the base model's when the fine-tune inherits it",
     "training_method": "the Trainer record or the adapter config, and a “Training Procedure” section in the card",
     "training_data": "the datasets named in the card, and a “Training Data” section on origin and curation",
-    "compute": "the Trainer's `total_flos` and `train_runtime`, or the 6·N·D estimate",
+    "compute": "the Trainer's `total_flos`, else (4·N_total + 2·N_trainable)·D for an adapter or 6·N·D for a full fine-tune, and `train_runtime`",
     "energy": "`co2_eq_emissions` in the card's front matter",
 }  # fmt: skip
 

@@ -17,6 +17,7 @@ from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.history import History
 from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
+from modelcards.render.compute_context import DeclaredCompute, compute_json
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
 from modelcards.render.evaluation_context import (
@@ -56,6 +57,9 @@ class CardSubject:
     path: str
     base: BaseSpec | None
     card: Mapping[str, Any]  # this model's own front-matter defaults
+    base_compute: DeclaredCompute | None = None  # the original's training compute, as configured
+    original_base: str | None = None  # the Hub id at the root of the lineage (cited compute)
+    parent: str | None = None  # the project's model this one was trained from, if any
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,13 @@ def _context(inputs: ModelInputs) -> dict[str, Any]:
         "adapter": dict(tuned.adapter) if tuned.adapter else None,
         "generation": dict(tuned.generation) if tuned.generation else None,
         "training": _training(tuned),
+        "compute": compute_json(
+            tuned,
+            inputs.base,
+            declared=inputs.entry.base_compute,
+            original_id=inputs.entry.original_base,
+            parent=inputs.entry.parent,
+        ),
         "evaluation": evaluation_rows(tuned, record),
         "evaluation_record": summary,
         "datasets": meta.get("datasets") or _card_meta(tuned).get("datasets") or [],
