@@ -40,7 +40,10 @@ from modelcards.resolve.snapshot import (
 )
 from modelcards.safeio.errors import ResolveError
 
-GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
+# what build and `sign` write beside a model: no change to the model itself
+GENERATED_NAMES = frozenset(
+    {"README.md", "CHANGES.md", "card.json", "weight-changes.svg", "model.sig", "card.sig"}
+)
 CARD_JSON = "card.json"
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
 GROUPS = {
