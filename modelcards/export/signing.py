@@ -89,14 +89,14 @@ def card_digests(folder: Path) -> dict[str, str | None]:
 
 def sign_folder(folder: Path, private_key: Path) -> SignedModel:
     """Write model.sig and card.sig beside the model, each atomically."""
-    key = signer(private_key)
+    key, fingerprint = signer(private_key)
     digests = card_digests(folder)
     absent = [name for name in CARD_FILES if digests[name] is None]
     if absent:
         raise SigningError(
             f"no {' or '.join(absent)} to sign: run `modelcards build` first", file=str(folder)
         )
-    model_text, signed = sign_model(folder, key)
+    model_text, signed = sign_model(folder, key, fingerprint)
     card_text = sign_statement(key, signed, {k: v for k, v in digests.items() if v is not None})
     write_atomic(folder / MODEL_SIGNATURE, model_text)
     write_atomic(folder / CARD_SIGNATURE, card_text)
@@ -117,7 +117,7 @@ def verify_folder(folder: Path, public_key: Path, *, model: str, label: str) -> 
     if isinstance(statement, str):
         return done([FileProblem(MODEL_SIGNATURE, statement)])
     signed = signed_model(statement, model_sig, fingerprint)
-    problems = compare_files(signed.files, folder_digests(folder, signed, statement))
+    problems = compare_files(signed.files, folder_digests(folder, statement))
     card_sig = folder / CARD_SIGNATURE
     if not card_sig.exists() and not card_sig.is_symlink():
         return done(

@@ -23,7 +23,7 @@ from modelcards.safeio.errors import ModelcardsError
 MODEL_SIGNATURE = "model.sig"
 CARD_SIGNATURE = "card.sig"
 # never part of the model digest: the signatures themselves, and the card (signed on its own)
-UNSIGNED = tuple(sorted({MODEL_SIGNATURE, CARD_SIGNATURE, *CARD_OUTPUTS}))
+UNSIGNED = tuple(sorted(CARD_OUTPUTS))  # CARD_OUTPUTS holds MODEL_SIGNATURE and CARD_SIGNATURE
 CARD_PREDICATE = "urn:modelcards-audit:card:v1"
 MAX_SIGNATURE_BYTES = 64 << 20  # a manifest of 100,000 files is ~15 MB
 
@@ -83,11 +83,15 @@ def _public_pem(key: Any) -> bytes:
     )
 
 
-def signer(private_key: Path) -> Any:
-    """model-signing's EC key signer; a file that is not a usable EC private key is one line."""
+def signer(private_key: Path) -> tuple[Any, str]:
+    """model-signing's EC key signer and its public key's fingerprint; a file that is not a
+    usable EC private key is one line."""
+    from cryptography.hazmat.primitives import serialization
+
     lib = _library()
     try:
-        return lib.ec.Signer(private_key)
+        key = serialization.load_pem_private_key(private_key.read_bytes(), None)
+        return lib.ec.Signer(private_key), key_fingerprint(_public_pem(key.public_key()))
     except (ValueError, TypeError, OSError) as exc:
         raise SigningError(
             f"not a PEM EC private key (P-256, P-384 or P-521) without password: {exc}",
@@ -99,16 +103,18 @@ def signer(private_key: Path) -> Any:
 
 def verifier(public_key: Path) -> tuple[Any, str]:
     """model-signing's EC key verifier and the key's fingerprint."""
+    from cryptography.hazmat.primitives import serialization
+
     lib = _library()
     try:
-        check = lib.ec.Verifier(public_key)
+        key = serialization.load_pem_public_key(public_key.read_bytes())
+        return lib.ec.Verifier(public_key), key_fingerprint(_public_pem(key))
     except (ValueError, TypeError, OSError) as exc:
         raise SigningError(
             f"not a PEM EC public key (P-256, P-384 or P-521): {exc}", file=str(public_key)
         ) from None
     except Exception as exc:
         raise SigningError(f"unusable public key: {exc}", file=str(public_key)) from None
-    return check, key_fingerprint(_public_pem(check._public_key))
 
 
 def hashing_config() -> Any:
@@ -119,14 +125,13 @@ def _file_digests(manifest: Any) -> dict[str, str]:
     return {str(rd.identifier): rd.digest.digest_hex for rd in manifest.resource_descriptors()}
 
 
-def sign_model(folder: Path, key: Any) -> tuple[str, SignedModel]:
+def sign_model(folder: Path, key: Any, fingerprint: str) -> tuple[str, SignedModel]:
     """model.sig's text for `folder` (every file but UNSIGNED), and what it says."""
     lib = _library()
     manifest = hashing_config().hash(folder)
     payload = lib.signing.Payload(manifest)
     subject = payload.statement.pb.subject[0]
     bundle = key.sign(payload).bundle.to_json()
-    fingerprint = key_fingerprint(_public_pem(key._private_key.public_key()))
     signed = SignedModel(
         manifest.model_name, subject.digest["sha256"], _file_digests(manifest), fingerprint
     )
@@ -169,7 +174,7 @@ def verified_statement(check: Any, path: Path) -> dict[str, Any] | str:
     verify with this key (a string). A file that is no bundle at all raises SigningError."""
     lib = _library()
     bundle = _read_bundle(lib, path)
-    try:
+    try:  # the Verifier's own step before it reads an OMS manifest: card.sig holds none
         payload_type, payload = check._verify_signed_content(bundle)
     except ValueError as exc:
         if "Key mismatch" in str(exc):
@@ -202,7 +207,7 @@ def signed_model(statement: dict[str, Any], path: Path, fingerprint: str) -> Sig
     return SignedModel(manifest.model_name, str(digest), _file_digests(manifest), fingerprint)
 
 
-def folder_digests(folder: Path, signed: SignedModel, statement: dict[str, Any]) -> dict[str, str]:
+def folder_digests(folder: Path, statement: dict[str, Any]) -> dict[str, str]:
     """Every file's digest now, hashed the way the signature says it was signed."""
     lib = _library()
     args = statement["predicate"]["serialization"]
