@@ -296,3 +296,18 @@ def test_the_site_shows_the_badge(signed: Path, keys: tuple[Path, Path]) -> None
     assert run_modelcards("sign", "chat-lora", "--key", str(keys[0]), cwd=signed).returncode == 0
     assert run_modelcards("build", "-q", cwd=signed).returncode == 0
     assert "<strong>verified</strong>" in (pages / "chat-lora/index.md").read_text()
+
+
+def test_a_link_in_the_model_folder_is_refused_in_one_line(
+    signed: Path, keys: tuple[Path, Path]
+) -> None:
+    """model-signing never follows a link (allow_symlinks stays off): sign and verify both stop
+    with one line naming it, rather than sign what the link points at."""
+    (signed / TUNED / "outside.txt").symlink_to("/etc/hostname")
+    for result in (
+        run_modelcards("sign", "chat-tuned", "--key", str(keys[0]), cwd=signed),
+        verify(signed, keys[1]),
+    ):
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1
+        assert f"{TUNED}/outside.txt" in result.stderr and "symlink" in result.stderr
