@@ -311,3 +311,15 @@ def test_a_link_in_the_model_folder_is_refused_in_one_line(
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1
         assert f"{TUNED}/outside.txt" in result.stderr and "symlink" in result.stderr
+
+
+def test_the_python_api_is_the_command(signed: Path, keys: tuple[Path, Path]) -> None:
+    import modelcards
+
+    result = modelcards.verify(signed, "chat-tuned", key=keys[1])
+    assert result.ok and result.as_json() == json.loads(
+        verify(signed, keys[1], "chat-tuned", "--format", "json").stdout
+    )
+    signed_model = modelcards.sign(signed, "models/chat-lora", key=keys[0])
+    assert "adapter_model.safetensors" in signed_model.files
+    assert modelcards.verify(signed, "chat-lora", key=keys[1]).ok
