@@ -323,3 +323,24 @@ def test_the_python_api_is_the_command(signed: Path, keys: tuple[Path, Path]) ->
     signed_model = modelcards.sign(signed, "models/chat-lora", key=keys[0])
     assert "adapter_model.safetensors" in signed_model.files
     assert modelcards.verify(signed, "chat-lora", key=keys[1]).ok
+
+
+def test_the_badge_skips_what_the_signer_left_out(
+    built: Path, tmp_path: Path, keys: tuple[Path, Path]
+) -> None:
+    """The card records .gitattributes; model-signing leaves it out of the manifest (as its
+    own CLI does): the badge compares only what was signed, and still says verified."""
+    from modelcards.publish.site.signature import signature_state
+
+    repo = tmp_path / "repo"
+    shutil.copytree(built, repo, symlinks=True)
+    folder = repo / TUNED
+    (folder / ".gitattributes").write_text("*.safetensors filter=lfs diff=lfs merge=lfs -text\n")
+    assert run_modelcards("build", "-q", "--no-site", cwd=repo).returncode == 0
+    card_json = (folder / "card.json").read_text()
+    assert '"path": ".gitattributes"' in card_json
+    assert run_modelcards("sign", "chat-tuned", "--key", str(keys[0]), cwd=repo).returncode == 0
+    changes = (folder / "CHANGES.md").read_text()
+    state = signature_state(folder, keys[1], json.loads(card_json), card_json, changes)
+    assert state["state"] == "verified", state
+    assert verify(repo, keys[1]).returncode == 0

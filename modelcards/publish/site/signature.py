@@ -42,6 +42,13 @@ def _key_hint(path: Path) -> str | None:
         return None
 
 
+def _ignored_paths(statement: dict[str, Any]) -> list[Any]:
+    """What the signer left out (model-signing leaves .git* out by default), as it recorded."""
+    serialization = (statement.get("predicate") or {}).get("serialization") or {}
+    paths = serialization.get("ignore_paths") or []
+    return paths if isinstance(paths, list) else []
+
+
 def signature_state(
     folder: Path, key: Path | None, context: dict[str, Any], card_json: str, changes: str
 ) -> dict[str, str]:
@@ -59,7 +66,9 @@ def signature_state(
             return {"state": "does not verify", **signed_by, "note": statement}
         signed = signed_model(statement, model_sig, fingerprint)
         recorded = (context.get("provenance") or {}).get("files") or []
-        now = {f["path"]: f.get("sha256") for f in recorded if f["path"] not in UNSIGNED}
+        ignored = tuple(str(p).rstrip("/") for p in _ignored_paths(statement))
+        now = {f["path"]: f.get("sha256") for f in recorded if f["path"] not in UNSIGNED
+               and not any(f["path"] == i or f["path"].startswith(i + "/") for i in ignored)}  # fmt: skip
         problems = compare_files(signed.files, now)
         card_sig = folder / CARD_SIGNATURE
         card = verified_statement(check, card_sig) if card_sig.is_file() else "no card.sig"
