@@ -344,3 +344,22 @@ def test_the_badge_skips_what_the_signer_left_out(
     state = signature_state(folder, keys[1], json.loads(card_json), card_json, changes)
     assert state["state"] == "verified", state
     assert verify(repo, keys[1]).returncode == 0
+
+
+def test_without_model_signing_sign_and_verify_say_what_to_install(signed: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['model_signing'] = None\n"  # as if the extra were absent
+        "from modelcards.cli import main\n"
+        "sys.argv = ['modelcards', 'verify', 'chat-tuned', '--key', 'any.pub']; main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=signed, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "modelcards: error: signing needs model-signing: pip install 'modelcards-audit[signing]'"
+    )
+    assert result.stderr.count("\n") == 1
