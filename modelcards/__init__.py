@@ -1,7 +1,7 @@
 """modelcards: what a fine-tune changed against its base, what that risks, and where it came from.
 
-The Python API (`modelcards.diff`, `scan`, `build`, `check`, `card`, `export_cyclonedx`; see
-`modelcards.api`) is loaded on first use, so `import modelcards` stays instant: numpy, GitPython
+The Python API (`modelcards.diff`, `scan`, `build`, `check`, `card`, `export_cyclonedx`,
+`sign`, `verify`; see `modelcards.api`) is loaded on first use, so `import modelcards` stays instant: numpy, GitPython
 and Jinja2 are imported only by the call that needs them.
 """
 
@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-API = ("build", "card", "check", "deep_diff", "diff", "export_cyclonedx", "load_project", "scan")
+API = (
+    "build", "card", "check", "deep_diff", "diff", "export_cyclonedx", "load_project", "scan",
+    "sign", "verify",
+)  # fmt: skip
 
 if TYPE_CHECKING:
     from modelcards.api import (  # noqa: F401
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
         export_cyclonedx,
         load_project,
         scan,
+        sign,
+        verify,
     )
 
 

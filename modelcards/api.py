@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from modelcards.assess.findings import ScanReport
     from modelcards.compare.deep import DeepDiff
     from modelcards.compare.model import ModelDiff
+    from modelcards.export.signing import SignatureCheck
+    from modelcards.history.signatures import SignedModel
     from modelcards.inspect.facts import ModelFacts
     from modelcards.project.build import BuildReport
     from modelcards.project.check import CheckReport
@@ -40,6 +42,8 @@ __all__ = [
     "export_cyclonedx",
     "load_project",
     "scan",
+    "sign",
+    "verify",
 ]
 
 
@@ -232,3 +236,23 @@ def export_cyclonedx(
     readme = existing_card(config, entry)  # read as untrusted: never through a link out
     body = split_front_matter(readme)[1] if readme is not None else ""
     return build_bom(context, use_cases=use_cases(body), site_url=site_url)
+
+
+def sign(project: Project, model: str, *, key: str | os.PathLike[str]) -> SignedModel:
+    """What `modelcards sign MODEL --key KEY.pem` does: writes model.sig and card.sig beside the
+    model (needs the `signing` extra); returns the signed manifest."""
+    from modelcards.export.signing import sign_folder
+
+    config = load_project(project)
+    entry = _entries(config, (model,))[0]
+    return sign_folder(config.root / entry.path, Path(key))
+
+
+def verify(project: Project, model: str, *, key: str | os.PathLike[str]) -> SignatureCheck:
+    """What `modelcards verify MODEL --key KEY.pub` says: `.ok`, and `.problems` naming each
+    file that does not verify. A bad key or a garbled signature raises `ModelcardsError`."""
+    from modelcards.export.signing import verify_folder
+
+    config = load_project(project)
+    entry = _entries(config, (model,))[0]
+    return verify_folder(config.root / entry.path, Path(key), model=entry.name, label=entry.path)

@@ -1,6 +1,7 @@
 """Short commands start fast: a header-only diff of two folders, `rules` and `--version` load
 none of the heavy libraries the other commands need (numpy for --deep and some scanners,
-GitPython for history, Jinja2 for rendering, huggingface_hub for the Hub, urllib.request)."""
+GitPython for history, Jinja2 for rendering, huggingface_hub for the Hub, urllib.request,
+model_signing for sign and verify)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from modelfiles import llama_config, llama_tensors, make_model
 
-HEAVY = ("numpy", "git", "jinja2", "huggingface_hub", "urllib.request")
+HEAVY = ("numpy", "git", "jinja2", "huggingface_hub", "urllib.request", "model_signing")
 
 PROBE = """
 import json, sys

@@ -45,6 +45,8 @@ class Policy:
     fail_on: Severity = Severity.HIGH
     required: tuple[str, ...] = ()  # governance items that must be evidenced
     required_sections: tuple[str, ...] = ()  # card headings a person must fill in
+    require_signature: bool = False  # check fails on a model whose model.sig/card.sig fail
+    signing_key: str | None = None  # project-relative PEM public key signatures are checked with
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,10 @@ from modelcards.resolve.snapshot import (
 from modelcards.safeio.errors import ResolveError
 from modelcards.safeio.textfile import real_path
 
-GENERATED_NAMES = frozenset({"README.md", "CHANGES.md", "card.json", "weight-changes.svg"})
+# what build and `sign` write beside a model: no change to the model itself
+GENERATED_NAMES = frozenset(
+    {"README.md", "CHANGES.md", "card.json", "weight-changes.svg", "model.sig", "card.sig"}
+)
 CARD_JSON = "card.json"
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
 GROUPS = {

@@ -38,8 +38,8 @@ __all__ = ["CARD_OUTPUTS", "ModelFacts", "card_licence", "inspect_snapshot", "ma
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 CARD_OUTPUTS = frozenset(
-    {"README.md", "CHANGES.md", "card.json", "weight-changes.svg"}
-)  # written by build: not inputs
+    {"README.md", "CHANGES.md", "card.json", "weight-changes.svg", "model.sig", "card.sig"}
+)  # written by build, and the signatures `sign` writes: never inputs
 WEIGHT_SUFFIXES = (
     ".safetensors",
     ".bin",

@@ -255,6 +255,7 @@ def check_project(
         recorded_risks = _risks(card_json)
         risks = recorded_risks if fresh_json is card_json else _risks(fresh_json)
         problems.extend(_policy_problems(config, entry, risks, recorded_risks=recorded_risks))
+        problems.extend(_signature_problems(config, entry))
     problems.extend(_check_site(config, project_templates_digest(config, site=True), cards))
     cache.save()
     ordered = sorted(problems, key=lambda p: KINDS.index(p.kind))  # stable: models keep order
@@ -341,6 +342,23 @@ def _policy_problems(
         kind = "policy" if rule in POLICY_RULES or risk.get("waiver_expired") else "finding"
         problems.append(Problem(entry.name, where, reason, kind=kind))
     return problems
+
+
+def _signature_problems(config: ProjectConfig, entry: ModelEntry) -> list[Problem]:
+    """With `policy.require_signature`: each file of the model or its card that model.sig and
+    card.sig do not vouch for, checked with `policy.signing_key` (model files hashed afresh)."""
+    if not config.policy.require_signature or config.policy.signing_key is None:
+        return []
+    from modelcards.export.signing import verify_folder
+
+    key = config.root / config.policy.signing_key
+    if not key.resolve().is_relative_to(config.root.resolve()) or not key.is_file():
+        raise ConfigError("policy.signing_key: no such file in the project", file=config.file)
+    result = verify_folder(config.root / entry.path, key, model=entry.name, label=entry.path)
+    return [
+        Problem(entry.name, f"{entry.path}/{p.file}", f"signature: {p.what}", kind="policy")
+        for p in result.problems
+    ]
 
 
 def _check_site(

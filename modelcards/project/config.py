@@ -423,7 +423,11 @@ def _severity(check: _Checker, value: Any, where: str, parent: Any, key: str) ->
 
 def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
     policy = check.mapping(
-        value, "policy", ("fail_on", "required", "required_sections"), parent, "policy"
+        value,
+        "policy",
+        ("fail_on", "required", "required_sections", "require_signature", "signing_key"),
+        parent,
+        "policy",
     )
     required = _strings(check, policy.get("required", []), "policy.required", policy, "required")
     for item in required:
@@ -446,10 +450,30 @@ def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
         "required_sections",
     )
     fail_on = policy.get("fail_on", "high")
+    require_signature = policy.get("require_signature", False)
+    if not isinstance(require_signature, bool):
+        raise check.fail(
+            "policy.require_signature",
+            f"expected true or false, found {_kind(require_signature)}",
+            policy,
+            "require_signature",
+        )
+    key = policy.get("signing_key")
+    if key is not None:
+        key = check.string(key, "policy.signing_key", policy, "signing_key")
+    if require_signature and key is None:
+        raise check.fail(
+            "policy.require_signature",
+            "needs policy.signing_key, the public key signatures are checked with",
+            policy,
+            "require_signature",
+        )
     return Policy(
         fail_on=_severity(check, fail_on, "policy.fail_on", policy, "fail_on"),
         required=tuple(required),
         required_sections=tuple(sections),
+        require_signature=require_signature,
+        signing_key=key,
     )
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from modelcards.assess.policy import Policy
+
 
 @dataclass(frozen=True)
 class SiteConfig:
@@ -31,3 +33,6 @@ class SiteProject(Protocol):
 
     @property
     def templates(self) -> Path | None: ...
+
+    @property
+    def policy(self) -> Policy: ...  # its signing_key checks the signature badges

@@ -21,6 +21,7 @@ from modelcards.publish.site.folder import MARKER, MARKER_TEXT
 from modelcards.publish.site.mkdocs_yml import mkdocs_yaml, site_settings
 from modelcards.publish.site.prose import inert_human_parts
 from modelcards.publish.site.reuse import PAGES_RECORD, pages_key, pages_record, recorded_pages
+from modelcards.publish.site.signature import model_signature
 from modelcards.render import RenderedModel
 from modelcards.render.environment import builtin_templates, render_template
 from modelcards.render.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
@@ -123,10 +124,12 @@ def site_pages(
 
     def model_site(pair: tuple[RenderedModel, str]) -> dict[str, str]:
         model, model_slug = pair
-        return model_files(root, model, site_facts(model.context, model_slug), env)
+        site = dict(site_facts(model.context, model_slug), signature=signatures[model_slug])
+        return model_files(root, model, site, env)
 
     pairs = list(zip(models, slugs or unique_slugs([m.name for m in models]), strict=True))
-    keys = {s: pages_key(m, s, templates, root) for m, s in pairs}
+    signatures = {s: model_signature(config, m) for m, s in pairs}  # not in card.json: see there
+    keys = {s: pages_key(m, s, templates, root + json.dumps(signatures[s])) for m, s in pairs}
     pages = recorded_pages(config.root, root, keys)  # unchanged models: last build's pages
     fresh = [pair for pair in pairs if pair[1] not in pages]
     pages.update(zip([s for _, s in fresh], parallel_map(model_site, fresh, jobs), strict=True))
