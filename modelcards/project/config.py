@@ -20,6 +20,7 @@ from modelcards.assess.governance import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import Policy, Waiver
 from modelcards.assess.rules import RULES
 from modelcards.project.compliance_config import model_compliance, project_compliance
+from modelcards.project.config_checker import Checker, kind_of, string_list
 from modelcards.publish.settings import SiteConfig
 from modelcards.render.compute_context import DeclaredCompute
 from modelcards.resolve.base_spec import BaseSpec
@@ -66,67 +67,6 @@ class ProjectConfig:
     waivers: tuple[Waiver, ...] = ()
     governance: Mapping[str, str] = field(default_factory=dict)  # defaults for every model
     base_training_flop: Mapping[str, DeclaredCompute] = field(default_factory=dict)  # by base id
-
-
-class _Checker:
-    """Walks the loaded YAML with the file name and line numbers at hand."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, where: str, message: str, node: Any = None, key: Any = None) -> ConfigError:
-        line = _line(node, key)
-        return ConfigError(f"{where}: {message}", file=f"{self.file}:{line}" if line else self.file)
-
-    def mapping(
-        self, value: Any, where: str, allowed: tuple[str, ...], node: Any = None, key: Any = None
-    ) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(where, f"expected a mapping, found {_kind(value)}", node, key)
-        for name in value:
-            if name not in allowed:
-                hint = difflib.get_close_matches(str(name), allowed, n=1)
-                suggestion = (
-                    f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
-                )
-                raise self.fail(
-                    f"{where}.{name}" if where else str(name),
-                    f"unknown key{suggestion}",
-                    value,
-                    name,
-                )
-        return value
-
-    def string(self, value: Any, where: str, node: Any, key: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"expected a non-empty string, found {_kind(value)}", node, key)
-        return value
-
-
-def _line(node: Any, key: Any) -> int | None:
-    lc = getattr(node, "lc", None)
-    if lc is None:
-        return None
-    try:
-        if key is not None and isinstance(key, int):
-            return int(lc.item(key)[0]) + 1
-        if key is not None:
-            return int(lc.key(key)[0]) + 1
-        return int(lc.line) + 1
-    except (KeyError, IndexError, TypeError):
-        return None
-
-
-def _kind(value: Any) -> str:
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        int: "a number",
-        float: "a number",
-        bool: "true/false",
-        type(None): "nothing",
-    }.get(type(value), type(value).__name__)
 
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -188,7 +128,7 @@ def load_config(root: Path) -> ProjectConfig:
 
 
 def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
-    check = _Checker(file)
+    check = Checker(file)
     top = check.mapping(
         raw,
         "",
@@ -270,7 +210,7 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
     )
 
 
-def _card(check: _Checker, value: Any, where: str, parent: Any) -> dict[str, Any]:
+def _card(check: Checker, value: Any, where: str, parent: Any) -> dict[str, Any]:
     card = check.mapping(value, where, CARD_KEYS, parent, where.rsplit(".", 1)[-1])
     return {k: plain_data(v) for k, v in card.items()}
 
@@ -280,7 +220,7 @@ def _inside(root: Path, relative: str) -> bool:
     return target != root.resolve() and target.is_relative_to(root.resolve())
 
 
-def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> ModelEntry:
+def _model(check: Checker, item: Any, index: int, parent: Any, root: Path) -> ModelEntry:
     where = f"models[{index}]"
     model = check.mapping(
         item,
@@ -303,7 +243,7 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
     name = check.string(model.get("name", default_name), f"{where}.name", model, "name")
     base = _base(check, model.get("base"), f"{where}.base", model, root)
     card = _card(check, model.get("card", {}), f"{where}.card", model)
-    training_files = _strings(
+    training_files = string_list(
         check, model.get("training_files", []), f"{where}.training_files", model, "training_files"
     )
     for item_path in training_files:
@@ -314,7 +254,7 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
                 model,
                 "training_files",
             )
-    tags = _strings(check, model.get("tags", []), f"{where}.tags", model, "tags")
+    tags = string_list(check, model.get("tags", []), f"{where}.tags", model, "tags")
     return ModelEntry(
         name=name,
         path=Path(path).as_posix(),
@@ -331,15 +271,7 @@ def _model(check: _Checker, item: Any, index: int, parent: Any, root: Path) -> M
     )
 
 
-def _strings(check: _Checker, value: Any, where: str, parent: Any, key: str) -> list[str]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise check.fail(where, "expected a list of strings", parent, key)
-    return list(value)
-
-
-def _base(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> BaseSpec | None:
+def _base(check: Checker, value: Any, where: str, parent: Any, root: Path) -> BaseSpec | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -400,7 +332,7 @@ def parse_base_string(value: str, root: Path) -> BaseSpec:
     return BaseSpec(id=named.id, revision=named.revision)
 
 
-def _governance(check: _Checker, value: Any, where: str, parent: Any, root: Path) -> dict[str, str]:
+def _governance(check: Checker, value: Any, where: str, parent: Any, root: Path) -> dict[str, str]:
     """item → a link, an address, or a file inside the project (never one outside it)."""
     items = check.mapping(value, where, CONFIGURABLE, parent, where.rsplit(".", 1)[-1])
     evidence = {k: check.string(v, f"{where}.{k}", items, k) for k, v in items.items()}
@@ -413,7 +345,7 @@ def _governance(check: _Checker, value: Any, where: str, parent: Any, root: Path
     return evidence
 
 
-def _severity(check: _Checker, value: Any, where: str, parent: Any, key: str) -> Severity:
+def _severity(check: Checker, value: Any, where: str, parent: Any, key: str) -> Severity:
     try:
         return Severity.parse(str(value))
     except ValueError:
@@ -421,7 +353,7 @@ def _severity(check: _Checker, value: Any, where: str, parent: Any, key: str) ->
         raise check.fail(where, f"{value!r} is not a severity ({allowed})", parent, key) from None
 
 
-def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
+def _policy(check: Checker, value: Any, parent: Any) -> Policy:
     policy = check.mapping(
         value,
         "policy",
@@ -429,7 +361,7 @@ def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
         parent,
         "policy",
     )
-    required = _strings(check, policy.get("required", []), "policy.required", policy, "required")
+    required = string_list(check, policy.get("required", []), "policy.required", policy, "required")
     for item in required:
         if item not in ITEMS:
             hint = difflib.get_close_matches(item, list(ITEMS), n=1)
@@ -442,7 +374,7 @@ def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
                 policy,
                 "required",
             )
-    sections = _strings(
+    sections = string_list(
         check,
         policy.get("required_sections", []),
         "policy.required_sections",
@@ -454,7 +386,7 @@ def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
     if not isinstance(require_signature, bool):
         raise check.fail(
             "policy.require_signature",
-            f"expected true or false, found {_kind(require_signature)}",
+            f"expected true or false, found {kind_of(require_signature)}",
             policy,
             "require_signature",
         )
@@ -477,9 +409,9 @@ def _policy(check: _Checker, value: Any, parent: Any) -> Policy:
     )
 
 
-def _waivers(check: _Checker, value: Any, parent: Any, models: set[str]) -> list[Waiver]:
+def _waivers(check: Checker, value: Any, parent: Any, models: set[str]) -> list[Waiver]:
     if not isinstance(value, list):
-        raise check.fail("waivers", f"expected a list, found {_kind(value)}", parent, "waivers")
+        raise check.fail("waivers", f"expected a list, found {kind_of(value)}", parent, "waivers")
     waivers = []
     for index, item in enumerate(value):
         where = f"waivers[{index}]"
