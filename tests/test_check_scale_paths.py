@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelcards.history.gitlog import GENERATED_NAMES, ProjectGit
+from modelcards.inspect import CARD_OUTPUTS
 from modelcards.project.config import load_config
 from modelcards.project.state import all_nested_outputs, previous_context, previous_member
 from modelcards.safeio.errors import InspectError
@@ -55,7 +56,7 @@ def reference_nested(paths: list[str], sites: list[str]) -> dict[str, frozenset[
             f"{other[len(prefix) :]}/{name}"
             for other in paths
             if other != path and other.startswith(prefix)
-            for name in ("README.md", "CHANGES.md", "card.json", "weight-changes.svg")
+            for name in CARD_OUTPUTS  # what build writes, and the signatures beside it
         }
         result[path] = frozenset(cards | {f[len(prefix) :] for f in sites if f.startswith(prefix)})
     return result
