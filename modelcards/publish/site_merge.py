@@ -29,6 +29,7 @@ from modelcards.publish.mkdocs_build import (
 )
 from modelcards.publish.settings import SiteProject
 from modelcards.publish.site.facts import site_facts
+from modelcards.publish.site.mkdocs_yml import mkdocs_yaml
 from modelcards.publish.site.pages import site_wide_pages
 from modelcards.publish.site_units import (
     MODELS,
@@ -47,10 +48,13 @@ __all__ = ["merge_sites"]
 MAX_CARD_JSON = 64 * 1024 * 1024
 
 
-def shard_units(parts: list[Path], slugs: list[str], shell: str) -> dict[str, Path]:
-    """Which part holds each model's pages; every model exactly once, built as this project
-    builds it, or one line saying which part is wrong."""
+def shard_units(
+    parts: list[Path], slugs: list[str], shell: str
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """Which part holds each model's pages, and the fingerprint it recorded for them; every
+    model exactly once, built as this project builds it, or one line saying which part is wrong."""
     sources: dict[str, Path] = {}
+    fingerprints: dict[str, str] = {}
     for part in parts:
         stamp = read_stamp(part)
         if stamp is None or not part.is_dir():
@@ -74,6 +78,7 @@ def shard_units(parts: list[Path], slugs: list[str], shell: str) -> dict[str, Pa
                     f"its record names {MODELS}/{unit}/, which is absent", file=str(part)
                 )
             sources[unit] = part
+            fingerprints[unit] = stamp.units[unit]
     missing = [slug for slug in slugs if slug not in sources]
     extra = sorted(set(sources) - set(slugs))
     if missing or extra:
@@ -86,7 +91,7 @@ def shard_units(parts: list[Path], slugs: list[str], shell: str) -> dict[str, Pa
             problem + " (run `modelcards build --shard K/N` for every K of the same N)",
             file=str(parts[0]) if parts else None,
         )
-    return sources
+    return sources, fingerprints
 
 
 def read_context(part: Path, unit: str) -> dict[str, Any]:
@@ -123,9 +128,8 @@ def merge_sites(
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}-merge-", dir=output.parent)).resolve()
     try:
         source = work / "source"
-        pages = {"mkdocs.yml": site_wide_pages(config, [], env)[f"{config.site.dir}/mkdocs.yml"]}
-        write_tree(source, pages)
-        sources = shard_units(parts, slugs, shell_digest(source / "mkdocs.yml"))
+        write_tree(source, {"mkdocs.yml": mkdocs_yaml(config)})
+        sources, fingerprints = shard_units(parts, slugs, shell_digest(source / "mkdocs.yml"))
         entries = []
         for slug in slugs:
             context = read_context(sources[slug], slug)
@@ -148,9 +152,7 @@ def merge_sites(
         if returncode != 0:
             raise failure(config, config_file, log.read_text(encoding="utf-8"), returncode)
         stamp = source_units(source)
-        units = {SITE_WIDE: stamp.units[SITE_WIDE]}
-        for slug in sorted(sources):
-            units[slug] = recorded_units(sources[slug])[slug]
+        units = {SITE_WIDE: stamp.units[SITE_WIDE], **dict(sorted(fingerprints.items()))}
         assembled = work / "site"
         assemble(assembled, {SITE_WIDE: built, **sources}, moved=frozenset({built}))
         (assembled / STAMP).write_text(SiteStamp(stamp.shell, units).text(), encoding="utf-8")
@@ -158,11 +160,6 @@ def merge_sites(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return SiteBuild(output, (SITE_WIDE,), len(sources))
-
-
-def recorded_units(part: Path) -> dict[str, str]:
-    stamp = read_stamp(part)
-    return stamp.units if stamp is not None else {}
 
 
 def placeholders(sources: dict[str, Path]) -> dict[str, str]:
