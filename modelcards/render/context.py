@@ -34,6 +34,7 @@ from modelcards.render.hub_metadata import (
     task_of,
 )
 from modelcards.render.precision import encoder_decoder, precision
+from modelcards.render.provider_details import ProviderDetails
 from modelcards.render.recipe_context import has_recipe, recipe_context
 from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.resolve.base_spec import BaseSpec
@@ -60,6 +61,7 @@ class CardSubject:
     base_compute: DeclaredCompute | None = None  # the original's training compute, as configured
     original_base: str | None = None  # the Hub id at the root of the lineage (cited compute)
     parent: str | None = None  # the project's model this one was trained from, if any
+    provider: ProviderDetails = ProviderDetails()  # compliance: what only the provider can state
 
 
 @dataclass(frozen=True)
