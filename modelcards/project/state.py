@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from modelcards.render.fingerprint import (
     inputs_fingerprint,
     templates_digest,
 )
+from modelcards.render.provider_details import PROVIDER_FIELDS, ProviderDetails, ProviderValue
 from modelcards.render.template_files import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.gitrepo import open_git_reference
@@ -154,7 +155,8 @@ def parent_model(config: ProjectConfig, entry: ModelEntry) -> ModelEntry | None:
 
 def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:
     """What render needs of a config entry (render knows nothing of the config): also the
-    original model at the root of its lineage in the project, and its configured compute."""
+    original model at the root of its lineage in the project, its configured compute, and the
+    provider's statements (the model's own `compliance:` values over the project's)."""
     from modelcards.render.context import CardSubject  # the context's module: 0.1 s to load
 
     parent = parent_model(config, entry)
@@ -167,9 +169,16 @@ def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:
         or root.base_training_flop
         or (config.base_training_flop.get(original) if original else None)
     )
+    provider = {**config.provider, **entry.provider}
     return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card,
                        base_compute=declared, original_base=original,
-                       parent=parent.name if parent else None)  # fmt: skip
+                       parent=parent.name if parent else None,
+                       provider=ProviderDetails(provider_details(provider)))  # fmt: skip
+
+
+def provider_details(given: Mapping[str, ProviderValue]) -> dict[str, ProviderValue]:
+    """In the documents' order, so that the card's fingerprint does not depend on the config's."""
+    return {name: given[name] for name in PROVIDER_FIELDS if name in given}
 
 
 def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> str:
