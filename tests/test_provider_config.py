@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from modelcards import api
 from modelcards.project.check import check_project, format_json, format_text
 from modelcards.project.config import load_config
 from modelcards.project.state import card_subject
@@ -128,8 +129,7 @@ def set_config(repo: Path, top: str = "", tuned: str = "") -> None:
 
 
 def build_and_commit(repo: Path) -> None:
-    result = run_modelcards("build", "-q", "--no-site", cwd=repo)
-    assert result.returncode == 0, result.stderr
+    assert not api.build(repo, site=False, jobs=1).failed
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "docs: model cards")
 

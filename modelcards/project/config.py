@@ -38,6 +38,16 @@ else:  # pragma: no cover - Python 3.10
 
 CONFIG_NAME = "modelcards.yml"
 CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", "tags")
+ENTRY_KEYS = ("path", "name", "base", "card", "training_files", "tags", "governance",
+              "compliance", "base_signing_key")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A public key from modelcards.yml, with the key it was given under (for the card)."""
+
+    path: str  # relative to the project root
+    where: str  # e.g. "models[0].base_signing_key"
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class ModelEntry:
     governance: Mapping[str, str] = field(default_factory=dict)  # item → file or link
     base_training_flop: DeclaredCompute | None = None  # compliance: the original's compute
     provider: Mapping[str, ProviderValue] = field(default_factory=dict)  # compliance: its own
+    base_signing_key: SigningKey | None = None  # what the base folder's model.sig is checked with
 
 
 @dataclass(frozen=True)
@@ -227,13 +238,7 @@ def _inside(root: Path, relative: str) -> bool:
 
 def _model(check: Checker, item: Any, index: int, parent: Any, root: Path) -> ModelEntry:
     where = f"models[{index}]"
-    model = check.mapping(
-        item,
-        where,
-        ("path", "name", "base", "card", "training_files", "tags", "governance", "compliance"),
-        parent,
-        index,
-    )
+    model = check.mapping(item, where, ENTRY_KEYS, parent, index)
     if "path" not in model:
         raise check.fail(where, "missing `path` (the model's folder)", parent, index)
     path = check.string(model["path"], f"{where}.path", model, "path")
@@ -275,7 +280,19 @@ def _model(check: Checker, item: Any, index: int, parent: Any, root: Path) -> Mo
         ),
         base_training_flop=flop,
         provider=provider,
+        base_signing_key=_signing_key(check, model, where, root),
     )
+
+
+def _signing_key(check: Checker, model: Any, where: str, root: Path) -> SigningKey | None:
+    """`models[i].base_signing_key`: the public key the base's own signature is checked with."""
+    if "base_signing_key" not in model:
+        return None
+    key = f"{where}.base_signing_key"
+    path = check.string(model["base_signing_key"], key, model, "base_signing_key")
+    if not _inside(root, path) or not (root / path).is_file():
+        raise check.fail(key, f"no such file in the project: {path}", model, "base_signing_key")
+    return SigningKey(path=Path(path).as_posix(), where=key)
 
 
 def _base(check: Checker, value: Any, where: str, parent: Any, root: Path) -> BaseSpec | None:

@@ -25,6 +25,7 @@ from modelcards.inspect import (
     card_licence,
     manifest_files,
 )
+from modelcards.project.base_signing import signature_fingerprint
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.render.fingerprint import (
     base_identity,
@@ -83,6 +84,7 @@ class ModelState:
 
     def fingerprint(self, config: ProjectConfig, templates: str, front_matter: str) -> str:
         base = self.base_snapshot
+        signature = signature_fingerprint(config, self.entry, base)  # a signed base folder's
         return inputs_fingerprint(
             entry={**entry_json(self.entry), "assess": assess_settings(config, self.entry)},
             card_defaults=dict(config.card),
@@ -95,6 +97,7 @@ class ModelState:
                     lock_digest=base.entry_digest if isinstance(base, LockedSnapshot) else None,
                 ),
                 "licence": self.base_licence,  # its README is not in its manifest
+                **({"signature": signature} if signature else {}),
             },
             history=self.history,
             front_matter=front_matter,
