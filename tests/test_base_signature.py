@@ -120,6 +120,15 @@ def test_a_garbled_signature_and_a_bad_key(base: Path, keys, tmp_path: Path) -> 
     (base / "model.sig").write_text('{"not": "a bundle"}')
     got = checked(base, public)
     assert got.state == "does not verify" and "not a model-signing bundle" in str(got.note)
+    (base / "model.sig").unlink()
+    (tmp_path / "elsewhere.sig").write_text("{}")
+    (base / "model.sig").symlink_to(
+        tmp_path / "elsewhere.sig"
+    )  # never followed, never "not signed"
+    linked = checked(base, public)
+    assert (linked.state, linked.note) == ("does not verify",
+                                           "model.sig is a link or no regular file: not read")  # fmt: skip
+    (base / "model.sig").unlink()
     publisher_signs(base, private)
     bad = tmp_path / "bad.pub"
     bad.write_text("not a key\n")

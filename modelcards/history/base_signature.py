@@ -60,16 +60,22 @@ def _regular(path: Path) -> bool:
     return not path.is_symlink() and path.is_file()
 
 
+def _present(path: Path) -> bool:
+    return path.is_symlink() or path.exists()
+
+
 def signature_inputs(folder: Path) -> str | None:
     """sha256 over the base's model.sig and card.sig (for the card's inputs fingerprint: they
     are no files of the base's manifest); None when it has no model.sig."""
-    if not _regular(folder / MODEL_SIGNATURE):
+    if not _present(folder / MODEL_SIGNATURE):
         return None
     digest = hashlib.sha256()
     for name in (MODEL_SIGNATURE, CARD_SIGNATURE):
         path = folder / name
         if _regular(path) and path.stat().st_size <= MAX_SIGNATURE_BYTES:
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        elif _present(path):
+            digest.update(name.encode() + b"\0unread\0")
     return digest.hexdigest()
 
 
@@ -135,8 +141,12 @@ def _files_now(
     ignored = _ignored(statement)
     now = {f.path: f.sha256 for f in files if f.sha256 is not None
            and not any(f.path == i or f.path.startswith(i + "/") for i in ignored)}  # fmt: skip
+    inside = folder.resolve()
     for name in signed.keys() - now.keys():
-        if ".." not in Path(name).parts and (sha := _sha256_file(folder / name)) is not None:
+        path = folder / name  # a name the signature states: never one that leads out
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            continue
+        if path.resolve().is_relative_to(inside) and (sha := _sha256_file(path)) is not None:
             now[name] = sha
     return now
 
@@ -173,8 +183,11 @@ def base_signature(
     `key_name`; `explicit`: a key meant for the base (a signature by another key does not
     verify), not the project's own key tried on it (then another key leaves it unverified)."""
     model_sig = folder / MODEL_SIGNATURE
-    if not _regular(model_sig):
+    if not _present(model_sig):
         return BaseSignature("not signed")
+    if not _regular(model_sig):
+        return BaseSignature("does not verify", None, key_name,
+                             f"{MODEL_SIGNATURE} is a link or no regular file: not read")  # fmt: skip
     stated = stated_signer(model_sig) or "a signer the signature does not name"
     if key is None:
         return BaseSignature("signed", stated, None, "not verified: no key configured for the "
