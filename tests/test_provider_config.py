@@ -205,3 +205,28 @@ def test_always_fails_every_model_and_check_prints_json(above: Path) -> None:
         "compliance.tdm_opt_out_policy to modelcards.yml (every model) or under "
         "models[1].compliance (this model)"
     )
+
+
+def test_a_lineage_above_the_threshold_counts_and_an_undetermined_one_does_not(
+    tmp_path: Path,
+) -> None:
+    from modelcards.project.provider_policy import provider_problem
+
+    root = write_project(
+        tmp_path, "policy:\n  require_provider_details: above_threshold\n" + MODELS
+    )
+    config = load_config(root)
+
+    def card(verdict: str, lineage: str | None) -> str:
+        compute = {"verdict": verdict, "threshold_flop": 3.3e22,
+                   "lineage": {"verdict": lineage} if lineage else None}  # fmt: skip
+        return json.dumps({"compute": compute, "model": {}}, indent=2, sort_keys=True) + "\n"
+
+    below, above = "below the indicative threshold", "above the indicative threshold"
+    summed = provider_problem(config, config.models[0], card(below, above))
+    assert summed is not None and "its lineage's training compute, summed, is above" in summed
+    assert "(3.3e+22 FLOP)" in summed
+    assert provider_problem(config, config.models[0], card(below, below)) is None
+    undetermined = "not determined: the range reaches across the threshold"
+    assert provider_problem(config, config.models[0], card(undetermined, None)) is None
+    assert provider_problem(config, config.models[0], None) is None  # no card.json: no verdict
