@@ -120,6 +120,7 @@ def test_a_garbled_signature_and_a_bad_key(base: Path, keys, tmp_path: Path) -> 
     (base / "model.sig").write_text('{"not": "a bundle"}')
     got = checked(base, public)
     assert got.state == "does not verify" and "not a model-signing bundle" in str(got.note)
+    assert got.signer is None  # garbage names nobody: "base signed by" would be false
     (base / "model.sig").unlink()
     (tmp_path / "elsewhere.sig").write_text("{}")
     (base / "model.sig").symlink_to(

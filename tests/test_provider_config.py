@@ -8,8 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from modelcards import api
+from modelcards.cli import cli
 from modelcards.project.check import check_project, format_json, format_text
 from modelcards.project.config import load_config
 from modelcards.project.state import card_subject
@@ -192,8 +194,8 @@ def test_the_policy_passes_once_given_and_never_is_the_default(above: Path) -> N
 def test_always_fails_every_model_and_check_prints_json(above: Path) -> None:
     set_config(above, "policy:\n  require_provider_details: always\n"
                "compliance:\n  provider_name: Acme AI GmbH\n")  # fmt: skip
-    result = run_modelcards("check", "--format", "json", cwd=above)
-    assert result.returncode == 1, result.stderr
+    result = CliRunner().invoke(cli, ["check", "-C", str(above), "--format", "json"])
+    assert result.exit_code == 1, result.output
     policy = [p for p in json.loads(result.stdout)["problems"] if p["kind"] == "policy"]
     assert [(p["model"], p["file"]) for p in policy] == [
         ("chat-tuned", "modelcards.yml"), ("chat-lora", "modelcards.yml")

@@ -188,7 +188,7 @@ def base_signature(
     if not _regular(model_sig):
         return BaseSignature("does not verify", None, key_name,
                              f"{MODEL_SIGNATURE} is a link or no regular file: not read")  # fmt: skip
-    stated = stated_signer(model_sig) or "a signer the signature does not name"
+    stated = stated_signer(model_sig)  # None: the bundle names no signer
     if key is None:
         return BaseSignature("signed", stated, None, "not verified: no key configured for the "
                              "base (base_signing_key)")  # fmt: skip
