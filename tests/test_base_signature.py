@@ -135,6 +135,9 @@ def test_a_garbled_signature_and_a_bad_key(base: Path, keys, tmp_path: Path) -> 
     bad.write_text("not a key\n")
     with pytest.raises(SigningError, match="not a PEM EC public key"):
         checked(base, bad)
+    # the project's own key, only tried on the base: an unusable one leaves it unverified
+    tried = checked(base, bad, explicit=False)
+    assert tried.state == "signed" and "not verified: not a PEM EC public key" in str(tried.note)
 
 
 def test_the_bases_card_signature_is_checked_too(base: Path, keys) -> None:  # type: ignore[no-untyped-def]

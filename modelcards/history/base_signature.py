@@ -194,8 +194,10 @@ def base_signature(
                              "base (base_signing_key)")  # fmt: skip
     try:
         check, fingerprint = verifier(key)
-    except SigningError:
-        raise  # a configured key that is no key: the config's mistake, one line and exit 2
+    except SigningError as exc:
+        if explicit:
+            raise  # a key given for the base that is no key: the config's mistake, exit 2
+        return BaseSignature("signed", stated, key_name, f"not verified: {exc.reason}")
     except ModelcardsError as exc:  # model-signing is not installed here
         return BaseSignature("signed", stated, key_name, f"not verified: {exc.reason}")
     try:
