@@ -182,11 +182,11 @@ def _modalities(ctx: Mapping[str, Any], arch: Mapping[str, Any]) -> list[Documen
         stated = [s for s in task.get(side) or [] if s]
         label = "Input" if side == "inputs" else "Output"
         if stated:
-            items.append(filled(f"{side}_modalities", ref, f"{label} modalities",
+            items.append(filled(f"{label.lower()}_modalities", ref, f"{label} modalities",
                                 [s["value"] for s in stated],
                                 "; ".join(dict.fromkeys(s["source"] for s in stated))))  # fmt: skip
         else:
-            items.append(to_provide(f"{side}_modalities", ref, f"{label} modalities",
+            items.append(to_provide(f"{label.lower()}_modalities", ref, f"{label} modalities",
                                     f"the {label.lower()} modalities: no file states the "
                                     "task"))  # fmt: skip
     if window:

@@ -82,16 +82,22 @@ def document_markdown(doc: Mapping[str, Any], *, extra: Mapping[str, str] | None
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _prose(text: Any) -> str:
+    """Our own sentences (which may quote a value): escaped, with typographic apostrophes
+    rather than the HTML entity an escaped ' becomes."""
+    return inline(str(text).replace("'", "’"))
+
+
 def _row(item: Mapping[str, Any], extra: str | None) -> str:
     where = []
     if item.get("source"):
         where.append(str(code(item["source"])))
     if item.get("needed"):
-        where.append(("confirm: " if item["status"] == "drafted" else "") + inline(item["needed"]))
+        where.append(("confirm: " if item["status"] == "drafted" else "") + _prose(item["needed"]))
     value = value_text(item.get("value"))
     if extra:
         value += f"; {inline(extra)}"
     who = " · ".join(RECIPIENT_TEXT.get(r, inline(r)) for r in item.get("recipients") or [])
-    cells = (inline(item["ref"]), inline(item["title"]), STATUS_TEXT.get(item["status"], ""),
+    cells = (inline(item["ref"]), _prose(item["title"]), STATUS_TEXT.get(item["status"], ""),
              value, "; ".join(where) or "—", who)  # fmt: skip
     return "| " + " | ".join(cells) + " |"

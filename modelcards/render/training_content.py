@@ -134,7 +134,7 @@ def _general(inputs: ModelInputs, ctx: Mapping[str, Any]) -> tuple[DocumentItem,
         _modalities(ctx),
         tokens_item(inputs.tuned, "training_data_size", "1.3", "Size of the training data (this "
                     "modification)", **who),
-        _languages(ctx),
+        _languages(inputs, ctx),
         to_provide("content_types", "1.3", "Types of content and latest date of data "
                    "collection", "the kinds of content and when the data was last collected: "
                    "the files cannot say", **who),
@@ -153,19 +153,22 @@ def _modalities(ctx: Mapping[str, Any]) -> DocumentItem:
                    recipients=PUBLIC)  # fmt: skip
 
 
-def _languages(ctx: Mapping[str, Any]) -> DocumentItem:
-    language = (ctx.get("metadata") or {}).get("language")
+def _languages(inputs: ModelInputs, ctx: Mapping[str, Any]) -> DocumentItem:
+    card = inputs.tuned.card.metadata if inputs.tuned.card else {}
+    configured = (ctx.get("metadata") or {}).get("language")
+    language, where = ((card.get("language"), "README.md front matter: language")
+                       if card.get("language") else (configured, "modelcards.yml card: language"))  # fmt: skip
     title = "Linguistic characteristics"
     if not language:
         return to_provide("languages", "1.3", title, "the languages of the training data",
                           recipients=PUBLIC)  # fmt: skip
-    value = language if isinstance(language, list) else [language]
+    value = [str(v) for v in language] if isinstance(language, list) else [str(language)]
     return drafted(
         "languages",
         "1.3",
         title,
         value,
-        "README.md front matter: language",
+        where,
         "the model's languages; confirm they are the data's",
         recipients=PUBLIC,
     )
