@@ -9,6 +9,7 @@ is escaped (`render/escape.py`): a dataset name cannot become a link or a headin
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from modelcards.inspect import DOCUMENT_FILES
@@ -82,10 +83,12 @@ def document_markdown(doc: Mapping[str, Any], *, extra: Mapping[str, str] | None
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _prose(text: Any) -> str:
+@lru_cache(maxsize=4096)
+def _prose(text: str) -> str:
     """Our own sentences (which may quote a value): escaped, with typographic apostrophes
-    rather than the HTML entity an escaped ' becomes."""
-    return inline(str(text).replace("'", "’"))
+    rather than the HTML entity an escaped ' becomes; the same few hundred for every model, so
+    escaped once."""
+    return inline(text.replace("'", "’"))
 
 
 def _row(item: Mapping[str, Any], extra: str | None) -> str:
@@ -93,11 +96,13 @@ def _row(item: Mapping[str, Any], extra: str | None) -> str:
     if item.get("source"):
         where.append(str(code(item["source"])))
     if item.get("needed"):
-        where.append(("confirm: " if item["status"] == "drafted" else "") + _prose(item["needed"]))
+        where.append(
+            ("confirm: " if item["status"] == "drafted" else "") + _prose(str(item["needed"]))
+        )
     value = value_text(item.get("value"))
     if extra:
         value += f"; {inline(extra)}"
-    who = " · ".join(RECIPIENT_TEXT.get(r, inline(r)) for r in item.get("recipients") or [])
-    cells = (inline(item["ref"]), _prose(item["title"]), STATUS_TEXT.get(item["status"], ""),
+    who = " · ".join(RECIPIENT_TEXT.get(r) or inline(r) for r in item.get("recipients") or [])
+    cells = (_prose(str(item["ref"])), _prose(str(item["title"])), STATUS_TEXT.get(item["status"], ""),
              value, "; ".join(where) or "—", who)  # fmt: skip
     return "| " + " | ".join(cells) + " |"
