@@ -260,6 +260,10 @@ def test_real_llamafactory_local_datasets_are_private(
     assert form["compute"]["value"]["flop"] == 2.0772363998572052e18
     assert form["compute"]["source"] == "total_flos: train_results.json:total_flos"
     assert form["training_process"]["status"] == "filled"
+    state = json.loads((REALCASES / "llamafactory-qwen3-14b-lora/trainer_state.json").read_text())
+    seen = form["data_points"]["value"]
+    assert seen["tokens"] == state["num_input_tokens_seen"] < 1e9  # by hand: below 1 billion
+    assert seen["band"] == "less than 1 billion tokens"
 
 
 @needs_realcases

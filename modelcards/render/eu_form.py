@@ -75,6 +75,8 @@ def _general(inputs: ModelInputs, ctx: Mapping[str, Any]) -> tuple[DocumentItem,
     items = [
         provider_item(provider, "provider_name", "1.1", "Legal name of the model provider",
                       "the legal name of the provider placing the model on the market"),
+        provider_item(provider, "provider_contact", "1.1", "Contact point (Measure 1.2)",
+                      "a contact point for the AI Office and downstream providers"),
         filled("model_name", "1.2", "Model name", name,
                "modelcards.yml models[].name (else the model's folder name)"),
         filled("versions", "1.2", "Publicly available versions", [t["tag"] for t in tags],
@@ -91,8 +93,6 @@ def _general(inputs: ModelInputs, ctx: Mapping[str, Any]) -> tuple[DocumentItem,
         provider_item(provider, "market_date", "1.5", "Union market release date",
                       "the date the model was placed on the Union market"),
         _dependencies(ctx),
-        provider_item(provider, "provider_contact", "1.7", "Contact point",
-                      "a contact point for the AI Office and downstream providers"),
     ]  # fmt: skip
     return tuple(items)
 
