@@ -87,4 +87,5 @@ def kv_cache(config: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def gigabytes(count: int) -> str:
-    return f"{count / GB:.3g} GB"
+    """Bytes as GB (decimal), or as MB below one GB."""
+    return f"{count / GB:.3g} GB" if count >= GB else f"{count / 1e6:.3g} MB"

@@ -466,7 +466,7 @@ def _compute(ctx: Mapping[str, Any]) -> tuple[DocumentItem, ...]:
     value["base_compute_source"] = (compute.get("base_compute") or {}).get("source")
     value["text"] = (f"{compute['flop']:.3g} FLOP by {compute.get('method_text')}: "
                      f"{compute.get('verdict')} ({compute.get('threshold_flop'):.3g} FLOP, one "
-                     f"third of the original's compute: {value['base_compute_source']})")  # fmt: skip
+                     f"third of the original’s compute: {value['base_compute_source']})")  # fmt: skip
     sources = "; ".join(f"{r['name']}: {r['source']}" for r in compute.get("inputs") or [])
     exact = compute.get("low") == compute.get("high") == compute.get("flop")
     if exact:
