@@ -291,3 +291,19 @@ def test_real_model_without_records_says_why(real_contexts: dict[str, tuple[Path
     summary = items(context["training_content"])
     assert summary["training_data_size"]["status"] == "to_provide"
     assert "num_input_tokens_seen" in summary["training_data_size"]["needed"]
+
+
+def test_a_bare_model_without_base_or_records(tmp_path: Path) -> None:
+    make_model(tmp_path / "bare", config=llama_config())  # no weights, no record, no base
+    (tmp_path / "modelcards.yml").write_text("models:\n  - path: bare\n")
+    (inputs,) = project_inputs(tmp_path)
+    context = build_context(inputs)
+    form, summary = items(context["model_documentation"]), items(context["training_content"])
+    assert form["dependencies"]["status"] == "drafted" and form["dependencies"]["value"] == "N/A"
+    for key in ("training_process", "data_points", "training_time", "compute", "hardware",
+                "total_model_size", "data_provenance"):  # fmt: skip
+        assert form[key]["status"] == "to_provide" and form[key]["needed"], key
+    assert "no training record or config" in form["training_process"]["needed"]
+    assert summary["base_summary"]["status"] == "drafted"  # N/A: not a modification
+    jsonschema.validate(context["model_documentation"], FORM_SCHEMA)
+    jsonschema.validate(context["training_content"], SUMMARY_SCHEMA)
