@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import modelcards.assess.diff_rules  # noqa: F401 - registers the MC6xx rules waivers may name
 from modelcards.assess.findings import Severity
 from modelcards.assess.governance import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import Policy, Waiver
@@ -22,7 +21,7 @@ from modelcards.assess.rules import RULES
 from modelcards.project.compliance_config import model_compliance, project_compliance
 from modelcards.project.config_checker import Checker, kind_of, string_list
 from modelcards.publish.settings import SiteConfig
-from modelcards.render.compute_context import DeclaredCompute
+from modelcards.render.subject import DeclaredCompute
 from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import ConfigError
