@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from modelcards.render.compute_context import DeclaredCompute
+from modelcards.render.subject import DeclaredCompute
 
 
 class Checker(Protocol):
