@@ -29,11 +29,6 @@ from modelcards.safeio.textfile import read_project_text
 from modelcards.safeio.yamlfast import load_plain_yaml
 from modelcards.safeio.yamlsafe import load_yaml, plain_data, too_deep
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 CONFIG_NAME = "modelcards.yml"
 CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", "tags")
 
@@ -95,7 +90,11 @@ def find_config(root: Path, *, fast: bool = False) -> tuple[Any, str] | None:
         max_bytes=MAX_CONFIG_BYTES,
         error=ConfigError,
     )
-    if pyproject is not None:
+    if pyproject is not None:  # only a project configured in pyproject.toml reads TOML
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
         try:
             data = tomllib.loads(pyproject)
         except tomllib.TOMLDecodeError as exc:
