@@ -254,11 +254,15 @@ def _read_index(reader: _Reader, path: str) -> _Index:
     weight_map = reader.json_object(path).get("weight_map")
     if not isinstance(weight_map, dict):
         raise InspectError("no weight_map object", file=path)
+    checked: set[str] = set()  # a 70B index names 30 shards for 723 tensors
     for tensor, shard in sorted(weight_map.items()):
         if not isinstance(shard, str):
             raise InspectError(
                 f"weight_map maps {tensor!r} to {type(shard).__name__}, not a file name", file=path
             )
+        if shard in checked:
+            continue
+        checked.add(shard)
         problem = _shard_problem(shard)
         if problem:
             raise InspectError(f"weight_map shard {shard[:200]!r} {problem}", file=path)
