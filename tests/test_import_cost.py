@@ -39,6 +39,7 @@ RENDER_AND_ASSESS = (
     "modelcards.assess.claim_rules",
     "modelcards.compare.deep",
     "modelcards.inspect.pickled_args",
+    "modelcards.inspect.facts",  # check reads inspect's constants, never a model's facts
 )
 
 
