@@ -310,9 +310,9 @@ class Catalogue(Mapping[str, Rule]):
 
     def _all(self) -> dict[str, Rule]:
         if not self._complete:
-            self._complete = True  # first: the modules' imports add to this catalogue
-            for module in RULE_MODULES:
+            for module in RULE_MODULES:  # each adds its rules here as it loads
                 import_module(module)
+            self._complete = True  # after: a thread that asks meanwhile imports them too
         return self._rules
 
     def __getitem__(self, rule_id: str) -> Rule:
