@@ -95,7 +95,8 @@ def test_build_check_card_and_export_on_the_example(repo: Path) -> None:
     one = modelcards.build(repo, models=["models/chat-tuned"], progress=messages.append)
     assert one.site is None and [m.name for m in one.models] == ["chat-tuned"]
     assert set(one.written) == {f"models/chat-tuned/{n}" for n in
-                                ("README.md", "CHANGES.md", "card.json")}  # fmt: skip
+                                ("README.md", "CHANGES.md", "card.json", "MODEL-DOCUMENTATION.md",
+                                 "TRAINING-CONTENT.md")}  # fmt: skip
     assert any("chat-tuned" in m for m in messages)
     assert not (repo / "models/chat-lora/card.json").exists()
     assert not (repo / "modelcards-site").exists()

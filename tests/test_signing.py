@@ -290,8 +290,11 @@ def test_the_site_shows_the_badge(signed: Path, keys: tuple[Path, Path]) -> None
     pages = signed / "modelcards-site/docs/models"
     tuned = (pages / "chat-tuned/index.md").read_text()
     lora = (pages / "chat-lora/index.md").read_text()
-    assert "Signature: <strong>verified</strong> · signer key sha256 <code>" in tuned
-    assert "Signature: <strong>not signed</strong>" in lora
+    assert (
+        "Signature: base not signed → this model <strong>verified</strong> · signer key sha256 <code>"
+        in tuned
+    )
+    assert "Signature: base not signed → this model <strong>not signed</strong>" in lora
     # signing chat-lora changes its page at the next build (the reused page is not kept)
     assert run_modelcards("sign", "chat-lora", "--key", str(keys[0]), cwd=signed).returncode == 0
     assert run_modelcards("build", "-q", cwd=signed).returncode == 0

@@ -76,10 +76,17 @@ def test_model_pages_exist_and_stay_out_of_the_nav(pages: dict[str, str]) -> Non
             "index.md",
             "learning-rate.svg",
             "loss.svg",
+            "model-documentation.md",
             "releases/chat-tuned-v1-0.md",
             "report.md",
+            "training-content.md",
         )  # fmt: skip
     ]
+    # the EU documents: linked from the model's page, and kept out of search like the report
+    card_page = pages[f"{folder}/index.md"]
+    assert "[Model Documentation Form](model-documentation.md)" in card_page
+    assert "[Training content summary](training-content.md)" in card_page
+    assert 'search: {"exclude": true}' in pages[f"{folder}/model-documentation.md"]
     assert "modelcards-site/docs/models/chat-lora/loss.svg" not in pages  # no training record
     report = pages[f"{folder}/report.md"]
     sections = [line for line in report.splitlines() if line.startswith("## ")]

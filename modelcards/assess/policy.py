@@ -40,6 +40,10 @@ class Waiver:
                 "expires": self.expires.isoformat() if self.expires else None}  # fmt: skip
 
 
+# when `check` requires the provider's statements for the EU documents (`compliance:`)
+PROVIDER_POLICIES = ("never", "above_threshold", "always")
+
+
 @dataclass(frozen=True)
 class Policy:
     fail_on: Severity = Severity.HIGH
@@ -47,6 +51,7 @@ class Policy:
     required_sections: tuple[str, ...] = ()  # card headings a person must fill in
     require_signature: bool = False  # check fails on a model whose model.sig/card.sig fail
     signing_key: str | None = None  # project-relative PEM public key signatures are checked with
+    require_provider_details: str = "never"  # one of PROVIDER_POLICIES
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ def sign(model: str, key: Path, root: Path) -> None:
     """Sign MODEL (its name or folder in modelcards.yml) and its card, offline, with a key.
 
     Writes model.sig, OpenSSF model-signing's bundle over every file's digest (the OMS v1.0
-    manifest; README.md, CHANGES.md, card.json, weight-changes.svg and the signatures are left
-    out), and card.sig, a second signed statement about the same model digest listing the
+    manifest; what build writes (README.md, CHANGES.md, card.json, weight-changes.svg, the EU
+    documents) and the signatures are left out), and card.sig, a second signed statement about the same model digest listing the
     digests of card.json, CHANGES.md and the CycloneDX ML-BOM `export` prints. Run it after
     `modelcards build`. Needs the extra: pip install 'modelcards-audit[signing]'.
 

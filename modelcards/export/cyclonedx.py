@@ -2,7 +2,8 @@
 
 The model is a `machine-learning-model` component with a `modelCard`, the SHA-256 of its weight
 files (every file is a nested `file` component with its own hash), its base model as
-`pedigree.ancestors` (revision and hashes), and references to the card and the site. Output is
+`pedigree.ancestors` (revision and hashes), references to the card and the site, and the Model
+Documentation Form's key items as `modelcards:eu:` properties of the model card. Output is
 deterministic: no timestamp, and the serial number is derived from the BOM's own content.
 """
 
@@ -19,6 +20,11 @@ SPEC_VERSION = "1.6"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5",
                    ".msgpack", ".npz")  # fmt: skip
 ETHICAL_WORDS = ("licen", "safety", "bias", "data", "chat", "template", "privacy", "toxic")
+EU_KEY_ITEMS = frozenset({
+    "provider_name", "provider_contact", "market_date", "release_date", "dependencies",
+    "total_model_size", "max_input", "max_output", "licence", "acceptable_use_policy",
+    "hardware", "software", "data_points", "training_time", "compute",
+})  # fmt: skip
 SERIAL_NAMESPACE = uuid.UUID("6b1f3c1e-8f0a-5d7e-9c2b-6d6f64656c63")  # fixed: modelcards BOMs
 
 
@@ -124,7 +130,41 @@ def _model_card(ctx: dict[str, Any], use_cases: list[str]) -> dict[str, Any]:
     considerations = _considerations(ctx, use_cases)
     if considerations:
         card["considerations"] = considerations
+    eu = eu_properties(ctx.get("model_documentation"))
+    if eu:
+        card["properties"] = eu
     return card
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        if "text" in value:
+            return str(value["text"])
+        return ", ".join(f"{k} {_plain(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
+def eu_properties(form: Any) -> list[dict[str, str]]:
+    """The Model Documentation Form's key items as `modelcards:eu:<item>` properties of the
+    model card, those the files gave and those a person drafts or provides listed by key.
+    CycloneDX's own EU AI Act mapping (an appendix of its ML-BOM guide) is a draft we could not
+    read; where 1.6 has a field for an item the BOM already uses it (name, version, hashes,
+    licences, ancestors, architecture, inputs and outputs), the rest are properties."""
+    if not isinstance(form, dict):
+        return []
+    items = [i for s in form.get("sections") or [] for i in s.get("items") or []]
+    properties = [
+        {"name": f"modelcards:eu:{i['key']}", "value": _plain(i["value"])}
+        for i in items
+        if i.get("key") in EU_KEY_ITEMS and i.get("status") != "to_provide"
+    ]
+    for status in ("drafted", "to_provide"):
+        keys = [i["key"] for i in items if i.get("status") == status]
+        if keys:
+            properties.append({"name": f"modelcards:eu:{status}", "value": ", ".join(keys)})
+    return properties
 
 
 def _ancestor(ctx: dict[str, Any]) -> dict[str, Any] | None:

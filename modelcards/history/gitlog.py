@@ -32,6 +32,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from modelcards.history.worktree import WorkTreeChanges, work_tree_changes
+from modelcards.inspect import CARD_OUTPUTS
 from modelcards.resolve.gitcli import GitCli, open_git_cli, resolve_commit
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
@@ -42,9 +43,7 @@ from modelcards.safeio.errors import ResolveError
 from modelcards.safeio.textfile import real_path
 
 # what build and `sign` write beside a model: no change to the model itself
-GENERATED_NAMES = frozenset(
-    {"README.md", "CHANGES.md", "card.json", "weight-changes.svg", "model.sig", "card.sig"}
-)
+GENERATED_NAMES = CARD_OUTPUTS
 CARD_JSON = "card.json"
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
 GROUPS = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 
+from modelcards.history.base_signature import BaseSignature
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.hashcache import HashCache
@@ -62,6 +63,7 @@ class Provenance:
     training_commit: str | None = None  # the last commit that changed the training code
     datasets: tuple[str, ...] = ()  # as the card names them
     base_files: tuple[FileEntry, ...] = ()  # the base's manifest, hashed, when its files were read
+    base_signature: BaseSignature | None = None  # a base folder's own model.sig, checked
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -76,6 +78,7 @@ class Provenance:
                 {"path": f.path, "size": f.size, "sha256": f.sha256, "lfs_pointer": f.lfs_pointer}
                 for f in self.files
             ],
+            "base_signature": self.base_signature.as_json() if self.base_signature else None,
             "base_files": [
                 {"path": f.path, "size": f.size, "sha256": f.sha256, "lfs_pointer": f.lfs_pointer}
                 for f in self.base_files

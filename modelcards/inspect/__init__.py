@@ -32,8 +32,14 @@ __all__ = ["CARD_OUTPUTS", "ModelFacts", "card_licence", "inspect_snapshot", "ma
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_TEXT_BYTES = 4 * 1024 * 1024
+# the EU documents build writes beside the card (render/eu_markdown.py), by card.json key
+DOCUMENT_FILES = {
+    "model_documentation": "MODEL-DOCUMENTATION.md",
+    "training_content": "TRAINING-CONTENT.md",
+}
 CARD_OUTPUTS = frozenset(
     {"README.md", "CHANGES.md", "card.json", "weight-changes.svg", "model.sig", "card.sig"}
+    | set(DOCUMENT_FILES.values())
 )  # written by build, and the signatures `sign` writes: never inputs
 WEIGHT_SUFFIXES = (
     ".safetensors",

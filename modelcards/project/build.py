@@ -27,6 +27,7 @@ from modelcards.inspect import (
     inspect_snapshot,
     manifest_files,
 )
+from modelcards.project.base_signing import signature_of
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.state import (
     ModelState,
@@ -154,6 +155,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         training_files=entry.training_files,
         training_commit=state.training_commit,
         base_files=prepared.base_files,
+        base_signature=signature_of(config, entry, state.base_snapshot, prepared.base_files),
         datasets=datasets_named(analysis.tuned, entry, config),
     )
     licence = licence_statement(

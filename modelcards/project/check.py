@@ -20,6 +20,7 @@ from modelcards.assess.findings import Severity
 from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
 from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.project.provider_policy import provider_problem
 from modelcards.project.state import (
     ModelState,
     ProjectReads,
@@ -254,6 +255,8 @@ def check_project(
         risks = recorded_risks if fresh_json is card_json else _risks(fresh_json)
         problems.extend(_policy_problems(config, entry, risks, recorded_risks=recorded_risks))
         problems.extend(_signature_problems(config, entry))
+        if missing := provider_problem(config, entry, fresh_json):
+            problems.append(Problem(entry.name, config.file, missing, kind="policy"))
     problems.extend(_check_site(config, project_templates_digest(config, site=True), cards))
     cache.save()
     ordered = sorted(problems, key=lambda p: KINDS.index(p.kind))  # stable: models keep order

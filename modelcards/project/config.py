@@ -16,11 +16,12 @@ from typing import Any
 
 from modelcards.assess.findings import Severity
 from modelcards.assess.governance import CONFIGURABLE, ITEMS
-from modelcards.assess.policy import Policy, Waiver
+from modelcards.assess.policy import PROVIDER_POLICIES, Policy, Waiver
 from modelcards.assess.rules import RULES
 from modelcards.project.compliance_config import model_compliance, project_compliance
 from modelcards.project.config_checker import Checker, kind_of, string_list
 from modelcards.publish.settings import SiteConfig
+from modelcards.render.provider_details import ProviderValue
 from modelcards.render.subject import DeclaredCompute
 from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
@@ -31,6 +32,16 @@ from modelcards.safeio.yamlsafe import load_yaml, plain_data, too_deep
 
 CONFIG_NAME = "modelcards.yml"
 CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", "tags")
+ENTRY_KEYS = ("path", "name", "base", "card", "training_files", "tags", "governance",
+              "compliance", "base_signing_key")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A public key from modelcards.yml, with the key it was given under (for the card)."""
+
+    path: str  # relative to the project root
+    where: str  # e.g. "models[0].base_signing_key"
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,8 @@ class ModelEntry:
     tags: tuple[str, ...] = ()  # release tag patterns; default `<folder name>/v*` and `v*`
     governance: Mapping[str, str] = field(default_factory=dict)  # item → file or link
     base_training_flop: DeclaredCompute | None = None  # compliance: the original's compute
+    provider: Mapping[str, ProviderValue] = field(default_factory=dict)  # compliance: its own
+    base_signing_key: SigningKey | None = None  # what the base folder's model.sig is checked with
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,7 @@ class ProjectConfig:
     waivers: tuple[Waiver, ...] = ()
     governance: Mapping[str, str] = field(default_factory=dict)  # defaults for every model
     base_training_flop: Mapping[str, DeclaredCompute] = field(default_factory=dict)  # by base id
+    provider: Mapping[str, ProviderValue] = field(default_factory=dict)  # every model's default
 
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -193,12 +207,14 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
         templates = folder
     card = _card(check, top.get("card", {}), "card", top)
     names_set = set(names)
+    flop_by_id, provider = project_compliance(check, top.get("compliance", {}), top, root)
     return ProjectConfig(
         policy=_policy(check, top.get("policy", {}), top),
         deep=bool(top.get("deep", False)),
         waivers=tuple(_waivers(check, top.get("waivers", []), top, names_set)),
         governance=_governance(check, top.get("governance", {}), "governance", top, root),
-        base_training_flop=project_compliance(check, top.get("compliance", {}), top),
+        base_training_flop=flop_by_id,
+        provider=provider,
         root=root,
         file=file,
         models=tuple(models),
@@ -220,13 +236,7 @@ def _inside(root: Path, relative: str) -> bool:
 
 def _model(check: Checker, item: Any, index: int, parent: Any, root: Path) -> ModelEntry:
     where = f"models[{index}]"
-    model = check.mapping(
-        item,
-        where,
-        ("path", "name", "base", "card", "training_files", "tags", "governance", "compliance"),
-        parent,
-        index,
-    )
+    model = check.mapping(item, where, ENTRY_KEYS, parent, index)
     if "path" not in model:
         raise check.fail(where, "missing `path` (the model's folder)", parent, index)
     path = check.string(model["path"], f"{where}.path", model, "path")
@@ -253,6 +263,9 @@ def _model(check: Checker, item: Any, index: int, parent: Any, root: Path) -> Mo
                 "training_files",
             )
     tags = string_list(check, model.get("tags", []), f"{where}.tags", model, "tags")
+    flop, provider = model_compliance(
+        check, model.get("compliance", {}), f"{where}.compliance", model, root
+    )
     return ModelEntry(
         name=name,
         path=Path(path).as_posix(),
@@ -263,10 +276,21 @@ def _model(check: Checker, item: Any, index: int, parent: Any, root: Path) -> Mo
         governance=_governance(
             check, model.get("governance", {}), f"{where}.governance", model, root
         ),
-        base_training_flop=model_compliance(
-            check, model.get("compliance", {}), f"{where}.compliance", model
-        ),
+        base_training_flop=flop,
+        provider=provider,
+        base_signing_key=_signing_key(check, model, where, root),
     )
+
+
+def _signing_key(check: Checker, model: Any, where: str, root: Path) -> SigningKey | None:
+    """`models[i].base_signing_key`: the public key the base's own signature is checked with."""
+    if "base_signing_key" not in model:
+        return None
+    key = f"{where}.base_signing_key"
+    path = check.string(model["base_signing_key"], key, model, "base_signing_key")
+    if not _inside(root, path) or not (root / path).is_file():
+        raise check.fail(key, f"no such file in the project: {path}", model, "base_signing_key")
+    return SigningKey(path=Path(path).as_posix(), where=key)
 
 
 def _base(check: Checker, value: Any, where: str, parent: Any, root: Path) -> BaseSpec | None:
@@ -355,7 +379,14 @@ def _policy(check: Checker, value: Any, parent: Any) -> Policy:
     policy = check.mapping(
         value,
         "policy",
-        ("fail_on", "required", "required_sections", "require_signature", "signing_key"),
+        (
+            "fail_on",
+            "required",
+            "required_sections",
+            "require_signature",
+            "signing_key",
+            "require_provider_details",
+        ),  # fmt: skip
         parent,
         "policy",
     )
@@ -398,8 +429,14 @@ def _policy(check: Checker, value: Any, parent: Any) -> Policy:
             policy,
             "require_signature",
         )
+    provider = policy.get("require_provider_details", "never")
+    if provider not in PROVIDER_POLICIES:
+        raise check.fail("policy.require_provider_details",
+                         f"expected one of {', '.join(PROVIDER_POLICIES)}, found {provider!r}",
+                         policy, "require_provider_details")  # fmt: skip
     return Policy(
         fail_on=_severity(check, fail_on, "policy.fail_on", policy, "fail_on"),
+        require_provider_details=provider,
         required=tuple(required),
         required_sections=tuple(sections),
         require_signature=require_signature,

@@ -64,15 +64,10 @@ def _line(node: Any, key: Any) -> int | None:
 
 
 def kind_of(value: Any) -> str:
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        int: "a number",
-        float: "a number",
-        bool: "true/false",
-        type(None): "nothing",
-    }.get(type(value), type(value).__name__)
+    """What a YAML value is, in words; the round-trip reader's CommentedSeq is a list too."""
+    kinds = ((bool, "true/false"), (Mapping, "a mapping"), (list, "a list"), (str, "a string"),
+             ((int, float), "a number"), (type(None), "nothing"))  # fmt: skip
+    return next((word for kind, word in kinds if isinstance(value, kind)), type(value).__name__)
 
 
 def string_list(check: Checker, value: Any, where: str, parent: Any, key: str) -> list[str]:

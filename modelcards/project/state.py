@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,12 +25,14 @@ from modelcards.inspect import (
     card_licence,
     manifest_files,
 )
+from modelcards.project.base_signing import signature_fingerprint
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.render.fingerprint import (
     base_identity,
     inputs_fingerprint,
     templates_digest,
 )
+from modelcards.render.provider_details import PROVIDER_FIELDS, ProviderDetails, ProviderValue
 from modelcards.render.template_files import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
 from modelcards.resolve.hubid import classify_base_name
@@ -81,6 +83,7 @@ class ModelState:
 
     def fingerprint(self, config: ProjectConfig, templates: str, front_matter: str) -> str:
         base = self.base_snapshot
+        signature = signature_fingerprint(config, self.entry, base)  # a signed base folder's
         return inputs_fingerprint(
             entry={**entry_json(self.entry), "assess": assess_settings(config, self.entry)},
             card_defaults=dict(config.card),
@@ -93,6 +96,7 @@ class ModelState:
                     lock_digest=base.entry_digest if isinstance(base, LockedSnapshot) else None,
                 ),
                 "licence": self.base_licence,  # its README is not in its manifest
+                **({"signature": signature} if signature else {}),
             },
             history=self.history,
             front_matter=front_matter,
@@ -153,7 +157,8 @@ def parent_model(config: ProjectConfig, entry: ModelEntry) -> ModelEntry | None:
 
 def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:
     """What render needs of a config entry (render knows nothing of the config): also the
-    original model at the root of its lineage in the project, and its configured compute."""
+    original model at the root of its lineage in the project, its configured compute, and the
+    provider's statements (the model's own `compliance:` values over the project's)."""
     from modelcards.render.subject import CardSubject
 
     parent = parent_model(config, entry)
@@ -166,9 +171,16 @@ def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:
         or root.base_training_flop
         or (config.base_training_flop.get(original) if original else None)
     )
+    provider = {**config.provider, **entry.provider}
     return CardSubject(name=entry.name, path=entry.path, base=entry.base, card=entry.card,
                        base_compute=declared, original_base=original,
-                       parent=parent.name if parent else None)  # fmt: skip
+                       parent=parent.name if parent else None,
+                       provider=ProviderDetails(provider_details(provider)))  # fmt: skip
+
+
+def provider_details(given: Mapping[str, ProviderValue]) -> dict[str, ProviderValue]:
+    """In the documents' order, so that the card's fingerprint does not depend on the config's."""
+    return {name: given[name] for name in PROVIDER_FIELDS if name in given}
 
 
 def project_templates_digest(config: ProjectConfig, *, site: bool = False) -> str:

@@ -35,7 +35,7 @@ def _row(name: str, value: Any, source: str, estimated: bool = False) -> dict[st
     return {"name": name, "value": value, "source": source, "estimated": estimated}
 
 
-def _params(facts: ModelFacts | None) -> tuple[int, str] | None:
+def parameter_count(facts: ModelFacts | None) -> tuple[int, str] | None:
     """All parameters from the safetensors headers, when every weight file was read."""
     if facts is None or not facts.weights.files:
         return None
@@ -130,9 +130,9 @@ def step_compute(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
                             "excluded), frozen ones included for an adapter"]}  # fmt: skip
         return _unfinished(facts.training, result)
     count, rows, notes = tokens(facts)
-    own = _params(facts)
+    own = parameter_count(facts)
     if facts.is_adapter:
-        base_params = _params(base)
+        base_params = parameter_count(base)
         method = "adapter"
         if own and base_params:
             trainable, total = own[0], base_params[0] + own[0]
@@ -146,7 +146,7 @@ def step_compute(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
                                                    "adapter weights not read"))  # fmt: skip
     else:
         method = "full"
-        params = own or _params(base)
+        params = own or parameter_count(base)
         if params:
             where = "" if own else "base "  # a full fine-tune has its base's parameters
             rows = [_row("N, all parameters (all trained)", params[0], where + params[1]), *rows]

@@ -20,6 +20,7 @@ from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.compute_context import compute_json
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
+from modelcards.render.eu_form import model_documentation
 from modelcards.render.evaluation_context import (
     evaluation_rows,
     evaluation_summary,
@@ -37,8 +38,9 @@ from modelcards.render.precision import encoder_decoder, precision
 from modelcards.render.recipe_context import has_recipe, recipe_context
 from modelcards.render.subject import CardSubject
 from modelcards.render.tokenizer_view import tokenizer_behaviour
+from modelcards.render.training_content import training_content
 
-SCHEMA_VERSION = "1.1"  # 1.1: coverage
+SCHEMA_VERSION = "1.2"  # 1.1: coverage; 1.2: model_documentation, training_content
 ARCH_KEYS = (
     ("layers", ("num_hidden_layers", "n_layer")),
     ("hidden_size", ("hidden_size", "n_embd", "d_model")),
@@ -259,6 +261,14 @@ def build_context(inputs: ModelInputs) -> dict[str, Any]:
 
 
 def _context(inputs: ModelInputs) -> dict[str, Any]:
+    """The facts, then the EU documents drafted from them (they read the facts' keys)."""
+    context = _facts(inputs)
+    context["model_documentation"] = model_documentation(inputs, context).as_json()
+    context["training_content"] = training_content(inputs, context).as_json()
+    return context
+
+
+def _facts(inputs: ModelInputs) -> dict[str, Any]:
     tuned = inputs.tuned
     arch = architecture(tuned, inputs.base)
     meta, license_note = front_matter(inputs, arch)

@@ -1,4 +1,5 @@
-"""One model rendered: its context → README.md (HF card), CHANGES.md and card.json."""
+"""One model rendered: its context → README.md (HF card), CHANGES.md, card.json and the EU
+documents (MODEL-DOCUMENTATION.md, TRAINING-CONTENT.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
 from modelcards.render.environment import make_environment, render_template
 from modelcards.render.escape import code
+from modelcards.render.eu_markdown import document_files
 from modelcards.render.fingerprint import embed, front_matter_of, outputs_fingerprint
 from modelcards.safeio.errors import RenderError
 from modelcards.safeio.jsonfile import json_safe
@@ -40,6 +42,8 @@ class RenderedModel:
         }
         if self.heatmap is not None:
             files[f"{self.path}/weight-changes.svg"] = self.heatmap
+        for name, text in document_files(self.context).items():  # from card.json: same bytes
+            files[f"{self.path}/{name}"] = text
         return files
 
 

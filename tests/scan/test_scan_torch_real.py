@@ -92,3 +92,38 @@ def test_dotted_gadget_next_to_real_tensors_is_critical(scan_bytes_as: Scan) -> 
             out.writestr(info, payload if is_data else original.read(info))
     hits = [f for f in scan_bytes_as("model.pt", buf.getvalue()).findings if f.rule == "MC101"]
     assert hits and hits[0].evidence["gadget"] == "__builtins__"
+
+
+def test_a_tensor_whose_bytes_start_like_a_pickle_is_only_data(scan_bytes_as: Scan) -> None:
+    """torch copies `data/<key>` records into tensors and never unpickles them: bytes that
+    begin 80 02 54 (PROTO 2, BINSTRING of 2 GiB) are numbers, not a pickle past the limits."""
+    import torch
+
+    tensor = torch.zeros(4096, dtype=torch.uint8)
+    tensor[:8] = torch.tensor([0x80, 0x02, 0x54, 0xFF, 0xFF, 0xFF, 0x7F, 0x4B], dtype=torch.uint8)
+    buf = io.BytesIO()
+    torch.save({"w": tensor, "x": torch.ones(3)}, buf)
+    names = zipfile.ZipFile(buf).namelist()
+    assert zipfile.ZipFile(buf).read(next(n for n in names if n.endswith("/data/0")))[:3] == (
+        b"\x80\x02\x54"
+    ), "the fixture must hold a tensor record that starts like a pickle"
+    report = scan_bytes_as("model.bin", buf.getvalue())
+    assert set(by_rule(report)) == {"MC105"}, report.findings
+    assert report.partial == ()
+
+
+def test_a_pickle_named_record_under_data_is_still_scanned(scan_bytes_as: Scan) -> None:
+    """Only tensor records are data: a `.pkl` under data/ is read like any named pickle."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({"x": torch.ones(3)}, buf)
+    original = zipfile.ZipFile(buf)
+    out_buf = io.BytesIO()
+    with zipfile.ZipFile(out_buf, "w") as out:
+        for info in original.infolist():
+            out.writestr(info, original.read(info))
+        prefix = original.namelist()[0].split("/", 1)[0]
+        out.writestr(f"{prefix}/data/extra.pkl", pickle_of(call(glob0("os", "system"), "x"), 2))
+    found = by_rule(scan_bytes_as("model.bin", out_buf.getvalue()))
+    assert [m.rsplit("/", 1)[-1] for m in found["MC101"]] == ["extra.pkl"]

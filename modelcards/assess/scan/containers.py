@@ -50,6 +50,7 @@ from modelcards.assess.scan.zip_members import (
     check_layout,
     check_names,
     prefetch_heads,
+    storage_prefixes,
     torchscript_code_prefixes,
 )
 from modelcards.resolve.model_files import TEMPLATE_CARRIERS
@@ -96,6 +97,7 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
     check_names(scan, infos, chain)
     check_layout(scan, fh, infos, chain)
     torchscript = torchscript_code_prefixes(infos)
+    storages = storage_prefixes(infos)
     archive_size = fh.seek(0, io.SEEK_END)
     prefetch_heads(fh, infos)
     for info in infos:
@@ -127,6 +129,7 @@ def scan_zip(scan: FileScan, fh: IO[bytes], *, depth: int, chain: str, name: str
                 depth=depth,
                 name=name,
                 torchscript=info.filename.startswith(torchscript),
+                storage=_is_storage(info.filename, storages),
                 archive_size=archive_size,
             )
         except Budget:
@@ -159,9 +162,11 @@ def scan_member(
     depth: int,
     name: str,
     torchscript: bool = False,
+    storage: bool = False,
     archive_size: int,
 ) -> None:
-    """One zip member; `torchscript`: it lies in a TorchScript archive's code/ folder."""
+    """One zip member; `torchscript`: it lies in a TorchScript archive's code/ folder;
+    `storage`: it is a checkpoint's tensor record (`<prefix>/data/<key>`)."""
     limits = scan.limits
     base = basename(member.info.filename)
     if _only_data(member, base, name, archive_size):
@@ -201,6 +206,8 @@ def scan_member(
             can_skip=False,
         )
         named = extension(base) in PICKLE_EXTENSIONS
+        if storage and not named and not result.is_pickle:
+            return  # a tensor's bytes that only start like a pickle: torch reads numbers there
         if named and not result.is_pickle and result.limit is None:
             scan.add(
                 "MC108",
@@ -230,6 +237,10 @@ def scan_member(
     elif base == "config.json" and name.endswith(".keras"):
         data, complete = member.read_all(limits.max_text_bytes)
         _keras_config(scan, data, complete, label)
+
+
+def _is_storage(filename: str, storages: tuple[str, ...]) -> bool:
+    return any(filename.startswith(p) and "/" not in filename[len(p) :] for p in storages)
 
 
 def _only_data(member: Member, base: str, name: str, archive_size: int) -> bool:

@@ -224,6 +224,19 @@ def torchscript_code_prefixes(infos: list[zipfile.ZipInfo]) -> tuple[str, ...]:
     )
 
 
+def storage_prefixes(infos: list[zipfile.ZipInfo]) -> tuple[str, ...]:
+    """`<prefix>/data/` of each torch checkpoint in the zip: beside `<prefix>/data.pkl`, the
+    records torch reads as raw tensor bytes (get_storage_from_record), never unpickled. A
+    payload hidden in one is still reported; bytes that only start like a pickle (80 02 ...)
+    and are no complete pickle are numbers, not a pickle past the scan limits."""
+    names = {i.filename for i in infos}
+    return tuple(
+        n.removesuffix("data.pkl") + "data/"
+        for n in sorted(names)
+        if n.endswith("/data.pkl") and n.count("/") == 1
+    )
+
+
 def check_names(scan: FileScan, infos: list[zipfile.ZipInfo], chain: str) -> None:
     seen: dict[str, int] = {}
     for info in infos:

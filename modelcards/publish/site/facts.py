@@ -114,6 +114,13 @@ def in_group_order(release: dict[str, Any]) -> dict[str, Any]:
     return {**release, "groups": {g: groups[g] for g in ranked}}
 
 
+# the EU documents' pages in a model's folder: card.json key → (page, link text)
+EU_PAGES = {
+    "model_documentation": ("model-documentation.md", "Model Documentation Form"),
+    "training_content": ("training-content.md", "Training content summary"),
+}
+
+
 def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
     """What the site adds to a model's context: links, releases with page names, counts."""
     history = dict(context.get("history") or {})
@@ -150,6 +157,11 @@ def site_facts(context: dict[str, Any], model_slug: str) -> dict[str, Any]:
     return {
         "slug": model_slug,
         "has_training": bool(context.get("training") or context.get("evaluation")),
+        "eu_documents": [
+            {"page": page, "label": label}
+            for key, (page, label) in EU_PAGES.items()
+            if isinstance(context.get(key), dict)
+        ],
         "hub_url": hub_url(base.get("id")),
         "releases": releases,
         "unreleased": next((r for r in history.get("releases", []) if not r.get("tag")), None),

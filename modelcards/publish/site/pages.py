@@ -1,5 +1,5 @@
 """Every file of the site source, as project-relative path → content: the models' pages (card,
-audit report, releases, charts) and the index, lineage and compliance pages."""
+audit report, releases, charts, the EU documents) and the index, lineage and compliance pages."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from modelcards.publish.compliance import mapping as compliance_mapping
 from modelcards.publish.lineage import lineage_context
 from modelcards.publish.settings import SiteProject
 from modelcards.publish.site.assets import ASSETS, CSS, SITE_CSS, SORT_JS, SORT_TABLES_JS
-from modelcards.publish.site.facts import site_facts, unique_slugs
+from modelcards.publish.site.facts import EU_PAGES, site_facts, unique_slugs
 from modelcards.publish.site.folder import MARKER, MARKER_TEXT
 from modelcards.publish.site.mkdocs_yml import mkdocs_yaml, site_settings
 from modelcards.publish.site.prose import inert_human_parts
@@ -24,6 +24,7 @@ from modelcards.publish.site.reuse import PAGES_RECORD, pages_key, pages_record,
 from modelcards.publish.site.signature import model_signature
 from modelcards.render import RenderedModel
 from modelcards.render.environment import builtin_templates, render_template
+from modelcards.render.eu_markdown import document_markdown
 from modelcards.render.fingerprint import site_inputs, site_marker, site_outputs, templates_digest
 from modelcards.safeio.parallel import parallel_map
 
@@ -79,10 +80,24 @@ def model_files(
         files[f"{folder}/releases/{release['slug']}.md"] = page_meta(
             release["tag"] if release["tag"].startswith(name) else f"{name} {release['tag']}"
         ) + render_template(env, "site/release.md.j2", dict(context, release=release))
+    for key, (page, label) in EU_PAGES.items():
+        document = model.context.get(key)
+        if isinstance(document, dict):
+            files[f"{folder}/{page}"] = page_meta(
+                f"{name}: {label}", searchable=False
+            ) + document_markdown(document, extra=_signature_note(key, site))
     files[f"{folder}/card.json"] = model.card_json
     if model.heatmap is not None:
         files[f"{folder}/weight-changes.svg"] = model.heatmap
     return files
+
+
+def _signature_note(key: str, site: dict[str, Any]) -> dict[str, str] | None:
+    """The form's authenticity item on the site: the signature state the site worked out."""
+    signature = site.get("signature")
+    if key != "model_documentation" or not signature:
+        return None
+    return {"authenticity": f"signature checked when the site was built: {signature['state']}"}
 
 
 def site_wide_pages(
