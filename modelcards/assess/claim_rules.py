@@ -53,8 +53,7 @@ CLAIM_RULES = (
          "Correct the README's text, or the files, so that both name the same base."),
 )  # fmt: skip
 
-for _rule in CLAIM_RULES:
-    RULES.setdefault(_rule.id, _rule)
+RULES.add(CLAIM_RULES)
 
 FINE_TUNED_OF = re.compile(
     r"fine-?tuned (?:version|model) of \[?`?(?P<id>[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9])", re.I

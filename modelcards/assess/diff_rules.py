@@ -73,8 +73,7 @@ DIFF_RULES = (
          "Review the code change as you would any dependency update, and pin the revision."),
 )  # fmt: skip
 
-for _rule in DIFF_RULES:
-    RULES.setdefault(_rule.id, _rule)
+RULES.add(DIFF_RULES)
 
 HEAD_OR_EMBEDDING = re.compile(r"(embed|wte|wpe|lm_head|classifier|score|qa_outputs|head)")
 

@@ -33,8 +33,7 @@ EVALUATION_RULES = (
          "Ship the best checkpoint, or say why the later weights were kept."),
 )  # fmt: skip
 
-for _rule in EVALUATION_RULES:
-    RULES.setdefault(_rule.id, _rule)
+RULES.add(EVALUATION_RULES)
 
 
 def has_evaluation(facts: ModelFacts, record: EvaluationRecord | None = None) -> bool:

@@ -43,8 +43,7 @@ GOVERNANCE_RULES = (
          "Write the section in the model's README.md (outside the generated blocks)."),
 )  # fmt: skip
 
-for _rule in GOVERNANCE_RULES:
-    RULES.setdefault(_rule.id, _rule)
+RULES.add(GOVERNANCE_RULES)
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,7 @@ LINEAGE_RULES = (
          "by hand, a config changed after training)."),
 )  # fmt: skip
 
-for _rule in LINEAGE_RULES:
-    RULES.setdefault(_rule.id, _rule)
+RULES.add(LINEAGE_RULES)
 
 
 def lineage_findings(

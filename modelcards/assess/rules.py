@@ -7,7 +7,9 @@ by appending to `RULES`. An id is never reused for a different meaning.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 
 from modelcards.assess.findings import EvidenceValue, Finding, Severity
 
@@ -280,7 +282,54 @@ _CATALOGUE: tuple[Rule, ...] = (
          "Find the base licence and record it."),
 )  # fmt: skip
 
-RULES: dict[str, Rule] = {rule.id: rule for rule in _CATALOGUE}
+# the modules whose rules live beside their logic (MC6xx diff, MC7xx governance, lineage, task,
+# claims, evaluation): each adds its rules to RULES when it is imported
+RULE_MODULES = (
+    "modelcards.assess.claim_rules",
+    "modelcards.assess.diff_rules",
+    "modelcards.assess.evaluation_rules",
+    "modelcards.assess.governance",
+    "modelcards.assess.lineage_rules",
+    "modelcards.assess.task_rules",
+)
+
+
+class Catalogue(Mapping[str, Rule]):
+    """Every rule by id. Reading it whole (a waiver's rule, `rules`, SARIF) imports the
+    modules of `RULE_MODULES` first, so that a command which evaluates none of their rules
+    (`check` of a current card, a header-only `diff`) loads none of their logic."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._rules = {rule.id: rule for rule in rules}
+        self._complete = False
+
+    def add(self, rules: Iterable[Rule]) -> None:
+        """A rule module's own rules, on its import (an id already there keeps its rule)."""
+        for rule in rules:
+            self._rules.setdefault(rule.id, rule)
+
+    def _all(self) -> dict[str, Rule]:
+        if not self._complete:
+            for module in RULE_MODULES:  # each adds its rules here as it loads
+                import_module(module)
+            self._complete = True  # after: a thread that asks meanwhile imports them too
+        return self._rules
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        found = self._rules.get(rule_id)
+        return found if found is not None else self._all()[rule_id]
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules or rule_id in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+RULES = Catalogue(_CATALOGUE)
 
 
 def finding(

@@ -21,8 +21,7 @@ TASK_RULES = (
          "Correct pipeline_tag in the card's front matter (modelcards never replaces it)."),
 )  # fmt: skip
 
-for _rule in TASK_RULES:
-    RULES.setdefault(_rule.id, _rule)
+RULES.add(TASK_RULES)
 
 # architecture's task -> the card tags that agree with it
 COMPATIBLE = {

@@ -31,11 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from git import Repo
-
 from modelcards.history.worktree import WorkTreeChanges, work_tree_changes
 from modelcards.inspect import CARD_OUTPUTS
-from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
+from modelcards.resolve.gitcli import GitCli, open_git_cli, resolve_commit
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
     parse_lfs_pointer,
@@ -204,10 +202,10 @@ class ProjectGit:
     def __init__(self, project_root: Path, rev: str = "HEAD") -> None:
         self.project_root = project_root.resolve()
         self.rev = rev
-        self.repo: Repo | None = None
+        self.repo: GitCli | None = None  # plain git: GitPython only for a revision's files
         self.head: str | None = None
         try:
-            self.repo = open_git_repository(project_root)
+            self.repo = open_git_cli(project_root)
         except ResolveError:
             if rev != "HEAD":
                 raise  # a revision was asked for: without git there is none
@@ -490,7 +488,7 @@ class ProjectGit:
                 continue
             if not stat.S_ISREG(info.st_mode) or info.st_size <= MAX_LFS_POINTER_BYTES:
                 continue  # not smudged: the snapshot reads the pointer itself
-            pointer = parse_lfs_pointer(self.repo.odb.stream(bytes.fromhex(blob)).read())
+            pointer = parse_lfs_pointer(self.repo.small_blob(blob, MAX_LFS_POINTER_BYTES))
             if pointer is not None and info.st_size == pointer.size:
                 oids[path[len(prefix) :]] = pointer.oid
         return oids

@@ -21,8 +21,8 @@ def _facts_at(git: ProjectGit, commit: str, model_path: str) -> ModelFacts | Non
     if git.repo is None:
         return None
     try:
-        return inspect_snapshot(
-            GitSnapshot(git.repo, commit, model_path, project_root=git.project_root)
+        return inspect_snapshot(  # GitPython reads the files at a revision
+            GitSnapshot(git.repo.object_store(), commit, model_path, project_root=git.project_root)
         )
     except ModelcardsError:  # the model did not exist there yet, or its files were unreadable
         return None

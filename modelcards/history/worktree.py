@@ -16,8 +16,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from git import Repo
-
+from modelcards.resolve.gitcli import GitCli
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 from modelcards.safeio.hashing import sha256_file
 
@@ -98,7 +97,7 @@ def _blob_id_of_file(path: Path, size: int) -> str:
 
 
 class _Comparer:
-    def __init__(self, repo: Repo, top: Path) -> None:
+    def __init__(self, repo: GitCli, top: Path) -> None:
         self.repo = repo
         self.top = top
         self._top = str(top)
@@ -106,10 +105,7 @@ class _Comparer:
         self.index_mtime_ns = index_file.stat().st_mtime_ns if index_file.exists() else 0
 
     def _pointer(self, blob: str) -> tuple[str, int] | None:
-        info = self.repo.odb.info(bytes.fromhex(blob))
-        if info.size > MAX_LFS_POINTER_BYTES:
-            return None
-        pointer = parse_lfs_pointer(self.repo.odb.stream(bytes.fromhex(blob)).read())
+        pointer = parse_lfs_pointer(self.repo.small_blob(blob, MAX_LFS_POINTER_BYTES))
         return (pointer.oid, pointer.size) if pointer is not None else None
 
     def differs(self, path: str, entry: IndexEntry) -> bool:
@@ -145,7 +141,7 @@ class _Comparer:
         return _blob_id_of_file(Path(local), info.st_size) != entry.blob
 
 
-def work_tree_changes(repo: Repo, head: str, *, untracked: bool = True) -> WorkTreeChanges:
+def work_tree_changes(repo: GitCli, head: str, *, untracked: bool = True) -> WorkTreeChanges:
     """What differs between HEAD, the index and the work tree, paths from the repository's top."""
     top = Path(repo.working_tree_dir or ".")
     index = parse_ls_files_debug(repo.git.ls_files("--stage", "--debug", "-z"))

@@ -1,27 +1,18 @@
-"""inspect: read a snapshot into `ModelFacts`. Reads bytes; never imports, unpickles or runs them."""
+"""inspect: read a snapshot into `ModelFacts`. Reads bytes; never imports, unpickles or runs them.
+
+The readers and the facts' types load when a snapshot is inspected: `check` imports this package
+for its constants, `manifest_files` and `card_licence`, and inspects nothing.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelcards.inspect.card import generated_keys, inherited_keys, split_front_matter
-from modelcards.inspect.facts import (
-    CardFacts,
-    ModelFacts,
-    OpaqueWeights,
-    TensorInfo,
-    WeightsCoverage,
-    WeightsSummary,
-)
 from modelcards.inspect.frameworks import ST_CONFIG, read_frameworks
 from modelcards.inspect.module_configs import MODULE_FILES, read_module_configs
-from modelcards.inspect.recipe import Recipe, read_recipe
-from modelcards.inspect.safetensors_header import read_safetensors_header
-from modelcards.inspect.task import read_task
-from modelcards.inspect.tokenizer import read_tokenizer
-from modelcards.inspect.training import read_training, trainer_state_path
 from modelcards.resolve.model_files import (
     CHECKPOINT_STATE,
     PROCESSOR_FILES,
@@ -32,6 +23,10 @@ from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.errors import InspectError, ModelcardsError
 from modelcards.safeio.jsonfile import loads_strict
 from modelcards.safeio.yamlsafe import load_yaml
+
+if TYPE_CHECKING:
+    from modelcards.inspect.facts import CardFacts, ModelFacts, WeightsSummary
+    from modelcards.inspect.recipe import Recipe
 
 __all__ = ["CARD_OUTPUTS", "ModelFacts", "card_licence", "inspect_snapshot", "manifest_files"]
 
@@ -67,6 +62,14 @@ READ_FILES = frozenset(
     | {*PROCESSOR_FILES, ST_CONFIG}
     | set(MODULE_FILES)
 )  # top-level files inspect reads (with the weight indexes and checkpoint trainer states)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ModelFacts":  # its module loads on first use, with the readers
+        from modelcards.inspect.facts import ModelFacts
+
+        return ModelFacts
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_weight_index(path: str) -> bool:
@@ -144,6 +147,11 @@ def inspect_snapshot(snapshot: Snapshot) -> ModelFacts:
 
 
 def _inspect(snapshot: Snapshot) -> ModelFacts:
+    from modelcards.inspect.facts import ModelFacts
+    from modelcards.inspect.task import read_task
+    from modelcards.inspect.tokenizer import read_tokenizer
+    from modelcards.inspect.training import read_training
+
     reader = _Reader(snapshot)
     present = reader.present
     if not any(snapshot.entry(name) for name in KIND_FILES):  # a pointer still names the kind
@@ -191,6 +199,9 @@ def _recipe(
     """The training recipe of a model on disk (folder, git tree, HF cache). A Hub or locked
     base is not asked for it: its training files would be fetched (or are not locked) only to
     describe a model the card is not about."""
+    from modelcards.inspect.recipe import Recipe, read_recipe
+    from modelcards.inspect.training import trainer_state_path
+
     if snapshot.ref.kind in ("hub", "lock"):
         return Recipe()
     return read_recipe(
@@ -209,8 +220,8 @@ def card_licence(snapshot: Snapshot) -> str | None:
     read on its own, because README.md is not part of a model's manifest."""
     if not snapshot.has("README.md"):
         return None
-    facts = _card(_Reader(snapshot))
-    value = facts.metadata.get("license")
+    _front, _body, metadata = _front_matter(_Reader(snapshot))
+    value = metadata.get("license")
     return str(value) if value is not None else None
 
 
@@ -219,14 +230,21 @@ def manifest_files(snapshot: Snapshot) -> tuple[FileEntry, ...]:
     return tuple(e for e in snapshot.files() if e.path not in CARD_OUTPUTS)
 
 
-def _card(reader: _Reader) -> CardFacts:
-    text = reader.text("README.md") or ""
-    front, body = split_front_matter(text)
+def _front_matter(reader: _Reader) -> tuple[str | None, str, dict[str, Any]]:
+    """README.md's front matter as text, its body, and the front matter parsed."""
+    front, body = split_front_matter(reader.text("README.md") or "")
     metadata: Any = {}
     if front is not None and front.strip():
         metadata = load_yaml(front, file="README.md", error=InspectError)
         if not isinstance(metadata, dict):
             raise InspectError("front matter is not a YAML mapping", file="README.md")
+    return front, body, metadata
+
+
+def _card(reader: _Reader) -> CardFacts:
+    from modelcards.inspect.facts import CardFacts
+
+    front, body, metadata = _front_matter(reader)
     return CardFacts(
         metadata=metadata,
         body=body,
@@ -260,11 +278,15 @@ def _read_index(reader: _Reader, path: str) -> _Index:
     weight_map = reader.json_object(path).get("weight_map")
     if not isinstance(weight_map, dict):
         raise InspectError("no weight_map object", file=path)
+    checked: set[str] = set()  # a 70B index names 30 shards for 723 tensors
     for tensor, shard in sorted(weight_map.items()):
         if not isinstance(shard, str):
             raise InspectError(
                 f"weight_map maps {tensor!r} to {type(shard).__name__}, not a file name", file=path
             )
+        if shard in checked:
+            continue
+        checked.add(shard)
         problem = _shard_problem(shard)
         if problem:
             raise InspectError(f"weight_map shard {shard[:200]!r} {problem}", file=path)
@@ -286,6 +308,9 @@ def _weight_files(reader: _Reader) -> tuple[list[str], list[_Index]]:
 
 def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
     """What the weight files say, and how much of them there was to read (`coverage`)."""
+    from modelcards.inspect.facts import OpaqueWeights, TensorInfo, WeightsCoverage, WeightsSummary
+    from modelcards.inspect.safetensors_header import read_safetensors_header
+
     tensors: dict[str, TensorInfo] = {}
     read: list[str] = []
     pointers: list[str] = []

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelcards.inspect.frameworks import FrameworkVersion
 from modelcards.inspect.recipe import Recipe
-from modelcards.inspect.task import TaskFacts
 from modelcards.resolve.snapshot import FileEntry, SourceRef
+
+if TYPE_CHECKING:
+    from modelcards.inspect.frameworks import FrameworkVersion
+    from modelcards.inspect.task import TaskFacts
 
 JSON = Any  # a value parsed from a model's JSON file
 MAX_NON_FINITE = 20  # TrainingRecord.non_finite keeps this many entries

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelcards.inspect.recipe_keys import KEY_ORDER, RecipeValue, Value, agrees
-from modelcards.inspect.recipe_sources import SourceReader, recipe_sources
 from modelcards.resolve.snapshot import Snapshot
 
 __all__ = ["Recipe", "RecipeValue", "Value", "read_recipe"]
@@ -81,6 +80,8 @@ def read_recipe(
 ) -> Recipe:
     """The recipe of one snapshot; `adapter`, `config` and the card are what inspect already
     parsed, `state_file` the trainer_state.json it read (top level or latest checkpoint)."""
+    from modelcards.inspect.recipe_sources import SourceReader, recipe_sources  # not for check
+
     reader = SourceReader(snapshot, present)
     found, claims = recipe_sources(
         reader,

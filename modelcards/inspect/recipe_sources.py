@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from modelcards.inspect.pickled_args import RefusedPickle, read_pickled_args
 from modelcards.inspect.recipe_keys import (
     RecipeValue,
     flag,
@@ -296,6 +295,9 @@ def _pickled(reader: SourceReader, path: str) -> list[RecipeValue]:
     data = reader.data(path)
     if data is None:
         return []
+    # only a folder with a training_args.bin pays for pickletools and zipfile
+    from modelcards.inspect.pickled_args import RefusedPickle, read_pickled_args
+
     try:
         args = read_pickled_args(data)
     except RefusedPickle as exc:

@@ -40,7 +40,7 @@ from modelcards.render.fingerprint import (
     site_inputs,
     site_outputs,
 )
-from modelcards.resolve.gitrepo import open_git_repository, resolve_commit
+from modelcards.resolve.gitcli import GitFailed, open_git_cli, resolve_commit
 from modelcards.safeio.errors import ConfigError, ResolveError
 from modelcards.safeio.hashcache import HashCache
 from modelcards.safeio.textfile import real_path
@@ -88,10 +88,8 @@ class CheckReport:
 
 def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
     """Project-relative paths changed in BASE_REF...HEAD."""
-    from git.exc import GitCommandError
-
     try:
-        repo = open_git_repository(config.root)
+        repo = open_git_cli(config.root)
         top = Path(repo.working_tree_dir or config.root).resolve()
     except ResolveError as exc:
         raise ConfigError(f"--base-ref needs a git repository: {exc}") from None
@@ -101,7 +99,7 @@ def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
             "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv", f"{base}...HEAD"
         )
         names = [name for name in listing.split("\0") if name]
-    except (ResolveError, GitCommandError):
+    except (ResolveError, GitFailed):
         raise ConfigError(
             f"--base-ref: unknown revision {base_ref!r} (fetch it, e.g. with fetch-depth: 0)"
         ) from None

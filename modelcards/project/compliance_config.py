@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from modelcards.render.compute_context import DeclaredCompute
 from modelcards.render.provider_details import PROVIDER_FIELDS, ProviderValue
+from modelcards.render.subject import DeclaredCompute
 
 MODEL_KEYS = ("base_training_flop", *PROVIDER_FIELDS)
 

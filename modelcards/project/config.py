@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import modelcards.assess.diff_rules  # noqa: F401 - registers the MC6xx rules waivers may name
 from modelcards.assess.findings import Severity
 from modelcards.assess.governance import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import PROVIDER_POLICIES, Policy, Waiver
@@ -22,19 +21,14 @@ from modelcards.assess.rules import RULES
 from modelcards.project.compliance_config import model_compliance, project_compliance
 from modelcards.project.config_checker import Checker, kind_of, string_list
 from modelcards.publish.settings import SiteConfig
-from modelcards.render.compute_context import DeclaredCompute
 from modelcards.render.provider_details import ProviderValue
+from modelcards.render.subject import DeclaredCompute
 from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import ConfigError
 from modelcards.safeio.textfile import read_project_text
 from modelcards.safeio.yamlfast import load_plain_yaml
 from modelcards.safeio.yamlsafe import load_yaml, plain_data, too_deep
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 CONFIG_NAME = "modelcards.yml"
 CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", "tags")
@@ -110,7 +104,11 @@ def find_config(root: Path, *, fast: bool = False) -> tuple[Any, str] | None:
         max_bytes=MAX_CONFIG_BYTES,
         error=ConfigError,
     )
-    if pyproject is not None:
+    if pyproject is not None:  # only a project configured in pyproject.toml reads TOML
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
         try:
             data = tomllib.loads(pyproject)
         except tomllib.TOMLDecodeError as exc:

@@ -35,7 +35,6 @@ from modelcards.render.fingerprint import (
 from modelcards.render.provider_details import PROVIDER_FIELDS, ProviderDetails, ProviderValue
 from modelcards.render.template_files import builtin_templates
 from modelcards.resolve import FileEntry, Snapshot, open_folder, resolve_base
-from modelcards.resolve.gitrepo import open_git_reference
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.resolve.lock import (
     LOCK_NAME,
@@ -51,7 +50,7 @@ from modelcards.safeio.jsonfile import loads_strict
 from modelcards.safeio.textfile import read_project_text, real_path
 
 if TYPE_CHECKING:
-    from modelcards.render.context import CardSubject
+    from modelcards.render.subject import CardSubject
 
 Progress = Callable[[str], None]
 UNAVAILABLE_OFFLINE = (
@@ -160,7 +159,7 @@ def card_subject(config: ProjectConfig, entry: ModelEntry) -> CardSubject:
     """What render needs of a config entry (render knows nothing of the config): also the
     original model at the root of its lineage in the project, its configured compute, and the
     provider's statements (the model's own `compliance:` values over the project's)."""
-    from modelcards.render.context import CardSubject  # the context's module: 0.1 s to load
+    from modelcards.render.subject import CardSubject
 
     parent = parent_model(config, entry)
     root, seen = entry, {entry.name}
@@ -296,6 +295,8 @@ def model_state(
         known = git.clean_lfs_oids(folder)
         card = existing_card(config, entry, reads.real_root)
     else:
+        from modelcards.resolve.gitrepo import open_git_reference  # GitPython: a past revision
+
         snapshot = open_git_reference(f"git:{at}:{entry.path}", project_root=config.root)
         known = {}
         card = (
@@ -417,6 +418,8 @@ def project_lock(root: Path, at: str | None = None) -> LockFile | None:
     """modelcards.lock in the work tree, or as it was committed at `at` (None: there is none)."""
     if at is None:
         return load_lock(root)
+    from modelcards.resolve.gitrepo import open_git_reference  # GitPython: a past revision
+
     tree = open_git_reference(f"git:{at}:.", project_root=root)
     if not tree.has(LOCK_NAME):
         return None

@@ -14,12 +14,12 @@ people who decide, never legal advice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from modelcards.assess.base_compute import cited_base_compute
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
 from modelcards.render.evaluation_context import result_number, training_totals
+from modelcards.render.subject import DeclaredCompute as DeclaredCompute  # its home: light
 
 SHARE = 1 / 3  # a modification above one third of the original's compute makes a new provider
 FALLBACK_BASE_FLOP = 1e23  # the guidelines' figure when the original's compute is unknown
@@ -29,15 +29,6 @@ METHODS = {
     "adapter": "(4·N_total + 2·N_trainable)·D, adapter training",
     "full": "6·N·D, full fine-tuning",
 }
-
-
-@dataclass(frozen=True)
-class DeclaredCompute:
-    """A base's training compute someone stated in modelcards.yml, with where they read it."""
-
-    flop: float
-    source: str  # the card, paper or page the figure comes from
-    where: str  # the config key it was given under
 
 
 def _row(name: str, value: Any, source: str, estimated: bool = False) -> dict[str, Any]:

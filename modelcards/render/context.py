@@ -17,7 +17,7 @@ from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.history import History
 from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
-from modelcards.render.compute_context import DeclaredCompute, compute_json
+from modelcards.render.compute_context import compute_json
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
 from modelcards.render.eu_form import model_documentation
@@ -35,11 +35,10 @@ from modelcards.render.hub_metadata import (
     task_of,
 )
 from modelcards.render.precision import encoder_decoder, precision
-from modelcards.render.provider_details import ProviderDetails
 from modelcards.render.recipe_context import has_recipe, recipe_context
+from modelcards.render.subject import CardSubject
 from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.render.training_content import training_content
-from modelcards.resolve.base_spec import BaseSpec
 
 SCHEMA_VERSION = "1.2"  # 1.1: coverage; 1.2: model_documentation, training_content
 ARCH_KEYS = (
@@ -50,20 +49,6 @@ ARCH_KEYS = (
     ("intermediate_size", ("intermediate_size", "n_inner")),
     ("vocab_size", ("vocab_size",)),
 )
-
-
-@dataclass(frozen=True)
-class CardSubject:
-    """The model a card is about, as the project names it."""
-
-    name: str
-    path: str
-    base: BaseSpec | None
-    card: Mapping[str, Any]  # this model's own front-matter defaults
-    base_compute: DeclaredCompute | None = None  # the original's training compute, as configured
-    original_base: str | None = None  # the Hub id at the root of the lineage (cited compute)
-    parent: str | None = None  # the project's model this one was trained from, if any
-    provider: ProviderDetails = ProviderDetails()  # compliance: what only the provider can state
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelcards.compare.deep import DeepDiff
-from modelcards.compare.heatmap import layer_table_markdown, module_table_markdown
 from modelcards.compare.model import Change, ModelDiff
 from modelcards.render.escape import visible
+
+if TYPE_CHECKING:  # a --deep diff brings its own: a header-only one needs neither
+    from modelcards.compare.deep import DeepDiff
 
 MAX_VALUE = 48
 
@@ -117,6 +118,8 @@ def diff_markdown(diff: ModelDiff, deep: DeepDiff | None = None) -> str:
                 f"| {cell(c.after)} | {cell(c.meaning)} |"
             )
     if deep is not None:
+        from modelcards.compare.heatmap import layer_table_markdown, module_table_markdown
+
         lines += [
             "",
             "### weights (deep)",

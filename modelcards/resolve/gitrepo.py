@@ -14,17 +14,16 @@ bytes asked for have arrived (GitPython's shared stream drains a half-read objec
 
 from __future__ import annotations
 
-import os
 import posixpath
-import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import git
-from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from modelcards.resolve import GIT_PREFIX
+from modelcards.resolve.gitcli import commit_named, safe_git_environment
 from modelcards.resolve.local import SKIPPED_DIRS
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
@@ -42,36 +41,6 @@ MAX_SYMLINK_HOPS = 8
 _CHUNK = 1024 * 1024
 _MODE_TYPE_MASK = 0o170000
 _MODE_SYMLINK = 0o120000
-_SAFE_CONFIG = (  # what a repository's config could make git run for the commands we call
-    ("core.hooksPath", "/dev/null"),
-    ("core.fsmonitor", "false"),
-    ("log.showSignature", "false"),  # else `git log` runs gpg.program on a signed commit
-    ("diff.external", ""),
-)
-_HEX40 = re.compile(r"[0-9a-f]{40}")
-
-
-def safe_git_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment additions that switch off hooks and fsmonitor for every git command.
-
-    Uses GIT_CONFIG_COUNT (git >= 2.31), appending after any entries the user already set.
-    """
-    env = os.environ if base is None else base
-    try:
-        start = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
-    except ValueError:
-        start = 0
-    extra: dict[str, str] = {
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_OPTIONAL_LOCKS": "0",  # read-only commands never take the index lock
-        "GIT_NO_LAZY_FETCH": "1",  # a partial clone must not fetch missing objects (git >= 2.44)
-        "GIT_NO_REPLACE_OBJECTS": "1",  # the commits that are there, not `git replace` stand-ins
-        "GIT_CONFIG_COUNT": str(start + len(_SAFE_CONFIG)),
-    }
-    for index, (key, value) in enumerate(_SAFE_CONFIG, start=start):
-        extra[f"GIT_CONFIG_KEY_{index}"] = key
-        extra[f"GIT_CONFIG_VALUE_{index}"] = value
-    return extra
 
 
 def parse_git_reference(reference: str) -> tuple[str, str]:
@@ -282,27 +251,7 @@ def _iter_tree(tree: Any, prefix: str) -> Iterator[tuple[str, Any]]:
 
 def resolve_commit(repo: git.Repo, ref: str) -> str:
     """The commit sha `ref` names; a ref is never read as an option (`--output=…`)."""
-    if ref.startswith("-") or any(ord(c) < 32 for c in ref):
-        raise ResolveError("not a valid git revision", file=ref)
-    try:
-        sha = repo.git.rev_parse(
-            "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
-        ).strip()
-    except GitCommandError:
-        hint = ""
-        if (Path(repo.common_dir) / "shallow").exists():
-            hint = (
-                "; this is a shallow clone, so older commits may be missing "
-                "(git fetch --unshallow, or fetch-depth: 0 in CI)"
-            )
-        raise ResolveError(
-            f"unknown git revision (no such branch, tag or commit){hint}", file=ref
-        ) from None
-    except (BadName, ValueError) as exc:
-        raise ResolveError(f"unknown git revision: {exc}", file=ref) from None
-    if not _HEX40.fullmatch(sha):
-        raise ResolveError(f"git rev-parse gave an unexpected answer {sha!r}", file=ref)
-    return sha
+    return commit_named(ref, repo.git.rev_parse, str(repo.common_dir), (GitCommandError,))
 
 
 def _normalise_path(path: str, *, ref: str) -> str:
