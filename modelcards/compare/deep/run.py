@@ -9,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from modelcards.compare.deep.dense import Dense
+from modelcards.compare.deep.dense import Dense, Sums
 from modelcards.compare.deep.lora import Lora
 from modelcards.compare.deep.names import layer_of, module_of, place_label
 from modelcards.compare.deep.planning import Plan, plan_adapter, plan_dense
 from modelcards.compare.deep.reading import Files, ReadMode
+from modelcards.compare.deep.sketch import effective_rank
 from modelcards.compare.deep.summary import DeepDiff, TensorChange, summarise
 from modelcards.inspect.facts import ModelFacts
 from modelcards.resolve.snapshot import Snapshot
@@ -52,18 +53,25 @@ def deep_compare(
             not_compared = plan_adapter(plan, base_files, tuned_files)
         else:
             not_compared = plan_dense(plan, base_files, tuned_files)
-        totals = [[0, 0.0, 0.0] for _ in plan.rows]
+        totals = [Sums() for _ in plan.rows]
+        ranks: list[int | None] = [None] * len(plan.rows)
+        left = [0] * len(plan.rows)  # units still running per row: a finished sketch is read
+        for index, _unit in plan.units:  # and dropped at once, so they never pile up
+            left[index] += 1
         total_bytes = sum(unit.nbytes for _, unit in plan.units)
         done_bytes = 0
         if progress is not None:
             progress(0, total_bytes)
 
-        def finished(index: int, unit: Dense | Lora, result: tuple[int, float, float]) -> None:
+        def finished(index: int, unit: Dense | Lora, result: Sums) -> None:
             nonlocal done_bytes
             acc = totals[index]
-            acc[0] += result[0]
-            acc[1] += result[1]
-            acc[2] += result[2]
+            acc.add(result)
+            left[index] -= 1
+            sketch = plan.rows[index].get("sketch")
+            if not left[index] and sketch is not None:
+                ranks[index] = effective_rank(acc.gram, sketch.bound)
+                acc.gram = None
             done_bytes += unit.nbytes
             if progress is not None:
                 progress(done_bytes, total_bytes)
@@ -73,17 +81,21 @@ def deep_compare(
         base_files.close()
         tuned_files.close()
     rows: list[TensorChange] = []
-    for fields, (changed, base_sq, delta_sq) in zip(plan.rows, totals, strict=True):
+    for fields, sums, rank in zip(plan.rows, totals, ranks, strict=True):
         place = layer_of(fields["base_name"])
         module = module_of(fields["base_name"])
+        sketch = fields.pop("sketch", None)
         if fields["status"] != "skipped":
             fields = dict(
                 fields,
-                changed_elements=int(changed),
-                base_sq=float(base_sq),
-                delta_sq=float(delta_sq),
-                status="changed" if changed else "equal",
+                changed_elements=int(sums.changed),
+                base_sq=float(sums.base_sq),
+                delta_sq=float(sums.delta_sq),
+                cross=float(sums.cross),
+                status="changed" if sums.changed else "equal",
             )
+            if sketch is not None and sums.changed:
+                fields.update(delta_rank=rank, rank_bound=sketch.bound)
         rows.append(
             TensorChange(
                 **fields, layer=None if place is None else place_label(place), module=module
@@ -99,7 +111,7 @@ def deep_compare(
     )
 
 
-def _call(unit: Dense | Lora) -> tuple[int, float, float]:
+def _call(unit: Dense | Lora) -> Sums:
     """Run one unit; NaN/inf in a model's weights are data to report, not warnings to print."""
     with np.errstate(all="ignore"):
         return unit.run()
@@ -108,7 +120,7 @@ def _call(unit: Dense | Lora) -> tuple[int, float, float]:
 def _run(
     units: list[tuple[int, Dense | Lora]],
     workers: int,
-    finished: Callable[[int, Dense | Lora, tuple[int, float, float]], None],
+    finished: Callable[[int, Dense | Lora, Sums], None],
 ) -> None:
     if workers <= 1 or len(units) <= 1:
         for index, unit in units:
