@@ -220,3 +220,90 @@ def test_could_not_be_checked_says_why() -> None:
         "weights are Git LFS pointers."
     )
     assert origin.base_check(None).reason == "the weights were not compared (--deep)"
+
+
+def test_the_reason_a_model_could_not_be_checked(base_dir: Path, tmp_path: Path) -> None:
+    from modelcards.inspect import inspect_snapshot
+    from modelcards.render.origin_context import base_check_json, why_not_checked
+    from modelcards.resolve import open_folder
+
+    pointer = tmp_path / "pointer"
+    pointer.mkdir()
+    (pointer / "config.json").write_text('{"model_type": "llama"}')
+    (pointer / "model.safetensors").write_text(
+        "version https://git-lfs.github.com/spec/v1\noid sha256:" + "a" * 64 + "\nsize 4096\n"
+    )
+    real = inspect_snapshot(open_folder(base_dir))
+    lfs = inspect_snapshot(open_folder(pointer))
+    bare = inspect_snapshot(open_folder(model_folder(tmp_path / "bare")))
+    assert (
+        why_not_checked(True, real, lfs, None) == "the base has only Git LFS pointers, not weights"
+    )
+    assert why_not_checked(True, lfs, real, None) == (
+        "the fine-tune has only Git LFS pointers, not weights"
+    )
+    assert why_not_checked(True, real, bare, None) == "the base has no weight files"
+    assert why_not_checked(False, real, None, None) == "no base model is named"
+    assert why_not_checked(True, real, None, "offline") == "the base could not be read (offline)"
+    assert why_not_checked(True, real, real, None) is None
+    data = base_check_json(None, named=True, tuned=real, base=real, unavailable=None)
+    assert data["verdict"] == "not_checked"
+    assert data["reason"] == "the weights were not compared (--deep)"
+    # a deep compare with nothing to judge by: no matched matrix
+    only_norms = {"model.norm.weight": np.ones(64, np.float32)}
+    empty = run_deep(
+        model_folder(tmp_path / "n1", only_norms), model_folder(tmp_path / "n2", only_norms)
+    )
+    assert origin.base_check(empty).reason == (
+        "no matched matrix of at least 1024 elements was compared"
+    )
+
+
+@pytest.mark.parametrize(
+    ("base_type", "tuned_type"), [(np.float16, np.float16), (np.float32, np.float16)]
+)
+def test_rank_through_row_sampling_and_either_read_path(
+    tmp_path: Path, base_type: type, tuned_type: type
+) -> None:
+    """2,100 rows: every 3rd is sketched; F16 on both sides takes the lane path, F32 against F16
+    the in-order one; small chunks and blocks cut the rows many times."""
+    rng = np.random.default_rng(13)
+    w = rng.standard_normal((2100, 64)).astype(np.float32)
+    delta = rng.standard_normal((2100, 5)) @ rng.standard_normal((5, 64))
+    tuned = w + 0.1 * np.linalg.norm(w) / np.linalg.norm(delta) * delta
+    name = "model.layers.0.mlp.down_proj.weight"
+    base_dir = model_folder(tmp_path / "b", {name: w.astype(base_type)})
+    tuned_dir = model_folder(tmp_path / "t", {name: tuned.astype(tuned_type)})
+    for options in ({}, {"chunk_bytes": 3000, "block_bytes": 1000}):
+        (row,) = run_deep(base_dir, tuned_dir, **options).tensors
+        assert (row.delta_rank, row.rank_bound) == (5, 64), options
+        a = w.astype(base_type).astype(np.float64).ravel()
+        b = tuned.astype(tuned_type).astype(np.float64).ravel()
+        assert row.similarity == pytest.approx(
+            a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-6
+        )
+    full = run_deep(base_dir, tuned_dir, rank_sketch=False).tensors[0]
+    assert full.delta_rank is None and full.similarity == pytest.approx(row.similarity, abs=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["BF16", "F16", "F8_E4M3"])
+def test_the_sketch_reads_lane_ordered_blocks_as_rows(dtype: str) -> None:
+    """`widen_lanes` leaves a block as lane 0 of every word, then lane 1, …: the sketch of that
+    layout equals the sketch of the same rows in order."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    from modelcards.compare.deep.narrow import NARROW, widen_lanes
+
+    fmt = NARROW[dtype]
+    numpy_type = {"BF16": ml_dtypes.bfloat16, "F16": np.float16, "F8_E4M3": ml_dtypes.float8_e4m3fn}
+    rows, cols = 24, 32
+    values = np.random.default_rng(14).integers(-8, 8, (rows, cols)).astype(numpy_type[dtype])
+    words = values.ravel().view(np.uint8).view(np.uint32)
+    lanes = widen_lanes(words, fmt, np.empty(rows * cols, np.uint32))
+    sketch = Sketch(rows, cols)
+    ordered = values.astype(np.float32).ravel()
+    expected = sketch.gram(ordered, 0)
+    scale = np.abs(expected).max()  # type: ignore[union-attr]
+    in_lanes = sketch.gram(lanes, 0, fmt.lanes)
+    assert np.abs(in_lanes - expected).max() < 1e-6 * scale  # type: ignore[operator]
+    as_if_ordered = sketch.gram(lanes, 0)  # the permutation does matter to the sketch
+    assert np.abs(as_if_ordered - expected).max() > 1e-2 * scale  # type: ignore[operator]

@@ -62,7 +62,8 @@ def _pattern_value(patterns: Mapping[str, Any], module: str) -> Any:
 
 
 class Plan:
-    def __init__(self, chunk_bytes: int, block_bytes: int) -> None:
+    def __init__(self, chunk_bytes: int, block_bytes: int, rank_sketch: bool = True) -> None:
+        self.rank_sketch = rank_sketch
         self.chunk_bytes = max(1, chunk_bytes)
         self.block_bytes = max(1, block_bytes)
         self.rows: list[dict[str, Any]] = []  # TensorChange fields, filled as units finish
@@ -130,7 +131,7 @@ class Plan:
         width = max(itemsize_of(b.dtype), itemsize_of(t.dtype))
         per_chunk = max(1, self.chunk_bytes // width)
         block = max(1, self.block_bytes // width)
-        sketch = sketch_for(b, t) if kind == "dense" else None
+        sketch = sketch_for(b, t) if kind == "dense" and self.rank_sketch else None
         if sketch is not None:  # whole rows in every unit and block
             per_chunk = max(1, per_chunk // sketch.cols) * sketch.cols
             block = max(1, block // sketch.cols) * sketch.cols

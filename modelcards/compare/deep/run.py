@@ -35,19 +35,21 @@ def deep_compare(
     chunk_bytes: int = CHUNK_BYTES,
     block_bytes: int = BLOCK_BYTES,
     read_mode: ReadMode = "mmap",
+    rank_sketch: bool = True,
 ) -> DeepDiff:
     """Compare tensor contents of `tuned` against `base` (a PEFT LoRA adapter against its base).
 
     `progress(done, total)` is called from the calling thread with bytes read so far. Memory in
     use stays around `workers × (2 × chunk_bytes + 8 × block_bytes)` whatever the model size
     (mapped pages of the chunks in progress, scratch arrays, and for an adapter the LoRA factors
-    of the modules in progress).
+    of the modules in progress). `rank_sketch=False` leaves out ΔW's effective rank (`sketch`:
+    its cost is measured against the pass without it in bench/run.py section b).
     """
     started = time.perf_counter()
     adapter = tuned.is_adapter and not base.is_adapter
     base_files = Files(base_snapshot, base, read_mode)
     tuned_files = Files(tuned_snapshot, tuned, read_mode)
-    plan = Plan(chunk_bytes, block_bytes)
+    plan = Plan(chunk_bytes, block_bytes, rank_sketch)
     try:
         if adapter:
             not_compared = plan_adapter(plan, base_files, tuned_files)
