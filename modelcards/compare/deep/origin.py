@@ -7,17 +7,19 @@ elements: |cos| ≲ 4/√n). The verdict takes the median cosine over the compar
 more, at least `MIN_ELEMENTS` elements: norms start at 1 and biases at 0 in every model, so
 they would agree whatever the origin):
 
-- `consistent`: median ≥ `CONSISTENT_FROM` (0.8);
-- `not_derived`: median ≤ `UNRELATED_BELOW` (0.3): a finding (MC620, high);
+- `consistent`: median ≥ `CONSISTENT_FROM` (0.6);
+- `not_derived`: median ≤ `UNRELATED_BELOW` (0.2): a finding (MC620, high);
 - `inconclusive`: in between, or fewer than `MIN_TENSORS` matrices to judge by;
 - `not_checked`: with the reason (no base weights, pointers only, --deep not run, no matched
-  matrices, an adapter whose targets do not all fit the base).
+  matrices).
 
-Measured on the pairs in tests/deep/test_similarity.py (8 layers of 64 × 64 and real torch
-trainings, see bench/README.md "is it a fine-tune"): numpy SGD fine-tunes and perturbations of up
-to 30 % relative change 0.95–1.0, torch full fine-tunes of a small MLP/transformer 0.96–0.9999,
-a re-initialised or independently trained model |median| < 0.05, the same model with its hidden
-units permuted < 0.05. The gap between 0.3 and 0.8 is wide on purpose: no pair we made lands in it.
+The thresholds come from pairs we made (tests/deep/test_similarity.py, bench/similarity_pairs.py,
+figures in bench/README.md "Is it a fine-tune"): derived models had medians of 0.78–1.0 — numpy
+SGD on 8 × 64² matrices 0.84 (200 steps, ‖ΔW‖/‖W‖ 20 %) to 0.94 (20 steps), torch AdamW full
+fine-tunes of a 6 × 256² MLP 0.90 (2,000 steps, 32 %) and 0.996, a trained LoRA of rank 8
+merged at 58 % relative change 0.78, the bundled example 0.998 — while re-initialised,
+independently trained and permuted models had |median| ≤ 0.02. Both thresholds leave a wide
+margin to either side; a model in the band between is not accused, it is inconclusive.
 
 What it does not detect: the base with its hidden units permuted (or any re-parametrisation that
 computes the same function) reads as not derived, although it is the base; a model distilled from
