@@ -307,3 +307,22 @@ def test_the_sketch_reads_lane_ordered_blocks_as_rows(dtype: str) -> None:
     assert np.abs(in_lanes - expected).max() < 1e-6 * scale  # type: ignore[operator]
     as_if_ordered = sketch.gram(lanes, 0)  # the permutation does matter to the sketch
     assert np.abs(as_if_ordered - expected).max() > 1e-2 * scale  # type: ignore[operator]
+
+
+def test_similarity_of_f8_weights_large_enough_to_need_the_specials_check(tmp_path: Path) -> None:
+    """F8_E4M3 blocks whose sums pass the bound get the infinity/NaN check, which reuses the base
+    block's buffer: the cross sum must be taken before it."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    rng = np.random.default_rng(15)
+    w = (rng.standard_normal((128, 1024)) * 4).astype(ml_dtypes.float8_e4m3fn)
+    t = (w.astype(np.float32) + rng.standard_normal((128, 1024))).astype(ml_dtypes.float8_e4m3fn)
+    for side, values in (("b", w), ("t", t)):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "config.json").write_text('{"model_type": "llama"}')
+        write_raw_safetensors(
+            tmp_path / side / "model.safetensors",
+            {"model.layers.0.mlp.up_proj.weight": ("F8_E4M3", (128, 1024), values.tobytes())},
+        )
+    (row,) = run_deep(tmp_path / "b", tmp_path / "t").tensors
+    a, b = w.astype(np.float64).ravel(), t.astype(np.float64).ravel()
+    assert row.similarity == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-6)

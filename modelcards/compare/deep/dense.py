@@ -94,6 +94,7 @@ class Dense:
             block_base = float(np.dot(a, a))
             np.subtract(d, a, out=d)  # b − a, in b's buffer
             block_sq = float(np.dot(d, d))
+            block_cross = float(np.dot(a, d))  # before the check below, which reuses a's buffer
             if not block_base + block_sq < fmt.may_hold_specials and (
                 has_specials(words_a, fmt, work=a) or has_specials(words_b, fmt, work=a)
             ):  # (a is spent: its buffer is the check's work space)
@@ -101,7 +102,7 @@ class Dense:
                 continue
             sums.base_sq += block_base
             sums.delta_sq += block_sq
-            sums.cross += float(np.dot(a, d))
+            sums.cross += block_cross
             if self.sketch is not None:
                 sums.add_gram(self.sketch.gram(d, start // self.sketch.cols, fmt.lanes))
             if math.isfinite(block_sq):  # b − a is +0.0 exactly when b == a: count set words

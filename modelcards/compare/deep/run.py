@@ -42,7 +42,8 @@ def deep_compare(
     `progress(done, total)` is called from the calling thread with bytes read so far. Memory in
     use stays around `workers × (2 × chunk_bytes + 8 × block_bytes)` whatever the model size
     (mapped pages of the chunks in progress, scratch arrays, and for an adapter the LoRA factors
-    of the modules in progress). `rank_sketch=False` leaves out ΔW's effective rank (`sketch`:
+    of the modules in progress), plus the rank sketch's Ω per row width (n × 72 float32: 1.2 MB
+    at n = 4096, at most 8 widths held) and a 72 × 72 Gram matrix per matrix in flight. `rank_sketch=False` leaves out ΔW's effective rank (`sketch`:
     its cost is measured against the pass without it in bench/run.py section b).
     """
     started = time.perf_counter()

@@ -50,7 +50,7 @@ def _omega(cols: int, lanes: int) -> tuple[np.ndarray, ...]:
     with _lock:
         found = _omegas.get(key)
         if found is None:
-            if len(_omegas) > 16:
+            if len(_omegas) >= 8:  # a model has a few row widths; bounds Ω's memory
                 _omegas.clear()
             full = np.random.default_rng(_SEED + cols).standard_normal(
                 (cols, COLUMNS), dtype=np.float32
