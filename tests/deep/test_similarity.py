@@ -207,7 +207,7 @@ def test_a_dense_update_has_no_low_rank() -> None:
     delta = rng.standard_normal((512, 256)).astype(np.float32)
     gram = sketch.gram(delta.ravel(), 0)
     assert effective_rank(gram, sketch.bound) == sketch.bound == 72
-    assert sketch.stride == 1 and Sketch(5000, 256).stride == 5
+    assert sketch.stride == 2 and Sketch(5000, 256).stride == 20
     assert effective_rank(None, 72) is None
     assert effective_rank(np.zeros((72, 72)), 72) is None
 
@@ -265,7 +265,7 @@ def test_the_reason_a_model_could_not_be_checked(base_dir: Path, tmp_path: Path)
 def test_rank_through_row_sampling_and_either_read_path(
     tmp_path: Path, base_type: type, tuned_type: type
 ) -> None:
-    """2,100 rows: every 3rd is sketched; F16 on both sides takes the lane path, F32 against F16
+    """2,100 rows: every 9th is sketched; F16 on both sides takes the lane path, F32 against F16
     the in-order one; small chunks and blocks cut the rows many times."""
     rng = np.random.default_rng(13)
     w = rng.standard_normal((2100, 64)).astype(np.float32)
@@ -326,3 +326,16 @@ def test_similarity_of_f8_weights_large_enough_to_need_the_specials_check(tmp_pa
     (row,) = run_deep(tmp_path / "b", tmp_path / "t").tensors
     a, b = w.astype(np.float64).ravel(), t.astype(np.float64).ravel()
     assert row.similarity == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-6)
+
+
+def test_the_pass_runs_blas_on_one_thread_and_puts_it_back() -> None:
+    from modelcards.compare.deep import blas
+
+    controls = blas._controls()
+    if controls is None:
+        pytest.skip("numpy's BLAS is not the bundled OpenBLAS")
+    get, _put = controls
+    before = get()  # type: ignore[operator]
+    with blas.single_threaded_blas():
+        assert get() == 1  # type: ignore[operator]
+    assert get() == before  # type: ignore[operator]

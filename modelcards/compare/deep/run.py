@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from modelcards.compare.deep.blas import single_threaded_blas
 from modelcards.compare.deep.dense import Dense, Sums
 from modelcards.compare.deep.lora import Lora
 from modelcards.compare.deep.names import layer_of, module_of, place_label
@@ -79,7 +80,8 @@ def deep_compare(
             if progress is not None:
                 progress(done_bytes, total_bytes)
 
-        _run(plan.units, workers, finished)
+        with single_threaded_blas():
+            _run(plan.units, workers, finished)
     finally:
         base_files.close()
         tuned_files.close()

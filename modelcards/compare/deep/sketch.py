@@ -35,7 +35,7 @@ import numpy as np
 __all__ = ["COLUMNS", "GAP", "MAX_INPUT", "ROWS", "Sketch", "effective_rank"]
 
 COLUMNS = 72  # sketch width: ranks up to 71 are seen (LoRA r = 64 included)
-ROWS = 1024  # rows sketched per tensor at most, evenly spaced
+ROWS = 256  # rows sketched per tensor at most, evenly spaced (cost: bench/README.md)
 MAX_INPUT = 32768  # widest ΔW row sketched (Ω is then 9 MB)
 GAP = 10.0  # σ_r / σ_{r+1} at least this: rank r
 _SEED = 0x6D63  # Ω is the same on every run: same input, same figures
