@@ -47,6 +47,13 @@ def toy_task() -> tuple[np.ndarray, np.ndarray]:
 
 def sgd_fine_tune(base: dict[str, np.ndarray], steps: int, lr: float) -> dict[str, np.ndarray]:
     """A few steps of full-batch SGD on a toy regression (every matrix and bias trained)."""
+    from modelcards.compare.deep.blas import single_threaded_blas
+
+    with single_threaded_blas():  # small products: BLAS threads only spin (10× slower here)
+        return _sgd(base, steps, lr)
+
+
+def _sgd(base: dict[str, np.ndarray], steps: int, lr: float) -> dict[str, np.ndarray]:
     tuned = {k: v.astype(np.float64) for k, v in base.items()}
     x, target = toy_task()
     for _ in range(steps):
