@@ -401,11 +401,12 @@ def method_main(method: str, base: Path, tuned: Path) -> None:
     start = time.perf_counter()
     deep_cpu = 0.0
     if method.startswith("ours"):
-        _, mode, workers = method.split(":")
+        _, mode, workers, *sketch = method.split(":")
         sb, st = open_folder(base.parent), open_folder(tuned.parent)
         fb, ft = inspect_snapshot(sb), inspect_snapshot(st)
         cpu0 = time.process_time()  # every thread of this process
-        result = deep_compare(fb, ft, sb, st, workers=int(workers), read_mode=mode)  # type: ignore[arg-type]
+        options = {"rank_sketch": False} if sketch == ["nosketch"] else {}
+        result = deep_compare(fb, ft, sb, st, workers=int(workers), read_mode=mode, **options)  # type: ignore[arg-type]
         deep_cpu = time.process_time() - cpu0
         summary = result.as_json()["summary"]
     elif method == "processes":
@@ -519,14 +520,21 @@ def bench_deep(root: Path, gb: float, rows: list[dict[str, Any]], runs: int) -> 
     )
     methods = [
         ("ours:mmap:2", "modelcards deep_compare (default: mmap, 2 threads)"),
+        ("ours:mmap:2:nosketch", "modelcards deep_compare, mmap, 2 threads, no ΔW rank sketch"),
         ("ours:mmap:1", "modelcards deep_compare, mmap, 1 thread"),
+        ("ours:mmap:1:nosketch", "modelcards deep_compare, mmap, 1 thread, no ΔW rank sketch"),
         ("ours:pread:2", "modelcards deep_compare, pread, 2 threads"),
         ("ours:pread:1", "modelcards deep_compare, pread, 1 thread"),
         ("processes", "modelcards deep_compare, 2 processes × 1 thread (half the tensors each)"),
         ("naive", "naive numpy: load both files whole, widen, subtract"),
     ]
+    every: dict[str, list[dict[str, Any]]] = {method: [] for method, _ in methods}
+    for turn in range(runs):  # interleaved: a busy moment hits every method alike
+        for method, _ in methods:
+            if method != "naive" or turn == 0:
+                every[method].append(run_method(method, base, tuned))
     for method, text in methods:
-        results = [run_method(method, base, tuned) for _ in range(runs if method != "naive" else 1)]
+        results = every[method]
         best = min(results, key=lambda r: r["seconds"])
         rss = best["peak_rss"]
         speed = size / best["seconds"]
@@ -537,7 +545,8 @@ def bench_deep(root: Path, gb: float, rows: list[dict[str, Any]], runs: int) -> 
             **{"peak RSS": human(rss), "CPU s": f"{best['cpu']:.2f}"},
         ))  # fmt: skip
         print(
-            f"  {method}: {best['seconds']:.2f}s, changed {best['summary']['changed']}",
+            f"  {method}: {best['seconds']:.2f}s, changed {best['summary']['changed']}, "
+            f"deep_compare CPU s (best) {min(r['deep_cpu'] for r in results):.2f}",
             file=sys.stderr,
         )
     return base, tuned

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelcards.assess.claim_rules import claim_findings
-from modelcards.assess.diff_rules import diff_findings
+from modelcards.assess.diff_rules import diff_findings, origin_findings
 from modelcards.assess.evaluation_rules import evaluation_findings
 from modelcards.assess.findings import Finding, ScanReport
 from modelcards.assess.governance import ChecklistItem, checklist, missing_required
@@ -20,6 +20,7 @@ from modelcards.assess.rules import finding
 from modelcards.assess.scan import scan_path
 from modelcards.assess.scan.licence import licence_findings
 from modelcards.assess.task_rules import task_findings
+from modelcards.compare.deep import DeepDiff
 from modelcards.compare.model import ModelDiff
 from modelcards.inspect.card import split_front_matter
 from modelcards.inspect.facts import ModelFacts
@@ -55,12 +56,14 @@ def assess_model(
     configured_path: str | None = None,
     base_unavailable: str | None = None,
     diff_partial: str | None = None,
+    deep: DeepDiff | None = None,
 ) -> Assessment:
     """Every finding for one model. `licence` is the licence the card states (own or inherited).
 
     `configured_base`/`configured_id`/`configured_path`: the base modelcards.yml gives (a base
     whose card is not read is judged by its family's known licence, `licence_family.py`); `base_unavailable`: why
-    it could not be read; `diff_partial`: what the diff could not see (the weights' coverage).
+    it could not be read; `diff_partial`: what the diff could not see (the weights' coverage);
+    `deep`: the tensor contents compared (--deep), judged for whether they derive from the base.
     """
     scan = scan_path(folder, exclude=exclude) if folder is not None else None
     found: list[Finding] = list(scan.findings) if scan else []
@@ -74,6 +77,7 @@ def assess_model(
     found += evaluation_findings(tuned)
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
+    found += origin_findings(deep)
     found += claim_findings(tuned, base, configured_id=configured_id)
     known = base_licence(base, tuned, configured_id, configured_path)
     if base is not None or known.license:

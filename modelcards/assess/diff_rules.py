@@ -1,6 +1,7 @@
 """MC6xx: risks that come from what the fine-tune changed against its base.
 
-Each finding cites the file and key of the change, with before → after as evidence.
+Each finding cites the file and key of the change, with before → after as evidence; MC620
+cites the deep compare's similarity figures (`compare/deep/origin.py`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 from modelcards.assess.evaluation_rules import has_evaluation
 from modelcards.assess.findings import EvidenceValue, Finding, Severity
 from modelcards.assess.rules import RULES, Rule, finding
+from modelcards.compare.deep import DeepDiff
+from modelcards.compare.deep.origin import base_check
 from modelcards.compare.model import Change, ModelDiff
 from modelcards.inspect.facts import ModelFacts
 
@@ -71,6 +74,16 @@ DIFF_RULES = (
          "auto_map and Python files against the base",
          "Code that runs with trust_remote_code is executed by everyone who loads the model.",
          "Review the code change as you would any dependency update, and pin the revision."),
+    Rule("MC620", H, "weights are not derived from the named base",
+         "with --deep, the median cosine similarity between base and fine-tuned matrices (2-D, "
+         "at least 1,024 elements): at most 0.2 (a fine-tune keeps it near 1, an unrelated "
+         "model of the same architecture sits near 0)",
+         "The card's lineage, licence inheritance and evaluation comparisons all rest on the "
+         "base it names; weights that do not come from that base make them wrong. (A base with "
+         "its hidden units permuted also lands here: the check compares stored weights, not "
+         "the function they compute.)",
+         "Name the base the weights were really trained from, or compare against the right "
+         "revision of it; if the weights were re-parametrised on purpose, waive with the reason."),
 )  # fmt: skip
 
 RULES.add(DIFF_RULES)
@@ -157,6 +170,16 @@ def diff_findings(
         findings.append(finding("MC612", change.file or "config.json", change.meaning,
                                 _evidence(change)))  # fmt: skip
     return findings
+
+
+def origin_findings(deep: DeepDiff | None) -> list[Finding]:
+    """MC620 when the deep compare's figures say the weights are not the base's."""
+    check = base_check(deep)
+    if check.verdict != "not_derived":
+        return []
+    return [finding("MC620", "weights", check.sentence.rstrip("."),
+                    {"median_similarity": check.median_similarity, "tensors": check.tensors,
+                     "lowest": check.lowest, "below_threshold": check.below})]  # fmt: skip
 
 
 def _token_id_mismatch(facts: ModelFacts) -> list[Finding]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 from modelcards.compare.deep import MODULES, DeepDiff, GroupDelta
+from modelcards.compare.deep.origin import rank_label
 
-__all__ = ["heatmap_svg", "layer_table_markdown", "module_table_markdown"]
+__all__ = ["heatmap_svg", "layer_table_markdown", "module_table_markdown", "similarity_text"]
 
 # viridis, sampled at 9 points (low → high)
 PALETTE = (
@@ -156,11 +157,18 @@ def _md(text: str) -> str:
     return text.replace("\n", " ")
 
 
+def similarity_text(value: float | None) -> str:
+    """A cosine similarity as the tables and the terminal show it."""
+    return "—" if value is None else f"{value:.4f}"
+
+
 def layer_table_markdown(deep: DeepDiff) -> str:
-    """One row per layer: tensors changed, relative change, share of elements, biggest mover."""
+    """One row per layer: tensors changed, relative change, share of elements, biggest mover,
+    cosine similarity to the base, and the effective ranks of the changed matrices' ΔW."""
     lines = [
-        "| layer | tensors changed | relative change | elements changed | most changed module |",
-        "|---|---:|---:|---:|---|",
+        "| layer | tensors changed | relative change | elements changed | most changed module "
+        "| similarity | ΔW rank |",
+        "|---|---:|---:|---:|---|---:|---:|",
     ]
     for group in deep.by_layer:
         in_layer = [c for c in deep.cells if c.layer == group.layer]
@@ -170,9 +178,11 @@ def layer_table_markdown(deep: DeepDiff) -> str:
             if top and top.relative_change
             else "—"
         )
+        rank = rank_label([t for t in deep.tensors if t.layer == group.layer])
         lines.append(
             f"| {_md(group.layer or '')} | {group.changed_tensors}/{group.tensors} | "
-            f"{_pct(group.relative_change)} | {_pct(group.changed_share)} | {mover} |"
+            f"{_pct(group.relative_change)} | {_pct(group.changed_share)} | {mover} | "
+            f"{similarity_text(group.similarity)} | {rank or '—'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -180,12 +190,13 @@ def layer_table_markdown(deep: DeepDiff) -> str:
 def module_table_markdown(deep: DeepDiff) -> str:
     """One row per module type, over all layers."""
     lines = [
-        "| module | tensors changed | relative change | elements changed |",
-        "|---|---:|---:|---:|",
+        "| module | tensors changed | relative change | elements changed | similarity |",
+        "|---|---:|---:|---:|---:|",
     ]
     for group in deep.by_module:
         lines.append(
             f"| {_md(group.module or '')} | {group.changed_tensors}/{group.tensors} | "
-            f"{_pct(group.relative_change)} | {_pct(group.changed_share)} |"
+            f"{_pct(group.relative_change)} | {_pct(group.changed_share)} | "
+            f"{similarity_text(group.similarity)} |"
         )
     return "\n".join(lines) + "\n"

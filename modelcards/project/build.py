@@ -183,6 +183,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         diff_partial=None
         if analysis.diff is None
         else "; ".join(weights_gaps(analysis.tuned, analysis.base)) or None,
+        deep=prepared.weights,
     )
     return ModelInputs(
         entry=card_subject(config, entry),

@@ -34,13 +34,14 @@ from modelcards.render.hub_metadata import (
     relation_from_files,
     task_of,
 )
+from modelcards.render.origin_context import base_check_json, deep_json
 from modelcards.render.precision import encoder_decoder, precision
 from modelcards.render.recipe_context import has_recipe, recipe_context
 from modelcards.render.subject import CardSubject
 from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.render.training_content import training_content
 
-SCHEMA_VERSION = "1.2"  # 1.1: coverage; 1.2: model_documentation, training_content
+SCHEMA_VERSION = "1.2"  # 1.1: coverage; 1.2: EU documents, base_check, deep similarity and ΔW rank
 ARCH_KEYS = (
     ("layers", ("num_hidden_layers", "n_layer")),
     ("hidden_size", ("hidden_size", "n_embd", "d_model")),
@@ -335,9 +336,14 @@ def _facts(inputs: ModelInputs) -> dict[str, Any]:
         "datasets": meta.get("datasets") or _card_meta(tuned).get("datasets") or [],
         "code_files": list(tuned.code_files),
         "diff": inputs.diff.as_json() if inputs.diff else None,
-        "deep": None
-        if inputs.deep is None
-        else {k: v for k, v in inputs.deep.as_json().items() if k != "tensors"},
+        "deep": None if inputs.deep is None else deep_json(inputs.deep),
+        "base_check": base_check_json(
+            inputs.deep,
+            named=base_spec is not None,
+            tuned=tuned,
+            base=inputs.base,
+            unavailable=inputs.base_unavailable,
+        ),
         "risks": [a.as_json() for a in inputs.assessment.findings] if inputs.assessment else [],
         "governance": [i.as_json() for i in inputs.assessment.checklist]
         if inputs.assessment

@@ -27,11 +27,16 @@ def _short(value: Any) -> str:
 def diff_json(diff: ModelDiff, deep: DeepDiff | None = None) -> str:
     data = diff.as_json()
     if deep is not None:
-        data["deep"] = deep.as_json()
+        from modelcards.render.origin_context import deep_json
+
+        data["deep"] = deep_json(deep, tensors=True)
     return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def deep_text(deep: DeepDiff) -> list[str]:
+    from modelcards.compare.deep.origin import base_check, low_rank
+    from modelcards.compare.heatmap import similarity_text
+
     total = deep.total
     lines = [
         "",
@@ -42,10 +47,15 @@ def deep_text(deep: DeepDiff) -> list[str]:
         if group.tensors:
             lines.append(
                 f"  {group.module or '?':<12} {group.changed_tensors:>5}/{group.tensors:<5} "
-                f"relative change {_pct(group.relative_change):>9}"
+                f"relative change {_pct(group.relative_change):>9}  similarity "
+                f"{similarity_text(group.similarity)}"
             )
     if deep.skipped:
         lines.append(f"  {len(deep.skipped)} tensors not compared (see --format json for why)")
+    lines.append(f"  {base_check(deep).sentence}")
+    found = low_rank(deep)
+    if found is not None:
+        lines.append(f"  {found.sentence}")
     return lines
 
 
@@ -118,11 +128,15 @@ def diff_markdown(diff: ModelDiff, deep: DeepDiff | None = None) -> str:
                 f"| {cell(c.after)} | {cell(c.meaning)} |"
             )
     if deep is not None:
+        from modelcards.compare.deep.origin import base_check, low_rank
         from modelcards.compare.heatmap import layer_table_markdown, module_table_markdown
 
         lines += [
             "",
             "### weights (deep)",
+            "",
+            base_check(deep).sentence,
+            *([] if (found := low_rank(deep)) is None else ["", found.sentence]),
             "",
             module_table_markdown(deep),
             layer_table_markdown(deep),

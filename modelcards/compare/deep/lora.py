@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from modelcards.compare.deep.dense import Sums
 from modelcards.compare.deep.dtypes import as_float, itemsize_of, scratch, sum_squares
 from modelcards.compare.deep.reading import Loc
 
@@ -40,19 +41,20 @@ class Lora:
         values = as_float(loc.read(0, loc.info.numel, "r" + slot), loc.info.dtype, slot)
         return np.array(values, dtype=np.float32).reshape(loc.info.shape)  # small; owned copy
 
-    def run(self) -> tuple[int, float, float]:
+    def run(self) -> Sums:
         a = self._factor(self.a, "fa")  # [r, in]
         b = self._factor(self.b, "fb")  # [out, r]
         if self.transposed:  # rows of ΔWᵀ are columns of A: ΔWᵀ[i0:i1] = A[:, i0:i1]ᵀ · Bᵀ
             a, b = b.T.copy(), a.T.copy()  # now ΔW' = b' · a' with b' [in, r], a' [r, out]
         cols = self.base.info.shape[1]
         rows_per_block = max(1, self.block // max(cols, 1))
-        changed, base_sq, delta_sq = 0, 0.0, 0.0
+        sums = Sums()
         end = self.first + self.count
         for row in range(self.first, end, rows_per_block):
             rows = min(rows_per_block, end - row)
             raw = self.base.read(row * cols, rows * cols, "ra")
-            base_sq += sum_squares(as_float(raw, self.base.info.dtype, "a"))
+            base = as_float(raw, self.base.info.dtype, "a")
+            sums.base_sq += sum_squares(base)
             delta = np.matmul(
                 b[row : row + rows],
                 a,
@@ -60,10 +62,11 @@ class Lora:
             )
             if self.scale != 1.0:
                 delta *= np.float32(self.scale)
-            changed += int(np.count_nonzero(delta))
-            delta_sq += sum_squares(delta)
+            sums.changed += int(np.count_nonzero(delta))
+            sums.delta_sq += sum_squares(delta)
+            sums.cross += float(np.dot(base.astype(np.float32, copy=False), delta.reshape(-1)))
         itemsize = itemsize_of(self.base.info.dtype)
         self.base.file.release(
             self.base.offset + self.first * cols * itemsize, self.count * cols * itemsize
         )
-        return changed, base_sq, delta_sq
+        return sums

@@ -16,12 +16,30 @@ from typing import Any
 from modelcards.compare.deep.dense import Dense
 from modelcards.compare.deep.dtypes import SUPPORTED_DTYPES, itemsize_of
 from modelcards.compare.deep.lora import MAX_FACTOR_BYTES, Lora
+from modelcards.compare.deep.narrow import NARROW
 from modelcards.compare.deep.reading import Files
+from modelcards.compare.deep.sketch import MAX_INPUT, Sketch
 from modelcards.compare.deep.summary import Kind
 from modelcards.compare.tensors import PEFT_PREFIX, base_tensor_for_adapter, match_renames
 from modelcards.inspect.facts import TensorInfo
 
-__all__ = ["Plan", "plan_adapter", "plan_dense"]
+__all__ = ["Plan", "plan_adapter", "plan_dense", "sketch_for"]
+
+MIN_SKETCH_SIDE = 8  # a smaller matrix's rank says nothing about LoRA
+
+
+def sketch_for(base: TensorInfo, tuned: TensorInfo) -> Sketch | None:
+    """The rank sketch of a matrix pair, or None: not 2-D, too narrow or too wide, or a narrow
+    format whose lane order would split a row (`dense`)."""
+    if len(tuned.shape) != 2 or base.shape != tuned.shape:
+        return None
+    rows, cols = tuned.shape
+    if min(rows, cols) < MIN_SKETCH_SIDE or cols > MAX_INPUT:
+        return None
+    fmt = NARROW.get(base.dtype) if base.dtype == tuned.dtype else None
+    if fmt is not None and cols % fmt.lanes:
+        return None
+    return Sketch(rows, cols)
 
 
 def _label(info: TensorInfo) -> str:
@@ -44,7 +62,8 @@ def _pattern_value(patterns: Mapping[str, Any], module: str) -> Any:
 
 
 class Plan:
-    def __init__(self, chunk_bytes: int, block_bytes: int) -> None:
+    def __init__(self, chunk_bytes: int, block_bytes: int, rank_sketch: bool = True) -> None:
+        self.rank_sketch = rank_sketch
         self.chunk_bytes = max(1, chunk_bytes)
         self.block_bytes = max(1, block_bytes)
         self.rows: list[dict[str, Any]] = []  # TensorChange fields, filled as units finish
@@ -107,13 +126,19 @@ class Plan:
             )
             return
         index = self.row(name, base_name, kind, before, after, t.numel)
+        self.rows[index]["dims"] = len(t.shape)
         base_loc, tuned_loc = base.loc(base_name), tuned.loc(name)
         width = max(itemsize_of(b.dtype), itemsize_of(t.dtype))
         per_chunk = max(1, self.chunk_bytes // width)
         block = max(1, self.block_bytes // width)
+        sketch = sketch_for(b, t) if kind == "dense" and self.rank_sketch else None
+        if sketch is not None:  # whole rows in every unit and block
+            per_chunk = max(1, per_chunk // sketch.cols) * sketch.cols
+            block = max(1, block // sketch.cols) * sketch.cols
+            self.rows[index]["sketch"] = sketch
         for first in range(0, t.numel, per_chunk):
             count = min(per_chunk, t.numel - first)
-            self.units.append((index, Dense(base_loc, tuned_loc, first, count, block)))
+            self.units.append((index, Dense(base_loc, tuned_loc, first, count, block, sketch)))
 
     def lora(
         self,
@@ -213,6 +238,7 @@ class Plan:
             )
             return
         index = self.row(name, base_name, "lora", before, after, numel)
+        self.rows[index]["dims"] = 2
         base_loc, a_loc, b_loc = base.loc(base_name), tuned.loc(a_name), tuned.loc(b_name)
         rows, cols = w.shape
         row_bytes = max(1, cols * 4)  # the float32 delta dominates

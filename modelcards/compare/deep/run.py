@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from modelcards.compare.deep.dense import Dense
+from modelcards.compare.deep.blas import single_threaded_blas
+from modelcards.compare.deep.dense import Dense, Sums
 from modelcards.compare.deep.lora import Lora
 from modelcards.compare.deep.names import layer_of, module_of, place_label
 from modelcards.compare.deep.planning import Plan, plan_adapter, plan_dense
 from modelcards.compare.deep.reading import Files, ReadMode
+from modelcards.compare.deep.sketch import effective_rank
 from modelcards.compare.deep.summary import DeepDiff, TensorChange, summarise
 from modelcards.inspect.facts import ModelFacts
 from modelcards.resolve.snapshot import Snapshot
@@ -34,56 +36,71 @@ def deep_compare(
     chunk_bytes: int = CHUNK_BYTES,
     block_bytes: int = BLOCK_BYTES,
     read_mode: ReadMode = "mmap",
+    rank_sketch: bool = True,
 ) -> DeepDiff:
     """Compare tensor contents of `tuned` against `base` (a PEFT LoRA adapter against its base).
 
     `progress(done, total)` is called from the calling thread with bytes read so far. Memory in
     use stays around `workers × (2 × chunk_bytes + 8 × block_bytes)` whatever the model size
     (mapped pages of the chunks in progress, scratch arrays, and for an adapter the LoRA factors
-    of the modules in progress).
+    of the modules in progress), plus the rank sketch's Ω per row width (n × 72 float32: 1.2 MB
+    at n = 4096, at most 8 widths held) and a 72 × 72 Gram matrix per matrix in flight. `rank_sketch=False` leaves out ΔW's effective rank (`sketch`:
+    its cost is measured against the pass without it in bench/run.py section b).
     """
     started = time.perf_counter()
     adapter = tuned.is_adapter and not base.is_adapter
     base_files = Files(base_snapshot, base, read_mode)
     tuned_files = Files(tuned_snapshot, tuned, read_mode)
-    plan = Plan(chunk_bytes, block_bytes)
+    plan = Plan(chunk_bytes, block_bytes, rank_sketch)
     try:
         if adapter:
             not_compared = plan_adapter(plan, base_files, tuned_files)
         else:
             not_compared = plan_dense(plan, base_files, tuned_files)
-        totals = [[0, 0.0, 0.0] for _ in plan.rows]
+        totals = [Sums() for _ in plan.rows]
+        ranks: list[int | None] = [None] * len(plan.rows)
+        left = [0] * len(plan.rows)  # units still running per row: a finished sketch is read
+        for index, _unit in plan.units:  # and dropped at once, so they never pile up
+            left[index] += 1
         total_bytes = sum(unit.nbytes for _, unit in plan.units)
         done_bytes = 0
         if progress is not None:
             progress(0, total_bytes)
 
-        def finished(index: int, unit: Dense | Lora, result: tuple[int, float, float]) -> None:
+        def finished(index: int, unit: Dense | Lora, result: Sums) -> None:
             nonlocal done_bytes
             acc = totals[index]
-            acc[0] += result[0]
-            acc[1] += result[1]
-            acc[2] += result[2]
+            acc.add(result)
+            left[index] -= 1
+            sketch = plan.rows[index].get("sketch")
+            if not left[index] and sketch is not None:
+                ranks[index] = effective_rank(acc.gram, sketch.bound)
+                acc.gram = None
             done_bytes += unit.nbytes
             if progress is not None:
                 progress(done_bytes, total_bytes)
 
-        _run(plan.units, workers, finished)
+        with single_threaded_blas():
+            _run(plan.units, workers, finished)
     finally:
         base_files.close()
         tuned_files.close()
     rows: list[TensorChange] = []
-    for fields, (changed, base_sq, delta_sq) in zip(plan.rows, totals, strict=True):
+    for fields, sums, rank in zip(plan.rows, totals, ranks, strict=True):
         place = layer_of(fields["base_name"])
         module = module_of(fields["base_name"])
+        sketch = fields.pop("sketch", None)
         if fields["status"] != "skipped":
             fields = dict(
                 fields,
-                changed_elements=int(changed),
-                base_sq=float(base_sq),
-                delta_sq=float(delta_sq),
-                status="changed" if changed else "equal",
+                changed_elements=int(sums.changed),
+                base_sq=float(sums.base_sq),
+                delta_sq=float(sums.delta_sq),
+                cross=float(sums.cross),
+                status="changed" if sums.changed else "equal",
             )
+            if sketch is not None and sums.changed:
+                fields.update(delta_rank=rank, rank_bound=sketch.bound)
         rows.append(
             TensorChange(
                 **fields, layer=None if place is None else place_label(place), module=module
@@ -99,7 +116,7 @@ def deep_compare(
     )
 
 
-def _call(unit: Dense | Lora) -> tuple[int, float, float]:
+def _call(unit: Dense | Lora) -> Sums:
     """Run one unit; NaN/inf in a model's weights are data to report, not warnings to print."""
     with np.errstate(all="ignore"):
         return unit.run()
@@ -108,7 +125,7 @@ def _call(unit: Dense | Lora) -> tuple[int, float, float]:
 def _run(
     units: list[tuple[int, Dense | Lora]],
     workers: int,
-    finished: Callable[[int, Dense | Lora, tuple[int, float, float]], None],
+    finished: Callable[[int, Dense | Lora, Sums], None],
 ) -> None:
     if workers <= 1 or len(units) <= 1:
         for index, unit in units:

@@ -1,7 +1,11 @@
 """The deep compare's results: a row per tensor and the sums over layers, modules and all.
 
-Every row carries three sums (elements that differ, ‖W_base‖², ‖ΔW‖²) from which the figures
-are derived; groups add the sums up, so a group's figures are exact, not averages of ratios.
+Every row carries four sums (elements that differ, ‖W_base‖², ‖ΔW‖², ⟨W_base, ΔW⟩) from which
+the figures are derived; groups add the sums up, so a group's figures are exact, not averages of
+ratios. The cosine similarity of base and tuned comes from the last three: with a = W_base and
+d = ΔW, a·b = Σa² + Σa·d and Σb² = Σa² + 2Σa·d + Σd², so 1 − cos keeps its relative precision
+for a small change (no difference of two near-equal sums) and costs one dot product per block.
+A 2-D tensor's row also carries the effective rank of its ΔW (`sketch`).
 """
 
 from __future__ import annotations
@@ -30,12 +34,23 @@ def _finite(value: float | None) -> float | None:
 
 
 class _Figures:
-    """‖ΔW‖/‖W‖ and the share of elements changed, from the sums every result row carries."""
+    """‖ΔW‖/‖W‖, the cosine of base and tuned and the share of elements changed, from the sums
+    every result row carries."""
 
     delta_sq: float
     base_sq: float
+    cross: float
     changed_elements: int
     numel: int
+
+    @property
+    def similarity(self) -> float | None:
+        """cos(W_base, W_tuned); None when either side is all zero or a sum is not finite."""
+        tuned_sq = self.base_sq + 2.0 * self.cross + self.delta_sq
+        if not (self.base_sq > 0 and tuned_sq > 0 and math.isfinite(tuned_sq + self.cross)):
+            return None
+        cosine = (self.base_sq + self.cross) / math.sqrt(self.base_sq * tuned_sq)
+        return max(-1.0, min(1.0, cosine))
 
     @property
     def relative_change(self) -> float | None:
@@ -62,6 +77,10 @@ class TensorChange(_Figures):
     changed_elements: int = 0
     base_sq: float = 0.0  # ‖W_base‖², float64
     delta_sq: float = 0.0  # ‖W_tuned − W_base‖² (or ‖ΔW‖² for an adapter)
+    cross: float = 0.0  # ⟨W_base, ΔW⟩
+    dims: int = 0  # of the tensor (the similarity verdict counts matrices only)
+    delta_rank: int | None = None  # effective rank of a changed matrix's ΔW (`sketch`)
+    rank_bound: int | None = None  # the largest rank the sketch tells apart: rank ≥ this
     layer: str | None = None  # "12", "encoder.5"; None outside the repeated blocks
     module: str = "other"
     reason: str | None = None  # why it was skipped
@@ -82,6 +101,9 @@ class TensorChange(_Figures):
             "base_norm": _finite(math.sqrt(self.base_sq)),
             "delta_norm": _finite(math.sqrt(self.delta_sq)),
             "relative_change": _finite(self.relative_change),
+            "similarity": self.similarity,
+            "delta_rank": self.delta_rank,
+            "rank_bound": self.rank_bound,
             "reason": self.reason,
         }
 
@@ -98,6 +120,7 @@ class GroupDelta(_Figures):
     changed_elements: int
     base_sq: float
     delta_sq: float
+    cross: float = 0.0  # ⟨W_base, ΔW⟩ summed
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -112,6 +135,7 @@ class GroupDelta(_Figures):
             changed_elements=self.changed_elements,
             changed_share=self.changed_share,
             relative_change=_finite(self.relative_change),
+            similarity=self.similarity,
         )
         return data
 
@@ -127,6 +151,7 @@ def _group(rows: Iterable[TensorChange], layer: str | None, module: str | None) 
         changed_elements=sum(r.changed_elements for r in rows),
         base_sq=math.fsum(r.base_sq for r in rows),
         delta_sq=math.fsum(r.delta_sq for r in rows),
+        cross=math.fsum(r.cross for r in rows),
     )
 
 
