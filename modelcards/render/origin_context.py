@@ -27,7 +27,7 @@ def why_not_checked(
 ) -> str | None:
     """Why there is no deep compare to judge by (None: nothing stood in its way)."""
     if not named:
-        return "no base model is named"
+        return "no base is set for it in modelcards.yml"
     if base is None:
         return (
             f"the base could not be read ({unavailable})"

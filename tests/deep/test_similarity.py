@@ -250,7 +250,7 @@ def test_the_reason_a_model_could_not_be_checked(base_dir: Path, tmp_path: Path)
         "the fine-tune has only Git LFS pointers, not weights"
     )
     assert why_not_checked(True, real, bare, None) == "the base has no weight files"
-    assert why_not_checked(False, real, None, None) == "no base model is named"
+    assert why_not_checked(False, real, None, None) == "no base is set for it in modelcards.yml"
     assert why_not_checked(True, real, None, "offline") == "the base could not be read (offline)"
     assert why_not_checked(True, real, real, None) is None
     data = base_check_json(None, named=True, tuned=real, base=real, unavailable=None)
