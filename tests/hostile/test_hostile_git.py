@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from modelcards.history.worktree import work_tree_changes
-from modelcards.resolve.gitrepo import open_git_repository
+from modelcards.resolve.gitcli import open_git_cli, resolve_commit
 from modelfiles import git, run_modelcards
 
 CONFIG = "models/chat-tuned/config.json"
@@ -168,10 +168,11 @@ def test_work_tree_changes_without_git_status(tmp_path: Path) -> None:
     (root / "ignored.txt").write_text("x\n")
     os.utime(root / "same.txt", (1, 1))  # touched, content unchanged
 
-    repo = open_git_repository(root)
-    changes = work_tree_changes(repo, repo.head.commit.hexsha)
+    repo = open_git_cli(root)
+    head = resolve_commit(repo, "HEAD")
+    changes = work_tree_changes(repo, head)
     assert changes.tracked == {"edited.txt", "gone.txt", "staged.txt"}
     assert changes.untracked == {"new.txt", ".gitignore"}
 
     (root / "model.bin").write_bytes(weights[:-1] + b"!")  # the smudged file really changed
-    assert "model.bin" in work_tree_changes(repo, repo.head.commit.hexsha).tracked
+    assert "model.bin" in work_tree_changes(repo, head).tracked
