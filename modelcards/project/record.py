@@ -267,12 +267,20 @@ def read_record(config: ProjectConfig) -> Record | None:
 
 
 def unwaived(risks: Any) -> list[Any]:
-    """The risks `check` may report on (a waived one it never does)."""
-    return (
-        [r for r in risks if isinstance(r, dict) and not r.get("waived")]
-        if isinstance(risks, list)
-        else []
-    )
+    """The risks `check` may report on (a waived one it never does), with what it reports."""
+    if not isinstance(risks, list):
+        return []
+    kept = []
+    for risk in risks:
+        if isinstance(risk, dict) and not risk.get("waived"):
+            waiver = risk.get("waiver")
+            expires = waiver.get("expires") if isinstance(waiver, dict) else None
+            kept.append({
+                **{key: risk.get(key) for key in ("rule", "file", "message", "severity")},
+                "waiver_expired": risk.get("waiver_expired"),
+                "waiver": {"expires": expires} if isinstance(waiver, dict) else None,
+            })  # fmt: skip
+    return kept
 
 
 def record_text(
@@ -292,7 +300,8 @@ def record_text(
         "site": site,
         "stamp": None if stamp is None else {"shell": stamp.shell, "units": stamp.units},
     }
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    # compact: the standard library's C encoder (an indent would take its Python one)
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def recorded_models(
