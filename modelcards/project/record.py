@@ -34,12 +34,12 @@ from modelcards.project.state import (
     project_templates_digest,
     site_folders,
 )
-from modelcards.publish.site_units import SiteStamp
 from modelcards.render.fingerprint import digest, history_digest
 from modelcards.resolve.lock import LOCK_NAME, LockFile
 from modelcards.safeio.hashcache import HashCache
 
 if TYPE_CHECKING:
+    from modelcards.publish.site_units import SiteStamp
     from modelcards.render import RenderedModel
 
 __all__ = ["RECORD", "KeyMaker", "Record", "read_record", "record_text", "recorded_models",
@@ -263,6 +263,8 @@ def read_record(config: ProjectConfig) -> Record | None:
         return Record(found, site)
     if not all(isinstance(v, str) for v in units.values()):
         return Record(found, site)
+    from modelcards.publish.site_units import SiteStamp  # its YAML reader: for builds only
+
     return Record(found, site, SiteStamp(shell, units))
 
 
