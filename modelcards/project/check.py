@@ -279,9 +279,12 @@ def check_project(
 
 
 def _card_files(config: ProjectConfig, entry: ModelEntry) -> tuple[str, str, str]:
-    folder = config.root / entry.path
-    texts = [previous_output(config, folder / name) for name in ("README.md", "CHANGES.md")]
-    return (texts[0] or "", texts[1] or "", previous_output(config, folder / "card.json") or "")
+    """README.md, CHANGES.md and card.json of a model not read yet, for the site's check."""
+    card, changes, card_json = (
+        previous_output(config, config.root / entry.path / name) or ""
+        for name in ("README.md", "CHANGES.md", "card.json")
+    )
+    return card, changes, card_json
 
 
 def _repo_prefix(config: ProjectConfig, git: ProjectGit) -> str:
