@@ -72,7 +72,13 @@ def main(argv: list[str] | None = None) -> int:
             make_project(origin, args.models)
         # git's automatic gc, started in the background by the commit, must not pack the
         # objects away while the checkouts are cloned
-        subprocess.run(["git", "-C", str(origin), "gc", "-q"], check=True)
+        # (the commit's own gc may still be running: wait for it rather than fail)
+        for _attempt in range(120):
+            gc = subprocess.run(["git", "-C", str(origin), "gc", "-q"], capture_output=True)
+            if gc.returncode == 0 or b"already running" not in gc.stderr:
+                break
+            time.sleep(5)
+        gc.check_returncode()
         print(f"models {args.models:,}, shards {args.shards}; making the repo "
               f"{time.perf_counter() - started:.0f} s (not timed below); {env_note}")  # fmt: skip
         jobs = []

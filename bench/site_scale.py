@@ -8,7 +8,8 @@ tokenizer config; every fifth one a LoRA adapter, every third one with a Trainer
 tenth one tagged as a release) into a git repository with one commit, then runs the same steps
 as `modelcards build` and times them apart:
 
-    generation  read, diff, render every model, write cards and the site's Markdown pages
+    generation  read, diff, render every model, write cards and the site's Markdown pages (and
+                the record of every model's key that a full build writes last)
     mkdocs      `mkdocs build --strict` of the generated site
 
 Both run in --jobs processes (default: every core), as `modelcards build --jobs N` does; cpu s
@@ -154,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, help="processes to use (default: every core)")
     args = parser.parse_args(argv)
 
+    from modelcards.history import ProjectGit
     from modelcards.project.build import build_project, render_project, write_outputs
     from modelcards.project.config import load_config
+    from modelcards.project.record import KeyMaker, write_record
     from modelcards.publish.mkdocs_build import build_site
     from modelcards.publish.site import site_pages, write_site
     from modelcards.render import make_environment
@@ -185,8 +188,16 @@ def main(argv: list[str] | None = None) -> int:
         generation_cpu = process_and_children_cpu() - cpu
 
         started, cpu = time.perf_counter(), process_and_children_cpu()
-        output = build_site(project, jobs=jobs).output
+        built = build_site(project, jobs=jobs)
+        output = built.output
         mkdocs, mkdocs_cpu = time.perf_counter() - started, process_and_children_cpu() - cpu
+
+        # what a full build writes last: the record of every model's key (project/record.py)
+        started, cpu = time.perf_counter(), process_and_children_cpu()
+        keys = KeyMaker(project, ProjectGit(project.root), HashCache(), None)
+        write_record(project, keys, models, {**files, **pages}, {}, built.sources)
+        generation += time.perf_counter() - started
+        generation_cpu += process_and_children_cpu() - cpu
 
         # the baseline, timed in the same run: one plain `mkdocs build` of the same folder
         started, cpu = time.perf_counter(), process_and_children_cpu()
@@ -197,19 +208,26 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         plain, plain_cpu = time.perf_counter() - started, process_and_children_cpu() - cpu
 
-        # `modelcards build` again with nothing changed: cards and site are left as they are
-        started = time.perf_counter()
-        report = build_project(project, cache=HashCache(), jobs=jobs)
-        rebuild = time.perf_counter() - started
-        assert report.written == (), report.written[:3]
+        # `modelcards build` again with nothing changed (best of 3): cards and site left as they are
+        rebuild, rebuild_cpu = float("inf"), float("inf")
+        for _ in range(3):
+            started, cpu = time.perf_counter(), process_and_children_cpu()
+            report = build_project(project, cache=HashCache(), jobs=jobs)
+            rebuild = min(rebuild, time.perf_counter() - started)
+            rebuild_cpu = min(rebuild_cpu, process_and_children_cpu() - cpu)
+            assert report.written == (), report.written[:3]
 
-        # one model's files changed (as a pull request that touches one model): a whole build
+        # one model's files changed (as a pull request that touches one model), best of 2
         changed = root / "models/model-0001/generation_config.json"
-        changed.write_text(changed.read_text().replace('"temperature": 0.6', '"temperature": 0.65'))
-        started = time.perf_counter()
-        report = build_project(project, cache=HashCache(), jobs=jobs)
-        one_changed = time.perf_counter() - started
-        assert report.written, "the changed model's card was not written"
+        one_changed, one_changed_cpu = float("inf"), float("inf")
+        for value in ("0.65", "0.7"):
+            text = changed.read_text()
+            changed.write_text(text.replace('"temperature": 0.6', f'"temperature": {value}', 1))
+            started, cpu = time.perf_counter(), process_and_children_cpu()
+            report = build_project(project, cache=HashCache(), jobs=jobs)
+            one_changed = min(one_changed, time.perf_counter() - started)
+            one_changed_cpu = min(one_changed_cpu, process_and_children_cpu() - cpu)
+            assert report.written, "the changed model's card was not written"
         identical = same_tree(output, root / "plain-again", root / project.site.dir)
 
         html = sum(1 for _ in output.rglob("*.html"))
@@ -227,12 +245,14 @@ def main(argv: list[str] | None = None) -> int:
             f"baseline: one plain mkdocs build {plain:.1f} s wall, {plain_cpu:.1f} s cpu; "
             f"ratio {plain / mkdocs:.2f}"
         )
-        first = generation + mkdocs
-        print(f"rebuild, nothing changed: {rebuild:.2f} s (ratio to the first build "
-              f"{rebuild / first:.3f})")  # fmt: skip
-        print(f"rebuild, one model changed: {one_changed:.2f} s (ratio to the first build "
-              f"{one_changed / first:.3f}); site byte-identical to a plain mkdocs build of the "
-              f"same pages: {identical}")  # fmt: skip
+        first, first_cpu = generation + mkdocs, generation_cpu + mkdocs_cpu
+        print(f"rebuild, nothing changed (best of 3): {rebuild:.2f} s wall, {rebuild_cpu:.2f} s "
+              f"cpu (ratio to the first build {rebuild / first:.3f} wall, "
+              f"{rebuild_cpu / first_cpu:.3f} cpu)")  # fmt: skip
+        print(f"rebuild, one model changed (best of 2): {one_changed:.2f} s wall, "
+              f"{one_changed_cpu:.2f} s cpu (ratio to the first build {one_changed / first:.3f} "
+              f"wall, {one_changed_cpu / first_cpu:.3f} cpu); site byte-identical to a plain "
+              f"mkdocs build of the same pages: {identical}")  # fmt: skip
         print(f"({os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at the end)")
     finally:
         if not args.keep and args.out is None:

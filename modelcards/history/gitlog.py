@@ -345,12 +345,12 @@ class ProjectGit:
         if self._changed is None:
             self._changed = []
             if self.repo is not None and self.head is not None and self.rev == "HEAD":
-                changes = self._work_tree()
+                changes = self.work_tree()
                 changed = changes.tracked | changes.untracked
                 self._changed = sorted({undecodable_name(p) or p for p in changed})
         return self._changed
 
-    def _work_tree(self) -> WorkTreeChanges:
+    def work_tree(self) -> WorkTreeChanges:
         assert self.repo is not None and self.head is not None
         if self._status is None:
             self._status = work_tree_changes(self.repo, self.head)
@@ -457,7 +457,7 @@ class ProjectGit:
             return {}
         if self._tree is None:
             listing = self.repo.git.ls_tree("-r", "-l", "-z", self.head)
-            dirty = self._work_tree().tracked
+            dirty = self.work_tree().tracked
             self._tree = []
             for record in listing.split("\0"):
                 meta, _, path = record.partition("\t")

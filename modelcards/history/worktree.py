@@ -13,7 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelcards.resolve.gitcli import GitCli
@@ -41,6 +42,8 @@ class IndexEntry:
 class WorkTreeChanges:
     tracked: frozenset[str]  # changed, staged, deleted or in conflict, from the top
     untracked: frozenset[str]  # not ignored
+    # the blob id of every other tracked file: the work tree holds it as committed
+    clean: Mapping[str, str] = field(default_factory=dict)
 
 
 def _stamp(value: str) -> int:
@@ -164,4 +167,5 @@ def work_tree_changes(repo: GitCli, head: str, *, untracked: bool = True) -> Wor
     if untracked:
         listing = repo.git.ls_files("--others", "--exclude-standard", "-z")
         others = {path for path in listing.split("\0") if path}
-    return WorkTreeChanges(frozenset(changed), frozenset(others))
+    clean = {path: entry.blob for path, entry in index.items() if path not in changed}
+    return WorkTreeChanges(frozenset(changed), frozenset(others), clean)

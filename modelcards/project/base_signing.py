@@ -50,6 +50,13 @@ def signature_fingerprint(
     return [signed, where, _once(key, _digest) if key is not None else None]
 
 
+def signing_key_digest(config: ProjectConfig, entry: ModelEntry) -> str | None:
+    """The bytes of the key a base's signature is checked with, digested (a record's key names
+    them: the key file lies outside the model and base folders whose blob ids it lists)."""
+    key, _where, _meant = _key(config, entry)
+    return _once(key, _digest) if key is not None else None
+
+
 def _digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -29,6 +29,7 @@ from modelcards.inspect import (
 )
 from modelcards.project.base_signing import signature_of
 from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.project.record import KeyMaker, read_record, recorded_models, write_record
 from modelcards.project.state import (
     ModelState,
     Progress,
@@ -243,6 +244,7 @@ def render_project(
     deep: bool = False,
     jobs: int = 1,
     failures: list[ModelFailure] | None = None,
+    git: ProjectGit | None = None,
 ) -> list[RenderedModel]:
     """Every model's files in memory; with `at`, the cards as they were at that revision.
 
@@ -254,7 +256,7 @@ def render_project(
     cache = cache or HashCache()
     env = make_environment(config.templates)
     templates = project_templates_digest(config)
-    git = ProjectGit(config.root, rev=at or "HEAD")
+    git = git or ProjectGit(config.root, rev=at or "HEAD")
     git.require_full_history()
     lock = project_lock(config.root, at)
     base_manifests: dict[SourceRef, tuple[FileEntry, ...]] = {}  # many models share one base
@@ -440,7 +442,14 @@ def build_project(
         shard_units = shard_slugs(list(slugs.values()), *shard)
         only = tuple(entry for entry in config.models if slugs[entry.path] in shard_units)
     failed: list[ModelFailure] = []
-    models = render_project(
+    git = ProjectGit(config.root, rev=at or "HEAD")
+    full = site and at is None and only is None and config.site.enabled
+    keys = KeyMaker(config, git, cache, project_lock(config.root)) if full else None
+    record = read_record(config) if keys is not None else None
+    known = {}  # model path → its files as the record says the last build wrote them
+    if keys is not None and record is not None:
+        known = recorded_models(config, record, keys, deep=deep or config.deep)
+    rendered = render_project(
         config,
         progress=progress,
         online=online,
@@ -449,20 +458,42 @@ def build_project(
         deep=deep,
         jobs=jobs,
         failures=failed,
-        only=only,
+        only=tuple(e for e in config.models if e.path not in known) if known else only,
+        git=git,
     )
+    by_path = {**known, **{model.path: model for model in rendered}}
+    models = [by_path[e.path] for e in config.models if e.path in by_path] if known else rendered
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
-    files = {f"{prefix}{path}": text for model in models for path, text in model.files().items()}
+    files = {
+        f"{prefix}{path}": text
+        for model in models
+        if model.path not in known
+        for path, text in model.files().items()
+    }
     site_files: dict[str, str] = {}
+    site_current = (
+        keys is not None
+        and record is not None
+        and not rendered
+        and not failed
+        and record.site_current(keys.site())
+    )
     if site and at is None and (only is None or shard is not None) and config.site.enabled:
         check_site_folder(config)
-        env = make_environment(config.templates)
-        slugs_of = [slugs[model.path] for model in models]
-        site_files = site_pages(config, models, env, jobs=jobs, slugs=slugs_of)
+        if not site_current:
+            env = make_environment(config.templates)
+            slugs_of = [slugs[model.path] for model in models]
+            site_files = site_pages(config, models, env, jobs=jobs, slugs=slugs_of)
     written, unchanged = write_outputs(config, files)
-    output = None
-    if site_files:
-        written += write_site(config, site_files)
-        built = build_site(config, jobs=jobs, only=shard_units, progress=progress)
-        output = built.output
+    unchanged = sorted(unchanged + [path for model in known.values() for path in model.files()])
+    output, sources = None, None
+    if site_files or site_current:
+        written += write_site(config, site_files) if site_files else []
+        recorded = record.site_sources(config) if site_current and record is not None else None
+        built = build_site(config, jobs=jobs, only=shard_units, progress=progress, sources=recorded)
+        output, sources = built.output, built.sources
+    if keys is not None and not site_current:
+        texts = {**files, **site_files}
+        written += write_record(config, keys, models, texts, known, sources)
+        cache.save()  # the blob ids of the files it had to read
     return BuildReport(tuple(models), tuple(written), tuple(unchanged), output, tuple(failed))

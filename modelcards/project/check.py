@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.provider_policy import provider_problem
+from modelcards.project.record import KeyMaker, read_record
+from modelcards.project.site_check import check_site
 from modelcards.project.state import (
     ModelState,
     ProjectReads,
@@ -36,14 +37,10 @@ from modelcards.render.fingerprint import (
     front_matter_of,
     outputs_fingerprint,
     read_fingerprint,
-    read_site_marker,
-    site_inputs,
-    site_outputs,
 )
 from modelcards.resolve.gitcli import GitFailed, open_git_cli, resolve_commit
 from modelcards.safeio.errors import ConfigError, ResolveError
 from modelcards.safeio.hashcache import HashCache
-from modelcards.safeio.textfile import real_path
 
 REBUILD = "run `modelcards build` and commit the result"
 POLICY_RULES = frozenset({"MC701", "MC702"})  # governance items and card sections policy requires
@@ -113,13 +110,16 @@ def changed_since(config: ProjectConfig, base_ref: str) -> set[str]:
 
 
 def _inputs_changed(
-    config: ProjectConfig, entry: ModelEntry, state: ModelState, changed: set[str]
-) -> list[str]:
-    folders = [entry.path]
-    if state.base_snapshot is not None and state.base_snapshot.ref.kind == "path":
-        folders.append(state.base_snapshot.ref.location)
+    config: ProjectConfig,
+    entry: ModelEntry,
+    base_folder: str | None,
+    changed: set[str],
+    base_ref: str | None,
+) -> list[Problem]:
+    """A model whose files changed in the pull request while its card did not."""
+    folders = [entry.path, *([base_folder] if base_folder else [])]
     site = tuple(f"{Path(d).as_posix().strip('/')}/" for d in site_folders(config))
-    return sorted(
+    touched = sorted(
         path
         for path in changed
         for folder in folders
@@ -127,6 +127,11 @@ def _inputs_changed(
         and Path(path).name not in CARD_OUTPUTS
         and not path.startswith(site)
     )
+    if not touched or f"{entry.path}/README.md" in changed:
+        return []
+    shown = ", ".join(touched[:5]) + (" …" if len(touched) > 5 else "")
+    reason = f"model files changed in {base_ref}...HEAD ({shown}) but its card did not; {REBUILD}"
+    return [Problem(entry.name, touched[0], reason, kind="pull-request")]
 
 
 def _what_changed(state: ModelState, card_json: str | None) -> str:
@@ -174,10 +179,29 @@ def check_project(
     lock = project_lock(config.root)
     problems: list[Problem] = []
     rendered = 0
-    cards: list[tuple[str, str, str]] = []
+    cards: list[tuple[str, str, str] | ModelEntry] = []  # an entry: a card not read (yet)
     env = None  # made for the first stale card: a current one renders nothing
-    reads = ProjectReads.of(config)
+    reads = None
+    record = read_record(config)
+    keys = KeyMaker(config, git, cache, lock) if record is not None else None
     for entry in config.models:
+        if (
+            record is not None
+            and keys is not None
+            and record.current(entry.path, keys.model(entry))
+        ):
+            cards.append(entry)  # what its key names is what build recorded: current
+            risks = record.models[entry.path][1]
+            if changed is not None:
+                base_folder = keys.base_folder(entry)
+                problems.extend(_inputs_changed(config, entry, base_folder, changed, base_ref))
+            problems.extend(_policy_problems(config, entry, risks, recorded_risks=risks))
+            problems.extend(_signature_problems(config, entry))
+            if config.policy.require_provider_details != "never":  # its card.json is current
+                recorded_json = previous_output(config, config.root / entry.path / "card.json")
+                problems.extend(_provider_problems(config, entry, recorded_json))
+            continue
+        reads = reads or ProjectReads.of(config)
         state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
         card_path = f"{entry.path}/README.md"
         card = state.existing_card
@@ -213,18 +237,11 @@ def check_project(
                     )
                 )
         if changed is not None:
-            touched = _inputs_changed(config, entry, state, changed)
-            if touched and card_path not in changed:
-                shown = ", ".join(touched[:5]) + (" …" if len(touched) > 5 else "")
-                problems.append(
-                    Problem(
-                        entry.name,
-                        touched[0],
-                        f"model files changed in {base_ref}...HEAD ({shown}) but its "
-                        f"card did not; {REBUILD}",
-                        kind="pull-request",
-                    )
-                )
+            base = state.base_snapshot
+            base_folder = (
+                base.ref.location if base is not None and base.ref.kind == "path" else None
+            )
+            problems.extend(_inputs_changed(config, entry, base_folder, changed, base_ref))
         fresh_json = card_json
         if stale:
             from modelcards.project.build import model_inputs, prepare
@@ -255,12 +272,29 @@ def check_project(
         risks = recorded_risks if fresh_json is card_json else _risks(fresh_json)
         problems.extend(_policy_problems(config, entry, risks, recorded_risks=recorded_risks))
         problems.extend(_signature_problems(config, entry))
-        if missing := provider_problem(config, entry, fresh_json):
-            problems.append(Problem(entry.name, config.file, missing, kind="policy"))
-    problems.extend(_check_site(config, project_templates_digest(config, site=True), cards))
+        problems.extend(_provider_problems(config, entry, fresh_json))
+    if keys is None or record is None or not record.site_current(keys.site()):
+        read = [_card_files(config, c) if isinstance(c, ModelEntry) else c for c in cards]
+        problems.extend(check_site(config, project_templates_digest(config, site=True), read))
     cache.save()
     ordered = sorted(problems, key=lambda p: KINDS.index(p.kind))  # stable: models keep order
     return CheckReport(tuple(ordered), len(config.models), rendered, _repo_prefix(config, git))
+
+
+def _provider_problems(
+    config: ProjectConfig, entry: ModelEntry, card_json: str | None
+) -> list[Problem]:
+    missing = provider_problem(config, entry, card_json)
+    return [Problem(entry.name, config.file, missing, kind="policy")] if missing else []
+
+
+def _card_files(config: ProjectConfig, entry: ModelEntry) -> tuple[str, str, str]:
+    """README.md, CHANGES.md and card.json of a model not read yet, for the site's check."""
+    card, changes, card_json = (
+        previous_output(config, config.root / entry.path / name) or ""
+        for name in ("README.md", "CHANGES.md", "card.json")
+    )
+    return card, changes, card_json
 
 
 def _repo_prefix(config: ProjectConfig, git: ProjectGit) -> str:
@@ -360,62 +394,6 @@ def _signature_problems(config: ProjectConfig, entry: ModelEntry) -> list[Proble
         Problem(entry.name, f"{entry.path}/{p.file}", f"signature: {p.what}", kind="policy")
         for p in result.problems
     ]
-
-
-def _check_site(
-    config: ProjectConfig, templates: str, cards: list[tuple[str, str, str]]
-) -> list[Problem]:
-    """The site's sources, when they are kept in the project (a site folder that exists)."""
-    folder = config.root / config.site.dir
-    if not config.site.enabled or not folder.is_dir():
-        return []
-    from modelcards.publish.site import MARKER, site_settings
-
-    marker_file = f"{config.site.dir}/{MARKER}"
-    recorded = read_site_marker(previous_output(config, folder / MARKER) or "")
-    if recorded is None:
-        return [
-            Problem(
-                None,
-                marker_file,
-                f"the site folder has no modelcards marker; {REBUILD}",
-                kind="site",
-            )
-        ]
-    if site_inputs(site_settings(config), templates, cards) != recorded[0]:
-        return [
-            Problem(None, marker_file, f"the site is older than the cards; {REBUILD}", kind="site")
-        ]
-    real_root = real_path(config.root)
-    files = {
-        rel: previous_output(config, config.root / rel, real_root) or ""
-        for rel in _site_sources(config)
-    }
-    if site_outputs(files) != recorded[1]:
-        return [
-            Problem(
-                None,
-                marker_file,
-                f"site pages were edited or removed by hand; {REBUILD}",
-                kind="site",
-            )
-        ]
-    return []
-
-
-def _site_sources(config: ProjectConfig) -> list[str]:
-    """Project-relative paths of the files in the site's source folder but its marker — what
-    `folder.rglob("*")` and `is_file()` list, walked as strings (thousands of pages)."""
-    from modelcards.publish.site import MARKER
-
-    top = config.root / config.site.dir
-    found = []
-    for current, _dirs, names in os.walk(top):  # symlinked folders are listed, not entered
-        for name in names:
-            full = os.path.join(current, name)
-            if name != MARKER and os.path.isfile(full):
-                found.append(Path(os.path.relpath(full, config.root)).as_posix())
-    return sorted(found)
 
 
 def summary(report: CheckReport) -> str:

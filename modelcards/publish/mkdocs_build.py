@@ -130,6 +130,7 @@ class SiteBuild:
     output: Path
     built: tuple[str, ...]  # units built by this run (SITE_WIDE for the site-wide pages)
     reused: int  # units taken from the previous output, already built from the same sources
+    sources: SiteStamp | None = None  # the fingerprints of the sources it was built from
 
     @property
     def current(self) -> bool:
@@ -144,16 +145,18 @@ def build_site(
     per_shard: int = MODELS_PER_SHARD,
     only: frozenset[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    sources: SiteStamp | None = None,
 ) -> SiteBuild:
     """Build the generated site into `site.output`, only the units whose sources changed.
 
     `only` names the model folders of one shard of a fleet: then just their pages are built, and
     the site-wide pages are left to `modelcards site merge`. Nothing is replaced until every
-    mkdocs run has succeeded: a failing build leaves the previous site.
+    mkdocs run has succeeded: a failing build leaves the previous site. `sources`: the
+    fingerprints of the site folder's sources, when the caller knows them already.
     """
     site_dir = config.root / config.site.dir
     output = config.root / config.site.output
-    sources = source_units(site_dir)
+    sources = sources or source_units(site_dir)
     units = sources.units
     if only is not None:
         units = {u: fp for u, fp in units.items() if u != SITE_WIDE and u in only}
@@ -170,7 +173,7 @@ def build_site(
     if previous == wanted and reusable == set(units):
         if progress:
             progress(f"{config.site.output}/ was built from these pages already: not rebuilt")
-        return SiteBuild(output, (), len(units))
+        return SiteBuild(output, (), len(units), sources)
     indexes: dict[Path, SearchIndex] = {}
     if reusable:
         try:
@@ -195,7 +198,7 @@ def build_site(
             if output.is_relative_to(config.root)
             else str(output),
         ) from None
-    return SiteBuild(output, tuple(build), len(reusable))
+    return SiteBuild(output, tuple(build), len(reusable), sources)
 
 
 def unit_order(unit: str) -> tuple[bool, str]:

@@ -10,6 +10,7 @@ The cache lives at `$MODELCARDS_CACHE`, else `$XDG_CACHE_HOME/modelcards/hashes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,26 +32,28 @@ def default_cache_file() -> Path:
 
 MAX_CACHE_BYTES = 256 * 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_GIT_ID = re.compile(r"[0-9a-f]{40}")
 
 
-def _entries(value: object) -> dict[str, str]:
+def _entries(value: object, form: re.Pattern[str] = _SHA256) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
-    return {k: v for k, v in value.items() if isinstance(v, str) and _SHA256.fullmatch(v)}
+    return {k: v for k, v in value.items() if isinstance(v, str) and form.fullmatch(v)}
 
 
-def _load(file: Path) -> tuple[dict[str, str], dict[str, str]]:
+def _load(file: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
     """The cache's two maps; anything unreadable or malformed is ignored: a cache is disposable
     (it is rebuilt by hashing again, and rewritten on save)."""
     try:
         if not file.is_file() or file.stat().st_size > MAX_CACHE_BYTES:
-            return {}, {}
+            return {}, {}, {}
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
-        return {}, {}
+        return {}, {}, {}
     if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}, {}
-    return _entries(data.get("stat")), _entries(data.get("blob"))
+        return {}, {}, {}
+    git = _entries(data.get("git"), _GIT_ID)
+    return _entries(data.get("stat")), _entries(data.get("blob")), git
 
 
 class HashCache:
@@ -60,13 +63,14 @@ class HashCache:
         self.file = file
         self.by_stat: dict[str, str] = {}
         self.by_blob: dict[str, str] = {}
+        self.git_ids: dict[str, str] = {}  # stat key → git blob id
         self.hashed_bytes = 0  # what this run actually read to hash, for reports and benches
         self._dirty = False
         if file is not None:
-            self.by_stat, self.by_blob = _load(file)
+            self.by_stat, self.by_blob, self.git_ids = _load(file)
 
     @staticmethod
-    def _stat_key(path: Path, resolved: bool = False) -> str:
+    def _stat_key(path: str | Path, resolved: bool = False) -> str:
         info = os.stat(path)
         real = str(path) if resolved else os.path.realpath(path)
         return f"{real}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}"
@@ -83,6 +87,20 @@ class HashCache:
             self._dirty = True
         return cached
 
+    def file_blob_id(self, path: str | Path, *, resolved: bool = False) -> str:
+        """The git blob id of a file (`git hash-object --no-filters`), cached by stat as the
+        sha256 is."""
+        key = self._stat_key(path, resolved)
+        cached = self.git_ids.get(key)
+        if cached is None:
+            digest = hashlib.sha1(b"blob %d\0" % os.stat(path).st_size, usedforsecurity=False)
+            with open(path, "rb") as handle:
+                while block := handle.read(1024 * 1024):
+                    digest.update(block)
+            cached = self.git_ids[key] = digest.hexdigest()
+            self._dirty = True
+        return cached
+
     def blob_sha256(self, blob_id: str) -> str | None:
         return self.by_blob.get(blob_id)
 
@@ -96,7 +114,8 @@ class HashCache:
             return
         stat = dict(list(self.by_stat.items())[-MAX_ENTRIES:])
         blob = dict(list(self.by_blob.items())[-MAX_ENTRIES:])
-        payload = {"version": CACHE_VERSION, "stat": stat, "blob": blob}
+        git = dict(list(self.git_ids.items())[-MAX_ENTRIES:])
+        payload = {"version": CACHE_VERSION, "stat": stat, "blob": blob, "git": git}
         try:
             write_atomic(self.file, json.dumps(payload, sort_keys=True))
         except Exception:  # noqa: BLE001 - a cache that cannot be saved only costs time
