@@ -86,6 +86,26 @@ def test_hand_edit_of_generated_text_is_caught_and_diffed(repo: Path) -> None:
     assert "+| Relation to base | adapter |" in result.stdout
 
 
+def test_a_hand_edited_or_missing_eu_document_is_caught(repo: Path) -> None:
+    """MODEL-DOCUMENTATION.md and TRAINING-CONTENT.md are written from card.json alone: one
+    that says something else (a status changed by hand) or is gone fails the gate."""
+    built_and_committed(repo)
+    form = repo / "models/chat-tuned/MODEL-DOCUMENTATION.md"
+    form.write_text(form.read_text().replace("**to be provided**", "filled from the files", 1))
+    result = modelcards("check", cwd=repo)
+    assert result.returncode == 1
+    assert (
+        "chat-tuned: models/chat-tuned/MODEL-DOCUMENTATION.md: MODEL-DOCUMENTATION.md is not what "
+        "card.json says" in result.stdout
+    ), result.stdout
+    git(repo, "checkout", "--", "models/chat-tuned/MODEL-DOCUMENTATION.md")
+    (repo / "models/chat-lora/TRAINING-CONTENT.md").unlink()
+    result = modelcards("check", cwd=repo)
+    assert result.returncode == 1
+    assert "models/chat-lora/TRAINING-CONTENT.md: TRAINING-CONTENT.md is not" in result.stdout
+    assert "chat-tuned" not in result.stdout
+
+
 def test_human_prose_is_not_a_reason_but_the_site_follows_it(repo: Path) -> None:
     built_and_committed(repo)
     card = repo / "models/chat-lora/README.md"

@@ -236,6 +236,9 @@ def check_project(
                         f"edited by hand (edit outside the generated blocks); {REBUILD}",
                     )
                 )
+            elif edited := _edited_document(config, entry, card_json):
+                stale.append(Problem(entry.name, f"{entry.path}/{edited}", f"{edited} is not what "
+                                     f"card.json says (edited by hand, or missing); {REBUILD}"))  # fmt: skip
         if changed is not None:
             base = state.base_snapshot
             base_folder = (
@@ -279,6 +282,25 @@ def check_project(
     cache.save()
     ordered = sorted(problems, key=lambda p: KINDS.index(p.kind))  # stable: models keep order
     return CheckReport(tuple(ordered), len(config.models), rendered, _repo_prefix(config, git))
+
+
+def _edited_document(config: ProjectConfig, entry: ModelEntry, card_json: str | None) -> str | None:
+    """The first EU document file that differs from the Markdown its card.json's data makes
+    (build writes them from it alone, so they are outputs the card's fingerprint does not hold)."""
+    import json
+
+    from modelcards.render.eu_markdown import document_files
+
+    try:
+        context = json.loads(card_json or "")
+    except ValueError:
+        return None  # a card.json that is no JSON fails the outputs fingerprint already
+    if not isinstance(context, dict):
+        return None
+    for name, text in document_files(context).items():
+        if previous_output(config, config.root / entry.path / name) != text:
+            return name
+    return None
 
 
 def _provider_problems(
