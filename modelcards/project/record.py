@@ -38,6 +38,7 @@ from modelcards.project.state import (
 from modelcards.render.fingerprint import digest, history_digest
 from modelcards.resolve.lock import LOCK_NAME, LockFile
 from modelcards.safeio.hashcache import HashCache
+from modelcards.safeio.textfile import written_text as regular_text
 
 if TYPE_CHECKING:
     from modelcards.publish.site_units import SiteStamp
@@ -49,11 +50,7 @@ __all__ = ["RECORD", "KeyMaker", "Record", "read_record", "record_text", "record
 RECORD = ".modelcards-record.json"  # in the site folder, beside mkdocs.yml
 RECORD_FORMAT = "modelcards check record 1"
 MAX_RECORD_BYTES = 64 * 1024 * 1024
-HASHED_AS_BLOB = 64 * 1024 * 1024
-NOFOLLOW, NONBLOCK = (
-    getattr(os, "O_NOFOLLOW", 0),
-    getattr(os, "O_NONBLOCK", 0),
-)  # a larger file off the index is named by its cached sha256
+HASHED_AS_BLOB = 64 * 1024 * 1024  # a larger file off the index is named by its cached sha256
 
 
 def blob_id(data: bytes) -> str:
@@ -325,18 +322,7 @@ def recorded_models(
 
 def written_text(path: str) -> str | None:
     """A file a build wrote in a folder inside the project (a key says so): never a link."""
-    try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = handle.read(MAX_OUTPUT_BYTES + 1)
-    try:
-        return data.decode("utf-8") if len(data) <= MAX_OUTPUT_BYTES else None
-    except UnicodeDecodeError:
-        return None
+    return regular_text(path, MAX_OUTPUT_BYTES)
 
 
 def recorded_model(

@@ -15,6 +15,24 @@ from modelcards.safeio.errors import ModelcardsError
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not block the open
 _O_PATH = getattr(os, "O_PATH", 0)  # Linux: a handle on the path that opens nothing
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def written_text(path: str | Path, max_bytes: int) -> str | None:
+    """A file a build wrote itself, as text: None when it is a link, no regular file, larger
+    than `max_bytes` or not UTF-8 (the caller then does the work again rather than trust it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = handle.read(max_bytes + 1)
+    try:
+        return data.decode("utf-8") if len(data) <= max_bytes else None
+    except UnicodeDecodeError:
+        return None
 
 
 def real_path(path: Path) -> Path:

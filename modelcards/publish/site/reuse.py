@@ -12,20 +12,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 
 from modelcards import __version__
 from modelcards.render import RenderedModel
+from modelcards.safeio.textfile import written_text
 
 __all__ = ["PAGES_RECORD", "pages_key", "pages_record", "recorded_pages"]
 
 PAGES_RECORD = ".modelcards-pages.json"  # in the site folder, beside mkdocs.yml
 RECORD_FORMAT = "modelcards site pages 1"
 MAX_PAGE_BYTES = 64 * 1024 * 1024
-NOFOLLOW, NONBLOCK = getattr(os, "O_NOFOLLOW", 0), getattr(os, "O_NONBLOCK", 0)
 
 
 def previous_texts(root: Path, paths: list[str]) -> dict[str, str] | None:
@@ -41,20 +39,10 @@ def previous_texts(root: Path, paths: list[str]) -> dict[str, str] | None:
             inside[path.parent] = path.parent.resolve().is_relative_to(real_root)
         if not inside[path.parent]:
             return None
-        try:
-            fd = os.open(path, os.O_RDONLY | NOFOLLOW | NONBLOCK)
-        except OSError:
+        text = written_text(path, MAX_PAGE_BYTES)
+        if text is None:
             return None
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            data = handle.read(MAX_PAGE_BYTES + 1)
-        try:
-            texts[relative] = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        if len(data) > MAX_PAGE_BYTES:
-            return None
+        texts[relative] = text
     return texts
 
 
