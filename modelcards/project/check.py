@@ -287,8 +287,6 @@ def check_project(
 def _edited_document(config: ProjectConfig, entry: ModelEntry, card_json: str | None) -> str | None:
     """The first EU document file that differs from the Markdown its card.json's data makes
     (build writes them from it alone, so they are outputs the card's fingerprint does not hold)."""
-    import json
-
     from modelcards.render.eu_markdown import document_files
 
     try:
