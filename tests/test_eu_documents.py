@@ -277,6 +277,12 @@ def test_real_trainer_record_gives_time_and_compute(
     assert form["training_time"]["source"].endswith(":train_runtime")
     assert form["input_modalities"]["status"] == "filled"
     assert form["input_modalities"]["value"] == ["audio"]  # from the processor config
+    # an encoder-decoder's limits are its positions (config.json: max_source_positions 1500,
+    # max_target_positions 448), not the tokenizer's model_max_length (1024)
+    assert form["max_input"]["value"] == "1500 encoder positions"
+    assert form["max_input"]["source"] == "config.json: max_source_positions"
+    assert form["max_output"]["value"] == "448 tokens (decoder positions)"
+    assert form["max_output"]["status"] == "filled"
 
 
 @needs_realcases

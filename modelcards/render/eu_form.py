@@ -189,9 +189,14 @@ def _modalities(ctx: Mapping[str, Any], arch: Mapping[str, Any]) -> list[Documen
             items.append(to_provide(f"{label.lower()}_modalities", ref, f"{label} modalities",
                                     f"the {label.lower()} modalities: no file states the "
                                     "task"))  # fmt: skip
+    positions = arch.get("encoder_decoder") or {}
     if window:
         items.append(filled("max_input", "2.5", "Maximum input size", f"{window} tokens",
                             window_source))  # fmt: skip
+    elif positions.get("encoder_positions"):  # the encoder's limit, whatever its input is
+        items.append(filled("max_input", "2.5", "Maximum input size",
+                            f"{positions['encoder_positions']} encoder positions",
+                            f"{arch.get('source')}: max_source_positions"))  # fmt: skip
     elif tokenizer.get("model_max_length"):
         items.append(drafted("max_input", "2.5", "Maximum input size",
                              f"{tokenizer['model_max_length']} tokens",
@@ -201,7 +206,11 @@ def _modalities(ctx: Mapping[str, Any], arch: Mapping[str, Any]) -> list[Documen
         items.append(to_provide("max_input", "2.5", "Maximum input size",
                                 "the maximum input size: no context window in the config"))  # fmt: skip
     generation = ctx.get("generation") or {}
-    if generation.get("max_new_tokens"):
+    if positions.get("decoder_positions"):
+        items.append(filled("max_output", "2.8", "Maximum output size",
+                            f"{positions['decoder_positions']} tokens (decoder positions)",
+                            f"{arch.get('source')}: max_target_positions"))  # fmt: skip
+    elif generation.get("max_new_tokens"):
         items.append(drafted("max_output", "2.8", "Maximum output size",
                              f"{generation['max_new_tokens']} new tokens by default",
                              "generation_config.json: max_new_tokens",

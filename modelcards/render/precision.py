@@ -19,6 +19,8 @@ ENCODER_DECODER_KEYS = (
     ("decoder_attention_heads", ("decoder_attention_heads", "num_heads")),
     ("encoder_ffn_dim", ("encoder_ffn_dim", "d_ff")),
     ("decoder_ffn_dim", ("decoder_ffn_dim", "d_ff")),
+    ("encoder_positions", ("max_source_positions",)),  # Whisper, Speech2Text, Marian
+    ("decoder_positions", ("max_target_positions",)),
 )
 
 
