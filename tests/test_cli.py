@@ -154,3 +154,61 @@ def test_cli_reference_pages_are_current() -> None:
     on_disk = {p.name: p.read_text() for p in (root / "docs" / "cli").glob("*.md")}
     assert on_disk == pages, "run python docs/gen_cli.py"
     assert {"build.md", "check.md", "diff.md", "scan.md", "rules.md", "index.md"} <= set(pages)
+
+
+def test_build_counts_models_on_a_terminal_only(tmp_path: Path) -> None:
+    """Counters (`[1/1] name: ...`) on a real pseudo-terminal; none in a piped log (CI, a fleet)."""
+    import os
+    import pty
+
+    make_model(tmp_path / "m", config=llama_config(), tensors=llama_tensors())
+    (tmp_path / "modelcards.yml").write_text("models:\n  - path: m\n")
+    command = [sys.executable, "-m", "modelcards", "build", "-C", str(tmp_path), "--no-site"]
+    piped = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert "[1/1]" not in piped.stderr
+    (tmp_path / "m/config.json").write_text(json.dumps(llama_config(vocab_size=330)))
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        seen = b""
+        while chunk := _read_pty(leader):
+            seen += chunk
+        assert process.wait(timeout=120) == 0
+    os.close(leader)
+    assert b"[1/1] m: reading m" in seen and b"[1/1] m: rendered" in seen
+
+
+def test_build_lists_only_the_models_it_wrote(tmp_path: Path) -> None:
+    """A rebuild of a fleet where one model changed names that one model, and its warning."""
+    from click.testing import CliRunner
+
+    from modelcards.cli import cli
+
+    for name in ("a", "b"):  # a Hub base never downloaded: a warning each
+        make_model(tmp_path / name, config=llama_config(), tensors=llama_tensors())
+        (tmp_path / name / "README.md").write_text("---\nbase_model: acme/absent\n---\n")
+    (tmp_path / "modelcards.yml").write_text("models:\n  - path: a\n  - path: b\n")
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+
+    def build() -> tuple[str, str]:
+        result = CliRunner().invoke(cli, ["build", "-C", str(tmp_path), "--no-site"], env=env)
+        assert result.exit_code == 0, result.output
+        return result.stdout, result.stderr
+
+    out, err = build()
+    assert "a: " in out and "b: " in out and err.count("modelcards: warning:") == 2
+    assert build() == ("2 cards: 0 files written, 10 unchanged, 2 without a base comparison\n", "")
+    (tmp_path / "b/config.json").write_text(json.dumps(llama_config(vocab_size=330)))
+    out, err = build()
+    assert [line.split(":")[0] for line in out.splitlines()[:-1]] == ["b"]
+    assert "warning: b: base named (acme/absent)" in err and "warning: a:" not in err
+
+
+def _read_pty(fd: int) -> bytes:
+    import os
+
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the child closed its end
+        return b""

@@ -87,9 +87,17 @@ def fail_cleanly(func: F) -> F:
 
 
 def stderr_progress(quiet: bool) -> Callable[[str], None] | None:
+    """Build's messages on stderr. Its counters (`[3/1000] name: ...`) only on a terminal, so a
+    CI log of a fleet stays short; its notes (a base not compared, a model skipped) always."""
     if quiet:
         return None
-    return lambda message: click.echo(message, err=True)
+    terminal = sys.stderr.isatty()
+
+    def show(message: str) -> None:
+        if terminal or not message.startswith("["):
+            click.echo(message, err=True)
+
+    return show
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,13 @@ def init(root: Path, force: bool, fmt: str) -> None:
     "[default: modelcards-releases/REV].",
 )
 @text_or_json("json prints a summary object for scripts.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress messages on stderr.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Only the summary line and warnings. Otherwise each model written gets a line, and "
+    "notes go to stderr; counters ([3/1000] ...) appear only on a terminal.",
+)
 @click.option(
     "--deep",
     is_flag=True,
@@ -165,12 +172,13 @@ def build(
     not_compared = [
         m for m in report.models if m.context["coverage"]["base"]["state"] != "compared"
     ]
+    written = _written_models(report.written, out)  # a fleet's no-change build says one line
     if fmt == "json":
         click.echo(json.dumps(report.as_json(config.root), indent=2))
     else:
         prefix = config.root / out if out else config.root
         for model in report.models:
-            if not quiet:
+            if not quiet and posixpath.normpath(model.path) in written:
                 click.echo(f"{model.name}: {prefix / model.path / 'README.md'} ({_detail(model)})")
         count = len(report.written)
         click.echo(
@@ -187,7 +195,11 @@ def build(
             click.echo(f"site: {report.site / 'index.html'}")
     for model in not_compared:
         base = model.context["coverage"]["base"]
-        if base["state"] in ("unavailable", "not-configured", "path-only"):
+        if posixpath.normpath(model.path) in written and base["state"] in (
+            "unavailable",
+            "not-configured",
+            "path-only",
+        ):
             click.echo(f"modelcards: warning: {model.name}: base {base['summary']}", err=True)
     for failure in report.failed:
         click.echo(f"modelcards: error: {failure.name}: {failure.error}", err=True)
@@ -454,3 +466,17 @@ def lock(root: Path, online: bool, check_only: bool, only: str | None, fmt: str)
         click.echo(f"{state} {LOCK_NAME} ({count} base{'s' if count != 1 else ''})")
     if report.failed:
         sys.exit(EXIT_USAGE)
+
+
+def _written_models(written: tuple[str, ...], out: str | None) -> set[str]:
+    """The model folders (as in modelcards.yml) a build wrote a file into: only those are
+    listed, so a rebuild of 1,000 models where one changed prints that one."""
+    folders = {posixpath.dirname(posixpath.normpath(path)) or "." for path in written}
+    if out is not None:
+        prefix = posixpath.normpath(out)
+        folders = {
+            posixpath.relpath(f, prefix)
+            for f in folders
+            if f == prefix or f.startswith(prefix + "/")
+        }
+    return {posixpath.normpath(f) for f in folders}

@@ -295,11 +295,11 @@ def render_project(
                 raise
             failures.append(ModelFailure(entry.name, entry.path, str(exc)))
             continue
-        if state.base_unavailable_detail and progress:
-            progress(f"{entry.name}: base not compared: {state.base_unavailable_detail}")
         if prepared is None:  # nothing it is made from changed: keep it, render nothing
             models.append(current)
             continue
+        if state.base_unavailable_detail and progress:  # said when its card is made
+            progress(f"{entry.name}: base not compared: {state.base_unavailable_detail}")
         models.append(None)  # rendered below
         todo.append(prepared)
     cache.save()  # every hash was taken above, in this process: workers never hash
