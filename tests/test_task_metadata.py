@@ -487,6 +487,8 @@ def test_real_whisper_is_speech_recognition_audio_in_text_out(tmp_path: Path) ->
     assert "| Layers (encoder / decoder) | 32 / 32 |" in card
     assert "| Attention heads (encoder / decoder) | 20 / 20 |" in card
     assert "| Positions (encoder / decoder) | 1,500 / 448 |" in card  # max_source/target_positions
+    # its README states apache-2.0, as the base's family does: the card says both, not "inherited"
+    assert "| Licence | `apache-2.0` (stated for this model; the base model's licence too" in card
     assert "| Hidden size | 1,280 |" in card
     assert {"name": "Transformers", "version": "4.26.0.dev0", "source": "config.json transformers_version"} in context["frameworks"]  # fmt: skip
     modality = next(i for i in eu_ai_act_items(context, "") if i["key"] == "modality")
