@@ -250,6 +250,31 @@ class LocalSigstore:
             }
         )
 
+    def signer_class(self) -> type:
+        """A stand-in for model_signing's Sigstore `Signer` at the one step that needs the
+        network: the certificate and the log entry come from this instance, not Fulcio and
+        Rekor (the token is still read and checked by sigstore's own IdentityToken)."""
+        local = self
+
+        class LocalSigner:
+            def __init__(self, **options: Any) -> None:
+                from sigstore.oidc import IdentityToken
+
+                self.token = IdentityToken(options["identity_token"])
+                assert options["use_ambient_credentials"] is False  # no browser flow, ever
+
+            def sign(self, payload: Any) -> Any:
+                from google.protobuf import json_format
+                from model_signing._signing import sign_sigstore
+                from sigstore.models import Bundle
+
+                # the statement's bytes exactly as model_signing's Sigstore signer makes them
+                statement = json_format.MessageToJson(payload.statement.pb).encode("utf-8")
+                text = local.bundle(statement, self.token.identity, self.token.issuer)
+                return sign_sigstore.Signature(Bundle.from_json(text))
+
+        return LocalSigner
+
 
 def _canonical(value: dict[str, Any]) -> bytes:
     """RFC 8785 for what a signed entry timestamp covers: plain keys, strings and integers."""

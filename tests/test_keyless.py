@@ -96,28 +96,6 @@ def project(folder: Path, extra: str = "") -> Path:
     return folder
 
 
-class LocalSigner:
-    """Stands in for model_signing's Sigstore signer at the one step that needs the network:
-    the certificate and log entry come from the local instance instead of Fulcio and Rekor."""
-
-    local: LocalSigstore
-
-    def __init__(self, **options: Any) -> None:
-        from sigstore.oidc import IdentityToken
-
-        self.token = IdentityToken(options["identity_token"])
-        assert options["use_ambient_credentials"] is False  # no browser flow, ever
-
-    def sign(self, payload: Any) -> Any:
-        from google.protobuf import json_format
-        from model_signing._signing import sign_sigstore
-        from sigstore.models import Bundle
-
-        statement = json_format.MessageToJson(payload.statement.pb).encode("utf-8")  # as it does
-        text = self.local.bundle(statement, self.token.identity, self.token.issuer)
-        return sign_sigstore.Signature(Bundle.from_json(text))
-
-
 @pytest.fixture
 def signed(
     tmp_path: Path, instance: tuple[LocalSigstore, Path], monkeypatch: pytest.MonkeyPatch
@@ -126,11 +104,12 @@ def signed(
     from model_signing._signing import sign_sigstore
 
     root = project(tmp_path / "repo")
-    LocalSigner.local = instance[0]
     real = sign_sigstore.Signer
-    monkeypatch.setattr(sign_sigstore, "Signer", LocalSigner)
-    got = api.sign(root, "m", keyless=True, identity_token=token(), trust_config=instance[1])
-    assert got.signer == IDENTITY  # what the certificate names
+    monkeypatch.setattr(sign_sigstore, "Signer", instance[0].signer_class())
+    args = ["sign", "m", "--keyless", "--trust-config", str(instance[1]), "-C", str(root)]
+    result = CliRunner().invoke(cli, args, env={"SIGSTORE_ID_TOKEN": token()})
+    assert result.exit_code == 0, result.output
+    assert f"keyless as {IDENTITY} -> model.sig, card.sig" in result.output  # the certificate's
     monkeypatch.setattr(sign_sigstore, "Signer", real)  # verifying is model_signing's own
     return root
 
