@@ -25,6 +25,8 @@ from modelcards.history.signatures import MAX_SIGNATURE_BYTES, SigningError, ver
 
 NETWORK_SECONDS = 60.0  # the whole of a keyless sign or a trust root's fetch
 OFFLINE_HINT = "key-based signing (--key) works offline"
+SIGNING_NEEDS = "keyless signing needs the network"
+VERIFYING_NEEDS = "keyless verification needs the network or a --trust-config"
 T = TypeVar("T")
 
 
@@ -87,9 +89,10 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def bounded(call: Callable[[], T], service: str, *, file: str | None = None) -> T:
+def bounded(call: Callable[[], T], service: str, *, needs: str = SIGNING_NEEDS) -> T:
     """`call()` with a deadline; a network failure becomes one line naming `service` (or
-    Sigstore's TUF trust root, when that is what failed) and the address that did not answer."""
+    Sigstore's TUF trust root, when that is what failed), the address that did not answer and
+    what `needs` the network."""
     outcome: list[Any] = []
 
     def run() -> None:
@@ -102,8 +105,8 @@ def bounded(call: Callable[[], T], service: str, *, file: str | None = None) -> 
     worker.start()
     worker.join(NETWORK_SECONDS)
     if not outcome:
-        raise SigningError(f"{service} did not answer within {NETWORK_SECONDS:.0f} s: keyless "
-                           f"signing needs the network; {OFFLINE_HINT}", file=file)  # fmt: skip
+        raise SigningError(f"{service} did not answer within {NETWORK_SECONDS:.0f} s: {needs}; "
+                           f"{OFFLINE_HINT}")  # fmt: skip
     ok, value = outcome[0]
     if ok:
         return value
@@ -114,9 +117,9 @@ def bounded(call: Callable[[], T], service: str, *, file: str | None = None) -> 
         if any(type(e).__name__ == "TUFError" for e in chain):
             service = "Sigstore's trust root (its TUF repository)"
         where = f" at {url}" if (url := _url(chain)) else ""
-        raise SigningError(f"could not reach {service}{where} ({_short(chain[-1])}): keyless "
-                           f"signing needs the network; {OFFLINE_HINT}", file=file) from None  # fmt: skip
-    raise SigningError(f"{service}: {type(value).__name__}: {_short(value)}", file=file) from None
+        raise SigningError(f"could not reach {service}{where} ({_short(chain[-1])}): {needs}; "
+                           f"{OFFLINE_HINT}") from None  # fmt: skip
+    raise SigningError(f"{service}: {type(value).__name__}: {_short(value)}") from None
 
 
 def _instance(trust_config: Path | None, staging: bool) -> str:
@@ -180,9 +183,11 @@ def identity_token(token: str | None) -> Any:
     if token is None:
         token = bounded(oidc.detect_credential, "the CI's OIDC credential service")
         if not token:
-            raise SigningError("keyless signing needs an OIDC identity token: pass "
-                               "--identity-token (or SIGSTORE_ID_TOKEN), or sign in CI with "
-                               "ambient credentials (GitHub Actions: permissions id-token: write)")  # fmt: skip
+            raise SigningError(
+                "keyless signing needs an OIDC identity token: pass --identity-token (or "
+                "SIGSTORE_ID_TOKEN), or sign in CI with ambient credentials (GitHub Actions: "
+                "permissions id-token: write)"
+            )
     try:
         return oidc.IdentityToken(token)
     except Exception as exc:  # IdentityError, ExpiredIdentity
@@ -193,7 +198,7 @@ class KeylessSigner:
     """model_signing's Sigstore signer under the deadline; `identity`: who the token names."""
 
     def __init__(self, settings: KeylessSigning) -> None:
-        token = identity_token(settings.identity_token)
+        token = identity_token(settings.identity_token)  # imports sigstore, or says what to install
         self.identity = str(token.identity)
         self.issuer = str(token.issuer)
         trust_config = _trust_config(settings.trust_config)
@@ -226,8 +231,8 @@ class KeylessCheck:
 
     def __init__(self, wanted: KeylessIdentity) -> None:
         self.wanted = wanted
-        trust_config = _trust_config(wanted.trust_config)
         sigstore = _sigstore()
+        trust_config = _trust_config(wanted.trust_config)
         self._verifier = bounded(
             lambda: sigstore.Verifier(
                 identity=wanted.identity,
@@ -236,6 +241,7 @@ class KeylessCheck:
                 trust_config=trust_config,
             ),
             f"the trust root of {_instance(trust_config, wanted.staging)}",
+            needs=VERIFYING_NEEDS,
         )
 
     def read_bundle(self, path: Path) -> Any:

@@ -40,7 +40,8 @@ def signing_identity(check: Checker, model: Any, where: str, root: Path) -> Keyl
     if not issuer.startswith(("https://", "http://")):
         raise check.fail(
             f"{where}.signing_issuer",
-            f"{issuer!r} is not an OIDC issuer's URL (e.g. https://token.actions.githubusercontent.com)",
+            f"{issuer!r} is not an OIDC issuer's URL "
+            "(e.g. https://token.actions.githubusercontent.com)",
             model,
             "signing_issuer",
         )
