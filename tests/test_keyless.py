@@ -243,6 +243,16 @@ def test_options_that_do_not_go_together(tmp_path: Path, args: list[str], messag
     assert result.output.count("\n") == 1
 
 
+def test_a_token_in_the_environment_does_not_get_in_the_way_of_a_key(tmp_path: Path) -> None:
+    from test_signing import make_key
+
+    root = project(tmp_path / "repo")
+    private, _public = make_key(tmp_path, "k")
+    args = ["sign", "m", "--key", str(private), "-C", str(root)]
+    result = CliRunner().invoke(cli, args, env={"SIGSTORE_ID_TOKEN": token()})
+    assert result.exit_code == 0, result.output
+
+
 def test_a_trust_config_that_is_none_is_one_line(tmp_path: Path) -> None:
     root = project(tmp_path / "repo")
     (root / "t.json").write_text('{"mediaType": "nonsense"}')

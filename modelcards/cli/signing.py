@@ -72,6 +72,9 @@ def sign(
     """
     from modelcards.api import sign as sign_model
 
+    source = click.get_current_context().get_parameter_source("identity_token")
+    if not keyless and source is click.core.ParameterSource.ENVIRONMENT:
+        identity_token = None  # a CI's SIGSTORE_ID_TOKEN does not get in the way of --key
     signed = sign_model(root, model, key=key, keyless=keyless, identity_token=identity_token,
                         trust_config=trust_config, staging=staging)  # fmt: skip
     by = f"keyless as {signed.signer}" if keyless else f"key sha256:{signed.signer}"
