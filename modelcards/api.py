@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 # a project: its root folder (where modelcards.yml is), or a config already loaded or made
 Project = Union[str, "os.PathLike[str]", "ProjectConfig"]
+PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "Project",
@@ -238,21 +239,85 @@ def export_cyclonedx(
     return build_bom(context, use_cases=use_cases(body), site_url=site_url)
 
 
-def sign(project: Project, model: str, *, key: str | os.PathLike[str]) -> SignedModel:
-    """What `modelcards sign MODEL --key KEY.pem` does: writes model.sig and card.sig beside the
-    model (needs the `signing` extra); returns the signed manifest."""
+def _signing(
+    key: PathLike | None, keyless: bool, token: str | None, trust: PathLike | None, staging: bool
+) -> Any:
+    """How `sign` signs: a key file, or keyless (Sigstore); options that clash are one line."""
+    from modelcards.history.keyless import KeylessSigning
+
+    if (key is None) == (not keyless):
+        raise UsageError("sign with --key KEY.pem or --keyless (Sigstore), one of the two")
+    if key is not None:
+        if token is not None or trust is not None or staging:
+            raise UsageError("--identity-token, --trust-config and --staging go with --keyless")
+        return Path(key)
+    if trust is not None and staging:
+        raise UsageError("--trust-config names the Sigstore instance: not with --staging")
+    return KeylessSigning(token, Path(trust) if trust is not None else None, staging)
+
+
+def _verifying(
+    key: PathLike | None,
+    identity: str | None,
+    issuer: str | None,
+    trust: PathLike | None,
+    staging: bool,
+) -> Any:
+    """What `verify` checks against: a public key, or a keyless signer's identity."""
+    from modelcards.history.keyless import KeylessIdentity
+
+    if (key is None) == (identity is None):
+        raise UsageError("verify with --key KEY.pub or --identity ID --issuer URL, one of the two")
+    if key is not None:
+        if issuer is not None or trust is not None or staging:
+            raise UsageError("--issuer, --trust-config and --staging go with --identity")
+        return Path(key)
+    if not identity or not issuer:
+        raise UsageError("--identity needs --issuer, the OIDC issuer that vouched for it "
+                         "(e.g. https://token.actions.githubusercontent.com)")  # fmt: skip
+    if trust is not None and staging:
+        raise UsageError("--trust-config names the Sigstore instance: not with --staging")
+    return KeylessIdentity(identity, issuer, Path(trust) if trust is not None else None, staging)
+
+
+def sign(
+    project: Project,
+    model: str,
+    *,
+    key: PathLike | None = None,
+    keyless: bool = False,
+    identity_token: str | None = None,
+    trust_config: PathLike | None = None,
+    staging: bool = False,
+) -> SignedModel:
+    """What `modelcards sign MODEL --key KEY.pem` (or `--keyless`, with `--identity-token`,
+    `--trust-config`, `--staging`) does: writes model.sig and card.sig beside the model
+    (needs the `signing` extra); returns the signed manifest."""
     from modelcards.export.signing import sign_folder
 
+    how = _signing(key, keyless, identity_token, trust_config, staging)
     config = load_project(project)
     entry = _entries(config, (model,))[0]
-    return sign_folder(config.root / entry.path, Path(key))
+    return sign_folder(config.root / entry.path, how)
 
 
-def verify(project: Project, model: str, *, key: str | os.PathLike[str]) -> SignatureCheck:
-    """What `modelcards verify MODEL --key KEY.pub` says: `.ok`, and `.problems` naming each
-    file that does not verify. A bad key or a garbled signature raises `ModelcardsError`."""
+def verify(
+    project: Project,
+    model: str,
+    *,
+    key: PathLike | None = None,
+    identity: str | None = None,
+    issuer: str | None = None,
+    trust_config: PathLike | None = None,
+    staging: bool = False,
+) -> SignatureCheck:
+    """What `modelcards verify MODEL --key KEY.pub` (or `--identity ID --issuer URL`, with
+    `--trust-config`, `--staging`) says: `.ok`, and `.problems` naming each file that does
+    not verify. A bad key, a garbled signature or an unreachable Sigstore raises
+    `ModelcardsError`."""
     from modelcards.export.signing import verify_folder
 
+    against = _verifying(key, identity, issuer, trust_config, staging)
     config = load_project(project)
     entry = _entries(config, (model,))[0]
-    return verify_folder(config.root / entry.path, Path(key), model=entry.name, label=entry.path)
+    return verify_folder(config.root / entry.path, against, model=entry.name, label=entry.path)

@@ -9,11 +9,12 @@ that a BOM someone was handed can be checked against the signed statement.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from modelcards.export.cyclonedx import build_bom, to_json
+from modelcards.history.keyless import KeylessIdentity, KeylessSigner, KeylessSigning, verifier_for
 from modelcards.history.signatures import (
     CARD_SIGNATURE,
     MODEL_SIGNATURE,
@@ -28,7 +29,6 @@ from modelcards.history.signatures import (
     signed_model,
     signer,
     verified_statement,
-    verifier,
 )
 from modelcards.inspect.card import split_front_matter
 from modelcards.publish.compliance import use_cases
@@ -47,16 +47,25 @@ class SignatureCheck:
 
     model: str
     folder: str  # project-relative
-    signer: str  # fingerprint of the key it was checked against
+    signer: str  # fingerprint of the key it was checked against, or the keyless identity
     problems: tuple[FileProblem, ...]
+    issuer: str | None = None  # a keyless signature's OIDC issuer; None: a key's
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def as_json(self) -> dict[str, Any]:
+        keyless = {"issuer": self.issuer} if self.issuer is not None else {}
         return {"model": self.model, "folder": self.folder, "ok": self.ok, "signer": self.signer,
-                "problems": [p.as_json() for p in self.problems]}  # fmt: skip
+                **keyless, "problems": [p.as_json() for p in self.problems]}  # fmt: skip
+
+    @property
+    def against(self) -> str:
+        """Who the signatures were checked against, for a sentence."""
+        if self.issuer is None:
+            return f"key sha256:{self.signer}"
+        return f"identity {self.signer} (issuer {self.issuer})"
 
 
 def _read(path: Path) -> bytes | None:
@@ -87,28 +96,40 @@ def card_digests(folder: Path) -> dict[str, str | None]:
     return digests
 
 
-def sign_folder(folder: Path, private_key: Path) -> SignedModel:
-    """Write model.sig and card.sig beside the model, each atomically."""
-    key, fingerprint = signer(private_key)
+def sign_folder(folder: Path, private_key: Path | KeylessSigning) -> SignedModel:
+    """Write model.sig and card.sig beside the model, each atomically; with a key, or
+    keylessly (Sigstore: the signer is the token's identity)."""
     digests = card_digests(folder)
     absent = [name for name in CARD_FILES if digests[name] is None]
     if absent:
         raise SigningError(
             f"no {' or '.join(absent)} to sign: run `modelcards build` first", file=str(folder)
         )
+    key: Any
+    if isinstance(private_key, KeylessSigning):
+        key = KeylessSigner(private_key)
+        fingerprint = key.identity
+    else:
+        key, fingerprint = signer(private_key)
     model_text, signed = sign_model(folder, key, fingerprint)
+    if isinstance(key, KeylessSigner):  # who the certificate names, known once signed
+        signed = replace(signed, signer=key.identity)
     card_text = sign_statement(key, signed, {k: v for k, v in digests.items() if v is not None})
     write_atomic(folder / MODEL_SIGNATURE, model_text)
     write_atomic(folder / CARD_SIGNATURE, card_text)
     return signed
 
 
-def verify_folder(folder: Path, public_key: Path, *, model: str, label: str) -> SignatureCheck:
-    """Check model.sig against the folder's files and card.sig against the card's files."""
-    check, fingerprint = verifier(public_key)
+def verify_folder(
+    folder: Path, public_key: Path | KeylessIdentity, *, model: str, label: str
+) -> SignatureCheck:
+    """Check model.sig against the folder's files and card.sig against the card's files,
+    with a public key or against a keyless signer's identity."""
+    check, fingerprint = verifier_for(public_key)
+    issuer = public_key.issuer if isinstance(public_key, KeylessIdentity) else None
 
     def done(problems: list[FileProblem]) -> SignatureCheck:
-        return SignatureCheck(model, label, fingerprint, tuple(problems))
+        return SignatureCheck(model, label, fingerprint, tuple(problems), issuer)
 
     model_sig = folder / MODEL_SIGNATURE
     if not model_sig.exists() and not model_sig.is_symlink():

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelcards.history.keyless import certificate_identities
 from modelcards.history.signatures import (
     CARD_SIGNATURE,
     MAX_SIGNATURE_BYTES,
@@ -106,9 +107,7 @@ def _certificate_subject(raw: str) -> str:
         from cryptography import x509
 
         cert = x509.load_der_x509_certificate(base64.b64decode(raw))
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        found = [str(v) for v in names.get_values_for_type(x509.RFC822Name)]
-        found += [str(v) for v in names.get_values_for_type(x509.UniformResourceIdentifier)]
+        found = certificate_identities(cert)
         return f"certificate for {', '.join(found) or cert.subject.rfc4514_string()}"
     except Exception:  # no cryptography here, or a certificate it cannot read
         return "a certificate (unread)"

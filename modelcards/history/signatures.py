@@ -154,13 +154,15 @@ def sign_statement(key: Any, model: SignedModel, files: dict[str, str]) -> str:
     return str(key.sign(payload).bundle.to_json())
 
 
-def _read_bundle(lib: SimpleNamespace, path: Path) -> Any:
+def _read_bundle(lib: SimpleNamespace, check: Any, path: Path) -> Any:
+    """The bundle at `path` as `check` reads it (a keyless verifier has a reader of its own)."""
     try:
         if path.is_symlink() or not path.is_file():
             raise SigningError("not a regular file", file=str(path))
         if path.stat().st_size > MAX_SIGNATURE_BYTES:
             raise SigningError(f"over {MAX_SIGNATURE_BYTES >> 20} MB", file=str(path))
-        return lib.bundle.Signature.read(path)
+        reader = getattr(check, "read_bundle", None) or lib.bundle.Signature.read
+        return reader(path)
     except SigningError:
         raise
     except Exception as exc:  # json, key and protobuf errors of a garbled file
@@ -169,11 +171,21 @@ def _read_bundle(lib: SimpleNamespace, path: Path) -> Any:
         ) from None
 
 
+def _keyless(bundle: Any) -> bool:
+    """A bundle with a certificate and no key hint, read as a key bundle."""
+    material = getattr(getattr(bundle, "bundle", None), "verification_material", None)
+    hint = getattr(getattr(material, "public_key", None), "hint", None)
+    return material is not None and not hint and bool(getattr(material, "certificate", None))
+
+
 def verified_statement(check: Any, path: Path) -> dict[str, Any] | str:
     """The signed in-toto statement of the bundle at `path`, or why the signature does not
     verify with this key (a string). A file that is no bundle at all raises SigningError."""
     lib = _library()
-    bundle = _read_bundle(lib, path)
+    bundle = _read_bundle(lib, check, path)
+    if _keyless(bundle) and not hasattr(check, "read_bundle"):
+        return "signed keylessly (a Sigstore certificate), not with a key: verify it with " \
+            "--identity and --issuer"  # fmt: skip
     try:  # the Verifier's own step before it reads an OMS manifest: card.sig holds none
         payload_type, payload = check._verify_signed_content(bundle)
     except ValueError as exc:
@@ -246,7 +258,8 @@ def card_statement_problems(
         problems.append(FileProblem(CARD_SIGNATURE, "describes another model digest"))
     for name in sorted(listed.keys() | files.keys()):
         if name not in listed:
-            problems.append(FileProblem(name, "not in the card signature"))
+            if files.get(name) is not None:  # absent when signed and now (a BOM-less card)
+                problems.append(FileProblem(name, "not in the card signature"))
         elif files.get(name) is None:
             problems.append(FileProblem(name, "missing"))
         elif files[name] != listed[name]:

@@ -4,7 +4,8 @@ A model's `base_signing_key` is meant for its base: a signature by another key d
 Without one, the project's own `policy.signing_key` is tried (a base that is another model of
 the project is signed by the same team): a signature by another key is then only "signed",
 never "does not verify". Only a base read from a folder is looked at; a Hub base or one read
-from git at a revision has no signature here, and the card says nothing about it.
+from git at a revision has no signature here, and the card says nothing about it. A model's own
+signatures are checked against its keyless signer, else the project's key (`signature_check`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from modelcards.history.base_signature import BaseSignature, base_signature, signature_inputs
+from modelcards.history.keyless import KeylessIdentity
 from modelcards.history.signatures import CARD_SIGNATURE, MODEL_SIGNATURE
 from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.resolve import FileEntry, Snapshot
 from modelcards.resolve.local import LocalSnapshot
+from modelcards.safeio.errors import ConfigError
 
 _CHECKED: dict[tuple[object, ...], BaseSignature] = {}  # many models share one base and key
 _READ: dict[tuple[object, ...], str | None] = {}  # a file's digest by its stat, read once a run
@@ -31,6 +34,20 @@ def _key(config: ProjectConfig, entry: ModelEntry) -> tuple[Path | None, str | N
     if config.policy.signing_key is not None:
         return config.root / config.policy.signing_key, "policy.signing_key", False
     return None, None, False
+
+
+def signature_check(config: ProjectConfig, entry: ModelEntry) -> Path | KeylessIdentity:
+    """What a model's own signatures are checked against (check's policy, the site's badge):
+    its keyless signer when it has one, else the project's `policy.signing_key`."""
+    if entry.signing_identity is not None:
+        return entry.signing_identity
+    if config.policy.signing_key is None:
+        raise ConfigError(f"{entry.name}: no policy.signing_key or signing_identity to check "
+                          "its signature with", file=config.file)  # fmt: skip
+    key = config.root / config.policy.signing_key
+    if not key.resolve().is_relative_to(config.root.resolve()) or not key.is_file():
+        raise ConfigError("policy.signing_key: no such file in the project", file=config.file)
+    return key
 
 
 def _folder(snapshot: Snapshot | None) -> Path | None:

@@ -401,15 +401,15 @@ def _policy_problems(
 
 def _signature_problems(config: ProjectConfig, entry: ModelEntry) -> list[Problem]:
     """With `policy.require_signature`: each file of the model or its card that model.sig and
-    card.sig do not vouch for, checked with `policy.signing_key` (model files hashed afresh)."""
-    if not config.policy.require_signature or config.policy.signing_key is None:
+    card.sig do not vouch for, checked against the model's keyless signer or else with
+    `policy.signing_key` (model files hashed afresh)."""
+    if not config.policy.require_signature:
         return []
     from modelcards.export.signing import verify_folder
+    from modelcards.project.base_signing import signature_check
 
-    key = config.root / config.policy.signing_key
-    if not key.resolve().is_relative_to(config.root.resolve()) or not key.is_file():
-        raise ConfigError("policy.signing_key: no such file in the project", file=config.file)
-    result = verify_folder(config.root / entry.path, key, model=entry.name, label=entry.path)
+    against = signature_check(config, entry)
+    result = verify_folder(config.root / entry.path, against, model=entry.name, label=entry.path)
     return [
         Problem(entry.name, f"{entry.path}/{p.file}", f"signature: {p.what}", kind="policy")
         for p in result.problems

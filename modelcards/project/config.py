@@ -18,8 +18,10 @@ from modelcards.assess.findings import Severity
 from modelcards.assess.governance import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import PROVIDER_POLICIES, Policy, Waiver
 from modelcards.assess.rules import RULES
+from modelcards.history.keyless import KeylessIdentity
 from modelcards.project.compliance_config import model_compliance, project_compliance
 from modelcards.project.config_checker import Checker, kind_of, string_list
+from modelcards.project.signing_config import IDENTITY_KEYS, require_signers, signing_identity
 from modelcards.publish.settings import SiteConfig
 from modelcards.render.provider_details import ProviderValue
 from modelcards.render.subject import DeclaredCompute
@@ -33,7 +35,7 @@ from modelcards.safeio.yamlsafe import load_yaml, plain_data, too_deep
 CONFIG_NAME = "modelcards.yml"
 CARD_KEYS = ("license", "language", "datasets", "library_name", "pipeline_tag", "tags")
 ENTRY_KEYS = ("path", "name", "base", "card", "training_files", "tags", "governance",
-              "compliance", "base_signing_key")  # fmt: skip
+              "compliance", "base_signing_key", *IDENTITY_KEYS)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class ModelEntry:
     base_training_flop: DeclaredCompute | None = None  # compliance: the original's compute
     provider: Mapping[str, ProviderValue] = field(default_factory=dict)  # compliance: its own
     base_signing_key: SigningKey | None = None  # what the base folder's model.sig is checked with
+    signing_identity: KeylessIdentity | None = None  # its keyless signer (Sigstore)
 
 
 @dataclass(frozen=True)
@@ -208,8 +211,12 @@ def parse_config(raw: Any, *, root: Path, file: str) -> ProjectConfig:
     card = _card(check, top.get("card", {}), "card", top)
     names_set = set(names)
     flop_by_id, provider = project_compliance(check, top.get("compliance", {}), top, root)
+    policy = _policy(check, top.get("policy", {}), top)
+    if policy.require_signature:
+        signers = [(m.name, m.signing_identity is not None) for m in models]
+        require_signers(check, top.get("policy"), policy.signing_key, signers)
     return ProjectConfig(
-        policy=_policy(check, top.get("policy", {}), top),
+        policy=policy,
         deep=bool(top.get("deep", False)),
         waivers=tuple(_waivers(check, top.get("waivers", []), top, names_set)),
         governance=_governance(check, top.get("governance", {}), "governance", top, root),
@@ -279,6 +286,7 @@ def _model(check: Checker, item: Any, index: int, parent: Any, root: Path) -> Mo
         base_training_flop=flop,
         provider=provider,
         base_signing_key=_signing_key(check, model, where, root),
+        signing_identity=signing_identity(check, model, where, root),
     )
 
 
@@ -422,13 +430,6 @@ def _policy(check: Checker, value: Any, parent: Any) -> Policy:
     key = policy.get("signing_key")
     if key is not None:
         key = check.string(key, "policy.signing_key", policy, "signing_key")
-    if require_signature and key is None:
-        raise check.fail(
-            "policy.require_signature",
-            "needs policy.signing_key, the public key signatures are checked with",
-            policy,
-            "require_signature",
-        )
     provider = policy.get("require_provider_details", "never")
     if provider not in PROVIDER_POLICIES:
         raise check.fail("policy.require_provider_details",

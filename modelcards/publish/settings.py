@@ -6,11 +6,13 @@ imports the configuration (the arrows run down: docs/architecture.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from modelcards.assess.policy import Policy
+from modelcards.history.keyless import KeylessIdentity
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,14 @@ class SiteConfig:
     dir: str = "modelcards-site"  # generated Markdown pages and mkdocs.yml
     output: str = "site"  # built HTML, relative to the project root
     title: str = "Model cards"
+
+
+class SiteModel(Protocol):
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def signing_identity(self) -> KeylessIdentity | None: ...  # checks its signature badge
 
 
 class SiteProject(Protocol):
@@ -36,3 +46,6 @@ class SiteProject(Protocol):
 
     @property
     def policy(self) -> Policy: ...  # its signing_key checks the signature badges
+
+    @property
+    def models(self) -> Sequence[SiteModel]: ...

@@ -10,10 +10,11 @@ from. The ML-BOM's digest is left to `modelcards verify`, which rebuilds it.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
+from modelcards.history.base_signature import stated_signer
+from modelcards.history.keyless import KeylessIdentity, verifier_for
 from modelcards.history.signatures import (
     CARD_SIGNATURE,
     MODEL_SIGNATURE,
@@ -22,7 +23,6 @@ from modelcards.history.signatures import (
     compare_files,
     signed_model,
     verified_statement,
-    verifier,
 )
 from modelcards.publish.settings import SiteProject
 from modelcards.render import RenderedModel
@@ -31,15 +31,15 @@ from modelcards.safeio.errors import ModelcardsError
 MAX_HINT_BYTES = 64 << 20
 
 
-def _key_hint(path: Path) -> str | None:
-    """The signer's key fingerprint the bundle names (unverified: shown as "signed")."""
-    try:
-        if path.stat().st_size > MAX_HINT_BYTES:
-            return None
-        hint = json.loads(path.read_bytes())["verificationMaterial"]["publicKey"]["hint"]
-        return hint if isinstance(hint, str) else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+def _stated(path: Path) -> dict[str, str]:
+    """The signer the bundle names, unverified (shown as "signed"): its key's fingerprint, or
+    a keyless certificate's identity."""
+    stated = stated_signer(path) or ""
+    if stated.startswith("key sha256:"):
+        return {"signer": stated.removeprefix("key sha256:")}
+    if stated.startswith("certificate for "):
+        return {"signer": stated.removeprefix("certificate for "), "keyless": "Sigstore"}
+    return {"signer": "unknown"}
 
 
 def _ignored_paths(statement: dict[str, Any]) -> list[Any]:
@@ -50,17 +50,26 @@ def _ignored_paths(statement: dict[str, Any]) -> list[Any]:
 
 
 def signature_state(
-    folder: Path, key: Path | None, context: dict[str, Any], card_json: str, changes: str
+    folder: Path,
+    key: Path | KeylessIdentity | None,
+    context: dict[str, Any],
+    card_json: str,
+    changes: str,
 ) -> dict[str, str]:
-    """{"state": ..., "signer": fingerprint, "note": why} for the model page."""
+    """{"state": ..., "signer": fingerprint or identity, "note": why} for the model page
+    (with "keyless" and its "issuer" for a Sigstore signature)."""
     model_sig = folder / MODEL_SIGNATURE
     if model_sig.is_symlink() or not model_sig.is_file():
         return {"state": "not signed"}
-    signed_by = {"signer": _key_hint(model_sig) or "unknown"}
+    signed_by = _stated(model_sig)
     if key is None:
-        return {"state": "signed", **signed_by, "note": "no policy.signing_key to verify it with"}
+        return {"state": "signed", **signed_by,
+                "note": "no policy.signing_key or signing_identity to verify it with"}  # fmt: skip
+    keyless = (
+        {"keyless": "Sigstore", "issuer": key.issuer} if isinstance(key, KeylessIdentity) else {}
+    )
     try:
-        check, fingerprint = verifier(key)
+        check, fingerprint = verifier_for(key)
         statement = verified_statement(check, model_sig)
         if isinstance(statement, str):
             return {"state": "does not verify", **signed_by, "note": statement}
@@ -73,7 +82,8 @@ def signature_state(
         card_sig = folder / CARD_SIGNATURE
         card = verified_statement(check, card_sig) if card_sig.is_file() else "no card.sig"
         if isinstance(card, str):
-            return {"state": "does not verify", "signer": fingerprint, "note": f"card: {card}"}
+            return {"state": "does not verify", "signer": fingerprint, **keyless,
+                    "note": f"card: {card}"}  # fmt: skip
         card_files: dict[str, str | None] = {name: hashlib.sha256(text.encode("utf-8")).hexdigest()
                       for name, text in (("card.json", card_json), ("CHANGES.md", changes))}  # fmt: skip
         problems += [
@@ -84,16 +94,18 @@ def signature_state(
         return {"state": "signed", **signed_by, "note": f"not checked: {exc.reason}"}
     if problems:
         shown = ", ".join(f"{p.file} {p.what}" for p in problems[:3])
-        return {"state": "does not verify", "signer": fingerprint, "note": shown}
-    return {"state": "verified", "signer": fingerprint}
+        return {"state": "does not verify", "signer": fingerprint, **keyless, "note": shown}
+    return {"state": "verified", "signer": fingerprint, **keyless}
 
 
 def model_signature(config: SiteProject, model: RenderedModel) -> dict[str, str]:
-    """The badge of one rendered model, checked with the project's `policy.signing_key`."""
+    """The badge of one rendered model, checked against its keyless signer, else with the
+    project's `policy.signing_key`."""
     key = config.policy.signing_key
+    identity = next((m.signing_identity for m in config.models if m.path == model.path), None)
     return signature_state(
         config.root / model.path,
-        config.root / key if key else None,
+        identity or (config.root / key if key else None),
         model.context,
         model.card_json,
         model.changes,
