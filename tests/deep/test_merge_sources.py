@@ -22,7 +22,7 @@ from modelcards.project.merge_checks import check_sources
 from modelcards.resolve import open_folder
 
 from .helpers import model_folder
-from .test_similarity import mlp, sgd_fine_tune
+from .test_similarity import mlp
 
 
 def linear(weights: dict[int, float], models: dict[int, dict[str, np.ndarray]]) -> dict:
@@ -72,8 +72,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     weights = {k: mlp(seed) for k, seed in (("a", 1), ("b", 2), ("c", 3))}
     for name, tensors in weights.items():
         model_folder(root / "sources" / name, tensors)
-    model_folder(root / "sources" / "tuned-1", sgd_fine_tune(weights["a"], 20, 0.5))
-    model_folder(root / "sources" / "tuned-2", sgd_fine_tune(weights["a"], 40, 0.3))
+    for name, seed, share in (("tuned-1", 11, 0.1), ("tuned-2", 12, 0.2)):  # a perturbed
+        rng = np.random.default_rng(seed)
+        tuned = {k: (v + share * v.std() * rng.standard_normal(v.shape)).astype(np.float32)
+                 for k, v in weights["a"].items()}  # fmt: skip
+        model_folder(root / "sources" / name, tuned)
     return root
 
 
@@ -102,7 +105,7 @@ def test_a_linear_merge_of_two_models_is_consistent_with_both(project: Path) -> 
     # without --deep nothing is read, and each source says why it was not checked
     lazy = checks(project, folder, deep=False)
     assert {c["verdict"] for c in lazy.values()} == {"not_checked"}
-    assert lazy["sources/b"]["reason"] == "the weights were not compared (--deep)"
+    assert lazy["sources/b"]["reason"] == NOT_COMPARED and not lazy["sources/b"]["deep"]
 
 
 def test_slerp_and_an_uneven_linear_merge_are_consistent_with_their_sources(project: Path) -> None:
@@ -198,6 +201,33 @@ def test_sources_that_cannot_be_checked_say_why(project: Path, monkeypatch) -> N
     assert merge_findings(tuple(c["_check"] for c in found.values())) == []
 
 
+def test_a_hub_id_source_is_read_from_the_local_hugging_face_cache(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real config's shape (tests: /work/shared/realcases mergekit-yi15-6b-slerp): Hub ids
+    in slices, found offline in the cache's snapshots/<commit>/ folder."""
+    from safetensors.numpy import load_file
+
+    cache = project / "hf-cache"
+    commit = "1" * 40
+    repo = cache / "models--acme--source-a"
+    snapshot = model_folder(repo / "snapshots" / commit, mlp(1))
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ta, tb = load_file(str(snapshot / "model.safetensors")), mlp(2)
+    config = (
+        "slices:\n  - sources:\n      - model: acme/source-a\n        layer_range: [0, 8]\n"
+        "      - model: sources/b\n        layer_range: [0, 8]\nmerge_method: slerp\n"
+        "base_model: acme/source-a\n"
+    )
+    found = checks(project, merged_folder(project, "hub", slerp(ta, tb, 0.5), config))
+    hub = found["acme/source-a"]
+    assert hub["verdict"] == "consistent" and hub["location"] == "acme/source-a"
+    assert hub["tensors"] == 8  # the layers of its slices: the embedding is not judged
+
+
 def test_paths_leading_out_of_the_project_are_never_read(tmp_path: Path) -> None:
     """A relative path that climbs out, and a link in the model folder that leads out: refused by
     name (MC627, low), their files never opened; the build does not fail."""
@@ -254,11 +284,12 @@ def test_hostile_configs_are_no_sources_and_no_error(tmp_path: Path) -> None:
 def test_build_deep_writes_each_source_verdict_in_card_and_card_json(tmp_path: Path) -> None:
     """End to end: a project whose merge names a real source and an unrelated one; the card
     says it per source, card.json has what the schema requires, the risks carry MC626, and
-    without --deep the sources are listed as not checked. (The whole card.json is validated by
+    the card counts as made with --deep. (The whole card.json is validated by
     tests/test_build.py; jsonschema's import alone takes seconds.)"""
     from safetensors.numpy import load_file
 
     from modelcards import api
+    from modelcards.project.state import built_deep
     from modelfiles import git
 
     root = tmp_path / "project"
@@ -295,8 +326,8 @@ def test_build_deep_writes_each_source_verdict_in_card_and_card_json(tmp_path: P
     assert "- Merge source sources/a: its weights are in the merge (median similarity 0.7" in card
     assert "- Merge source sources/c: its weights are not in the merge (median" in card
     assert load_file(str(root / "sources/a/model.safetensors")).keys() == ta.keys()
-    api.build(root, site=False, jobs=1)
-    data = json.loads((root / "models/merge/card.json").read_text())
-    validate(data)
-    assert {s["reason"] for s in data["merge_sources"]} == {NOT_COMPARED}
-    assert not [r for r in data["risks"] if r["rule"] == "MC626"]
+    # a card built with --deep is not current for a build without it (and back): the merge has
+    # no base, so no deep compare of its own tells
+    assert built_deep(data)
+    listed = dict(data, merge_sources=[dict(s, deep=False) for s in data["merge_sources"]])
+    assert not built_deep(listed)
