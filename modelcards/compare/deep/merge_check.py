@@ -15,13 +15,17 @@ merge, each of them, because they are near 1 with each other. So for a merge sou
   Hugging Face cache), only Git LFS pointers, no matched matrices, its layers moved by slices,
   or --deep not run.
 
-Measured on the test merges (tests/deep/test_merge_sources.py; bench/README.md "Merge sources"):
-a 50/50 linear merge of two unrelated 8 × 64² MLPs gave 0.707 with each source, a 0.75/0.25
-merge 0.95 and 0.32, a SLERP (t = 0.5) 0.707 and a linear merge of two fine-tunes of one base
-0.99+ with both; an unrelated model of the same shapes named as a source gave |median| ≤ 0.02.
-The thresholds sit between those with margin; what the base check does not detect
-(compare/deep/origin.py: permuted units, distillation) holds here too, and a source whose
-share was trimmed to nothing (TIES, DARE at high density loss) can read as inconclusive.
+Measured (bench/merge_sources.py, 8 × 256² matrices and an embedding, F32; figures in
+bench/README.md "Merge sources"; tests/deep/test_merge_sources.py on 8 × 64²): sources that
+share nothing gave 0.707 with each in a 50/50 linear merge and in a SLERP at t = 0.5, 0.577
+each of three, 0.50 each of four, 0.949 / 0.317 at 0.75 / 0.25, 0.951 / 0.310 for SLERP at
+t = 0.2, and 0.994 / 0.112 at 0.9 / 0.1 (that last share reads as inconclusive); fine-tunes
+of one base merged linearly or TIES-like gave 0.98–0.996 with each and with the base; a model
+of the same shapes that is not in the merge gave −0.001 (lowest −0.005). So a share of about
+a tenth or less among unrelated sources cannot be told from absence: it is inconclusive, and
+a share under ~0.09 would read as not in the merge — with sources that share a base (the usual
+merge) every source sits near 1. What the base check does not detect (compare/deep/origin.py:
+permuted units, distillation) holds here too.
 """
 
 from __future__ import annotations
