@@ -96,7 +96,12 @@ def read_merge_config(snapshot: Snapshot) -> MergeConfig | None:
     placements: dict[str, list[Placement]] = {}
 
     def named(value: Any, role: str) -> str | None:
-        if not isinstance(value, str) or not value.strip() or len(value) > 1024:
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or len(value) > 1024
+            or any(ord(c) < 32 for c in value)  # no name a card or a path can hold
+        ):
             return None
         reference = value.strip()
         if role not in roles.setdefault(reference, []):

@@ -33,6 +33,8 @@ def open_merge_source(reference: str, *, model_folder: Path, project_root: Path)
         raise ResolveError(
             "a model with a LoRA applied (model+lora) is not compared", file=reference
         )
+    if any(ord(c) < 32 for c in reference):
+        raise ResolveError("not a usable path: it holds control characters", file=repr(reference))
     root = real_path(project_root)
     relative = not Path(reference).is_absolute()
     candidates = (
@@ -41,8 +43,9 @@ def open_merge_source(reference: str, *, model_folder: Path, project_root: Path)
     for candidate in candidates:
         try:
             real = real_path(candidate)
-        except OSError as exc:  # a name the file system refuses, a link loop
-            raise ResolveError(f"not a usable path: {exc.strerror}", file=reference) from None
+        except (OSError, ValueError) as exc:  # a name the file system refuses, a link loop
+            why = getattr(exc, "strerror", None) or str(exc)
+            raise ResolveError(f"not a usable path: {why}", file=reference) from None
         if not real.is_relative_to(root):
             if relative:
                 raise OutsideProject("the path leads outside the project: not read", file=reference)

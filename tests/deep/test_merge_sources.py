@@ -235,9 +235,11 @@ def test_paths_leading_out_of_the_project_are_never_read(tmp_path: Path) -> None
     root = tmp_path / "project"
     folder = merged_folder(
         root, "m", mlp(1),
-        "models:\n  - model: ../../../outside\n  - model: escape\n  - model: ../m\n",
+        "models:\n  - model: ../../../outside\n  - model: escape\n  - model: ../m\n"
+        '  - model: fifo\n  - model: "a\\x00b"\n',
     )  # fmt: skip
     os.symlink(outside, folder / "escape")
+    os.mkfifo(folder / "fifo")
     opened: list[str] = []
     real_open = os.open
 
@@ -255,6 +257,8 @@ def test_paths_leading_out_of_the_project_are_never_read(tmp_path: Path) -> None
         assert found[name]["verdict"] == "not_checked" and found[name]["outside_project"]
         assert found[name]["reason"] == "the path leads outside the project: not read"
     assert found["../m"]["reason"] == "names the merged model's own folder"
+    assert found["fifo"]["reason"] == "not a folder"  # never opened: no hang
+    assert "a\x00b" not in found  # a name with control characters is no source
     risks = merge_findings(tuple(c["_check"] for c in found.values()))
     assert sorted((r.rule, r.severity.value, r.evidence["source"]) for r in risks) == [
         ("MC627", "low", "../../../outside"), ("MC627", "low", "escape")
