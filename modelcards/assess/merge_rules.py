@@ -16,7 +16,8 @@ MERGE_RULES = (
          "with --deep, the median cosine similarity between each source a mergekit config "
          f"names and the merged matrices (2-D, at least 1,024 elements): at most "
          f"{MERGE_UNRELATED_BELOW:g} (a source that contributes keeps it well above: 0.71 for "
-         "one of two unrelated sources merged half and half, near 1 for fine-tunes of one base)",
+         "one of two unrelated sources merged half and half, near 1 for fine-tunes of one base; "
+         "a share under about a tenth among unrelated sources cannot be told from absence)",
          "The config names a model the weights do not come from: the card credits (and "
          "inherits the licence and risks of) a model that is not in it, and the real sources "
          "are undocumented.",
