@@ -189,6 +189,8 @@ def test_sources_that_cannot_be_checked_say_why(project: Path, monkeypatch) -> N
     assert "not in the Hugging Face cache" in reasons["acme/not-here"]
     assert "the Hub is not asked" in reasons["acme/not-here"]
     assert reasons["sources/pointers"] == "the source has only Git LFS pointers, not weights"
+    assert reasons["sources/a"].startswith("no matched matrix")  # its slice's layer 12 is not here
+    assert found["sources/a"]["thresholds"]["consistent_from"] == MERGE_CONSISTENT_FROM
     assert reasons["sources/b"].startswith(
         "its layers sit at other depths in the merge (layers 2–6 at 8–12)"
     )

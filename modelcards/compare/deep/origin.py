@@ -141,12 +141,15 @@ def base_check(
         return BaseCheck("not_checked", reason=why_not or NOT_COMPARED)
     if deep.kind == "adapter":
         return _adapter_check(deep)
-    thresholds = dict(consistent_from=consistent_from, unrelated_below=unrelated_below)
+    thresholds: dict[str, Any] = dict(
+        consistent_from=consistent_from, unrelated_below=unrelated_below
+    )
     values = sorted(r.similarity for r in deep.tensors if _judged(r) and r.similarity is not None)
     if not values:
         return BaseCheck(
             "not_checked",
             reason=f"no matched matrix of at least {MIN_ELEMENTS} elements was compared",
+            **thresholds,
         )
     median = statistics.median(values)
     below = sum(v < unrelated_below for v in values)
