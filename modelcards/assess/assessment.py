@@ -15,12 +15,14 @@ from modelcards.assess.findings import Finding, ScanReport
 from modelcards.assess.governance import ChecklistItem, checklist, missing_required
 from modelcards.assess.licence_family import base_licence
 from modelcards.assess.lineage_rules import lineage_findings
+from modelcards.assess.merge_rules import merge_findings
 from modelcards.assess.policy import AssessedFinding, Policy, Waiver, apply_waivers
 from modelcards.assess.rules import finding
 from modelcards.assess.scan import scan_path
 from modelcards.assess.scan.licence import licence_findings
 from modelcards.assess.task_rules import task_findings
 from modelcards.compare.deep import DeepDiff
+from modelcards.compare.deep.merge_check import SourceCheck
 from modelcards.compare.model import ModelDiff
 from modelcards.inspect.card import split_front_matter
 from modelcards.inspect.facts import ModelFacts
@@ -57,13 +59,15 @@ def assess_model(
     base_unavailable: str | None = None,
     diff_partial: str | None = None,
     deep: DeepDiff | None = None,
+    merge_sources: tuple[SourceCheck, ...] = (),
 ) -> Assessment:
     """Every finding for one model. `licence` is the licence the card states (own or inherited).
 
     `configured_base`/`configured_id`/`configured_path`: the base modelcards.yml gives (a base
     whose card is not read is judged by its family's known licence, `licence_family.py`); `base_unavailable`: why
     it could not be read; `diff_partial`: what the diff could not see (the weights' coverage);
-    `deep`: the tensor contents compared (--deep), judged for whether they derive from the base.
+    `deep`: the tensor contents compared (--deep), judged for whether they derive from the base;
+    `merge_sources`: a mergekit merge's sources, each judged against the merge.
     """
     scan = scan_path(folder, exclude=exclude) if folder is not None else None
     found: list[Finding] = list(scan.findings) if scan else []
@@ -78,6 +82,7 @@ def assess_model(
     if diff is not None:
         found += diff_findings(diff, tuned, base, base_has_hub_id=base_has_hub_id)
     found += origin_findings(deep)
+    found += merge_findings(merge_sources)
     found += claim_findings(tuned, base, configured_id=configured_id)
     known = base_licence(base, tuned, configured_id, configured_path)
     if base is not None or known.license:

@@ -283,13 +283,14 @@ _CATALOGUE: tuple[Rule, ...] = (
 )  # fmt: skip
 
 # the modules whose rules live beside their logic (MC6xx diff, MC7xx governance, lineage, task,
-# claims, evaluation): each adds its rules to RULES when it is imported
+# claims, evaluation, merge sources): each adds its rules to RULES when it is imported
 RULE_MODULES = (
     "modelcards.assess.claim_rules",
     "modelcards.assess.diff_rules",
     "modelcards.assess.evaluation_rules",
     "modelcards.assess.governance",
     "modelcards.assess.lineage_rules",
+    "modelcards.assess.merge_rules",
     "modelcards.assess.task_rules",
 )
 

@@ -17,23 +17,21 @@ from modelcards.assess import assess_model
 from modelcards.assess.policy import today
 from modelcards.compare import ModelDiff, compare
 from modelcards.compare.deep import DeepDiff
+from modelcards.compare.deep.merge_check import SourceCheck
 from modelcards.compare.deep.run import deep_compare
 from modelcards.history import ProjectGit
 from modelcards.history.provenance import Provenance, hashed_manifest
 from modelcards.history.releases import release_changes, tag_facts
-from modelcards.inspect import (
-    CARD_OUTPUTS,
-    ModelFacts,
-    inspect_snapshot,
-    manifest_files,
-)
+from modelcards.inspect import CARD_OUTPUTS, ModelFacts, inspect_snapshot, manifest_files
 from modelcards.project.base_signing import signature_of
 from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.project.merge_checks import merge_source_checks
 from modelcards.project.record import KeyMaker, read_record, recorded_models, write_record
 from modelcards.project.state import (
     ModelState,
     Progress,
     ProjectReads,
+    built_deep,
     card_subject,
     model_state,
     previous_context,
@@ -44,11 +42,7 @@ from modelcards.project.state import (
 from modelcards.render import ModelInputs, RenderedModel, make_environment, render_model
 from modelcards.render.context import licence_statement
 from modelcards.render.coverage import weights_gaps
-from modelcards.render.fingerprint import (
-    front_matter_of,
-    outputs_fingerprint,
-    read_fingerprint,
-)
+from modelcards.render.fingerprint import front_matter_of, outputs_fingerprint, read_fingerprint
 from modelcards.resolve import FileEntry, Snapshot
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import SourceRef
@@ -100,6 +94,7 @@ class Prepared:
     tag_facts: dict[str, ModelFacts | None]  # the model at its release tags, for release_changes
     base_files: tuple[FileEntry, ...]
     work_tree: bool  # the files as they are now, not at a past revision: scan them
+    merge_sources: tuple[SourceCheck, ...] = ()  # a mergekit merge's sources, each checked
 
 
 def prepare(
@@ -112,7 +107,7 @@ def prepare(
 ) -> Prepared:
     """Read here what a worker may not read (see `Prepared`)."""
     base = state.base_snapshot
-    deep = deep and base is not None
+    wanted, deep = deep, deep and base is not None
     plain = all(isinstance(s, LocalSnapshot) for s in (state.snapshot, base) if s is not None)
     analysis = analyse(state) if deep or not plain else None
     weights = None
@@ -125,6 +120,7 @@ def prepare(
         finally:
             if bar is not None:
                 bar.close()
+    merges = merge_source_checks(config, state, analysis.tuned if analysis else None, deep=wanted)
     return Prepared(
         state=state,
         analysis=analysis,
@@ -132,6 +128,7 @@ def prepare(
         tag_facts=tag_facts(git, state.entry.path, state.history),
         base_files=state.base_files or (base_manifest(base) if base_manifest and base else ()),
         work_tree=git.rev == "HEAD",
+        merge_sources=merges,
     )
 
 
@@ -185,6 +182,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         if analysis.diff is None
         else "; ".join(weights_gaps(analysis.tuned, analysis.base)) or None,
         deep=prepared.weights,
+        merge_sources=prepared.merge_sources,
     )
     return ModelInputs(
         entry=card_subject(config, entry),
@@ -198,6 +196,7 @@ def model_inputs(config: ProjectConfig, prepared: Prepared) -> ModelInputs:
         card_defaults=dict(config.card),
         release_changes=release_changes(state.history, analysis.tuned, prepared.tag_facts),
         base_unavailable=state.base_unavailable,
+        merge_sources=prepared.merge_sources,
     )
 
 
@@ -223,7 +222,7 @@ def current_outputs(
         changes is None
         or card_json is None
         or not context
-        or (context.get("deep") is not None) != deep
+        or built_deep(context) != deep
         or state.fingerprint(config, templates, front_matter_of(card)) != recorded[0]
         or outputs_fingerprint(card, changes, card_json) != recorded[1]
     ):

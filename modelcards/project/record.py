@@ -31,6 +31,7 @@ from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.project.state import (
     MAX_OUTPUT_BYTES,
     assess_settings,
+    built_deep,
     entry_json,
     project_templates_digest,
     site_folders,
@@ -344,7 +345,7 @@ def recorded_model(
         context = json.loads(card_json)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(context, dict) or (context.get("deep") is not None) != deep:
+    if not isinstance(context, dict) or built_deep(context) != deep:
         return None
     return RenderedModel(entry.name, entry.path, context, card, changes, card_json, heatmap)
 

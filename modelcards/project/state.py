@@ -229,6 +229,15 @@ def previous_context(card_json: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def built_deep(context: dict[str, Any]) -> bool:
+    """Whether a card was made with --deep: its deep compare against the base, or its merge
+    sources compared (a merge with no base has no deep compare of its own)."""
+    sources = context.get("merge_sources")
+    return context.get("deep") is not None or (
+        isinstance(sources, list) and any(isinstance(s, dict) and s.get("deep") for s in sources)
+    )
+
+
 @dataclass(frozen=True)
 class BaseRead:
     """A configured base as one run read it: many models share one base, read once."""

@@ -13,6 +13,7 @@ from modelcards import __version__
 from modelcards.assess import Assessment
 from modelcards.assess.licence_family import base_licence
 from modelcards.compare.deep import DeepDiff
+from modelcards.compare.deep.merge_check import SourceCheck
 from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.history import History
 from modelcards.history.provenance import Provenance
@@ -41,7 +42,8 @@ from modelcards.render.subject import CardSubject
 from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.render.training_content import training_content
 
-SCHEMA_VERSION = "1.2"  # 1.1: coverage; 1.2: EU documents, base_check, deep similarity and ΔW rank
+SCHEMA_VERSION = "1.3"  # 1.1: coverage; 1.2: EU documents, base_check, deep similarity and ΔW
+# rank; 1.3: merge_sources (each source of a mergekit merge checked against its weights)
 ARCH_KEYS = (
     ("layers", ("num_hidden_layers", "n_layer")),
     ("hidden_size", ("hidden_size", "n_embd", "d_model")),
@@ -67,6 +69,7 @@ class ModelInputs:
     deep: DeepDiff | None = None  # tensor contents compared (build --deep)
     release_changes: Mapping[str | None, tuple[Change, ...]] = field(default_factory=dict)
     base_unavailable: str | None = None  # why a configured base could not be read
+    merge_sources: tuple[SourceCheck, ...] = ()  # a mergekit merge's sources, each checked
 
 
 def _first(config: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -344,6 +347,7 @@ def _facts(inputs: ModelInputs) -> dict[str, Any]:
             base=inputs.base,
             unavailable=inputs.base_unavailable,
         ),
+        "merge_sources": [source.as_json() for source in inputs.merge_sources],
         "risks": [a.as_json() for a in inputs.assessment.findings] if inputs.assessment else [],
         "governance": [i.as_json() for i in inputs.assessment.checklist]
         if inputs.assessment

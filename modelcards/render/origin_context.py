@@ -10,16 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from modelcards.compare.deep import DeepDiff
-from modelcards.compare.deep.origin import base_check, low_rank, rank_label
+from modelcards.compare.deep.origin import base_check, low_rank, rank_label, weights_missing
 from modelcards.inspect.facts import ModelFacts
 
 __all__ = ["base_check_json", "deep_json", "why_not_checked"]
-
-_STATES = {
-    "absent": "has no weight files",
-    "pointers": "has only Git LFS pointers, not weights",
-    "partial": "has only part of its weight files",
-}
 
 
 def why_not_checked(
@@ -34,11 +28,7 @@ def why_not_checked(
             if unavailable
             else "the base could not be read"
         )
-    for label, facts in (("the base", base), ("the fine-tune", tuned)):
-        state = facts.weights.coverage.state
-        if state in ("absent", "pointers"):
-            return f"{label} {_STATES[state]}"
-    return None
+    return weights_missing("the base", base) or weights_missing("the fine-tune", tuned)
 
 
 def base_check_json(

@@ -36,23 +36,32 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from modelcards.compare.deep.summary import DeepDiff, TensorChange
+from modelcards.inspect.facts import ModelFacts
 
 __all__ = [
     "CONSISTENT_FROM",
     "MIN_ELEMENTS",
     "MIN_TENSORS",
+    "NOT_COMPARED",
     "UNRELATED_BELOW",
     "BaseCheck",
     "LowRank",
     "base_check",
     "low_rank",
     "rank_label",
+    "weights_missing",
 ]
 
 CONSISTENT_FROM = 0.6
 UNRELATED_BELOW = 0.2
 MIN_ELEMENTS = 1024
 MIN_TENSORS = 3
+NOT_COMPARED = "the weights were not compared (--deep)"
+_STATES = {
+    "absent": "has no weight files",
+    "pointers": "has only Git LFS pointers, not weights",
+    "partial": "has only part of its weight files",
+}
 
 Verdict = Literal["consistent", "not_derived", "inconclusive", "not_checked"]
 
@@ -65,8 +74,10 @@ class BaseCheck:
     median_similarity: float | None = None
     tensors: int = 0  # matrices the median is over (adapter: LoRA modules that fit)
     lowest: float | None = None
-    below: int = 0  # of those, how many are below UNRELATED_BELOW
+    below: int = 0  # of those, how many are below `unrelated_below`
     reason: str | None = None  # why not checked, or inconclusive
+    consistent_from: float = CONSISTENT_FROM  # the thresholds judged by (a merge source's
+    unrelated_below: float = UNRELATED_BELOW  # are lower: compare/deep/merge_check.py)
 
     @property
     def sentence(self) -> str:
@@ -83,7 +94,7 @@ class BaseCheck:
         if self.verdict == "not_derived":
             return (
                 f"Weights are not derived from the named base ({figures}; "
-                f"{self.below} of {self.tensors} below {UNRELATED_BELOW:g})."
+                f"{self.below} of {self.tensors} below {self.unrelated_below:g})."
             )
         if self.verdict == "inconclusive":
             detail = f" ({figures})" if figures else ""
@@ -99,7 +110,10 @@ class BaseCheck:
             "tensors": self.tensors,
             "lowest": self.lowest,
             "below_threshold": self.below,
-            "thresholds": {"consistent_from": CONSISTENT_FROM, "unrelated_below": UNRELATED_BELOW},
+            "thresholds": {
+                "consistent_from": self.consistent_from,
+                "unrelated_below": self.unrelated_below,
+            },
             "reason": self.reason,
             "sentence": self.sentence,
         }
@@ -115,32 +129,49 @@ def _judged(row: TensorChange) -> bool:
     )
 
 
-def base_check(deep: DeepDiff | None, why_not: str | None = None) -> BaseCheck:
+def base_check(
+    deep: DeepDiff | None,
+    why_not: str | None = None,
+    *,
+    consistent_from: float = CONSISTENT_FROM,
+    unrelated_below: float = UNRELATED_BELOW,
+) -> BaseCheck:
     """The verdict for one model; `why_not` says why there is no deep compare to judge by."""
     if deep is None:
-        return BaseCheck("not_checked", reason=why_not or "the weights were not compared (--deep)")
+        return BaseCheck("not_checked", reason=why_not or NOT_COMPARED)
     if deep.kind == "adapter":
         return _adapter_check(deep)
+    thresholds: dict[str, Any] = dict(
+        consistent_from=consistent_from, unrelated_below=unrelated_below
+    )
     values = sorted(r.similarity for r in deep.tensors if _judged(r) and r.similarity is not None)
     if not values:
         return BaseCheck(
             "not_checked",
             reason=f"no matched matrix of at least {MIN_ELEMENTS} elements was compared",
+            **thresholds,
         )
     median = statistics.median(values)
-    below = sum(v < UNRELATED_BELOW for v in values)
+    below = sum(v < unrelated_below for v in values)
     figures: dict[str, Any] = dict(
-        median_similarity=median, tensors=len(values), lowest=values[0], below=below
+        median_similarity=median, tensors=len(values), lowest=values[0], below=below, **thresholds
     )
     if len(values) < MIN_TENSORS:
         reason = f"fewer than {MIN_TENSORS} matrices to judge by"
         return BaseCheck("inconclusive", reason=reason, **figures)
-    if median >= CONSISTENT_FROM:
+    if median >= consistent_from:
         return BaseCheck("consistent", **figures)
-    if median <= UNRELATED_BELOW:
+    if median <= unrelated_below:
         return BaseCheck("not_derived", **figures)
-    reason = f"the median lies between {UNRELATED_BELOW:g} and {CONSISTENT_FROM:g}"
+    reason = f"the median lies between {unrelated_below:g} and {consistent_from:g}"
     return BaseCheck("inconclusive", reason=reason, **figures)
+
+
+def weights_missing(label: str, facts: ModelFacts) -> str | None:
+    """Why `facts`' weights cannot be compared ("the base has only Git LFS pointers, not
+    weights"), or None when they are there to read."""
+    state = facts.weights.coverage.state
+    return f"{label} {_STATES[state]}" if state in ("absent", "pointers") else None
 
 
 def _adapter_check(deep: DeepDiff) -> BaseCheck:
