@@ -22,7 +22,8 @@ from modelcards.resolve.model_files import (
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.errors import InspectError, ModelcardsError
 from modelcards.safeio.jsonfile import loads_strict
-from modelcards.safeio.yamlsafe import load_yaml
+from modelcards.safeio.yamlfast import load_plain_yaml
+from modelcards.safeio.yamlsafe import load_yaml, too_deep
 
 if TYPE_CHECKING:
     from modelcards.inspect.facts import CardFacts, ModelFacts, WeightsSummary
@@ -235,7 +236,8 @@ def _front_matter(reader: _Reader) -> tuple[str | None, str, dict[str, Any]]:
     front, body = split_front_matter(reader.text("README.md") or "")
     metadata: Any = {}
     if front is not None and front.strip():
-        metadata = load_yaml(front, file="README.md", error=InspectError)
+        plain = load_plain_yaml(front) if not too_deep(front) else None  # libyaml, when sure
+        metadata = plain[0] if plain else load_yaml(front, file="README.md", error=InspectError)
         if not isinstance(metadata, dict):
             raise InspectError("front matter is not a YAML mapping", file="README.md")
     return front, body, metadata
