@@ -47,7 +47,7 @@ RENDER_AND_ASSESS = (
 )
 # nor, once the config's text has been read before (`safeio/yamlcache.py`), a YAML library;
 # nor tempfile and shutil, which only a write of the hash cache needs
-READ_BEFORE = ("yaml", "ruamel.yaml", "tempfile", "shutil")
+READ_BEFORE = ("yaml", "ruamel.yaml", "modelcards.safeio.yamlfast", "tempfile", "shutil")
 
 
 def loaded_by(*args: str, cwd: Path, watch: tuple[str, ...] = HEAVY) -> tuple[int, list[str], str]:
@@ -149,7 +149,7 @@ def test_check_of_current_cards_loads_no_heavy_library(
     shutil.copytree(current_project, root, symlinks=True)
     (root / "modelcards-site" / ".modelcards-record.json").unlink()
     load_config(root)
-    watch = HEAVY + RENDER_AND_ASSESS + READ_BEFORE[:2]  # it hashes: the hash cache is written
+    watch = HEAVY + RENDER_AND_ASSESS + READ_BEFORE[:3]  # it hashes: the hash cache is written
     code, loaded, out = loaded_by("check", cwd=root, watch=watch)
     assert code in (0, None) and out.startswith("ok: 1 model checked"), out
     assert loaded == [], f"`modelcards check` imported {loaded}"

@@ -22,7 +22,6 @@ from modelcards.resolve.model_files import (
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.errors import InspectError, ModelcardsError
 from modelcards.safeio.jsonfile import loads_strict
-from modelcards.safeio.yamlfast import load_plain_yaml
 from modelcards.safeio.yamlsafe import load_yaml, too_deep
 
 if TYPE_CHECKING:
@@ -234,6 +233,8 @@ def manifest_files(snapshot: Snapshot) -> tuple[FileEntry, ...]:
 
 def _front_matter(reader: _Reader) -> tuple[str | None, str, dict[str, Any]]:
     """README.md's front matter as text, its body, and the front matter parsed."""
+    from modelcards.safeio.yamlfast import load_plain_yaml
+
     front, body = split_front_matter(reader.text("README.md") or "")
     metadata: Any = {}
     if front is not None and front.strip():

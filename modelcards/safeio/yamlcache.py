@@ -19,22 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from modelcards import __version__
-from modelcards.safeio import yamlfast
 from modelcards.safeio.errors import InspectError
 from modelcards.safeio.hashcache import default_cache_file
 from modelcards.safeio.jsonfile import loads_strict
-from modelcards.safeio.yamlfast import load_plain_yaml
 
 FORMAT = "modelcards plain yaml 1"
 MAX_ENTRY_BYTES = 16 * 1024 * 1024  # a config is at most 4 MB of text
+READER = Path(__file__).with_name("yamlfast.py")  # by its bytes: loaded on a miss only
 
 
 def reader_version() -> str | None:
     """The reader that made an entry, by its bytes: a changed `yamlfast.py` reads again (None:
     its source cannot be read, and nothing is kept)."""
     try:
-        source = Path(yamlfast.__file__).read_bytes()
-    except (OSError, TypeError):
+        source = READER.read_bytes()
+    except OSError:
         return None
     return f"{__version__} {hashlib.sha256(source).hexdigest()}"
 
@@ -52,6 +51,8 @@ def cached_plain_yaml(text: str, config_file: Path) -> tuple[Any] | None:
     kept = _read(entry)
     if kept is not None and kept.get("text") == digest and "data" in kept:
         return (kept["data"],)
+    from modelcards.safeio.yamlfast import load_plain_yaml  # its patterns: on a miss only
+
     plain = load_plain_yaml(text)
     if plain is not None:
         _write(entry, digest, plain[0])
