@@ -90,14 +90,6 @@ def test_the_fast_path_reads_what_ruamel_reads(text: str) -> None:
     assert tagged(fast[0]) == plain(slow)
 
 
-@pytest.mark.parametrize("text", SAME)
-def test_the_fast_path_reads_a_front_matter_as_the_safe_load_does(text: str) -> None:
-    """inspect reads a card's front matter through it too, where it loads ruamel's safe way."""
-    fast = load_plain_yaml(text)
-    assert fast is not None
-    assert tagged(fast[0]) == plain(load_yaml(text, file="README.md", error=ConfigError))
-
-
 @pytest.mark.parametrize("text", UNSURE)
 def test_the_fast_path_leaves_what_it_is_unsure_of_to_ruamel(text: str) -> None:
     assert load_plain_yaml(text) is None

@@ -22,7 +22,7 @@ from modelcards.resolve.model_files import (
 from modelcards.resolve.snapshot import FileEntry, Snapshot
 from modelcards.safeio.errors import InspectError, ModelcardsError
 from modelcards.safeio.jsonfile import loads_strict
-from modelcards.safeio.yamlsafe import load_yaml, too_deep
+from modelcards.safeio.yamlsafe import load_yaml
 
 if TYPE_CHECKING:
     from modelcards.inspect.facts import CardFacts, ModelFacts, WeightsSummary
@@ -233,13 +233,10 @@ def manifest_files(snapshot: Snapshot) -> tuple[FileEntry, ...]:
 
 def _front_matter(reader: _Reader) -> tuple[str | None, str, dict[str, Any]]:
     """README.md's front matter as text, its body, and the front matter parsed."""
-    from modelcards.safeio.yamlfast import load_plain_yaml
-
     front, body = split_front_matter(reader.text("README.md") or "")
     metadata: Any = {}
     if front is not None and front.strip():
-        plain = load_plain_yaml(front) if not too_deep(front) else None  # libyaml, when sure
-        metadata = plain[0] if plain else load_yaml(front, file="README.md", error=InspectError)
+        metadata = load_yaml(front, file="README.md", error=InspectError)
         if not isinstance(metadata, dict):
             raise InspectError("front matter is not a YAML mapping", file="README.md")
     return front, body, metadata
