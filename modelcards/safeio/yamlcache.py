@@ -2,11 +2,11 @@
 
 Reading modelcards.yml through libyaml (`yamlfast.py`) first imports PyYAML, which costs a short
 command more than the parse of a small config. The plain data of the config's text is written
-once, as strict JSON, to `<cache folder>/configs/<the config's path, hashed>.json` with the
+once, as strict JSON, to `<hash cache>.configs/<the config's path, hashed>.json` with the
 sha256 of the text it was read from, and read back while the text is the same. Only data that
-reads back from JSON exactly is kept (no int or null keys); any other config, and any entry that
-is missing, damaged, of another text or made by another reader, is parsed again. One file per config file,
-overwritten when it changes; deleting the folder is always safe.
+reads back from JSON exactly is kept (no int or null keys); any other config, and any entry
+that is missing, damaged, of another text or made by another reader, is parsed again. One file
+per config file, overwritten when it changes; deleting the folder is always safe.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def reader_version() -> str | None:
 
 def entry_file(config_file: Path) -> Path:
     name = hashlib.sha256(os.fsencode(os.path.realpath(config_file))).hexdigest()[:32]
-    return default_cache_file().parent / "configs" / f"{name}.json"
+    cache = default_cache_file()  # beside it, named after it: `hashes.json.configs/`
+    return cache.with_name(f"{cache.name}.configs") / f"{name}.json"
 
 
 def cached_plain_yaml(text: str, config_file: Path) -> tuple[Any] | None:
