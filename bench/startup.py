@@ -1,12 +1,15 @@
 """Bench: how long the short commands take to start, as a user runs them (fresh processes).
 
 `modelcards --help`, a header-only `diff` of a small pair and of the sparse 70B pair of
-bench/run.py, and `check` of a one-model project whose card is current, each against a bare
-interpreter (`python -c pass`) and a bare parse of the 70B pair's headers in a fresh
-interpreter (struct + json, no modelcards), all timed in the same run, interleaved round by
-round, best of N (wall and CPU seconds of the process, `os.wait4`). With `--before REF` the same
-commands also run on REF's package (`git archive`, first on PYTHONPATH: same interpreter and
-libraries, the older code). Modules run from cached bytecode, as an installed package does.
+bench/run.py, and `check` of a one-model project whose card is current — built without its site
+(every model takes the slow path) and with it (check answers from the build's record, as a
+fleet's CI does) — each against a bare interpreter (`python -c pass`) and a bare parse of the
+70B pair's headers in a fresh interpreter (struct + json, no modelcards), all timed in the same
+run, interleaved round by round, best of N (wall and CPU seconds of the process, `os.wait4`).
+With `--before REF` the same commands also run on REF's package (`git archive`, first on
+PYTHONPATH: same interpreter and libraries, the older code). Modules run from cached bytecode,
+as an installed package does, and the config's plain data from the cache beside the hash cache
+(`safeio/yamlcache.py`) once a command has read it: best of N is the second command on.
 
     python bench/startup.py [--runs 15] [--before main]
 """
@@ -20,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from check_scale import make_small
+from check_scale import git, make_repo, make_small, modelcards, run
 from run import BARE_PARSE, before_package, build_sparse, timed_process
 
 
@@ -43,18 +46,22 @@ def main() -> None:
             "diff": [*mc, "diff", "base", "models/m000", "--format", "json"],
             "diff70": [*mc, "diff", str(base70), str(tuned70), "--format", "json"],
             "check": [*mc, "check"],
+            "check-record": [*mc, "check"],  # run in the project whose site was built
         }
         packages = {"now": dict(os.environ)}
         if args.before:
             old = before_package(args.before, root)
             packages["before"] = {**os.environ, "PYTHONPATH": str(old)}
         projects = {}  # each package checks a project it built itself (its cards, its version)
+        recorded = {}  # and one built with its site: check answers from the build's record
         for which, env in packages.items():
             saved = dict(os.environ)
             os.environ.clear()
             os.environ.update(env)
             projects[which] = root / f"small-{which}"
             make_small(projects[which])
+            recorded[which] = root / f"site-{which}"
+            make_with_site(recorded[which])
             os.environ.clear()
             os.environ.update(saved)
         best: dict[tuple[str, str], tuple[float, float]] = {}
@@ -63,14 +70,25 @@ def main() -> None:
                 for which, env in packages.items():
                     if which != "now" and label in ("pass", "bare"):
                         continue
-                    got = timed_process(argv, env, projects[which])
+                    where = recorded if label == "check-record" else projects
+                    got = timed_process(argv, env, where[which])
                     key = (label, which)
                     wall, cpu = best.get(key, (float("inf"), float("inf")))
                     best[key] = (min(wall, got["seconds"]), min(cpu, got["cpu"]))
         for which, env in packages.items():  # the card was current (else check rendered it)
-            out = timed_process(commands["check"], env, projects[which])["stdout"]
-            assert out.startswith(b"ok: 1 model checked"), out
+            for where in (projects, recorded):
+                out = timed_process(commands["check"], env, where[which])["stdout"]
+                assert out.startswith(b"ok: 1 model checked"), out
     report(best, args)
+
+
+def make_with_site(root: Path) -> None:
+    """The one-model project of `make_small`, built with its site and committed: the build's
+    record names every input, and check reads nothing else."""
+    make_repo(root, 1, 1)
+    run(modelcards("build", "-q"), root)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "docs: card and site")
 
 
 def report(best: dict[tuple[str, str], tuple[float, float]], args: Any) -> None:
@@ -83,7 +101,8 @@ def report(best: dict[tuple[str, str], tuple[float, float]], args: Any) -> None:
         ("help", "`modelcards --help`"),
         ("diff", "`modelcards diff` (headers only, one small pair)"),
         ("diff70", "`modelcards diff` (headers only, the sparse 70B pair)"),
-        ("check", "`modelcards check` (one model, card current)"),
+        ("check", "`modelcards check` (one model, card current, no record: the slow path)"),
+        ("check-record", "`modelcards check` (one model, site built: from the build's record)"),
     ]
     before = args.before is not None
     head = "| command | wall s | CPU s | × bare parse (wall) |"

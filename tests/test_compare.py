@@ -276,3 +276,22 @@ def test_a_number_no_float_holds_is_compared_exactly(tmp_path: Path) -> None:
     line = next(c.meaning for c in changed if c.key == "max_position_embeddings")
     assert line.endswith("tokens (×more than 1e308)")
     assert not [c for c in diff_of(tmp_path, "tuned", "same").changes if "max_pos" in c.key]
+
+
+def test_a_name_splits_at_every_dot_as_a_join_of_its_parts_would() -> None:
+    """The rename matcher's (prefix, rest) splits are slices of the name: the same as joining
+    its parts, for empty parts, leading and trailing dots, and names too short to split."""
+    from modelcards.compare.tensors import MIN_SHARED_PARTS, _suffixes
+
+    def joined(name: str) -> list[tuple[str, str]]:
+        parts = name.split(".")
+        return [
+            (".".join(parts[:i]) + ("." if i else ""), ".".join(parts[i:]))
+            for i in range(len(parts) - MIN_SHARED_PARTS + 1)
+        ]
+
+    names = ["weight", "a.weight", "model.layers.0.mlp.up_proj.weight", "a..b.c", ".a.b", "a.b.",
+             "..", ".", "", "language_model.model.embed_tokens.weight"]  # fmt: skip
+    for name in names:
+        assert _suffixes(name) == joined(name), name
+    assert _suffixes("model.layers.0.weight")[1] == ("model.", "layers.0.weight")

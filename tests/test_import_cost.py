@@ -7,12 +7,15 @@ verify); `check` also leaves the renderer, the scanners and the rule modules unl
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from modelcards.project.config import load_config
 from modelfiles import git, llama_config, llama_tensors, make_model
 
 HEAVY = ("numpy", "git", "jinja2", "huggingface_hub", "urllib.request", "model_signing")
@@ -40,7 +43,13 @@ RENDER_AND_ASSESS = (
     "modelcards.compare.deep",
     "modelcards.inspect.pickled_args",
     "modelcards.inspect.facts",  # check reads inspect's constants, never a model's facts
+    "modelcards.inspect.frameworks",
+    "modelcards.assess.governance",  # the config checks governance items by their names alone
+    "modelcards.assess.rules",  # and loads the catalogue only for a waiver
 )
+# nor, once the config's text has been read before (`safeio/yamlcache.py`), a YAML library;
+# nor tempfile and shutil, which only a write of the hash cache needs
+READ_BEFORE = ("yaml", "ruamel.yaml", "modelcards.safeio.yamlfast", "tempfile", "shutil")
 
 
 def loaded_by(*args: str, cwd: Path, watch: tuple[str, ...] = HEAVY) -> tuple[int, list[str], str]:
@@ -78,10 +87,20 @@ def test_help_loads_no_heavy_library(tmp_path: Path) -> None:
     assert loaded == [], f"`modelcards --help` imported {loaded}"
 
 
+def no_html(config: Any, **_: Any) -> Any:
+    """`build_site` left out: the HTML is not what check reads."""
+    from modelcards.publish.mkdocs_build import SiteBuild
+
+    return SiteBuild(config.root / config.site.output, (), 0, None)
+
+
 @pytest.fixture(scope="module")
 def current_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One model and its base, built and committed: every card is current."""
-    from modelcards.api import build
+    """One model and its base, built (site sources and the record too, mkdocs left out) and
+    committed: every card is current."""
+    from modelcards.project.build import build_project
+    from modelcards.publish import mkdocs_build
+    from modelcards.safeio.hashcache import HashCache
 
     root = tmp_path_factory.mktemp("project")
     make_model(root / "base", config=llama_config(), tensors=llama_tensors())
@@ -94,14 +113,42 @@ def current_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "feat: models")
-    build(root, site=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mkdocs_build, "build_site", no_html)
+        build_project(load_config(root), cache=HashCache(), jobs=1)
     git(root, "add", "-A")
     git(root, "commit", "-qm", "docs: card")
     return root
 
 
-def test_check_of_current_cards_loads_no_heavy_library(current_project: Path) -> None:
-    code, loaded, out = loaded_by("check", cwd=current_project, watch=HEAVY + RENDER_AND_ASSESS)
+# what `check` of a model whose key is the recorded one needs none of either: the site's page
+# writers, the EU documents' Markdown (the slow path compares them), importlib.metadata
+RECORD_PATH = (
+    "modelcards.publish.site.pages",
+    "modelcards.publish.site.reuse",
+    "modelcards.render.eu_markdown",
+    "importlib.metadata",
+)
+
+
+def test_check_from_the_record_loads_no_heavy_library(current_project: Path) -> None:
+    watch = HEAVY + RENDER_AND_ASSESS + RECORD_PATH
+    load_config(current_project)  # as a command before this one did: the config is kept
+    code, loaded, out = loaded_by("check", cwd=current_project, watch=watch + READ_BEFORE)
+    assert code in (0, None) and out.startswith("ok: 1 model checked"), out
+    assert loaded == [], f"`modelcards check` imported {loaded}"
+
+
+def test_check_of_current_cards_loads_no_heavy_library(
+    current_project: Path, tmp_path: Path
+) -> None:
+    """Without the record every model takes the slow path: it reads and fingerprints."""
+    root = tmp_path / "project"
+    shutil.copytree(current_project, root, symlinks=True)
+    (root / "modelcards-site" / ".modelcards-record.json").unlink()
+    load_config(root)
+    watch = HEAVY + RENDER_AND_ASSESS + READ_BEFORE[:3]  # it hashes: the hash cache is written
+    code, loaded, out = loaded_by("check", cwd=root, watch=watch)
     assert code in (0, None) and out.startswith("ok: 1 model checked"), out
     assert loaded == [], f"`modelcards check` imported {loaded}"
 

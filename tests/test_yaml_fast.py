@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,60 @@ def test_a_mistake_found_on_the_fast_path_still_names_its_line(tmp_path: Path) -
         load_config(tmp_path)
     assert "modelcards.yml:3" in str(raised.value)
     assert "did you mean 'base'" in str(raised.value)
+
+
+CACHE_PROBE = """
+import sys
+from pathlib import Path
+from modelcards.project.config import load_config
+config = load_config(Path.cwd())
+print([m.path for m in config.models], "yaml" in sys.modules)
+"""
+
+
+def loaded_config(root: Path) -> tuple[str, str]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CACHE_PROBE], cwd=root, capture_output=True, text=True, check=True
+    )
+    models, yaml_loaded = done.stdout.rsplit(" ", 1)
+    return models, yaml_loaded.strip()
+
+
+def test_a_config_read_again_comes_from_the_cache_without_pyyaml(tmp_path: Path) -> None:
+    """The second command reading the same text imports no YAML library; an edit reads anew."""
+    from modelcards.safeio.yamlcache import entry_file
+
+    write_config(tmp_path, "models:\n  - path: models/a\n")
+    assert loaded_config(tmp_path) == ("['models/a']", "True")  # parsed, then kept
+    assert entry_file(tmp_path / "modelcards.yml").is_file()
+    assert loaded_config(tmp_path) == ("['models/a']", "False")
+    (tmp_path / "models" / "b").mkdir()
+    (tmp_path / "modelcards.yml").write_text("models:\n  - path: models/b\n")
+    assert loaded_config(tmp_path) == ("['models/b']", "True")
+
+
+def test_the_cache_keeps_only_what_reads_back_exactly(tmp_path: Path) -> None:
+    from modelcards.safeio.yamlcache import cached_plain_yaml, entry_file
+
+    config = tmp_path / "modelcards.yml"
+    entry = entry_file(config)
+    text = "a: {1: one, null: none}\nb: [true, 0, x]\n"  # int and null keys: JSON has neither
+    assert cached_plain_yaml(text, config) == (
+        {"a": {1: "one", None: "none"}, "b": [True, 0, "x"]},
+    )
+    assert not entry.exists()
+    assert cached_plain_yaml("a: 1.5\n", config) is None  # ruamel's to read, as before
+    assert cached_plain_yaml("a: [true, 0]\n", config) == ({"a": [True, 0]},)
+    assert entry.is_file()
+    for damaged in ("{", '{"format": "other"}', "[]", '{"a": 1, "a": 2}'):
+        entry.write_text(damaged)
+        assert cached_plain_yaml("a: [true, 0]\n", config) == ({"a": [True, 0]},)
+    kept = entry.read_text()
+    entry.write_text(kept.replace('"data": {"a": [true, 0]}', '"data": {"a": "forged"}'))
+    assert cached_plain_yaml("a: [false]\n", config) == ({"a": [False]},)  # another text
+    entry.unlink()
+    os.mkfifo(entry)  # never waited on
+    assert cached_plain_yaml("a: [true, 0]\n", config) == ({"a": [True, 0]},)

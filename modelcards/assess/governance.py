@@ -12,25 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from modelcards.assess.findings import Finding, ScanReport, Severity
+from modelcards.assess.governance_items import ITEMS
 from modelcards.assess.rules import RULES, Rule, finding
-
-# id → (title, what evidences it)
-ITEMS: dict[str, tuple[str, str]] = {
-    "vulnerability_scan": ("Vulnerability scan of every file", "done by modelcards on every build"),
-    "documented_modifications": ("Modifications against the base documented",
-                                 "done by modelcards: the diff against the base"),
-    "red_team": ("Red-team / adversarial testing record", "a report file or link"),
-    "bias_evaluation": ("Bias evaluation", "a report file or link"),
-    "privacy": ("Privacy statement for the training data (PII handling, anonymisation)",
-                "a statement file or link"),
-    "deployment_isolation": ("Deployment isolation (containerised, network restricted)",
-                             "a deployment description file or link"),
-    "access_controls": ("Access controls", "a file or link describing who can use the model"),
-    "contact": ("A contact for reporting problems", "an e-mail address, a link or an issue tracker"),
-}  # fmt: skip
-CONFIGURABLE = tuple(
-    k for k in ITEMS if k not in {"vulnerability_scan", "documented_modifications"}
-)
 
 GOVERNANCE_RULES = (
     Rule("MC701", Severity.MEDIUM, "governance item required by policy is missing",

@@ -34,11 +34,12 @@ def _label(t: TensorInfo) -> str:
 
 def _suffixes(name: str) -> list[tuple[str, str]]:
     """(prefix, rest) splits at dots, longest rest first, rest keeping ≥ MIN_SHARED_PARTS parts."""
-    parts = name.split(".")
-    return [
-        (".".join(parts[:i]) + ("." if i else ""), ".".join(parts[i:]))
-        for i in range(len(parts) - MIN_SHARED_PARTS + 1)
-    ]
+    starts = [0]  # where each part starts: slices, not joins (a 70B pair has 1,446 names)
+    dot = name.find(".")
+    while dot != -1:
+        starts.append(dot + 1)
+        dot = name.find(".", dot + 1)
+    return [(name[:i], name[i:]) for i in starts[: max(len(starts) - MIN_SHARED_PARTS + 1, 0)]]
 
 
 def match_renames(
@@ -86,11 +87,12 @@ def compare_weights(
     removed or reshaped; extra tensors on one side count as added/removed only when the other
     side's tensor names are all known. An adapter's summary needs all its tensors read.
     """
+    base_by_dtype, tuned_by_dtype = _params_by_dtype(base), _params_by_dtype(tuned)
     common = dict(
-        base_params=_params(base),
-        tuned_params=_params(tuned),
-        base_params_by_dtype=_params_by_dtype(base),
-        tuned_params_by_dtype=_params_by_dtype(tuned),
+        base_params=sum(base_by_dtype.values()),  # every parameter has one dtype
+        tuned_params=sum(tuned_by_dtype.values()),
+        base_params_by_dtype=base_by_dtype,
+        tuned_params_by_dtype=tuned_by_dtype,
         opaque_files=()  # an adapter and a full model have different files by nature
         if tuned_is_adapter
         else _compare_opaque(base, tuned),
@@ -130,10 +132,6 @@ def compare_weights(
         retyped=tuple(retyped),
         buffers=tuple(sorted(buffers)),
     )
-
-
-def _params(summary: WeightsSummary) -> int:
-    return sum(t.numel for name, t in summary.tensors.items() if not BUFFER.search(name))
 
 
 def _params_by_dtype(summary: WeightsSummary) -> dict[str, int]:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelcards.inspect.card import generated_keys, inherited_keys, split_front_matter
-from modelcards.inspect.frameworks import ST_CONFIG, read_frameworks
 from modelcards.inspect.module_configs import MODULE_FILES, read_module_configs
 from modelcards.resolve.model_files import (
     CHECKPOINT_STATE,
     PROCESSOR_FILES,
     RESULT_FILES,
+    ST_CONFIG,
     TOKENIZER_FILES,
 )
 from modelcards.resolve.snapshot import FileEntry, Snapshot
@@ -148,6 +148,7 @@ def inspect_snapshot(snapshot: Snapshot) -> ModelFacts:
 
 def _inspect(snapshot: Snapshot) -> ModelFacts:
     from modelcards.inspect.facts import ModelFacts
+    from modelcards.inspect.frameworks import read_frameworks
     from modelcards.inspect.task import read_task
     from modelcards.inspect.tokenizer import read_tokenizer
     from modelcards.inspect.training import read_training

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-ST_CONFIG = "config_sentence_transformers.json"
+from modelcards.resolve.model_files import ST_CONFIG
+
 _SECTION = re.compile(r"^#{2,4}\s*Framework versions\s*$(?P<text>.*?)(?=^#|\Z)", re.M | re.S | re.I)
 _ITEM = re.compile(r"^\s*[-*]\s*(?P<name>[A-Za-z][\w .-]{0,40}?)\s*:?\s+(?P<version>\d[\w.+-]{0,40})\s*$", re.M)  # fmt: skip
 _NAMES = {

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from modelcards.assess.findings import Severity
-from modelcards.assess.governance import CONFIGURABLE, ITEMS
+from modelcards.assess.governance_items import CONFIGURABLE, ITEMS
 from modelcards.assess.policy import PROVIDER_POLICIES, Policy, Waiver
-from modelcards.assess.rules import RULES
 from modelcards.history.keyless import KeylessIdentity
 from modelcards.project.compliance_config import model_compliance, project_compliance
 from modelcards.project.config_checker import Checker, kind_of, string_list
@@ -29,7 +28,7 @@ from modelcards.resolve.base_spec import BaseSpec
 from modelcards.resolve.hubid import classify_base_name
 from modelcards.safeio.errors import ConfigError
 from modelcards.safeio.textfile import read_project_text
-from modelcards.safeio.yamlfast import load_plain_yaml
+from modelcards.safeio.yamlcache import cached_plain_yaml
 from modelcards.safeio.yamlsafe import load_yaml, plain_data, too_deep
 
 CONFIG_NAME = "modelcards.yml"
@@ -87,14 +86,15 @@ def find_config(root: Path, *, fast: bool = False) -> tuple[Any, str] | None:
     """(raw config, file name) from modelcards.yml, else pyproject's [tool.modelcards].
 
     `fast`: modelcards.yml as plain data through libyaml when that is certain to read the
-    same (`safeio/yamlfast.py`), without the line numbers an error message names.
+    same (`safeio/yamlfast.py`; kept in the cache while the text is the same,
+    `safeio/yamlcache.py`), without the line numbers an error message names.
     """
     yml = root / CONFIG_NAME
     text = read_project_text(
         yml, root=root, file=CONFIG_NAME, max_bytes=MAX_CONFIG_BYTES, error=ConfigError
     )
     if text is not None:
-        plain = load_plain_yaml(text) if fast and not too_deep(text) else None
+        plain = cached_plain_yaml(text, yml) if fast and not too_deep(text) else None
         if plain is not None:
             data = plain[0]
         else:
@@ -460,6 +460,8 @@ def _waivers(check: Checker, value: Any, parent: Any, models: set[str]) -> list[
                     where, f"missing `{key}` (a waiver needs rule, reason and owner)", value, index
                 )
         rule = check.string(spec["rule"], f"{where}.rule", spec, "rule")
+        from modelcards.assess.rules import RULES  # the catalogue: only a waiver names a rule
+
         if rule not in RULES:
             raise check.fail(
                 f"{where}.rule", f"unknown rule {rule!r} (see `modelcards rules`)", spec, "rule"

@@ -90,7 +90,7 @@ class KeyMaker:
         """What every key shares: the tool and its rendering code, the config file, the lock,
         the templates (None: the config file cannot be read)."""
         if self._project is None:
-            from modelcards.publish.site.reuse import code_digest
+            from modelcards.publish.code_digest import code_digest
 
             try:
                 config = (self.config.root / self.config.file).read_bytes()

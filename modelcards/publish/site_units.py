@@ -20,7 +20,6 @@ import os
 import posixpath
 import re
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +56,8 @@ def unit_of(location: str) -> str:
 
 
 def tool_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version  # 0.05 s: builds only
+
     found = {}
     for name in RENDERERS:
         try:

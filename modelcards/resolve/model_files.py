@@ -23,9 +23,9 @@ TOKENIZER_FILES = (
 )
 # configs beside config.json that change what a model computes: sentence-transformers' pipeline
 # and a GPTQ branch's settings (a module's own folder config is named by modules.json)
+ST_CONFIG = "config_sentence_transformers.json"  # with the sentence-transformers version
 MODULE_FILES = (
-    "modules.json", "sentence_bert_config.json", "config_sentence_transformers.json",
-    "quantize_config.json",
+    "modules.json", "sentence_bert_config.json", ST_CONFIG, "quantize_config.json",
 )  # fmt: skip
 RESULT_FILES = (
     "all_results.json",

@@ -17,7 +17,6 @@ import re
 from pathlib import Path
 
 from modelcards.safeio.hashing import sha256_file
-from modelcards.safeio.write import write_atomic
 
 MAX_ENTRIES = 200_000
 CACHE_VERSION = 1
@@ -116,6 +115,8 @@ class HashCache:
         blob = dict(list(self.by_blob.items())[-MAX_ENTRIES:])
         git = dict(list(self.git_ids.items())[-MAX_ENTRIES:])
         payload = {"version": CACHE_VERSION, "stat": stat, "blob": blob, "git": git}
+        from modelcards.safeio.write import write_atomic  # tempfile and shutil: on a write only
+
         try:
             write_atomic(self.file, json.dumps(payload, sort_keys=True))
         except Exception:  # noqa: BLE001 - a cache that cannot be saved only costs time

@@ -9,13 +9,12 @@ fleet is most of the cost of a build where one model changed.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from modelcards import __version__
+from modelcards.publish.code_digest import code_digest
 from modelcards.render import RenderedModel
 from modelcards.safeio.textfile import written_text
 
@@ -44,19 +43,6 @@ def previous_texts(root: Path, paths: list[str]) -> dict[str, str] | None:
             return None
         texts[relative] = text
     return texts
-
-
-@functools.cache
-def code_digest() -> str:
-    """The code that turns a model into pages (the render and publish stages), by its bytes: a
-    modelcards that renders pages otherwise renders them again."""
-    package = Path(__file__).resolve().parents[2]
-    digest = hashlib.sha256(__version__.encode())
-    for stage in ("render", "publish"):
-        for module in sorted((package / stage).rglob("*.py")):
-            digest.update(module.relative_to(package).as_posix().encode() + b"\0")
-            digest.update(module.read_bytes())
-    return digest.hexdigest()
 
 
 def pages_key(model: RenderedModel, slug: str, templates: str, site_dir: str) -> str:
