@@ -68,6 +68,9 @@ def relation_from_files(facts: ModelFacts) -> Sourced | None:
         return Sourced("merge", facts.merge_config)
     if isinstance((facts.config or {}).get("quantization_config"), dict):
         return Sourced("quantized", "config.json quantization_config")
+    quantized = [g for g in facts.gguf if g.quantization not in (None, "F32", "F16", "BF16")]
+    if quantized and facts.config is None:
+        return Sourced("quantized", f"{quantized[0].file} general.file_type")
     return None
 
 
