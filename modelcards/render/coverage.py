@@ -66,6 +66,7 @@ def weights_coverage(coverage: WeightsCoverage, *, adapter: bool) -> dict[str, A
         "opaque": list(coverage.opaque),
         "missing": list(coverage.missing),
         "indexes": list(coverage.indexes),
+        "gguf": list(coverage.gguf),
         "fully_read": coverage.fully_read,
     }
 
@@ -147,6 +148,7 @@ def coverage(
         if base is None
         else weights_coverage(base.weights.coverage, adapter=base.is_adapter),
         "unread": list(tuned.notes),
+        "architecture": None,  # where the architecture comes from, when not config.json
     }
     if tuned.config is None and tuned.gguf:
         result["architecture"] = (
