@@ -106,14 +106,14 @@ def test_header_facts_are_typed_and_complete(quant_repo: Path) -> None:
 
 
 def test_quantization_names_are_llama_cpp_s() -> None:
-    assert FILE_TYPES == {
+    assert {
         t.value: t.name.removeprefix("MOSTLY_").removeprefix("ALL_")
         for t in gguf.LlamaFileType
         if t.name != "GUESSED" and t.value in FILE_TYPES
-    }
-    assert GGML_TYPES == {
+    } == FILE_TYPES
+    assert {
         t.value: t.name for t in gguf.GGMLQuantizationType if t.value in GGML_TYPES
-    }
+    } == GGML_TYPES
     assert {15: "Q4_K_M", 7: "Q8_0", 18: "Q6_K"}.items() <= FILE_TYPES.items()
 
 
@@ -129,7 +129,9 @@ def test_card_rows_come_from_the_header(built: tuple[str, dict[str, Any]]) -> No
     assert "- Architecture: no config.json: the architecture is read from the GGUF headers" in card
     assert "| Layers | 2 |" in card and "| Attention heads (key/value) | 4 (2) |" in card
     assert "| Vocabulary | 100 |" in card
-    assert "| GGUF file | `qwen2.5-7b-instruct-q8_0.gguf`: Q8_0, 864 parameters in 2 tensors |" in card
+    assert (
+        "| GGUF file | `qwen2.5-7b-instruct-q8_0.gguf`: Q8_0, 864 parameters in 2 tensors |" in card
+    )
     assert "| Chat template | yes, in `qwen2.5-7b-instruct-q4_k_m.gguf`" in card
     assert "base_model: Qwen/Qwen2.5-7B-Instruct" in card  # the author's front matter is kept
     jsonschema.validate(data, SCHEMA)
@@ -214,6 +216,8 @@ def test_hostile_header_is_a_note_and_the_facts_left_out(
     assert facts.gguf == ()
     (note,) = facts.notes
     assert note.startswith("model.gguf: GGUF header not read: ") and says in note, note
+    (guess,) = discover(tmp_path).models  # init takes the folder and says what it could not read
+    assert f"skipped: {note}" in guess.evidence
 
 
 def test_values_of_the_wrong_type_are_left_out(tmp_path: Path) -> None:
