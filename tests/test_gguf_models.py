@@ -139,6 +139,9 @@ def test_card_rows_come_from_the_header(built: tuple[str, dict[str, Any]]) -> No
     assert data["gguf"]["shared"]["context_length"] == 32768
     assert [m["quantization"] for m in data["gguf"]["models"]] == ["Q4_K_M", "Q8_0"]
     assert data["parameters"]["total"] == 864
+    sections = data["model_documentation"]["sections"]
+    (item,) = [i for s in sections for i in s["items"] if i["key"] == "architecture"]
+    assert item["source"].endswith("(GGUF headers): general.architecture")
 
 
 def test_one_file_is_named_as_the_source(tmp_path: Path) -> None:

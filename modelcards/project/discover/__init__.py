@@ -140,7 +140,7 @@ def _weights_evidence(info: FolderFiles) -> str:
     shown = ", ".join(info.weights[:3]) + (
         f" and {len(info.weights) - 3} more" if len(info.weights) > 3 else ""
     )
-    read = f"; GGUF headers read: {len(info.gguf)} of {len(info.weights)}" if info.gguf else ""
+    read = f"; the GGUF header of {info.gguf[0].file} read" if info.gguf else ""
     return (
         f"taken as a model by its weight files ({shown}): no config.json or "
         f"adapter_config.json{read}"

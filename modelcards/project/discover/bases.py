@@ -114,7 +114,7 @@ def candidates(info: FolderFiles) -> tuple[list[_Candidate], list[str]]:
             )
     else:
         _add(found, notes, card, CARD)
-    for gguf in info.gguf[:1]:  # the files of one repository share their lineage
+    for gguf in info.gguf[:1]:  # init reads one header: a repository's files share lineage
         for base in gguf.base_models[:1]:
             spelled = f"{base.organization}/{base.name}" if base.organization and base.name else ""
             if base.repo_url:

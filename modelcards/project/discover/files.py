@@ -148,8 +148,8 @@ def read_folder(root: Path, relative: str, files: list[str], subdirs: list[str])
     if "README.md" in regular:
         _read_readme(folder, root, info)
     info.weights = tuple(sorted(f for f in regular if is_model_weight(f)))
-    for name in info.weights:
-        if name.endswith(".gguf"):
+    for name in info.weights:  # one header: the files of a repository share their lineage
+        if name.endswith(".gguf") and not info.gguf:
             _read_gguf(folder, name, root, info)
     return info
 
