@@ -253,3 +253,18 @@ def test_split_shards_are_one_model(tmp_path: Path) -> None:
         )
     facts = inspect_snapshot(open_folder(tmp_path, project_root=tmp_path.parent))
     assert shared_facts(facts.gguf)["parameters"] == 2 * 864
+
+
+def test_a_gguf_quantization_of_a_safetensors_base_is_quantized(tmp_path: Path) -> None:
+    from modelcards.compare import relation
+    from modelfiles import llama_config, llama_tensors, make_model
+
+    make_model(tmp_path / "base", config=llama_config(), tensors=llama_tensors())
+    write_gguf(tmp_path / "tuned" / "model-q4_k_m.gguf")
+    write_gguf(tmp_path / "f16" / "model-f16.gguf", 1)  # a conversion, not a quantization
+    base, tuned, f16 = (
+        inspect_snapshot(open_folder(tmp_path / n, project_root=tmp_path))
+        for n in ("base", "tuned", "f16")
+    )
+    assert relation(base, tuned) == "quantized" and relation(base, f16) == "finetune"
+    assert tuned.gguf_quantization == "model-q4_k_m.gguf" and f16.gguf_quantization is None

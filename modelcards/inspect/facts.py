@@ -215,6 +215,17 @@ class ModelFacts:
         return self.adapter is not None or any(f.path == "adapter_config.json" for f in self.files)
 
     @property
+    def gguf_quantization(self) -> str | None:
+        """The file that makes a config-less GGUF model a quantization (a Q4_K_M file, not an
+        F32/F16/BF16 conversion), or None."""
+        if self.config is not None:
+            return None
+        quantized = (
+            g.file for g in self.gguf if g.quantization not in (None, "F32", "F16", "BF16")
+        )
+        return next(quantized, None)
+
+    @property
     def license(self) -> str | None:
         """The licence the card states (its own, or one build filled in from the base)."""
         value = self.card.metadata.get("license") if self.card else None

@@ -68,9 +68,8 @@ def relation_from_files(facts: ModelFacts) -> Sourced | None:
         return Sourced("merge", facts.merge_config)
     if isinstance((facts.config or {}).get("quantization_config"), dict):
         return Sourced("quantized", "config.json quantization_config")
-    quantized = [g for g in facts.gguf if g.quantization not in (None, "F32", "F16", "BF16")]
-    if quantized and facts.config is None:
-        return Sourced("quantized", f"{quantized[0].file} general.file_type")
+    if facts.gguf_quantization:
+        return Sourced("quantized", f"{facts.gguf_quantization} general.file_type")
     return None
 
 
