@@ -268,3 +268,14 @@ def test_a_gguf_quantization_of_a_safetensors_base_is_quantized(tmp_path: Path) 
     )
     assert relation(base, tuned) == "quantized" and relation(base, f16) == "finetune"
     assert tuned.gguf_quantization == "model-q4_k_m.gguf" and f16.gguf_quantization is None
+
+
+def test_a_read_limit_is_a_note_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelcards.inspect import gguf_header
+
+    monkeypatch.setattr(gguf_header, "MAX_STRINGS", 10)  # the 100-token vocabulary is over it
+    write_gguf(tmp_path / "model.gguf")
+    facts = inspect_snapshot(open_folder(tmp_path, project_root=tmp_path.parent))
+    assert facts.gguf == () and facts.notes == (
+        "model.gguf: GGUF header not read: more than 10 strings in the metadata",
+    )

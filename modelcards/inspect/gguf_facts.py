@@ -173,7 +173,16 @@ def gguf_facts(read_at: ReadAt, size: int, path: str, notes: list[str]) -> GgufF
                     )
             elif not isinstance(value, str) or key.startswith("general."):
                 values[key] = value
-        infos = read_tensor_infos(reader, prelude)
+        types: dict[str, int] = {}
+        parameters = tensors = 0
+        for info in read_tensor_infos(reader, prelude):
+            label = GGML_TYPES.get(info.ggml_type, f"type {info.ggml_type}")
+            types[label] = types.get(label, 0) + 1
+            elements = 1
+            for dim in info.shape:
+                elements *= dim
+            parameters += elements
+            tensors += 1
     except (Malformed, Budget) as exc:
         notes.append(f"{path}: GGUF header not read: {exc}")
         return None
@@ -188,15 +197,6 @@ def gguf_facts(read_at: ReadAt, size: int, path: str, notes: list[str]) -> GgufF
     if values.get("general.file_type") == 0:
         file_type = 0
     tokens = values.get("tokenizer.ggml.tokens")
-    types: dict[str, int] = {}
-    parameters = 0
-    for info in infos:
-        label = GGML_TYPES.get(info.ggml_type, f"type {info.ggml_type}")
-        types[label] = types.get(label, 0) + 1
-        elements = 1
-        for dim in info.shape:
-            elements *= dim
-        parameters += elements
     split_no, split_count = values.get("split.no"), _count(values.get("split.count"))
     return GgufFacts(
         file=path,
@@ -208,7 +208,7 @@ def gguf_facts(read_at: ReadAt, size: int, path: str, notes: list[str]) -> GgufF
         **{fact: _count(values.get(f"{arch}.{key}")) if arch else None for fact, key in ARCH_KEYS},
         vocab_size=tokens.length if isinstance(tokens, Array) and tokens.item_type == 8 else None,
         parameters=parameters,
-        tensors=len(infos),
+        tensors=tensors,
         tensor_types=dict(sorted(types.items())),
         chat_templates=dict(sorted(templates.items())),
         base_models=_bases(values),

@@ -24,6 +24,7 @@ MAX_ARRAY_DEPTH = 3
 MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_NAME = 64  # GGML_MAX_NAME, tensor names included
 MAX_KEY = 65_535
+MAX_KEY_BYTES = 16 << 20  # all keys together (real files: ~2 KB), held to find duplicates
 WINDOW = 1 << 20  # bytes read at a time
 # value type -> fixed size in bytes (8 = string and 9 = array are variable)
 FIXED = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -224,10 +225,14 @@ def read_metadata(
     """Each key and its value, in file order; a string value is kept up to `keep(key)` bytes.
     `general.alignment` is checked and recorded on the prelude."""
     seen: set[str] = set()
+    held = 0
     for _ in range(prelude.kvs):
         raw_key = reader.string("metadata key", MAX_KEY)
         if raw_key is None:
             raise Malformed(f"metadata key longer than {MAX_KEY:,} bytes")
+        held += len(raw_key)
+        if held > MAX_KEY_BYTES:
+            raise Budget(f"metadata keys longer than {MAX_KEY_BYTES:,} bytes together")
         key = raw_key.decode("utf-8", errors="replace")
         if key in seen:
             raise Malformed(f"metadata key {key!r} appears twice")
@@ -242,10 +247,10 @@ def read_metadata(
         yield key, value
 
 
-def read_tensor_infos(reader: HeaderReader, prelude: Prelude) -> list[TensorInfo]:
-    """The tensor infos; a shape with more elements than the file could store is refused
-    (no GGML type stores less than one bit a weight)."""
-    infos: list[TensorInfo] = []
+def read_tensor_infos(reader: HeaderReader, prelude: Prelude) -> Iterator[TensorInfo]:
+    """The tensor infos, one at a time (a million of them are never held at once); a shape
+    with more elements than the file could store is refused (no GGML type stores less than one
+    bit a weight)."""
     for index in range(prelude.tensors):
         name = reader.string(f"name of tensor {index}", MAX_NAME)
         if name is None:
@@ -269,5 +274,4 @@ def read_tensor_infos(reader: HeaderReader, prelude: Prelude) -> list[TensorInfo
             raise Malformed(
                 f"tensor {label!r} data offset {offset:,} is misaligned or past the end"
             )
-        infos.append(TensorInfo(label, tuple(shape), ggml_type, offset))
-    return infos
+        yield TensorInfo(label, tuple(shape), ggml_type, offset)

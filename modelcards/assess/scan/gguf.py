@@ -48,7 +48,8 @@ def _read(scan: FileScan, reader: HeaderReader) -> None:
             from modelcards.assess.scan import chat_template  # Jinja2: only for a template
 
             scan.findings.extend(chat_template.template_findings(value, scan.file, key))
-    read_tensor_infos(reader, prelude)
+    for _info in read_tensor_infos(reader, prelude):
+        pass  # each is checked as it is read
 
 
 def scan_gguf(scan: FileScan, fh: IO[bytes], size: int) -> None:
