@@ -271,9 +271,17 @@ def test_real_unsloth_adapter_with_a_pointer_tokenizer_json(realcases: Path) -> 
 def test_no_config_at_all_is_still_not_a_model_folder(tmp_path: Path) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
-    (folder / "model.safetensors").write_text(pointer_text())
-    with pytest.raises(InspectError, match="not a model folder: no config.json or adapter_config"):
+    (folder / "pytorch_model.bin").write_text(pointer_text())  # .bin alone: any pickle
+    with pytest.raises(InspectError, match="not a model folder: no config.json, adapter_config"):
         facts_of(folder)
+
+
+def test_a_safetensors_pointer_alone_makes_a_model_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "model.safetensors").write_text(pointer_text())
+    facts = facts_of(folder)
+    assert facts.config is None and facts.weights.coverage.state == "pointers"
 
 
 # --- non-finite numbers ------------------------------------------------------------------------

@@ -373,7 +373,7 @@ REAL: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     ),  # fmt: skip
     "llamafactory-qwen3-14b-lora": ({".": None}, {}),
     "mergekit-yi15-6b-slerp": ({".": "01-ai/Yi-1.5-6B-Chat"}, {}),
-    "partial-shards-pygmalion-7b": ({".": None}, {}),
+    "partial-shards-pygmalion-7b": ({".": None}, {"head": "weights-copy"}),  # its 7 shards only
     "peft-lora-yandexgpt5-lite-8b": ({".": "yandex/YandexGPT-5-Lite-8B-instruct"}, {}),
     "roberta-base-legacy": ({".": None}, {}),
     "roberta-base-squad2": ({".": None}, {}),

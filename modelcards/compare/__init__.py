@@ -75,6 +75,8 @@ def relation(base: ModelFacts, tuned: ModelFacts) -> Relation:
         "quantization_config"
     ):
         return "quantized"
+    if tuned.gguf_quantization and not base.gguf_quantization:  # a llama.cpp quantization
+        return "quantized"
     claimed = tuned.card.metadata.get("base_model_relation") if tuned.card else None
     bases = tuned.card.metadata.get("base_model") if tuned.card else None
     if tuned.merge_config or claimed == "merge" or (isinstance(bases, list) and len(bases) > 1):

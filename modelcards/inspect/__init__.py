@@ -26,6 +26,7 @@ from modelcards.safeio.yamlsafe import load_yaml
 
 if TYPE_CHECKING:
     from modelcards.inspect.facts import CardFacts, ModelFacts, WeightsSummary
+    from modelcards.inspect.gguf_facts import GgufFacts
     from modelcards.inspect.recipe import Recipe
 
 __all__ = ["CARD_OUTPUTS", "ModelFacts", "card_licence", "inspect_snapshot", "manifest_files"]
@@ -55,6 +56,11 @@ WEIGHT_SUFFIXES = (
 NOT_WEIGHTS = frozenset({"training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt"})
 INDEX_SUFFIX = ".index.json"  # model.safetensors.index.json, pytorch_model.bin.index.json, ...
 KIND_FILES = ("config.json", "adapter_config.json")  # either makes a folder a model
+# ... and so do top-level weight files in a format that holds nothing but a model's weights: a
+# GGUF file (llama.cpp) or a safetensors file. Not .bin/.pt/.ckpt alone (any pickle, an
+# optimizer's or a dataset's, carries these names), nor .onnx: on the Hub an ONNX file is mostly
+# an export beside a transformers model, and no fact of the card is read from its graph
+MODEL_WEIGHT_SUFFIXES = (".gguf", ".safetensors")
 READ_FILES = frozenset(
     {"config.json", "adapter_config.json", "generation_config.json", "README.md"}
     | (set(TOKENIZER_FILES) - {"tokenizer.model"})  # binary: listed, never read
@@ -79,6 +85,11 @@ def is_weight_index(path: str) -> bool:
         and path.endswith(INDEX_SUFFIX)
         and path[: -len(INDEX_SUFFIX)].endswith(WEIGHT_SUFFIXES)
     )
+
+
+def is_model_weight(path: str) -> bool:
+    """A top-level file that makes a folder a model even without config.json."""
+    return "/" not in path and path.endswith(MODEL_WEIGHT_SUFFIXES) and path not in NOT_WEIGHTS
 
 
 def _is_read(path: str) -> bool:
@@ -155,9 +166,12 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
 
     reader = _Reader(snapshot)
     present = reader.present
-    if not any(snapshot.entry(name) for name in KIND_FILES):  # a pointer still names the kind
+    if not any(snapshot.entry(name) for name in KIND_FILES) and not any(
+        is_model_weight(e.path) for e in snapshot.files()
+    ):  # a pointer still names the kind
         raise InspectError(
-            "not a model folder: no config.json or adapter_config.json",
+            "not a model folder: no config.json, adapter_config.json or top-level "
+            ".gguf/.safetensors weight file",
             file=snapshot.ref.describe(),
         )
     config = reader.optional_json("config.json")
@@ -169,6 +183,8 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         config, reader.optional_record(ST_CONFIG), card.body if card else None
     )  # read before the notes are taken: a record that cannot be read is one of them
     recipe = _recipe(snapshot, present, adapter, config, card)
+    gguf: list[GgufFacts] = []
+    weights = _weights(snapshot, reader, gguf)
     return ModelFacts(
         source=snapshot.ref,
         files=manifest_files(snapshot),
@@ -176,7 +192,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         generation=reader.optional_json("generation_config.json"),
         tokenizer=read_tokenizer(present, reader.json_object, reader.text, reader.notes),
         adapter=adapter,
-        weights=_weights(snapshot, reader),
+        weights=weights,
         # the Trainer writes NaN/Infinity when a run diverges: reported, not refused
         training=read_training(present, lambda p: reader.json_object(p, allow_nonfinite=True)),
         card=card,
@@ -187,6 +203,7 @@ def _inspect(snapshot: Snapshot) -> ModelFacts:
         recipe=recipe,
         task=task,
         frameworks=frameworks,
+        gguf=tuple(gguf),
     )
 
 
@@ -307,9 +324,12 @@ def _weight_files(reader: _Reader) -> tuple[list[str], list[_Index]]:
     return sorted(files), indexes
 
 
-def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
-    """What the weight files say, and how much of them there was to read (`coverage`)."""
+def _weights(snapshot: Snapshot, reader: _Reader, gguf: list[GgufFacts]) -> WeightsSummary:
+    """What the weight files say, and how much of them there was to read (`coverage`); the
+    headers of GGUF files go to `gguf` (their tensors have llama.cpp's names, not the
+    checkpoint's, so they are not listed among the tensors a diff compares)."""
     from modelcards.inspect.facts import OpaqueWeights, TensorInfo, WeightsCoverage, WeightsSummary
+    from modelcards.inspect.gguf_facts import read_gguf_facts
     from modelcards.inspect.safetensors_header import read_safetensors_header
 
     tensors: dict[str, TensorInfo] = {}
@@ -343,6 +363,14 @@ def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
             if header.metadata:
                 metadata[path] = header.metadata
             read.append(path)
+        elif path.endswith(".gguf") and (facts := read_gguf_facts(snapshot, path, reader.notes)):
+            gguf.append(facts)
+            unlisted.append(path)
+            opaque.append(
+                OpaqueWeights(
+                    path, entry.size, entry.sha256, "GGUF: header read (tensor data not read)"
+                )
+            )
         else:
             unlisted.append(path)
             kind = (
@@ -378,6 +406,7 @@ def _weights(snapshot: Snapshot, reader: _Reader) -> WeightsSummary:
             opaque=tuple(unlisted),
             missing=tuple(missing),
             indexes=tuple(index.path for index in indexes),
+            gguf=tuple(f.file for f in gguf),
             unseen_tensors=frozenset(unseen),
             names_known=bool(read)
             and all(p in indexed for p in absent if p.endswith(".safetensors")),

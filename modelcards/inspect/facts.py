@@ -12,6 +12,7 @@ from modelcards.resolve.snapshot import FileEntry, SourceRef
 
 if TYPE_CHECKING:
     from modelcards.inspect.frameworks import FrameworkVersion
+    from modelcards.inspect.gguf_facts import GgufFacts
     from modelcards.inspect.task import TaskFacts
 
 JSON = Any  # a value parsed from a model's JSON file
@@ -62,6 +63,7 @@ class WeightsCoverage:
     # every tensor name is known, read from a header or named by an index: only then can the
     # other side's extra tensors be called added or removed (False when nothing was read)
     names_known: bool = False
+    gguf: tuple[str, ...] = ()  # GGUF files (among `opaque`) whose headers were read
 
     @property
     def state(self) -> str:
@@ -101,7 +103,7 @@ class WeightsCoverage:
             "missing": list(self.missing),
             "indexes": list(self.indexes),
             "unseen_tensors": len(self.unseen_tensors),
-        }
+        } | ({"gguf": list(self.gguf)} if self.gguf else {})  # only then: older outputs stay
 
 
 @dataclass(frozen=True)
@@ -205,11 +207,23 @@ class ModelFacts:
     task: TaskFacts | None = None  # the Hub task and the modalities, with their sources
     frameworks: tuple[FrameworkVersion, ...] = ()  # versions the files record
     recipe: Recipe = Recipe()  # how it was trained, from the training stacks' files
+    gguf: tuple[GgufFacts, ...] = ()  # the GGUF files' headers (llama.cpp), in path order
 
     @property
     def is_adapter(self) -> bool:
         """adapter_config.json is there, even if only as a Git-LFS pointer we could not read."""
         return self.adapter is not None or any(f.path == "adapter_config.json" for f in self.files)
+
+    @property
+    def gguf_quantization(self) -> str | None:
+        """The file that makes a config-less GGUF model a quantization (a Q4_K_M file, not an
+        F32/F16/BF16 conversion), or None."""
+        if self.config is not None:
+            return None
+        quantized = (
+            g.file for g in self.gguf if g.quantization not in (None, "F32", "F16", "BF16")
+        )
+        return next(quantized, None)
 
     @property
     def license(self) -> str | None:

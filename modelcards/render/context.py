@@ -18,6 +18,7 @@ from modelcards.compare.model import Change, ModelDiff, source_json
 from modelcards.history import History
 from modelcards.history.provenance import Provenance
 from modelcards.inspect.facts import ModelFacts, TrainingRecord
+from modelcards.inspect.gguf_facts import shared_facts
 from modelcards.render.compute_context import compute_json
 from modelcards.render.coverage import coverage
 from modelcards.render.escape import cut
@@ -29,6 +30,7 @@ from modelcards.render.evaluation_context import (
     result_number,
     training_totals,
 )
+from modelcards.render.gguf_context import gguf_architecture, gguf_json
 from modelcards.render.hub_metadata import (
     library_name,
     licence_keys,
@@ -43,7 +45,8 @@ from modelcards.render.tokenizer_view import tokenizer_behaviour
 from modelcards.render.training_content import training_content
 
 SCHEMA_VERSION = "1.3"  # 1.1: coverage; 1.2: EU documents, base_check, deep similarity and ΔW
-# rank; 1.3: merge_sources (each source of a mergekit merge checked against its weights)
+# rank; 1.3: merge_sources (each source of a mergekit merge checked against its weights),
+# gguf (the GGUF headers of a llama.cpp model), coverage.architecture
 ARCH_KEYS = (
     ("layers", ("num_hidden_layers", "n_layer")),
     ("hidden_size", ("hidden_size", "n_embd", "d_model")),
@@ -81,6 +84,8 @@ def architecture(facts: ModelFacts, base: ModelFacts | None) -> dict[str, Any]:
     config = dict(
         facts.config or (base.config if base and facts.is_adapter and base.config else {}) or {}
     )
+    if not config and facts.gguf:  # a llama.cpp repository: the GGUF header is the config
+        return gguf_architecture(facts)
     arch = config.get("architectures")
     result: dict[str, Any] = {
         "class": arch[0] if isinstance(arch, list) and arch else None,
@@ -313,7 +318,9 @@ def _facts(inputs: ModelInputs) -> dict[str, Any]:
         "license": license_note,
         "architecture": arch,
         "parameters": {
-            "total": weights.total_params if weights.files else None,
+            "total": weights.total_params
+            if weights.files
+            else (shared_facts(tuned.gguf)["parameters"] if tuned.gguf else None),
             "by_dtype": weights.params_by_dtype(),
             "files": list(weights.files),
             "opaque": [
@@ -322,6 +329,7 @@ def _facts(inputs: ModelInputs) -> dict[str, Any]:
             ],
         },
         "tokenizer": _tokenizer(tuned),
+        "gguf": gguf_json(tuned),
         "task": task.as_json() if (task := task_of(tuned, inputs.base)) else None,
         "frameworks": [vars(f) for f in tuned.frameworks],
         "adapter": dict(tuned.adapter) if tuned.adapter else None,

@@ -38,6 +38,8 @@ def weights_coverage(coverage: WeightsCoverage, *, adapter: bool) -> dict[str, A
             f"Git-LFS pointers only: size and sha256 of {_count(len(coverage.pointers), 'weight file')} "
             "known, the tensors not read (git lfs pull fetches them)"
         )
+    elif coverage.gguf and not coverage.read and len(coverage.gguf) == expected:
+        summary = f"{_count(expected, 'GGUF file')}, header read (tensor data not read)"
     elif coverage.fully_read:
         files = "the safetensors file" if expected == 1 else f"all {expected} safetensors files"
         summary = f"{files} read (headers: tensor names, dtypes, shapes)"
@@ -47,8 +49,11 @@ def weights_coverage(coverage: WeightsCoverage, *, adapter: bool) -> dict[str, A
             parts.append(f"{len(coverage.read)} safetensors read")
         if coverage.pointers:
             parts.append(f"{len(coverage.pointers)} only as Git-LFS pointers")
-        if coverage.opaque:
-            parts.append(f"{len(coverage.opaque)} in a format whose tensors are not listed")
+        if coverage.gguf:
+            parts.append(f"{_count(len(coverage.gguf), 'GGUF header')} read (tensor data not read)")
+        if len(coverage.opaque) > len(coverage.gguf):
+            unlisted = len(coverage.opaque) - len(coverage.gguf)
+            parts.append(f"{unlisted} in a format whose tensors are not listed")
         summary = f"{_count(expected, 'weight file')}: " + ", ".join(parts)
     if state == "partial" and coverage.pointers:
         summary += f"; {len(coverage.pointers)} present only as Git-LFS pointers"
@@ -61,6 +66,7 @@ def weights_coverage(coverage: WeightsCoverage, *, adapter: bool) -> dict[str, A
         "opaque": list(coverage.opaque),
         "missing": list(coverage.missing),
         "indexes": list(coverage.indexes),
+        "gguf": list(coverage.gguf),
         "fully_read": coverage.fully_read,
     }
 
@@ -142,7 +148,14 @@ def coverage(
         if base is None
         else weights_coverage(base.weights.coverage, adapter=base.is_adapter),
         "unread": list(tuned.notes),
+        "architecture": None,  # where the architecture comes from, when not config.json
     }
+    if tuned.config is None and tuned.gguf:
+        result["architecture"] = (
+            "no config.json: the architecture is read from the GGUF "
+            + ("header" if len(tuned.gguf) == 1 else "headers")
+            + f" ({_files(tuple(f.file for f in tuned.gguf))})"
+        )
     # complete: every claim a card makes by default (compared, scanned) rests on what was read
     result["complete"] = (
         result["base"]["state"] == "compared" and not weights_gaps(tuned, base) and not tuned.notes

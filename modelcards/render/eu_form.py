@@ -155,7 +155,8 @@ def _architecture(ctx: Mapping[str, Any], arch: Mapping[str, Any]) -> DocumentIt
     adapter = ctx.get("adapter") or {}
     if adapter.get("peft_type"):
         text += f", with a {adapter['peft_type']} adapter (adapter_config.json)"
-    return filled("architecture", "2.1", title, text, f"{arch.get('source')}: architectures")
+    key = "general.architecture" if "(GGUF header" in str(arch.get("source")) else "architectures"
+    return filled("architecture", "2.1", title, text, f"{arch.get('source')}: {key}")
 
 
 def _design(ctx: Mapping[str, Any]) -> DocumentItem:

@@ -68,6 +68,8 @@ def relation_from_files(facts: ModelFacts) -> Sourced | None:
         return Sourced("merge", facts.merge_config)
     if isinstance((facts.config or {}).get("quantization_config"), dict):
         return Sourced("quantized", "config.json quantization_config")
+    if facts.gguf_quantization:
+        return Sourced("quantized", f"{facts.gguf_quantization} general.file_type")
     return None
 
 

@@ -25,8 +25,8 @@ from corpus_2026_formats import (
 )
 
 from modelcards.assess.findings import ScanReport
-from modelcards.assess.scan import gguf as gguf_scan
 from modelcards.assess.scan.chat_template import template_problems
+from modelcards.inspect import gguf_header as shared_reader
 
 Scan = Callable[[str, bytes], ScanReport]
 REALCASES = Path("/work/shared/realcases")
@@ -130,7 +130,7 @@ def test_gguf_name_without_magic(scan_bytes_as: Scan) -> None:
 def test_string_budget_makes_the_scan_partial(
     scan_bytes_as: Scan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(gguf_scan, "MAX_STRINGS", 10)
+    monkeypatch.setattr(shared_reader, "MAX_STRINGS", 10)  # the reader shared with inspect
     tokens = struct.pack("<IIQ", 9, 8, 50) + gguf_string("t") * 50
     report = scan_bytes_as(
         "m.gguf", gguf_header(3, 0, 1, gguf_string("tokenizer.ggml.tokens") + tokens)

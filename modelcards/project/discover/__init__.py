@@ -13,7 +13,8 @@ from pathlib import Path
 
 from modelcards.project.config import CONFIG_NAME
 from modelcards.project.discover.bases import BaseChoice, guess_base
-from modelcards.project.discover.folders import Skipped, classify, walk
+from modelcards.project.discover.files import FolderFiles
+from modelcards.project.discover.folders import Skipped, classify, walk, weights_only
 from modelcards.project.discover.render import render_config, summary_json, summary_text
 from modelcards.safeio.errors import ModelcardsError
 
@@ -99,6 +100,8 @@ def discover(root: Path) -> Discovery:
     name = project_name(root)
     guesses = {c.path: guess_base(root, c, candidates, name) for c in candidates}
     for info in candidates:
+        if weights_only(info):
+            guesses[info.path].evidence.insert(0, _weights_evidence(info))
         for problem in info.problems:
             guesses[info.path].evidence.append(f"skipped: {problem}")
     users: dict[str, list[str]] = {}
@@ -132,6 +135,18 @@ def discover(root: Path) -> Discovery:
     return Discovery(root, models, skipped)
 
 
+def _weights_evidence(info: FolderFiles) -> str:
+    """Why a folder without config.json was taken as a model."""
+    shown = ", ".join(info.weights[:3]) + (
+        f" and {len(info.weights) - 3} more" if len(info.weights) > 3 else ""
+    )
+    read = f"; the GGUF header of {info.gguf[0].file} read" if info.gguf else ""
+    return (
+        f"taken as a model by its weight files ({shown}): no config.json or "
+        f"adapter_config.json{read}"
+    )
+
+
 def init_project(root: Path, *, force: bool = False) -> tuple[Path, Discovery]:
     target = root / CONFIG_NAME
     if target.exists() and not force:
@@ -142,7 +157,8 @@ def init_project(root: Path, *, force: bool = False) -> tuple[Path, Discovery]:
     if not found.models:
         detail = "; ".join(f"{s.path}: {s.reason}" for s in found.skipped[:3])
         raise ModelcardsError(
-            "no model folders found (a model folder holds config.json or adapter_config.json)"
+            "no model folders found (a model folder holds config.json, adapter_config.json or "
+            "top-level .gguf/.safetensors weight files)"
             + (f"; not taken: {detail}" if detail else ""),
             file=str(root),
         )

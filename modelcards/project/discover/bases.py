@@ -1,8 +1,10 @@
 """Guess a model folder's base from its own files, and say why.
 
 Candidates, most trusted first: adapter_config.json `base_model_name_or_path`, the README front
-matter `base_model` (a string or a list: the first), config.json `_name_or_path` (where the
-weights were loaded from when the folder was saved). A candidate is a folder of the project, a
+matter `base_model` (a string or a list: the first), a GGUF header's `general.base_model.N`
+(the lineage llama.cpp's converter writes: its `repo_url`, else `organization/name` when that
+spells a Hub id), config.json `_name_or_path` (where the weights were loaded from when the
+folder was saved). A candidate is a folder of the project, a
 Hub id (a Hub URL is normalised to its id), a path on the training machine (never written as the
 base), or, for `_name_or_path`, the folder itself (not a base). A Hub id whose files are in a
 folder of the project (that folder's README, config or name says so) becomes the mapping form.
@@ -112,6 +114,18 @@ def candidates(info: FolderFiles) -> tuple[list[_Candidate], list[str]]:
             )
     else:
         _add(found, notes, card, CARD)
+    for gguf in info.gguf[:1]:  # init reads one header: a repository's files share lineage
+        for base in gguf.base_models[:1]:
+            spelled = f"{base.organization}/{base.name}" if base.organization and base.name else ""
+            if base.repo_url:
+                _add(found, notes, base.repo_url, f"{gguf.file} {base.key}.repo_url")
+            elif is_hub_repo_id(spelled):
+                _add(found, notes, spelled, f"{gguf.file} {base.key}.organization/name")
+            else:
+                notes.append(
+                    f"{gguf.file} {base.key} names {base.name or '?'} without a repo_url or a "
+                    "Hub id; not used"
+                )
     if info.config is not None:
         _add(found, notes, info.config.get("_name_or_path"), CONFIG)
     return found, notes
@@ -298,7 +312,9 @@ def guess_base(
     evidence += _unused(resolved, chosen, base)
     evidence += notes
     if not found:
-        evidence.append("no base named in adapter_config.json, README.md or config.json")
+        evidence.append(
+            "no base named in adapter_config.json, README.md, a GGUF header or config.json"
+        )
     return BaseGuess(base, evidence)
 
 
@@ -308,9 +324,15 @@ def _disagreements(chosen: _Resolved, resolved: list[_Resolved]) -> list[str]:
         return []
     named = [f"{chosen.candidate.file} names {chosen.candidate.value}"]
     named += [f"{r.candidate.file} names {r.candidate.value}" for r in others]
+    why = ""
+    if any(" general.base_model." in r.candidate.source for r in others):
+        why = (
+            " (a GGUF header's general.base_model is the lineage of the model that was "
+            "converted; a quantization's own base is that converted model)"
+        )
     return [
         "; ".join(named) + f": {chosen.candidate.file} is trusted most (adapter_config.json, "
-        "then README.md, then config.json)"
+        "then README.md, then a GGUF header, then config.json)" + why
     ]
 
 

@@ -1,7 +1,8 @@
 """The few small files `init` reads from a folder, read strictly and never fatally.
 
-Only config.json, adapter_config.json, modules.json and the README front matter are read (no
-weights, no shard index): a malformed or missing file becomes a note for that folder.
+Only config.json, adapter_config.json, modules.json, the README front matter and the headers of
+top-level GGUF files (bounded: the lineage llama.cpp's converter writes) are read (no tensor
+data, no shard index): a malformed or missing file becomes a note for that folder.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelcards.inspect import is_model_weight
 from modelcards.inspect.card import split_front_matter
+from modelcards.inspect.gguf_facts import GgufFacts, gguf_facts
 from modelcards.resolve.snapshot import parse_lfs_pointer
 from modelcards.safeio.errors import ModelcardsError
 from modelcards.safeio.jsonfile import loads_strict
@@ -37,6 +40,8 @@ class FolderFiles:
     front_matter: dict[str, Any] = field(default_factory=dict)
     heading: str | None = None  # the README's first "# " heading
     problems: list[str] = field(default_factory=list)  # "config.json: <reason>"
+    weights: tuple[str, ...] = ()  # top-level files that make a folder a model by themselves
+    gguf: list[GgufFacts] = field(default_factory=list)  # the GGUF headers read
 
     @property
     def has_training_records(self) -> bool:
@@ -142,4 +147,30 @@ def read_folder(root: Path, relative: str, files: list[str], subdirs: list[str])
             info.modules = modules
     if "README.md" in regular:
         _read_readme(folder, root, info)
+    info.weights = tuple(sorted(f for f in regular if is_model_weight(f)))
+    for name in info.weights:  # one header: the files of a repository share their lineage
+        if name.endswith(".gguf") and not info.gguf:
+            _read_gguf(folder, name, root, info)
     return info
+
+
+def _read_gguf(folder: Path, name: str, root: Path, info: FolderFiles) -> None:
+    path = folder / name
+    try:
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            info.problems.append(f"{name}: a symlink to outside the project; not read")
+            return
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if parse_lfs_pointer(handle.read(200)) is not None:
+                return  # a pointer: its header is not here (the folder is a model all the same)
+            notes: list[str] = []
+            facts = gguf_facts(
+                lambda offset, n: os.pread(handle.fileno(), n, offset), size, name, notes
+            )
+    except OSError as exc:
+        info.problems.append(f"{name}: {type(exc).__name__}: {exc}")
+        return
+    info.problems.extend(notes)
+    if facts is not None:
+        info.gguf.append(facts)

@@ -1,9 +1,12 @@
 """Which folders of a project are models, and why the others are not.
 
-A folder is looked at when it holds config.json or adapter_config.json. It is not a model of its
-own when it is a sentence-transformers module listed in a modules.json, a training checkpoint
-inside a model folder, a lone copy of a config.json inside a model folder, or when its
-config.json is not a transformers config and no adapter_config.json is beside it.
+A folder is looked at when it holds config.json or adapter_config.json, or top-level weight
+files in a format that holds only a model (`.gguf`, `.safetensors`: a llama.cpp repository has
+no config.json; `inspect.MODEL_WEIGHT_SUFFIXES` says why not `.bin`/`.pt`/`.ckpt` or `.onnx`).
+It is not a model of its own when it is a sentence-transformers module listed in a modules.json,
+a training checkpoint inside a model folder, a lone copy of a config.json inside a model folder,
+a folder of weights only inside a model folder (an export, a copy), or when its config.json is
+not a transformers config and no adapter_config.json is beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelcards.inspect import is_model_weight
 from modelcards.project.discover.files import FolderFiles, read_folder
 
 SKIP_DIRS = re.compile(
@@ -31,7 +35,7 @@ class Skipped:
     """A folder that holds model files but is not taken as a model."""
 
     path: str
-    kind: str  # module, checkpoint, config-copy, not-a-model, base
+    kind: str  # module, checkpoint, config-copy, weights-copy, not-a-model, base
     reason: str
 
 
@@ -55,14 +59,17 @@ def is_transformers_config(config: dict[str, Any]) -> bool:
 
 
 def walk(root: Path) -> dict[str, FolderFiles]:
-    """Every folder with a marker file (and every checkpoint folder with a trainer_state.json)."""
+    """Every folder with a marker file or model weights (and every checkpoint folder with a
+    trainer_state.json)."""
     found: dict[str, FolderFiles] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not SKIP_DIRS.match(d))
         relative = Path(dirpath).relative_to(root).as_posix()
         name = posixpath.basename(relative)
-        if any(m in filenames for m in MARKERS) or (
-            CHECKPOINT.match(name) and "trainer_state.json" in filenames
+        if (
+            any(m in filenames for m in MARKERS)
+            or (CHECKPOINT.match(name) and "trainer_state.json" in filenames)
+            or any(is_model_weight(f) for f in filenames)
         ):
             found[relative] = read_folder(root, relative, sorted(filenames), list(dirnames))
     return found
@@ -70,6 +77,11 @@ def walk(root: Path) -> dict[str, FolderFiles]:
 
 def _has_marker(info: FolderFiles) -> bool:
     return any(m in info.files for m in MARKERS)
+
+
+def weights_only(info: FolderFiles) -> bool:
+    """A model by its weight files alone: no config.json or adapter_config.json beside them."""
+    return bool(info.weights) and not _has_marker(info)
 
 
 def _modules(found: dict[str, FolderFiles]) -> dict[str, tuple[str, str]]:
@@ -120,12 +132,23 @@ def classify(root: Path, found: dict[str, FolderFiles]) -> tuple[list[FolderFile
     candidates: list[FolderFiles] = []
     checkpoints: list[FolderFiles] = []
     marker_folders = {p for p, info in found.items() if _has_marker(info)}
+    model_folders = marker_folders | {p for p, info in found.items() if weights_only(info)}
     for path in sorted(found, key=lambda p: (p != ".", p)):
         info = found[path]
         inside = next((a for a in ancestors(path) if a in marker_folders), None)
+        holder = next((a for a in ancestors(path) if a in model_folders), None)
         module = _module_reason(info, found, listed)
         if module:
             skipped.append(Skipped(path, "module", module))
+        elif weights_only(info) and CHECKPOINT.match(posixpath.basename(path)):
+            checkpoints.append(info)
+        elif weights_only(info) and holder is not None:
+            skipped.append(Skipped(
+                path, "weights-copy",
+                f"holds weight files only ({_listed(info.weights)}, no config.json) inside the "
+                f"folder of the model in {shown(holder)}: an export or copy of its weights; "
+                "not a model",
+            ))  # fmt: skip
         elif CHECKPOINT.match(posixpath.basename(path)):
             checkpoints.append(info)
         elif inside is not None and info.files == {"config.json"} and not info.subdirs:
@@ -175,6 +198,10 @@ def classify(root: Path, found: dict[str, FolderFiles]) -> tuple[list[FolderFile
     candidates.sort(key=lambda c: (c.path != ".", c.path))
     skipped.sort(key=lambda s: s.path)
     return candidates, skipped
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _checkpoint_order(info: FolderFiles) -> tuple[int, int]:
