@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from modelcards.history.worktree import WorkTreeChanges, work_tree_changes
 from modelcards.inspect import CARD_OUTPUTS
-from modelcards.resolve.gitcli import GitCli, open_git_cli, resolve_commit
+from modelcards.resolve.gitcli import GitCli, Started, open_git_cli, resolve_commit
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
     parse_lfs_pointer,
@@ -230,6 +230,7 @@ class ProjectGit:
         self._status: WorkTreeChanges | None = None
         self._ancestors: dict[str, frozenset[str]] = {}
         self._relatives: dict[str, str] = {}  # project path → path from the top
+        self._started: dict[tuple[str, ...], Started] = {}  # `ask_ahead`'s, by their arguments
         self.shallow = self.repo is not None and (Path(self.repo.common_dir) / "shallow").exists()
 
     # -- the few git calls ------------------------------------------------------------------
@@ -239,27 +240,38 @@ class ProjectGit:
         if self._log is None:
             self._log = []
             if self.repo is not None and self.head is not None:
-                out = self.repo.git.log(
-                    "-z",  # NUL ends every field: no subject or name can forge a record
-                    "--format=%x00%H%x00%P%x00%cI%x00%an%x00%s",
-                    "--name-only",
-                    "--no-renames",  # a rename is both paths, as in the work tree's status
-                    self.head,
-                )
-                self._log = _parse_log(out, self.repo.git.rev_list(self.head).split())
+                log, rev_list = self._questions()[:2]
+                self._log = _parse_log(self._answer(log), self._answer(rev_list).split())
         return self._log
+
+    def _questions(self) -> tuple[tuple[str, ...], ...]:
+        """The log, the list of its commits and the tags: what every model's history needs."""
+        assert self.head is not None
+        # -z: NUL ends every field, so no subject or name can forge a record; a rename is both
+        # paths, as in the work tree's status
+        log = ("log", "-z", "--format=%x00%H%x00%P%x00%cI%x00%an%x00%s", "--name-only",
+               "--no-renames", self.head)  # fmt: skip
+        tags = ("for-each-ref", "--sort=creatordate", "--format=%(refname:short)%1f"
+                "%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)", "refs/tags")  # fmt: skip
+        return log, ("rev-list", self.head), tags
+
+    def ask_ahead(self) -> None:
+        """Start the log, its commit list and the tag listing now, for a caller that will need
+        every model's history (`check`): git answers while the work tree is compared."""
+        if self.repo is not None and self.head is not None and not self._started:
+            self._started = {args: self.repo.git.start(*args) for args in self._questions()}
+
+    def _answer(self, args: tuple[str, ...]) -> str:
+        started = self._started.pop(args, None)
+        assert self.repo is not None
+        return started.result() if started is not None else self.repo.git.run(*args)
 
     def tags(self, patterns: tuple[str, ...]) -> list[tuple[str, str, str]]:
         """(tag, commit, date) for tags matching a pattern and reachable from `rev`, oldest first."""
         if self._all_tags is None:
             self._all_tags = []
             if self.repo is not None and self.head is not None:
-                out = self.repo.git.for_each_ref(
-                    "--sort=creatordate",
-                    "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)"
-                    "%1f%(creatordate:iso-strict)",
-                    "refs/tags",
-                )
+                out = self._answer(self._questions()[2])
                 reachable = {c.commit.sha for c in self.log()}
                 for line in out.splitlines():
                     name, peeled, obj, date = line.split("\x1f")
@@ -395,6 +407,7 @@ class ProjectGit:
         carriers = self._touches([f"{folder}/{CARD_JSON}" if folder else CARD_JSON])
         pending = self._source_files(self.changed_in_work_tree(), paths, skip)
         described = sources
+        tags_before: frozenset[str] | None = None  # the card is the carrier's: tags before it
         if carriers and not pending:
             carrier = carriers[0]
             before = self._ancestors_of(carrier.commit.sha)
@@ -403,31 +416,24 @@ class ProjectGit:
                 pending = (
                     self._source_files(carrier.files, paths, skip) if carrier in sources else []
                 )
-                tags_before = set(before)
-            else:
-                tags_before = None
-        else:
-            tags_before = None
+                tags_before = before
         commits = [c.commit for c in described]
         tags = self.tags(tag_patterns or (f"{Path(model_path).name}/v*", "v*"))
         if tags_before is not None:
             # a tag on the carrier: a release still to come
             tags = [t for t in tags if t[1] in tags_before]
         release_of = self._releases_by_commit(tags)
-        releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
-        for name, sha, date in reversed(tags):
-            releases.append(
-                Release(name, date, sha, tuple(c for c in commits if release_of.get(c.sha) == name))
-            )
-        return History(
-            repository=self.remote(),
-            in_git=True,
-            last_commit=commits[0].sha if commits else None,
-            releases=tuple(
-                r for r in releases if r.commits
-            ),  # a tag holding no change is no release
-            pending=tuple(pending),
-        )
+        grouped: dict[str | None, list[Commit]] = {}  # in one pass: a model has few commits
+        for commit in commits:
+            grouped.setdefault(release_of.get(commit.sha), []).append(commit)
+        releases = [Release(None, None, None, tuple(grouped[None]))] if None in grouped else []
+        releases += [  # a tag holding no change is no release
+            Release(name, date, sha, tuple(grouped[name]))
+            for name, sha, date in reversed(tags)
+            if name in grouped
+        ]
+        last = commits[0].sha if commits else None
+        return History(self.remote(), True, last, tuple(releases), tuple(pending))
 
     @staticmethod
     def _source_files(
