@@ -23,7 +23,6 @@ commit it is.
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import os
 import re
 import stat
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from modelcards.history.sorted_paths import folders_of, matching, under
 from modelcards.history.worktree import WorkTreeChanges, work_tree_changes
 from modelcards.inspect import CARD_OUTPUTS
 from modelcards.resolve.gitcli import GitCli, Started, open_git_cli, resolve_commit
@@ -44,6 +44,7 @@ from modelcards.safeio.textfile import real_path
 
 # what build and `sign` write beside a model: no change to the model itself
 GENERATED_NAMES = CARD_OUTPUTS
+_matching = matching  # the name tests/test_check_scale_paths.py compares with fnmatch
 CARD_JSON = "card.json"
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
 GROUPS = {
@@ -162,40 +163,6 @@ def _parse_log(out: str, expected: list[str]) -> list[_LoggedCommit]:
     return commits
 
 
-def _matching(names: list[str], pattern: str) -> list[str]:
-    """`fnmatch.filter(names, pattern)` for sorted `names`; a pattern whose one wildcard is a
-    final `*` (every model's default, `<folder>/v*`) is a prefix, found by bisection rather
-    than compiled into one more regular expression per model."""
-    prefix = pattern[:-1]
-    if os.name != "posix" or not pattern.endswith("*") or any(c in prefix for c in "*?["):
-        return fnmatch.filter(names, pattern)
-    found = []
-    at = bisect.bisect_left(names, prefix)
-    while at < len(names) and names[at].startswith(prefix):
-        found.append(names[at])
-        at += 1
-    return found
-
-
-def _under(names: list[str] | tuple[str, ...], paths: list[str]) -> set[str]:
-    """The names (sorted) equal to or under one of `paths` ("" is the top): each path's names
-    are one run of the sorted list, found by bisection, so a commit of 5,000 files costs a
-    model of 1,000 a few steps, not a scan."""
-    if "" in paths:
-        return set(names)
-    found: set[str] = set()
-    for path in paths:
-        start = bisect.bisect_left(names, path)
-        if start < len(names) and names[start] == path:
-            found.add(path)
-        prefix = path.rstrip("/") + "/"
-        at = bisect.bisect_left(names, prefix, start)
-        while at < len(names) and names[at].startswith(prefix):
-            found.add(names[at])
-            at += 1
-    return found
-
-
 class ProjectGit:
     """What git knows about the project at one revision, read once and shared by every model."""
 
@@ -279,7 +246,7 @@ class ProjectGit:
                         self._all_tags.append((name, peeled or obj, date))
         if self._tag_names is None:
             self._tag_names = sorted(t[0] for t in self._all_tags)
-        matched = {name for pattern in patterns for name in _matching(self._tag_names, pattern)}
+        matched = {name for pattern in patterns for name in matching(self._tag_names, pattern)}
         return [t for t in self._all_tags if t[0] in matched]
 
     def remote(self) -> str | None:
@@ -309,13 +276,14 @@ class ProjectGit:
         if self._by_path is None or self._by_path_source is None:
             self._by_path, self._by_path_source = {}, {}
             for index, logged in enumerate(log):
-                keys, source_keys = {""}, set()
+                keys, source_keys = {""}, set[str]()
                 for name in logged.files:
-                    parts = name.split("/")
-                    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
-                    keys.update(prefixes)
-                    if parts[-1] not in GENERATED_NAMES:
-                        source_keys.update(["", *prefixes])
+                    keys.add(name)
+                    folder, _, base = name.rpartition("/")
+                    if base not in GENERATED_NAMES:
+                        source_keys.update(("", name))
+                        source_keys.update(folders_of(folder, source_keys))
+                    keys.update(folders_of(folder, keys))
                 for key in keys:
                     self._by_path.setdefault(key, []).append(index)
                 for key in source_keys:
@@ -442,7 +410,7 @@ class ProjectGit:
         """The files among `changed` (sorted) at or under `paths` that build does not write."""
         return sorted(
             name
-            for name in _under(changed, paths)
+            for name in under(changed, paths)
             if name.split("/")[-1] not in GENERATED_NAMES and not name.startswith(skip)
         )
 
