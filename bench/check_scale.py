@@ -32,7 +32,7 @@ GIT_ENV = {
 
 def git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
     env = {**os.environ, **GIT_ENV}
-    result = subprocess.run(["git", "-c", "core.hooksPath=/dev/null", *args], cwd=repo, env=env,
+    result = subprocess.run(["git", "-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", *args], cwd=repo, env=env,
                             input=stdin, capture_output=True, check=True)  # fmt: skip
     return result.stdout.decode()
 

@@ -144,6 +144,9 @@ CHANGES: dict[str, tuple[Callable[[Path], None], set[str]]] = {
     "changed template": (append("tpl/card.md.j2", "{# one more comment #}\n"), {TUNED, LORA, "site"}),
     "changed modelcards.yml": (append("modelcards.yml", "card:\n  language: [en]\n"), {TUNED, LORA, "site"}),
     "hand-edited card.json": (edit_card_json, {TUNED, "site"}),
+    "deleted file": (lambda root: (root / TUNED / "generation_config.json").unlink(), {TUNED, "site"}),
+    # a release tag on a commit before the cards' makes their commits a release
+    "new tag": (lambda root: git(root, "tag", "v9.0", "HEAD~1"), {TUNED, LORA, "site"}),
     "hand-edited site page": (append("modelcards-site/docs/index.md", "\nmore\n"), {"site"}),
 }  # fmt: skip
 
@@ -157,6 +160,12 @@ def test_a_changed_input_is_never_taken_from_the_record(project: Path, change: s
     assert found == problems_without_record(project)  # the slow path decides, as without one
     if change != "ignored file":  # (an ignored file is no input of the card: still current)
         assert {"stale", "site"} & {p[3] for p in found}, "the change was not reported"
+
+
+def test_a_tag_on_the_commit_carrying_the_cards_changes_no_key(project: Path) -> None:
+    """The release commit is tagged after it is made: its cards were built before the tag."""
+    git(project, "tag", "v9.0", "HEAD")
+    assert not_current(project) == set()
 
 
 def test_a_damaged_or_foreign_record_is_no_record(project: Path) -> None:

@@ -23,7 +23,6 @@ commit it is.
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import os
 import re
 import stat
@@ -31,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from modelcards.history.sorted_paths import folders_of, matching, under
 from modelcards.history.worktree import WorkTreeChanges, work_tree_changes
 from modelcards.inspect import CARD_OUTPUTS
-from modelcards.resolve.gitcli import GitCli, open_git_cli, resolve_commit
+from modelcards.resolve.gitcli import GitCli, Started, open_git_cli, resolve_commit
 from modelcards.resolve.snapshot import (
     MAX_LFS_POINTER_BYTES,
     parse_lfs_pointer,
@@ -44,6 +44,7 @@ from modelcards.safeio.textfile import real_path
 
 # what build and `sign` write beside a model: no change to the model itself
 GENERATED_NAMES = CARD_OUTPUTS
+_matching = matching  # the name tests/test_check_scale_paths.py compares with fnmatch
 CARD_JSON = "card.json"
 CONVENTIONAL = re.compile(r"^(?P<type>[a-z]+)(\([^)]*\))?(?P<breaking>!)?:\s*(?P<text>.+)$")
 GROUPS = {
@@ -162,40 +163,6 @@ def _parse_log(out: str, expected: list[str]) -> list[_LoggedCommit]:
     return commits
 
 
-def _matching(names: list[str], pattern: str) -> list[str]:
-    """`fnmatch.filter(names, pattern)` for sorted `names`; a pattern whose one wildcard is a
-    final `*` (every model's default, `<folder>/v*`) is a prefix, found by bisection rather
-    than compiled into one more regular expression per model."""
-    prefix = pattern[:-1]
-    if os.name != "posix" or not pattern.endswith("*") or any(c in prefix for c in "*?["):
-        return fnmatch.filter(names, pattern)
-    found = []
-    at = bisect.bisect_left(names, prefix)
-    while at < len(names) and names[at].startswith(prefix):
-        found.append(names[at])
-        at += 1
-    return found
-
-
-def _under(names: list[str] | tuple[str, ...], paths: list[str]) -> set[str]:
-    """The names (sorted) equal to or under one of `paths` ("" is the top): each path's names
-    are one run of the sorted list, found by bisection, so a commit of 5,000 files costs a
-    model of 1,000 a few steps, not a scan."""
-    if "" in paths:
-        return set(names)
-    found: set[str] = set()
-    for path in paths:
-        start = bisect.bisect_left(names, path)
-        if start < len(names) and names[start] == path:
-            found.add(path)
-        prefix = path.rstrip("/") + "/"
-        at = bisect.bisect_left(names, prefix, start)
-        while at < len(names) and names[at].startswith(prefix):
-            found.add(names[at])
-            at += 1
-    return found
-
-
 class ProjectGit:
     """What git knows about the project at one revision, read once and shared by every model."""
 
@@ -230,6 +197,7 @@ class ProjectGit:
         self._status: WorkTreeChanges | None = None
         self._ancestors: dict[str, frozenset[str]] = {}
         self._relatives: dict[str, str] = {}  # project path → path from the top
+        self._started: dict[tuple[str, ...], Started] = {}  # `ask_ahead`'s, by their arguments
         self.shallow = self.repo is not None and (Path(self.repo.common_dir) / "shallow").exists()
 
     # -- the few git calls ------------------------------------------------------------------
@@ -239,27 +207,38 @@ class ProjectGit:
         if self._log is None:
             self._log = []
             if self.repo is not None and self.head is not None:
-                out = self.repo.git.log(
-                    "-z",  # NUL ends every field: no subject or name can forge a record
-                    "--format=%x00%H%x00%P%x00%cI%x00%an%x00%s",
-                    "--name-only",
-                    "--no-renames",  # a rename is both paths, as in the work tree's status
-                    self.head,
-                )
-                self._log = _parse_log(out, self.repo.git.rev_list(self.head).split())
+                log, rev_list = self._questions()[:2]
+                self._log = _parse_log(self._answer(log), self._answer(rev_list).split())
         return self._log
+
+    def _questions(self) -> tuple[tuple[str, ...], ...]:
+        """The log, the list of its commits and the tags: what every model's history needs."""
+        assert self.head is not None
+        # -z: NUL ends every field, so no subject or name can forge a record; a rename is both
+        # paths, as in the work tree's status
+        log = ("log", "-z", "--format=%x00%H%x00%P%x00%cI%x00%an%x00%s", "--name-only",
+               "--no-renames", self.head)  # fmt: skip
+        tags = ("for-each-ref", "--sort=creatordate", "--format=%(refname:short)%1f"
+                "%(*objectname)%1f%(objectname)%1f%(creatordate:iso-strict)", "refs/tags")  # fmt: skip
+        return log, ("rev-list", self.head), tags
+
+    def ask_ahead(self) -> None:
+        """Start the log, its commit list and the tag listing now, for a caller that will need
+        every model's history (`check`): git answers while the work tree is compared."""
+        if self.repo is not None and self.head is not None and not self._started:
+            self._started = {args: self.repo.git.start(*args) for args in self._questions()}
+
+    def _answer(self, args: tuple[str, ...]) -> str:
+        started = self._started.pop(args, None)
+        assert self.repo is not None
+        return started.result() if started is not None else self.repo.git.run(*args)
 
     def tags(self, patterns: tuple[str, ...]) -> list[tuple[str, str, str]]:
         """(tag, commit, date) for tags matching a pattern and reachable from `rev`, oldest first."""
         if self._all_tags is None:
             self._all_tags = []
             if self.repo is not None and self.head is not None:
-                out = self.repo.git.for_each_ref(
-                    "--sort=creatordate",
-                    "--format=%(refname:short)%1f%(*objectname)%1f%(objectname)"
-                    "%1f%(creatordate:iso-strict)",
-                    "refs/tags",
-                )
+                out = self._answer(self._questions()[2])
                 reachable = {c.commit.sha for c in self.log()}
                 for line in out.splitlines():
                     name, peeled, obj, date = line.split("\x1f")
@@ -267,7 +246,7 @@ class ProjectGit:
                         self._all_tags.append((name, peeled or obj, date))
         if self._tag_names is None:
             self._tag_names = sorted(t[0] for t in self._all_tags)
-        matched = {name for pattern in patterns for name in _matching(self._tag_names, pattern)}
+        matched = {name for pattern in patterns for name in matching(self._tag_names, pattern)}
         return [t for t in self._all_tags if t[0] in matched]
 
     def remote(self) -> str | None:
@@ -297,13 +276,14 @@ class ProjectGit:
         if self._by_path is None or self._by_path_source is None:
             self._by_path, self._by_path_source = {}, {}
             for index, logged in enumerate(log):
-                keys, source_keys = {""}, set()
+                keys, source_keys = {""}, set[str]()
                 for name in logged.files:
-                    parts = name.split("/")
-                    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
-                    keys.update(prefixes)
-                    if parts[-1] not in GENERATED_NAMES:
-                        source_keys.update(["", *prefixes])
+                    keys.add(name)
+                    folder, _, base = name.rpartition("/")
+                    if base not in GENERATED_NAMES:
+                        source_keys.update(("", name))
+                        source_keys.update(folders_of(folder, source_keys))
+                    keys.update(folders_of(folder, keys))
                 for key in keys:
                     self._by_path.setdefault(key, []).append(index)
                 for key in source_keys:
@@ -395,6 +375,7 @@ class ProjectGit:
         carriers = self._touches([f"{folder}/{CARD_JSON}" if folder else CARD_JSON])
         pending = self._source_files(self.changed_in_work_tree(), paths, skip)
         described = sources
+        tags_before: frozenset[str] | None = None  # the card is the carrier's: tags before it
         if carriers and not pending:
             carrier = carriers[0]
             before = self._ancestors_of(carrier.commit.sha)
@@ -403,31 +384,24 @@ class ProjectGit:
                 pending = (
                     self._source_files(carrier.files, paths, skip) if carrier in sources else []
                 )
-                tags_before = set(before)
-            else:
-                tags_before = None
-        else:
-            tags_before = None
+                tags_before = before
         commits = [c.commit for c in described]
         tags = self.tags(tag_patterns or (f"{Path(model_path).name}/v*", "v*"))
         if tags_before is not None:
             # a tag on the carrier: a release still to come
             tags = [t for t in tags if t[1] in tags_before]
         release_of = self._releases_by_commit(tags)
-        releases = [Release(None, None, None, tuple(c for c in commits if c.sha not in release_of))]
-        for name, sha, date in reversed(tags):
-            releases.append(
-                Release(name, date, sha, tuple(c for c in commits if release_of.get(c.sha) == name))
-            )
-        return History(
-            repository=self.remote(),
-            in_git=True,
-            last_commit=commits[0].sha if commits else None,
-            releases=tuple(
-                r for r in releases if r.commits
-            ),  # a tag holding no change is no release
-            pending=tuple(pending),
-        )
+        grouped: dict[str | None, list[Commit]] = {}  # in one pass: a model has few commits
+        for commit in commits:
+            grouped.setdefault(release_of.get(commit.sha), []).append(commit)
+        releases = [Release(None, None, None, tuple(grouped[None]))] if None in grouped else []
+        releases += [  # a tag holding no change is no release
+            Release(name, date, sha, tuple(grouped[name]))
+            for name, sha, date in reversed(tags)
+            if name in grouped
+        ]
+        last = commits[0].sha if commits else None
+        return History(self.remote(), True, last, tuple(releases), tuple(pending))
 
     @staticmethod
     def _source_files(
@@ -436,7 +410,7 @@ class ProjectGit:
         """The files among `changed` (sorted) at or under `paths` that build does not write."""
         return sorted(
             name
-            for name in _under(changed, paths)
+            for name in under(changed, paths)
             if name.split("/")[-1] not in GENERATED_NAMES and not name.startswith(skip)
         )
 

@@ -1,8 +1,9 @@
 """Which work-tree files differ from HEAD, decided without running anything git is configured to run.
 
 `git status` passes a file whose stat data changed through its clean filter (and a repository's
-config names the filter command: `filter.x.clean = sh -c '…'`). So the comparison is ours: git
-lists the index (`ls-files --stage --debug`, no content read) and HEAD's tree; a file whose stat
+config names the filter command: `filter.x.clean = sh -c '…'`). So the comparison is ours: the
+index is read in place (`git_index.py`; `ls-files --stage --debug` for a layout it leaves to git),
+git compares it with HEAD's tree (`diff-index --cached`, ids only); a file whose stat
 data matches its index entry (and is not racily clean) is unchanged, as git itself decides; any
 other file is hashed here — as a git blob, or, when its blob is a Git-LFS pointer, with the
 sha256 and size the LFS clean filter would have computed.
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from modelcards.history.git_index import IndexEntry, read_index
 from modelcards.resolve.gitcli import GitCli
 from modelcards.resolve.snapshot import MAX_LFS_POINTER_BYTES, parse_lfs_pointer
 from modelcards.safeio.hashing import sha256_file
@@ -25,17 +27,7 @@ _BLOCK = 1024 * 1024
 _GITLINK = 0o160000
 _SYMLINK = 0o120000
 _U32 = 0xFFFFFFFF
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    mode: int
-    blob: str
-    stage: int
-    ctime_ns: int
-    mtime_ns: int
-    inode: int
-    size: int
+_WRAP_NS = (_U32 + 1) * 1_000_000_000  # a time the index's 32 bits of seconds hold as it is
 
 
 @dataclass(frozen=True)
@@ -103,7 +95,7 @@ class _Comparer:
     def __init__(self, repo: GitCli, top: Path) -> None:
         self.repo = repo
         self.top = top
-        self._top = str(top)
+        self._prefix = os.path.join(str(top), "")
         index_file = Path(repo.git_dir) / "index"
         self.index_mtime_ns = index_file.stat().st_mtime_ns if index_file.exists() else 0
 
@@ -112,30 +104,32 @@ class _Comparer:
         return (pointer.oid, pointer.size) if pointer is not None else None
 
     def differs(self, path: str, entry: IndexEntry) -> bool:
-        if entry.mode == _GITLINK:
+        mode = entry.mode
+        if mode == _GITLINK:
             return False  # a submodule's own state is its repository's business
-        local = os.path.join(self._top, path)  # a string: 10,000 tracked files are compared
+        local = self._prefix + path  # a string: 20,000 tracked files are compared
         try:
             info = os.lstat(local)
         except OSError:
             return True  # deleted (or unreadable: not what was committed)
-        if entry.mode == _SYMLINK:
+        if mode == _SYMLINK:
             if not stat.S_ISLNK(info.st_mode):
                 return True
             target = os.fsencode(os.readlink(local))
             return _blob_id_of(target) != entry.blob
         if not stat.S_ISREG(info.st_mode):
             return True
-        if bool(info.st_mode & 0o111) != bool(entry.mode & 0o111):
+        if bool(info.st_mode & 0o111) != bool(mode & 0o111):
             return True
-        racy = entry.mtime_ns >= self.index_mtime_ns
-        same_stat = (  # the index keeps 32 bits of size, seconds and inode, as git compares them
+        # the index keeps 32 bits of size, seconds and inode, as git compares them
+        mtime, ctime = info.st_mtime_ns, info.st_ctime_ns
+        same_stat = (
             entry.size == info.st_size & _U32
-            and entry.mtime_ns == _stamp32(info.st_mtime_ns)
-            and entry.ctime_ns == _stamp32(info.st_ctime_ns)
+            and entry.mtime_ns == (mtime if mtime < _WRAP_NS else _stamp32(mtime))
+            and entry.ctime_ns == (ctime if ctime < _WRAP_NS else _stamp32(ctime))
             and entry.inode in (0, info.st_ino & _U32)
         )
-        if same_stat and not racy:
+        if same_stat and entry.mtime_ns < self.index_mtime_ns:  # and not racily clean
             return False
         pointer = self._pointer(entry.blob)
         if pointer is not None and info.st_size > MAX_LFS_POINTER_BYTES:
@@ -144,28 +138,35 @@ class _Comparer:
         return _blob_id_of_file(Path(local), info.st_size) != entry.blob
 
 
+def index_entries(repo: GitCli) -> dict[str, IndexEntry]:
+    """The index, read in place when its layout is a plain one, else listed by git."""
+    if "GIT_INDEX_FILE" not in os.environ:
+        entries = read_index(os.path.join(repo.git_dir, "index"))
+        if entries is not None:
+            return entries
+    return parse_ls_files_debug(repo.git.ls_files("--stage", "--debug", "-z"))
+
+
 def work_tree_changes(repo: GitCli, head: str, *, untracked: bool = True) -> WorkTreeChanges:
     """What differs between HEAD, the index and the work tree, paths from the repository's top."""
     top = Path(repo.working_tree_dir or ".")
-    index = parse_ls_files_debug(repo.git.ls_files("--stage", "--debug", "-z"))
-    in_head: dict[str, tuple[int, str]] = {}
-    for record in repo.git.ls_tree("-r", "-z", head).split("\0"):
-        meta, _, path = record.partition("\t")
-        fields = meta.split()
-        if len(fields) == 3 and path:
-            in_head[path] = (int(fields[0], 8), fields[2])
+    # git's two walks run while the index is read and compared here
+    listing = (
+        repo.git.start("ls-files", "--others", "--exclude-standard", "-z") if untracked else None
+    )
+    # the index against HEAD's tree: git compares ids alone (no work-tree file is read)
+    staged = repo.git.start(
+        "diff-index", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff",
+        "--no-textconv", head,
+    )  # fmt: skip
+    index = index_entries(repo)
+    changed = {path for path in staged.result().split("\0") if path}
     comparer = _Comparer(repo, top)
-    changed = {path for path in in_head if path not in index}
     for path, entry in index.items():
-        if (
-            entry.stage != 0
-            or in_head.get(path) != (entry.mode, entry.blob)
-            or comparer.differs(path, entry)
-        ):
+        if entry.stage != 0 or path in changed or comparer.differs(path, entry):
             changed.add(path)
     others: set[str] = set()
-    if untracked:
-        listing = repo.git.ls_files("--others", "--exclude-standard", "-z")
-        others = {path for path in listing.split("\0") if path}
+    if listing is not None:
+        others = {path for path in listing.result().split("\0") if path}
     clean = {path: entry.blob for path, entry in index.items() if path not in changed}
     return WorkTreeChanges(frozenset(changed), frozenset(others), clean)

@@ -176,6 +176,7 @@ def check_project(
     changed = changed_since(config, base_ref) if base_ref else None
     git = ProjectGit(config.root)
     git.require_full_history()
+    git.ask_ahead()  # every model's history is asked for
     lock = project_lock(config.root)
     problems: list[Problem] = []
     rendered = 0

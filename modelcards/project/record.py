@@ -123,18 +123,32 @@ class KeyMaker:
         own = Path(relative).as_posix()
         own_prefix = "" if own == "." else own + "/"
         found: list[Any] = []
-        for current, dirs, names in os.walk(start):  # paths as strings: thousands of files
-            dirs[:] = sorted(
-                d for d in dirs if d != ".git" and os.path.join(current, d) not in self.skip
-            )
-            inside = current[len(start) + 1 :].replace(os.sep, "/")
-            above = f"{inside}/" if inside else ""
-            links = [d for d in dirs if os.path.islink(os.path.join(current, d))]
-            for name in sorted(names + links):
-                rel = above + name
-                full = os.path.join(current, name)
-                found.append((rel, self._file_id(full, top_prefix + rel, own_prefix + rel)))
+        self._scan(start, "", top_prefix, own_prefix, found)
         return found
+
+    def _scan(self, folder: str, above: str, top: str, own: str, found: list[Any]) -> None:
+        """`folder`'s files (a link to a folder is one) in name order, then each sub-folder's
+        the same way, as `os.walk` meets them; `.git` and the site folders left out."""
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            return  # as os.walk: a folder that cannot be listed holds nothing
+        folders = []
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if is_folder and (entry.name == ".git" or entry.path in self.skip):
+                continue
+            if is_folder and not entry.is_symlink():
+                folders.append(entry)
+                continue
+            rel = above + entry.name
+            found.append((rel, self._file_id(entry.path, top + rel, own + rel)))
+        for entry in folders:
+            self._scan(entry.path, f"{above}{entry.name}/", top, own, found)
 
     def _file_id(self, full: str, top_relative: str, project_relative: str) -> str:
         """git's blob id of a file, from the index when the work tree holds it as committed."""

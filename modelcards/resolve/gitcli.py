@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tempfile
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from modelcards.safeio.errors import ResolveError
 
@@ -79,13 +80,21 @@ class GitCommands:
             ["git", *args], cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
             capture_output=True, check=False,
         )  # fmt: skip
-        if done.returncode != 0:
-            why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        return self.output(args, done.returncode, done.stdout, done.stderr)
+
+    def start(self, *args: str) -> Started:
+        """`git ARGS` started now, its output collected by `Started.result()`: a long listing
+        runs beside the Python work that does not need it yet."""
+        return Started(self, args)
+
+    def output(self, args: tuple[str, ...], code: int, stdout: bytes, stderr: bytes) -> str:
+        if code != 0:
+            why = stderr.decode("utf-8", "replace").strip().splitlines()
             raise GitFailed(
-                f"`git {args[0]}` failed: {why[-1] if why else f'exit code {done.returncode}'}",
+                f"`git {args[0]}` failed: {why[-1] if why else f'exit code {code}'}",
                 file=self.cwd,
             )
-        out = done.stdout.decode("utf-8", "surrogateescape")
+        out = stdout.decode("utf-8", "surrogateescape")
         return out[:-1] if out.endswith("\n") else out
 
     def __getattr__(self, name: str) -> Callable[..., str]:
@@ -93,6 +102,32 @@ class GitCommands:
             raise AttributeError(name)
         command = name.replace("_", "-")
         return lambda *args: self.run(command, *args)
+
+
+class Started:
+    """A git process running in the background, writing to unnamed temporary files (a pipe
+    would stop it once full, until read)."""
+
+    def __init__(self, commands: GitCommands, args: tuple[str, ...]) -> None:
+        self.commands, self.args = commands, args
+        # closed by `result()`, or by the finalizer when never asked
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        self.process = subprocess.Popen(
+            ["git", *args], cwd=commands.cwd, env=commands.env, stdin=subprocess.DEVNULL,
+            stdout=self._out, stderr=self._err,
+        )  # fmt: skip
+        weakref.finalize(self, _stop, self.process, self._out, self._err)
+
+    def result(self) -> str:
+        """Its output, as `GitCommands.run` gives it (and the same error on a failure)."""
+        code = self.process.wait()
+        outputs = []
+        for stream in (self._out, self._err):
+            stream.seek(0)
+            outputs.append(stream.read())
+            stream.close()
+        return self.commands.output(self.args, code, *outputs)
 
 
 class _BlobReader:
@@ -135,11 +170,11 @@ class _BlobReader:
             self.process = None
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], *files: IO[bytes]) -> None:
     if process.poll() is None:
         process.kill()
         process.wait()
-    for stream in (process.stdin, process.stdout):
+    for stream in (process.stdin, process.stdout, *files):
         if stream is not None:
             stream.close()
 
