@@ -28,6 +28,7 @@ from modelcards import __version__
 from modelcards.history import ProjectGit
 from modelcards.project.base_signing import signing_key_digest
 from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.project.merge_identity import source_key
 from modelcards.project.state import (
     MAX_OUTPUT_BYTES,
     assess_settings,
@@ -177,7 +178,13 @@ class KeyMaker:
         project = self.project() if self.ready else None
         base = self.base(entry) if project is not None else None
         files = self.folder(entry.path) if base is not None else []
-        if project is None or base is None or self.outside & {entry.path, *base[1:2]}:
+        sources = source_key(self, entry, files) if base is not None else None
+        if (
+            project is None
+            or base is None
+            or sources is None
+            or self.outside & {entry.path, *base[1:2]}
+        ):
             self.keys[entry.path] = None
             return None
         history = self.git.history(
@@ -194,6 +201,7 @@ class KeyMaker:
             "base": base,
             "history": history_digest(history),
             "signing_key": signing_key_digest(self.config, entry),
+            **({"merge_sources": sources} if sources else {}),
         })  # fmt: skip
         return key
 
