@@ -3,9 +3,10 @@ with nothing changed answer a fleet of models from one listing of the index.
 
 A full `build` writes `<site.dir>/.modelcards-record.json`: per model a key over everything its
 card is made of and everything build wrote beside it, and the risks its card.json records; and
-a key of the site. A key digests the blob id of every file in the model's folder and in its
-base's folder (git's own id for a file the work tree holds as committed, computed here for any
-other: edited, untracked, ignored, just written), the config file, the lock, the templates, the
+a key of the site. A key digests the blob id of every file in the model's folder, in its
+base's folder and in a deep merge card's source folders (`merge_identity.py`) — git's own id
+for a file the work tree holds as committed, computed here for any other: edited, untracked,
+ignored, just written — the config file, the lock, the templates, the
 code that renders, the config entry with its settings, and the history as the card tells it.
 A model whose key is the recorded one was current when it was recorded and is still made of
 the same bytes, so it is current without being read; every other model takes the slow path

@@ -107,11 +107,24 @@ def change_source_b(root: Path) -> None:
     commit(root, "feat: another sources/b")
 
 
-def test_an_unchanged_source_keeps_the_deep_card_current(project: Path) -> None:
+def test_an_unchanged_source_keeps_the_deep_card_current(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import modelcards.project.merge_identity as identity
+
+    read = identity.read_merge_config
+    opened: list[str] = []
+
+    def only_merges(snapshot: Any) -> Any:  # the model with no mergekit config: never read
+        opened.append(snapshot.ref.location)
+        return read(snapshot)
+
+    monkeypatch.setattr(identity, "read_merge_config", only_merges)
     assert verdicts(project) == {"../../sources/a": "consistent", "sources/b": "consistent"}
     assert not_current(project) == set()  # the record's keys name the sources' blobs
     assert stale(project) == [] and stale(project, record=False) == []
     assert build(project) == ()  # nothing written, not even the record
+    assert opened and {Path(location).name for location in opened} == {"merge"}
 
 
 def test_a_changed_source_makes_the_deep_card_stale_and_build_deep_rewrites_it(
