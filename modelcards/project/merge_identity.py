@@ -37,7 +37,7 @@ from modelcards.project.config import ModelEntry, ProjectConfig
 from modelcards.render.fingerprint import manifest_digest
 from modelcards.resolve import FileEntry, Snapshot, open_folder
 from modelcards.resolve.merge_source import open_merge_source
-from modelcards.safeio.errors import ResolveError
+from modelcards.safeio.errors import ModelcardsError, ResolveError
 from modelcards.safeio.hashcache import HashCache
 
 if TYPE_CHECKING:
@@ -109,7 +109,10 @@ def source_key(keys: KeyMaker, entry: ModelEntry, files: list[Any]) -> list[Any]
         card_json = previous_output(config, config.root / entry.path / "card.json")
     if not _deep(card_json):
         return []
-    merge = read_merge_config(open_folder(config.root / entry.path, project_root=config.root))
+    try:
+        merge = read_merge_config(open_folder(config.root / entry.path, project_root=config.root))
+    except ModelcardsError:  # a folder the slow path reads, and says what is wrong with
+        return None
     named: list[Any] = []
     for source, found in _resolved(config, entry, merge) if merge is not None else ():
         if isinstance(found, str):
