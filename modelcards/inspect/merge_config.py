@@ -62,6 +62,12 @@ class MergeSource:
         )
 
     @property
+    def comparable(self) -> bool:
+        """Whether any of its layers can be compared by tensor name (none when all moved)."""
+        aligned = self.aligned_layers
+        return aligned is None or bool(aligned)
+
+    @property
     def moved(self) -> str:
         """The moved ranges as a reader sees them: "layers 8–24 at 16–32"."""
         return ", ".join(

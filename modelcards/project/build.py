@@ -275,8 +275,9 @@ def render_project(
         if progress:
             progress(f"[{index}/{len(entries)}] {entry.name}: reading {entry.path}")
         try:
-            state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads)
             wants_deep = deep or config.deep
+            state = model_state(config, entry, cache, git, online=online, lock=lock, reads=reads,
+                                deep=wants_deep)  # fmt: skip
             current = (
                 None
                 if at is not None

@@ -19,6 +19,7 @@ from modelcards.assess.findings import Severity
 from modelcards.history import ProjectGit
 from modelcards.inspect import CARD_OUTPUTS
 from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.project.merge_identity import as_built
 from modelcards.project.provider_policy import provider_problem
 from modelcards.project.record import KeyMaker, read_record
 from modelcards.project.site_check import check_site
@@ -148,7 +149,8 @@ def _what_changed(state: ModelState, card_json: str | None) -> str:
     now = {f.path: f.sha256 for f in state.files}
     names = sorted(p for p in set(before) | set(now) if before.get(p) != now.get(p))
     if not names:
-        return "its base, history, configuration, templates or front matter changed"
+        sources = "a merge source, " if state.merge_sources else ""
+        return f"its base, {sources}history, configuration, templates or front matter changed"
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return f"{shown} changed since the card was built"
 
@@ -209,6 +211,7 @@ def check_project(
         folder = config.root / entry.path
         changes = previous_output(config, folder / "CHANGES.md", reads.real_root)
         card_json = previous_output(config, folder / "card.json", reads.real_root)
+        state = as_built(config, state, cache, git, card_json)  # a deep merge card: its sources
         cards.append((card or "", changes or "", card_json or ""))
         stale: list[Problem] = []
         recorded = read_fingerprint(card) if card is not None else None

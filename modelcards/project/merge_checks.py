@@ -86,7 +86,7 @@ def _checked(
         return unread(exc.reason)
     location = snapshot.ref.location
     aligned = source.aligned_layers
-    if aligned is not None and not aligned:
+    if not source.comparable:
         return unread(
             f"its layers sit at other depths in the merge ({source.moved}), which a compare "
             "by tensor name cannot align",

@@ -3,9 +3,10 @@ with nothing changed answer a fleet of models from one listing of the index.
 
 A full `build` writes `<site.dir>/.modelcards-record.json`: per model a key over everything its
 card is made of and everything build wrote beside it, and the risks its card.json records; and
-a key of the site. A key digests the blob id of every file in the model's folder and in its
-base's folder (git's own id for a file the work tree holds as committed, computed here for any
-other: edited, untracked, ignored, just written), the config file, the lock, the templates, the
+a key of the site. A key digests the blob id of every file in the model's folder, in its
+base's folder and in a deep merge card's source folders (`merge_identity.py`) — git's own id
+for a file the work tree holds as committed, computed here for any other: edited, untracked,
+ignored, just written — the config file, the lock, the templates, the
 code that renders, the config entry with its settings, and the history as the card tells it.
 A model whose key is the recorded one was current when it was recorded and is still made of
 the same bytes, so it is current without being read; every other model takes the slow path
@@ -28,6 +29,7 @@ from modelcards import __version__
 from modelcards.history import ProjectGit
 from modelcards.project.base_signing import signing_key_digest
 from modelcards.project.config import ModelEntry, ProjectConfig
+from modelcards.project.merge_identity import source_key
 from modelcards.project.state import (
     MAX_OUTPUT_BYTES,
     assess_settings,
@@ -191,7 +193,13 @@ class KeyMaker:
         project = self.project() if self.ready else None
         base = self.base(entry) if project is not None else None
         files = self.folder(entry.path) if base is not None else []
-        if project is None or base is None or self.outside & {entry.path, *base[1:2]}:
+        sources = source_key(self, entry, files) if base is not None else None
+        if (
+            project is None
+            or base is None
+            or sources is None
+            or self.outside & {entry.path, *base[1:2]}
+        ):
             self.keys[entry.path] = None
             return None
         history = self.git.history(
@@ -208,6 +216,7 @@ class KeyMaker:
             "base": base,
             "history": history_digest(history),
             "signing_key": signing_key_digest(self.config, entry),
+            **({"merge_sources": sources} if sources else {}),
         })  # fmt: skip
         return key
 

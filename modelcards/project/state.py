@@ -76,6 +76,7 @@ class ModelState:
     nested_outputs: frozenset[str] = frozenset()
     base_unavailable_detail: str | None = None  # the resolver's own words (may name local paths)
     base_licence: str | None = None  # the base's README licence: what an inherited one follows
+    merge_sources: tuple[Any, ...] | None = None  # a deep card's mergekit sources (merge_identity)
 
     def fingerprinter(self, config: ProjectConfig, templates: str) -> Callable[[str], str]:
         """front matter → inputs fingerprint, for `render_model`."""
@@ -97,6 +98,7 @@ class ModelState:
                 ),
                 "licence": self.base_licence,  # its README is not in its manifest
                 **({"signature": signature} if signature else {}),
+                **({"merge_sources": self.merge_sources} if self.merge_sources is not None else {}),
             },
             history=self.history,
             front_matter=front_matter,
@@ -290,11 +292,13 @@ def model_state(
     online: bool = False,
     lock: LockFile | None = None,
     reads: ProjectReads | None = None,
+    deep: bool = False,
 ) -> ModelState:
     """The model as it is in the work tree, or as it was at `git.rev` when that is not HEAD.
 
     `lock`: the project's modelcards.lock (as it was at that revision), whose pinned bases are
-    read first. `reads`: what this run already read for the other models.
+    read first. `reads`: what this run already read for the other models. `deep`: for a card
+    made with --deep, whose merge sources' files are among its inputs.
     """
     reads = reads or ProjectReads.of(config)
     at = None if git.rev == "HEAD" else git.rev
@@ -345,7 +349,14 @@ def model_state(
         base_unavailable_detail=base.detail,
         nested_outputs=nested,
         base_licence=base.licence,
+        merge_sources=_merge_sources(config, entry, snapshot, files, cache, git) if deep else None,
     )
+
+
+def _merge_sources(*args: Any) -> tuple[Any, ...] | None:
+    from modelcards.project.merge_identity import source_identities  # it imports this module
+
+    return source_identities(*args)
 
 
 def read_base(

@@ -1,7 +1,8 @@
 """Fingerprints that let `check` tell a stale card in milliseconds, without rendering it.
 
 `inputs`: a hash over everything a card is made from — the model's files (sha256), the base's
-(its pinned revision, or the sha256 of its files), the config entry, the templates, the tool
+(its pinned revision, or the sha256 of its files), a deep merge card's sources (the same way,
+`project/merge_identity.py`), the config entry, the templates, the tool
 version, the git history of the model's folder, and the card's own front matter.
 `outputs`: a hash over what build generated — the card's generated blocks, CHANGES.md and
 card.json — so a hand edit of generated text is seen too. (The front matter is an input: every

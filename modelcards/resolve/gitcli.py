@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import tempfile
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,8 +110,7 @@ class Started:
     def __init__(self, commands: GitCommands, args: tuple[str, ...]) -> None:
         self.commands, self.args = commands, args
         # closed by `result()`, or by the finalizer when never asked
-        self._out = tempfile.TemporaryFile()  # noqa: SIM115
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        self._out, self._err = _unnamed_file(), _unnamed_file()
         self.process = subprocess.Popen(
             ["git", *args], cwd=commands.cwd, env=commands.env, stdin=subprocess.DEVNULL,
             stdout=self._out, stderr=self._err,
@@ -128,6 +126,18 @@ class Started:
             outputs.append(stream.read())
             stream.close()
         return self.commands.output(self.args, code, *outputs)
+
+
+def _unnamed_file() -> IO[bytes]:
+    """A file with no name for a background git's output: O_TMPFILE where the kernel has it,
+    so `check` does not import tempfile (and shutil) for it; else tempfile's."""
+    try:
+        fd = os.open(os.environ.get("TMPDIR") or "/tmp", os.O_TMPFILE | os.O_RDWR, 0o600)
+    except (AttributeError, OSError):  # not Linux, or a file system without it
+        import tempfile
+
+        return tempfile.TemporaryFile()
+    return os.fdopen(fd, "w+b")
 
 
 class _BlobReader:

@@ -71,9 +71,9 @@ def open_merge_source(reference: str, *, model_folder: Path, project_root: Path)
 
     try:
         return open_hf_cache(repo_id, revision or None, hub_id=repo_id)
-    except CacheMiss as miss:
+    except CacheMiss:  # its reason names this machine's cache folder: not for a card
         raise ResolveError(
-            f"no such folder in the project, and {miss.reason}; the Hub is not asked for a "
-            "merge source's weights",
+            "no such folder in the project, and not in the Hugging Face cache here (or only in "
+            "part); the Hub is not asked for a merge source's weights",
             file=reference,
         ) from None
