@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,17 +146,24 @@ def build_site(
     only: frozenset[str] | None = None,
     progress: Callable[[str], None] | None = None,
     sources: SiteStamp | None = None,
+    written: Mapping[str, str] | None = None,
 ) -> SiteBuild:
     """Build the generated site into `site.output`, only the units whose sources changed.
 
     `only` names the model folders of one shard of a fleet: then just their pages are built, and
     the site-wide pages are left to `modelcards site merge`. Nothing is replaced until every
     mkdocs run has succeeded: a failing build leaves the previous site. `sources`: the
-    fingerprints of the site folder's sources, when the caller knows them already.
+    fingerprints of the site folder's sources, when the caller knows them already; `written`:
+    every file of the site source as `write_site` has just written it (project-relative path →
+    text), so that they are fingerprinted without being read back.
     """
     site_dir = config.root / config.site.dir
     output = config.root / config.site.output
-    sources = sources or source_units(site_dir)
+    docs = f"{config.site.dir}/docs/"
+    texts = None if written is None else {
+        path[len(docs):]: text for path, text in written.items() if path.startswith(docs)
+    }  # fmt: skip
+    sources = sources or source_units(site_dir, texts)
     units = sources.units
     if only is not None:
         units = {u: fp for u, fp in units.items() if u != SITE_WIDE and u in only}

@@ -39,9 +39,15 @@ def remove_stale(config: SiteProject, files: dict[str, str]) -> list[str]:
     return removed
 
 
-def write_site(config: SiteProject, files: dict[str, str]) -> list[str]:
+def write_site(
+    config: SiteProject, files: dict[str, str], current: frozenset[str] = frozenset()
+) -> list[str]:
+    """Write the site source; `current`: paths known to hold their text already (pages read
+    back from the last build a moment ago), which are not read again to compare."""
     check_site_folder(config)
     written = [
-        rel for rel, content in sorted(files.items()) if write_atomic(config.root / rel, content)
+        rel
+        for rel, content in sorted(files.items())
+        if rel not in current and write_atomic(config.root / rel, content)
     ]
     return written + remove_stale(config, files)
