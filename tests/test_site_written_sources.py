@@ -11,13 +11,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from test_mkdocs_build import fleet, tree  # noqa: F401 - the fixture of six models
 
 from modelcards.project.build import build_project
 from modelcards.project.config import load_config
-from modelcards.publish.mkdocs_build import SiteBuild
+from modelcards.publish.mkdocs_build import SiteBuild, build_site
 from modelcards.publish.site import MARKER, write_site
 from modelcards.publish.site_units import source_units
 from modelcards.render import RenderedModel
+from modelcards.safeio.errors import PublishError
 from modelcards.safeio.hashcache import HashCache
 
 TUNED = "models/chat-tuned"
@@ -87,5 +89,29 @@ def test_a_rebuild_after_one_change_lists_and_fingerprints_what_the_long_way_doe
     (site / "docs/models/gone/index.md").write_text("a model that left the config\n")
     report = build_project(load_config(repo), cache=HashCache(), jobs=1)
     assert f"{TUNED}/README.md" in report.written
+    assert "modelcards-site/docs/models/gone/index.md" in report.written  # removed, folder too
+    assert not (site / "docs/models/gone").exists()
     docs = {p[len("modelcards-site/docs/") :]: t for p, t in given[-1].items() if "/docs/" in p}
     assert source_units(site, docs) == source_units(site)  # the folder holds just those
+
+
+def test_the_previous_outputs_model_folders_go_back_when_the_new_site_is_not_put_in_place(
+    fleet: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import modelcards.publish.mkdocs_build as mkdocs_build
+
+    project = load_config(fleet)
+    output = build_site(project, jobs=1).output
+    before = tree(output)
+    page = fleet / project.site.dir / "docs/models/tuned-2/index.md"
+    page.write_text(page.read_text() + "\nOne more line.\n")
+
+    def full_disk(new: Path, target: Path) -> None:
+        assert (new / "models/tuned-1/index.html").is_file()  # moved from the old output
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mkdocs_build, "replace_folder", full_disk)
+    with pytest.raises(PublishError, match="No space left"):
+        build_site(project, jobs=1)
+    assert tree(output) == before  # the old site as it was

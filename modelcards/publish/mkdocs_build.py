@@ -255,9 +255,22 @@ def _build_site(
         }
         sources = {unit: built.get(unit, output) for unit in stamp.units}
         assembled = work / "site"
-        assemble(assembled, sources, moved=frozenset(outputs), indexes=indexes)
-        (assembled / STAMP).write_text(stamp.text(), encoding="utf-8")
-        replace_folder(assembled, output)
+        # the previous output's model folders are moved into the new site, not linked file by
+        # file (which, with the old folder's deletion after, costs a fleet seconds); they go
+        # back if the new site cannot be put in its place
+        taken: list[tuple[Path, Path]] = []
+        try:
+            assemble(assembled, sources, moved=frozenset(outputs), indexes=indexes,
+                     taken=None if os.path.ismount(output) else (output, taken))  # fmt: skip
+            (assembled / STAMP).write_text(stamp.text(), encoding="utf-8")
+            replace_folder(assembled, output)
+        except BaseException:
+            for source, target in reversed(taken):
+                try:
+                    os.replace(target, source)
+                except OSError:  # the output itself was moved aside already
+                    break
+            raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -272,13 +285,16 @@ def assemble(
     *,
     moved: frozenset[Path] = frozenset(),
     indexes: dict[Path, SearchIndex] | None = None,
+    taken: tuple[Path, list[tuple[Path, Path]]] | None = None,
 ) -> None:
     """Put every unit into one site folder, each from the built folder `sources` names, and
     write the search index of them all.
 
     Units from a folder in `moved` (this run's own mkdocs outputs) are moved; the others (a
     previous output, a shard's artifact) are hard-linked, or copied where links cannot be made,
-    so that those folders stay as they are until the new site is complete.
+    so that those folders stay as they are until the new site is complete. `taken`: a folder
+    (the output this site replaces) whose model folders are moved whole, and the list that
+    gets each (from, to) so that the caller can put them back.
     """
     into.mkdir(parents=True)
     order = sorted(sources, key=unit_order)
@@ -293,9 +309,14 @@ def assemble(
     if any(unit != SITE_WIDE for unit in order):
         (into / MODELS).mkdir(exist_ok=True)
     for unit in order:
-        if unit != SITE_WIDE:
-            root = sources[unit]
-            place(root / MODELS / unit, into / MODELS / unit, move=root in moved)
+        if unit == SITE_WIDE:
+            continue
+        root, target = sources[unit], into / MODELS / unit
+        if taken is not None and root == taken[0]:
+            os.replace(root / MODELS / unit, target)
+            taken[1].append((root / MODELS / unit, target))
+        else:
+            place(root / MODELS / unit, target, move=root in moved)
     search_config, docs, found = None, [], False
     for unit in order:
         index = indexes[sources[unit]]
