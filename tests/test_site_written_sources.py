@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from test_mkdocs_build import fleet, tree  # noqa: F401 - the fixture of six models
+from test_mkdocs_build import tree
 
 from modelcards.project.build import build_project
 from modelcards.project.config import load_config
@@ -96,22 +96,30 @@ def test_a_rebuild_after_one_change_lists_and_fingerprints_what_the_long_way_doe
 
 
 def test_the_previous_outputs_model_folders_go_back_when_the_new_site_is_not_put_in_place(
-    fleet: Path,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import modelcards.publish.mkdocs_build as mkdocs_build
 
-    project = load_config(fleet)
+    site = tmp_path / "modelcards-site"
+    for page in ("index.md", "models/a/index.md", "models/b/index.md"):
+        (site / "docs" / page).parent.mkdir(parents=True, exist_ok=True)
+        (site / "docs" / page).write_text(f"# {page}\n")
+    (site / "mkdocs.yml").write_text("site_name: x\n")
+    project: Any = SimpleNamespace(
+        root=tmp_path, file="x.yml", site=SimpleNamespace(dir=site.name, output="site")
+    )
     output = build_site(project, jobs=1).output
     before = tree(output)
-    page = fleet / project.site.dir / "docs/models/tuned-2/index.md"
-    page.write_text(page.read_text() + "\nOne more line.\n")
+    (site / "docs/models/b/index.md").write_text("# b, changed\n")
 
     def full_disk(new: Path, target: Path) -> None:
-        assert (new / "models/tuned-1/index.html").is_file()  # moved from the old output
+        assert (new / "models/a/index.html").is_file()  # moved from the old output
+        assert not (target / "models/a").exists()
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(mkdocs_build, "replace_folder", full_disk)
     with pytest.raises(PublishError, match="No space left"):
         build_site(project, jobs=1)
     assert tree(output) == before  # the old site as it was
+    monkeypatch.undo()
+    assert build_site(project, jobs=1).built == ("b",)  # and still taken as built
