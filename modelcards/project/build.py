@@ -464,13 +464,10 @@ def build_project(
     by_path = {**known, **{model.path: model for model in rendered}}
     models = [by_path[e.path] for e in config.models if e.path in by_path] if known else rendered
     prefix = f"{out.rstrip('/')}/" if at is not None and out else ""
-    files = {
-        f"{prefix}{path}": text
-        for model in models
-        if model.path not in known
-        for path, text in model.files().items()
-    }
+    fresh = [model for model in models if model.path not in known]
+    files = {f"{prefix}{path}": text for model in fresh for path, text in model.files().items()}
     site_files: dict[str, str] = {}
+    reused: set[str] = set()  # site pages read back from the last build: on disk as they are
     site_current = (
         keys is not None
         and record is not None
@@ -483,14 +480,15 @@ def build_project(
         if not site_current:
             env = make_environment(config.templates)
             slugs_of = [slugs[model.path] for model in models]
-            site_files = site_pages(config, models, env, jobs=jobs, slugs=slugs_of)
+            site_files = site_pages(config, models, env, jobs=jobs, slugs=slugs_of, reused=reused)
     written, unchanged = write_outputs(config, files)
-    unchanged = sorted(unchanged + [path for model in known.values() for path in model.files()])
+    unchanged = sorted(unchanged + [p for model in known.values() for p in model.file_names()])
     output, sources = None, None
     if site_files or site_current:
-        written += write_site(config, site_files) if site_files else []
+        written += write_site(config, site_files, frozenset(reused)) if site_files else []
         recorded = record.site_sources(config) if site_current and record is not None else None
-        built = build_site(config, jobs=jobs, only=shard_units, progress=progress, sources=recorded)
+        built = build_site(config, jobs=jobs, only=shard_units, progress=progress,
+                           sources=recorded, written=site_files or None)  # fmt: skip
         output, sources = built.output, built.sources
     if keys is not None and not site_current:
         texts = {**files, **site_files}

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,17 +146,24 @@ def build_site(
     only: frozenset[str] | None = None,
     progress: Callable[[str], None] | None = None,
     sources: SiteStamp | None = None,
+    written: Mapping[str, str] | None = None,
 ) -> SiteBuild:
     """Build the generated site into `site.output`, only the units whose sources changed.
 
     `only` names the model folders of one shard of a fleet: then just their pages are built, and
     the site-wide pages are left to `modelcards site merge`. Nothing is replaced until every
     mkdocs run has succeeded: a failing build leaves the previous site. `sources`: the
-    fingerprints of the site folder's sources, when the caller knows them already.
+    fingerprints of the site folder's sources, when the caller knows them already; `written`:
+    every file of the site source as `write_site` has just written it (project-relative path →
+    text), so that they are fingerprinted without being read back.
     """
     site_dir = config.root / config.site.dir
     output = config.root / config.site.output
-    sources = sources or source_units(site_dir)
+    docs = f"{config.site.dir}/docs/"
+    texts = None if written is None else {
+        path[len(docs):]: text for path, text in written.items() if path.startswith(docs)
+    }  # fmt: skip
+    sources = sources or source_units(site_dir, texts)
     units = sources.units
     if only is not None:
         units = {u: fp for u, fp in units.items() if u != SITE_WIDE and u in only}
@@ -248,9 +255,22 @@ def _build_site(
         }
         sources = {unit: built.get(unit, output) for unit in stamp.units}
         assembled = work / "site"
-        assemble(assembled, sources, moved=frozenset(outputs), indexes=indexes)
-        (assembled / STAMP).write_text(stamp.text(), encoding="utf-8")
-        replace_folder(assembled, output)
+        # the previous output's model folders are moved into the new site, not linked file by
+        # file (which, with the old folder's deletion after, costs a fleet seconds); they go
+        # back if the new site cannot be put in its place
+        taken: list[tuple[Path, Path]] = []
+        try:
+            assemble(assembled, sources, moved=frozenset(outputs), indexes=indexes,
+                     taken=None if os.path.ismount(output) else (output, taken))  # fmt: skip
+            (assembled / STAMP).write_text(stamp.text(), encoding="utf-8")
+            replace_folder(assembled, output)
+        except BaseException:
+            for source, target in reversed(taken):
+                try:
+                    os.replace(target, source)
+                except OSError:  # the output itself was moved aside already
+                    break
+            raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -265,13 +285,16 @@ def assemble(
     *,
     moved: frozenset[Path] = frozenset(),
     indexes: dict[Path, SearchIndex] | None = None,
+    taken: tuple[Path, list[tuple[Path, Path]]] | None = None,
 ) -> None:
     """Put every unit into one site folder, each from the built folder `sources` names, and
     write the search index of them all.
 
     Units from a folder in `moved` (this run's own mkdocs outputs) are moved; the others (a
     previous output, a shard's artifact) are hard-linked, or copied where links cannot be made,
-    so that those folders stay as they are until the new site is complete.
+    so that those folders stay as they are until the new site is complete. `taken`: a folder
+    (the output this site replaces) whose model folders are moved whole, and the list that
+    gets each (from, to) so that the caller can put them back.
     """
     into.mkdir(parents=True)
     order = sorted(sources, key=unit_order)
@@ -286,9 +309,14 @@ def assemble(
     if any(unit != SITE_WIDE for unit in order):
         (into / MODELS).mkdir(exist_ok=True)
     for unit in order:
-        if unit != SITE_WIDE:
-            root = sources[unit]
-            place(root / MODELS / unit, into / MODELS / unit, move=root in moved)
+        if unit == SITE_WIDE:
+            continue
+        root, target = sources[unit], into / MODELS / unit
+        if taken is not None and root == taken[0]:
+            os.replace(root / MODELS / unit, target)
+            taken[1].append((root / MODELS / unit, target))
+        else:
+            place(root / MODELS / unit, target, move=root in moved)
     search_config, docs, found = None, [], False
     for unit in order:
         index = indexes[sources[unit]]

@@ -19,6 +19,7 @@ import json
 import os
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,15 +146,32 @@ def linked_pages(path: str, text: str) -> set[str]:
     return targets
 
 
-def source_units(site_dir: Path) -> SiteStamp:
+def walk_order(relative: str) -> tuple[tuple[int, str], ...]:
+    """Where `os.walk` with sorted names (`source_files`) meets a docs-relative path: a
+    folder's files before its subfolders."""
+    *folders, name = relative.split("/")
+    return (*((1, folder) for folder in folders), (0, name))
+
+
+def written_sources(texts: Mapping[str, str]) -> dict[str, bytes]:
+    """`source_files` of a docs folder that holds exactly `texts` (docs-relative path → text,
+    as `write_site` has just written them), without reading it back."""
+    kept = (r for r in texts if not any(part.startswith(".") for part in r.split("/")))
+    return {r: texts[r].encode("utf-8") for r in sorted(kept, key=walk_order)}
+
+
+def source_units(site_dir: Path, texts: Mapping[str, str] | None = None) -> SiteStamp:
     """The shared configuration's digest, and unit → fingerprint of its source files, of that
     configuration and of the pages it links to that exist (a linked page that appears or goes
-    away changes the build)."""
+    away changes the build). `texts`: the docs folder's files as just written (docs-relative
+    path → text); by default they are read from it."""
     shell = shell_digest(site_dir / "mkdocs.yml")
-    files = source_files(site_dir / "docs")
+    files: Mapping[str, bytes | Path] = (
+        source_files(site_dir / "docs") if texts is None else written_sources(texts)
+    )
     digests: dict[str, Any] = {}
-    for relative, path in files.items():
-        data = path.read_bytes()
+    for relative, source in files.items():
+        data = source if isinstance(source, bytes) else source.read_bytes()
         unit = digests.setdefault(unit_of(relative), hashlib.sha256(shell.encode()))
         unit.update(f"\0{relative}\0{len(data)}\0".encode())
         unit.update(data)

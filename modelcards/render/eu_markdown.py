@@ -24,10 +24,14 @@ LEGEND = ("For: AIO the AI Office, NCA national competent authorities (both on r
 MAX_LISTED = 40  # entries of one value shown in a cell (a model of 500 files lists its hashes)
 
 
+def document_names(context: Mapping[str, Any]) -> dict[str, str]:
+    """File name → card.json key of each document card.json holds (none for an older one)."""
+    return {name: key for key, name in DOCUMENT_FILES.items() if isinstance(context.get(key), dict)}
+
+
 def document_files(context: Mapping[str, Any]) -> dict[str, str]:
     """File name → Markdown for each document card.json holds (none for an older card.json)."""
-    return {name: document_markdown(context[key]) for key, name in DOCUMENT_FILES.items()
-            if isinstance(context.get(key), dict)}  # fmt: skip
+    return {name: document_markdown(context[key]) for name, key in document_names(context).items()}
 
 
 def value_text(value: Any) -> str:

@@ -13,7 +13,7 @@ from modelcards.render.card_file import compose_card
 from modelcards.render.context import ModelInputs, build_context
 from modelcards.render.environment import make_environment, render_template
 from modelcards.render.escape import code
-from modelcards.render.eu_markdown import document_files
+from modelcards.render.eu_markdown import document_files, document_names
 from modelcards.render.fingerprint import embed, front_matter_of, outputs_fingerprint
 from modelcards.safeio.errors import RenderError
 from modelcards.safeio.jsonfile import json_safe
@@ -33,6 +33,13 @@ class RenderedModel:
     changes: str  # CHANGES.md
     card_json: str
     heatmap: str | None = None  # weight-changes.svg, when tensor contents were compared
+
+    def file_names(self) -> list[str]:
+        """The project-relative paths `files` writes, without rendering the EU documents (a
+        build lists the files of every unchanged model of a fleet)."""
+        names = ["README.md", "CHANGES.md", "card.json"]
+        names += ["weight-changes.svg"] if self.heatmap is not None else []
+        return [f"{self.path}/{name}" for name in names + list(document_names(self.context))]
 
     def files(self) -> dict[str, str]:
         files = {

@@ -3,6 +3,9 @@ holds anything else, and loses the pages of models that left the config."""
 
 from __future__ import annotations
 
+import os
+from pathlib import PurePosixPath
+
 from modelcards.publish.settings import SiteProject
 from modelcards.safeio.errors import PublishError
 from modelcards.safeio.write import write_atomic
@@ -24,24 +27,37 @@ def check_site_folder(config: SiteProject) -> None:
 
 
 def remove_stale(config: SiteProject, files: dict[str, str]) -> list[str]:
-    """Delete generated pages that are no longer produced (models removed from the config)."""
-    models_dir = config.root / config.site.dir / "docs"
+    """Delete generated pages that are no longer produced (models removed from the config).
+
+    One walk with names as strings (a fleet's docs folder holds thousands of files), links to
+    folders not followed."""
+    docs_rel = f"{config.site.dir}/docs"
+    docs = os.path.join(config.root, docs_rel)
     removed: list[str] = []
-    if not models_dir.is_dir():
+    if not os.path.isdir(docs):
         return removed
-    keep = {config.root / rel for rel in files}
-    for path in sorted(models_dir.rglob("*"), reverse=True):
-        if path.is_file() and path not in keep:
-            path.unlink()
-            removed.append(path.relative_to(config.root).as_posix())
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-    return removed
+    keep = {rel[len(docs_rel) + 1 :] for rel in files if rel.startswith(docs_rel + "/")}
+    for folder, _, names in os.walk(docs, topdown=False):
+        inside = os.path.relpath(folder, docs).replace(os.sep, "/")
+        above = "" if inside == "." else f"{inside}/"
+        for name in names:
+            if above + name not in keep and os.path.isfile(os.path.join(folder, name)):
+                os.unlink(os.path.join(folder, name))
+                removed.append(f"{docs_rel}/{above}{name}")
+        if inside != "." and not os.listdir(folder):
+            os.rmdir(folder)
+    return sorted(removed, key=PurePosixPath, reverse=True)
 
 
-def write_site(config: SiteProject, files: dict[str, str]) -> list[str]:
+def write_site(
+    config: SiteProject, files: dict[str, str], current: frozenset[str] = frozenset()
+) -> list[str]:
+    """Write the site source; `current`: paths known to hold their text already (pages read
+    back from the last build a moment ago), which are not read again to compare."""
     check_site_folder(config)
     written = [
-        rel for rel, content in sorted(files.items()) if write_atomic(config.root / rel, content)
+        rel
+        for rel, content in sorted(files.items())
+        if rel not in current and write_atomic(config.root / rel, content)
     ]
     return written + remove_stale(config, files)

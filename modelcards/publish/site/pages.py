@@ -130,10 +130,12 @@ def site_pages(
     *,
     jobs: int = 1,
     slugs: list[str] | None = None,
+    reused: set[str] | None = None,
 ) -> dict[str, str]:
     """Project-relative path → content for every file of the site source; the models' pages are
     rendered in up to `jobs` processes. `slugs` names the models' folders (default: from their
-    names, as `unique_slugs` makes them)."""
+    names, as `unique_slugs` makes them). `reused` gets the paths of the pages read back from
+    the last build, which are on disk as they are returned (`write_site` need not compare)."""
     templates = templates_digest([config.templates, builtin_templates()], site=True)
     root = config.site.dir
 
@@ -146,6 +148,8 @@ def site_pages(
     signatures = {s: model_signature(config, m) for m, s in pairs}  # not in card.json: see there
     keys = {s: pages_key(m, s, templates, root + json.dumps(signatures[s])) for m, s in pairs}
     pages = recorded_pages(config.root, root, keys)  # unchanged models: last build's pages
+    if reused is not None:
+        reused.update(path for texts in pages.values() for path in texts)
     fresh = [pair for pair in pairs if pair[1] not in pages]
     pages.update(zip([s for _, s in fresh], parallel_map(model_site, fresh, jobs), strict=True))
     files: dict[str, str] = {}
