@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sign_bench import BIN, make_project, timed
+from sign_bench import BIN, best_of, make_project
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -85,12 +85,7 @@ def main() -> None:
             "modelcards verify --key": [BIN / "modelcards", "verify", "big", "--key",
                                         keyed / "k.pub", "-C", keyed],
         }  # fmt: skip
-        best: dict[str, tuple[float, float]] = {}
-        for _ in range(args.repeat):
-            for name, command in commands.items():  # interleaved: each round runs all three
-                wall, cpu = timed(command)
-                old = best.get(name, (float("inf"), float("inf")))
-                best[name] = (min(old[0], wall), min(old[1], cpu))
+        best = best_of(commands, args.repeat)
         size = sum(f.stat().st_size for f in model.iterdir()) / 1e9
         print(f"{size:.2f} GB in {len(list(model.iterdir()))} files, best of {args.repeat}, "
               f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip

@@ -64,6 +64,18 @@ def timed(command: list[str | Path]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def best_of(commands: dict[str, list[str | Path]], repeat: int) -> dict[str, tuple[float, float]]:
+    """Each command's best wall and best CPU seconds over `repeat` rounds, interleaved: each
+    round runs every command, so a busy moment hits them alike."""
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            wall, cpu = timed(command)
+            old = best.get(name, (float("inf"), float("inf")))
+            best[name] = (min(old[0], wall), min(old[1], cpu))
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=2.0)
@@ -86,12 +98,7 @@ def main() -> None:
             "model_signing verify key": [ms, "verify", "key", model, "--public_key",
                                          root / "k.pub", "--signature", model / "model.sig"],
         }  # fmt: skip
-        best: dict[str, tuple[float, float]] = {}
-        for _ in range(args.repeat):
-            for name, command in commands.items():  # interleaved: each round runs all four
-                wall, cpu = timed(command)
-                old = best.get(name, (float("inf"), float("inf")))
-                best[name] = (min(old[0], wall), min(old[1], cpu))
+        best = best_of(commands, args.repeat)
         size = sum(f.stat().st_size for f in model.iterdir()) / 1e9
         print(f"{size:.2f} GB in {len(list(model.iterdir()))} files, best of {args.repeat}, "
               f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
