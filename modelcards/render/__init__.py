@@ -6,8 +6,9 @@ diff (`render.diff_view`) should not pay for it.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelcards.safeio.lazy import lazy_names
 
 if TYPE_CHECKING:
     from modelcards.render.context import ModelInputs, build_context
@@ -25,7 +26,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(import_module(_HOME[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _HOME)

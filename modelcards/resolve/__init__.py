@@ -12,12 +12,13 @@ References, as a user writes them:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelcards.resolve.hubid import is_hub_repo_id
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import FileEntry, Snapshot, SourceRef
 from modelcards.safeio.errors import ResolveError
+from modelcards.safeio.lazy import lazy_names
 from modelcards.safeio.textfile import real_path
 
 if TYPE_CHECKING:
@@ -38,12 +39,9 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"modelcards.resolve.{_LAZY[name]}"), name)
-    raise AttributeError(name)
+__getattr__ = lazy_names(
+    __name__, {name: f"modelcards.resolve.{home}" for name, home in _LAZY.items()}
+)
 
 
 __all__ = [

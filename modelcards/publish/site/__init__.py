@@ -13,8 +13,9 @@ The names below load on first use: the pages import the renderer and the rule ca
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from modelcards.safeio.lazy import lazy_names
 
 if TYPE_CHECKING:
     from modelcards.publish.site.facts import shard_slugs, slug, unique_slugs
@@ -45,7 +46,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(import_module(_HOME[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _HOME)
