@@ -145,15 +145,24 @@ SITE_LINE = re.compile(
 
 
 def site_inputs(settings: Any, templates: str, cards: Iterable[tuple[str, str, str]]) -> str:
-    """The site is made from the cards as written (prose included), the settings and templates."""
+    """The site is made from the cards as written (prose included), the settings and templates.
+    Each text is named by its sha256 (a fleet's cards are tens of MB: escaping them into one JSON
+    text took most of this digest's time)."""
+    named = [[text_sha256(text) for text in card] for card in cards]
     return digest({"tool": __version__, "settings": settings, "templates": templates,
-                   "cards": [list(c) for c in cards]})  # fmt: skip
+                   "cards": named})  # fmt: skip
 
 
-def site_outputs(files: Mapping[str, str]) -> str:
-    """Every generated site source file but the marker that holds this value."""
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def site_outputs(files: Mapping[str, str], known: Mapping[str, str] | None = None) -> str:
+    """Every generated site source file but the marker that holds this value; `known`: path →
+    the sha256 of its text, where the caller has it already (pages read back and checked)."""
+    known = known or {}
     return digest(
-        sorted((path, hashlib.sha256(text.encode()).hexdigest()) for path, text in files.items())
+        sorted((path, known.get(path) or text_sha256(text)) for path, text in files.items())
     )
 
 

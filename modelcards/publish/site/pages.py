@@ -147,7 +147,8 @@ def site_pages(
     pairs = list(zip(models, slugs or unique_slugs([m.name for m in models]), strict=True))
     signatures = {s: model_signature(config, m) for m, s in pairs}  # not in card.json: see there
     keys = {s: pages_key(m, s, templates, root + json.dumps(signatures[s])) for m, s in pairs}
-    pages = recorded_pages(config.root, root, keys)  # unchanged models: last build's pages
+    known: dict[str, str] = {}  # path → sha256 of the pages read back
+    pages = recorded_pages(config.root, root, keys, known)  # unchanged models: last build's
     if reused is not None:
         reused.update(path for texts in pages.values() for path in texts)
     fresh = [pair for pair in pairs if pair[1] not in pages]
@@ -159,12 +160,12 @@ def site_pages(
         site = site_facts(model.context, model_slug)
         entries.append({"slug": model_slug, "context": model.context, "site": site})
     files.update(site_wide_pages(config, entries, env))
-    files[f"{root}/{PAGES_RECORD}"] = pages_record(keys, pages)
+    files[f"{root}/{PAGES_RECORD}"] = pages_record(keys, pages, known)
     files[f"{root}/{MARKER}"] = site_marker(
         MARKER_TEXT,
         site_inputs(
             site_settings(config), templates, [(m.card, m.changes, m.card_json) for m in models]
         ),
-        site_outputs({p: t for p, t in files.items() if not p.endswith(MARKER)}),
+        site_outputs({p: t for p, t in files.items() if not p.endswith(MARKER)}, known),
     )
     return files

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from modelcards.publish.code_digest import code_digest
 from modelcards.render import RenderedModel
+from modelcards.render.fingerprint import text_sha256
 from modelcards.safeio.textfile import written_text
 
 __all__ = ["PAGES_RECORD", "pages_key", "pages_record", "recorded_pages"]
@@ -59,22 +60,27 @@ def pages_key(model: RenderedModel, slug: str, templates: str, site_dir: str) ->
     return digest.hexdigest()
 
 
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def pages_record(keys: Mapping[str, str], pages: Mapping[str, Mapping[str, str]]) -> str:
-    """The record to write: per model folder, its key and its pages' digests."""
+def pages_record(
+    keys: Mapping[str, str], pages: Mapping[str, Mapping[str, str]], known: Mapping[str, str]
+) -> str:
+    """The record to write: per model folder, its key and its pages' digests (`known`: those
+    of the pages read back, checked against the last record)."""
     record = {
-        slug: {"key": keys[slug], "pages": {p: text_digest(t) for p, t in sorted(files.items())}}
+        slug: {
+            "key": keys[slug],
+            "pages": {p: known.get(p) or text_sha256(t) for p, t in sorted(files.items())},
+        }
         for slug, files in sorted(pages.items())
     }
     return json.dumps({"format": RECORD_FORMAT, "models": record}, indent=1, sort_keys=True) + "\n"
 
 
-def recorded_pages(root: Path, site_dir: str, keys: Mapping[str, str]) -> dict[str, dict[str, str]]:
+def recorded_pages(
+    root: Path, site_dir: str, keys: Mapping[str, str], known: dict[str, str]
+) -> dict[str, dict[str, str]]:
     """slug → the pages the last build wrote for it (project-relative path → text), for every
-    model whose key is the recorded one and whose pages are on disk as they were written."""
+    model whose key is the recorded one and whose pages are on disk as they were written;
+    `known` gets each such page's sha256 (checked here: its other users need not hash it)."""
     try:
         texts = previous_texts(root, [f"{site_dir}/{PAGES_RECORD}"])
         record = json.loads(texts[f"{site_dir}/{PAGES_RECORD}"]) if texts else {}
@@ -102,6 +108,7 @@ def recorded_pages(root: Path, site_dir: str, keys: Mapping[str, str]) -> dict[s
         ):
             continue
         texts = previous_texts(root, list(pages))
-        if texts is not None and all(text_digest(texts[p]) == d for p, d in pages.items()):
+        if texts is not None and all(text_sha256(texts[p]) == d for p, d in pages.items()):
             found[slug] = texts
+            known.update(pages)
     return found
