@@ -46,6 +46,7 @@ from modelcards.render.fingerprint import front_matter_of, outputs_fingerprint, 
 from modelcards.resolve import FileEntry, Snapshot
 from modelcards.resolve.local import LocalSnapshot
 from modelcards.resolve.snapshot import SourceRef
+from modelcards.safeio.collector import fewer_collections
 from modelcards.safeio.errors import ModelcardsError, ResolveError
 from modelcards.safeio.hashcache import HashCache
 from modelcards.safeio.parallel import default_jobs, parallel_map
@@ -406,6 +407,7 @@ def model_slugs(config: ProjectConfig) -> dict[str, str]:
     return {entry.path: name for entry, name in zip(config.models, names, strict=True)}
 
 
+@fewer_collections()
 def build_project(
     config: ProjectConfig,
     *,

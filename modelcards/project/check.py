@@ -40,6 +40,7 @@ from modelcards.render.fingerprint import (
     read_fingerprint,
 )
 from modelcards.resolve.gitcli import GitFailed, open_git_cli, resolve_commit
+from modelcards.safeio.collector import fewer_collections
 from modelcards.safeio.errors import ConfigError, ResolveError
 from modelcards.safeio.hashcache import HashCache
 
@@ -166,6 +167,7 @@ def _unified(path: str, old: str | None, new: str) -> str:
     )
 
 
+@fewer_collections()
 def check_project(
     config: ProjectConfig,
     *,
