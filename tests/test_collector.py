@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from modelcards.safeio.hashcache import HashCache
 
 
 @pytest.fixture
-def default_thresholds() -> tuple[int, int, int]:
+def default_thresholds() -> Iterator[tuple[int, int, int]]:
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     yield (700, 10, 10)
