@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,23 @@ def private_hash_cache(
     """Each test gets its own hash cache: no test reads or writes the user's."""
     cache = tmp_path_factory.mktemp("cache") / "hashes.json"
     monkeypatch.setenv("MODELCARDS_CACHE", str(cache))
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def deep_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run a deep-compare test on both narrow-float paths: numpy's, and the compiled kernel
+    (skipped where it was not built: `modelcards/compare/deep/kernel.py`)."""
+    from modelcards.compare.deep import kernel
+
+    if request.param == "numpy":
+        monkeypatch.setenv("MODELCARDS_DEEP_KERNEL", "numpy")
+    else:
+        monkeypatch.delenv("MODELCARDS_DEEP_KERNEL", raising=False)
+    kernel.load.cache_clear()
+    if request.param == "compiled" and kernel.load() is None:
+        pytest.skip(f"the fused kernel is not built here ({kernel.LIBRARY.name} absent)")
+    yield request.param
+    kernel.load.cache_clear()
 
 
 @pytest.fixture

@@ -186,6 +186,7 @@ def test_a_merged_lora_of_known_rank_is_recovered(
     assert origin.base_check(result).verdict == "consistent"
 
 
+@pytest.mark.usefixtures("deep_path")  # numpy's narrow-float path and the kernel's
 def test_a_merged_lora_stored_as_bf16_keeps_its_rank(tmp_path: Path) -> None:
     """BF16 rounds the merged weight: noise ~2⁻⁹ of each value under the LoRA's delta. Rows are
     read lane by lane (two values per word): the sketch sees them in the same order."""
@@ -269,6 +270,7 @@ def test_the_reason_a_model_could_not_be_checked(base_dir: Path, tmp_path: Path)
 @pytest.mark.parametrize(
     ("base_type", "tuned_type"), [(np.float16, np.float16), (np.float32, np.float16)]
 )
+@pytest.mark.usefixtures("deep_path")  # numpy's narrow-float path and the kernel's
 def test_rank_through_row_sampling_and_either_read_path(
     tmp_path: Path, base_type: type, tuned_type: type
 ) -> None:
@@ -316,6 +318,7 @@ def test_the_sketch_reads_lane_ordered_blocks_as_rows(dtype: str) -> None:
     assert np.abs(as_if_ordered - expected).max() > 1e-2 * scale  # type: ignore[operator]
 
 
+@pytest.mark.usefixtures("deep_path")  # numpy's narrow-float path and the kernel's
 def test_similarity_of_f8_weights_large_enough_to_need_the_specials_check(tmp_path: Path) -> None:
     """F8_E4M3 blocks whose sums pass the bound get the infinity/NaN check, which reuses the base
     block's buffer: the cross sum must be taken before it."""

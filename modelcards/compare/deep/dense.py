@@ -4,7 +4,8 @@ It returns its `Sums`: changed elements, Σ base², Σ delta², Σ base·delta (
 base and tuned follows from these three, `summary`), and for a 2-D tensor the Gram matrix of its
 rank sketch (`sketch`). Within the slice, blocks of `block` elements keep every numpy pass inside
 the CPU cache; two sides in one narrow float format (BF16, F16, F8), the common case, have a
-lean path. A sketched tensor's slices and blocks are whole rows (`planning`).
+lean path: one compiled pass per block where `kernel` was built, else a lean numpy path. A
+sketched tensor's slices and blocks are whole rows (`planning`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from modelcards.compare.deep import kernel
 from modelcards.compare.deep.dtypes import UINT, as_float, itemsize_of, scratch, sum_squares
 from modelcards.compare.deep.narrow import NARROW, Narrow, has_specials, widen_lanes
 from modelcards.compare.deep.reading import Loc
@@ -59,7 +61,10 @@ class Dense:
 
     def run(self) -> Sums:
         dtype = self.base.info.dtype
-        if dtype == self.tuned.info.dtype and dtype in NARROW:
+        fused = kernel.load()
+        if dtype == self.tuned.info.dtype and dtype in NARROW and fused is not None:
+            totals = self._run_fused(NARROW[dtype], fused)
+        elif dtype == self.tuned.info.dtype and dtype in NARROW:
             totals = self._run_lanes(NARROW[dtype])
         else:
             totals = self._run_blocks(self.first, self.first + self.count)
@@ -67,6 +72,31 @@ class Dense:
             size = itemsize_of(loc.info.dtype)
             loc.file.release(loc.offset + self.first * size, self.count * size)
         return totals
+
+    def _run_fused(self, fmt: Narrow, fused: kernel.Kernel) -> Sums:
+        """Both sides in one narrow float format, one compiled pass per block (`kernel`): the
+        sums, both counts, and b − a in order where the sketch needs it. A block holding an
+        infinity or NaN pattern (F16, F8) is redone in order through `as_float`."""
+        sums = Sums()
+        end = self.first + self.count
+        for start in range(self.first, end, self.block):
+            n = min(self.block, end - start)
+            raw_a = self.base.read(start, n, "ra")
+            raw_b = self.tuned.read(start, n, "rb")
+            delta = scratch("d", np.float32, n) if self.sketch is not None else None
+            block = fused.pair(raw_a, raw_b, fmt, delta)
+            if block.specials:
+                sums.add(self._run_blocks(start, start + n))
+                continue
+            sums.base_sq += block.base_sq
+            sums.delta_sq += block.delta_sq
+            sums.cross += block.cross
+            if self.sketch is not None and delta is not None:
+                sums.add_gram(self.sketch.gram(delta, start // self.sketch.cols))
+            # b − a is +0.0 exactly when b == a, unless an inf or NaN (BF16) is about
+            finite = math.isfinite(block.delta_sq)
+            sums.changed += block.changed_value if finite else block.changed_bits
+        return sums
 
     def _run_lanes(self, fmt: Narrow) -> Sums:
         """The common case, kept lean: both sides in one narrow float format (BF16, F16, F8).
