@@ -116,7 +116,9 @@ def test_an_install_with_a_compiler_builds_it(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("MODELCARDS_DEEP_KERNEL", raising=False)
     assert kernel.LIBRARY.is_file(), f"{kernel.LIBRARY} absent: reinstall with `pip install -e .`"
     kernel.load.cache_clear()
-    assert kernel.load() is not None, f"{kernel.LIBRARY} is stale: reinstall with `pip install -e .`"
+    assert kernel.load() is not None, (
+        f"{kernel.LIBRARY} is stale: reinstall with `pip install -e .`"
+    )
 
 
 def wheel(tmp_path: Path, **env: str) -> zipfile.ZipFile:
