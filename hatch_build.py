@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sysconfig
 import tempfile
@@ -24,6 +25,7 @@ TARGET = "modelcards/compare/deep/_fused_kernel.so"
 
 class KernelBuildHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
+    _scratch: Path | None = None  # a standard wheel's library waits here until it is packed
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel":
@@ -35,7 +37,8 @@ class KernelBuildHook(BuildHookInterface):
         if version == "editable":
             output = root / TARGET
         else:
-            output = Path(tempfile.mkdtemp(prefix="modelcards-kernel-")) / "_fused_kernel.so"
+            self._scratch = Path(tempfile.mkdtemp(prefix="modelcards-kernel-"))
+            output = self._scratch / "_fused_kernel.so"
         problem = _compile(root / SOURCE, output)
         if problem:
             self.app.display_warning(
@@ -50,11 +53,15 @@ class KernelBuildHook(BuildHookInterface):
         platform = sysconfig.get_platform().replace("-", "_").replace(".", "_")
         build_data["tag"] = f"py3-none-{platform}"
 
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+
 
 def _compile(source: Path, output: Path) -> str:
     """'' once `output` is built, else what went wrong (the compiler's last line)."""
     compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-    flags = ["-O3", "-shared", "-fPIC", "-fvisibility=default"]
+    flags = ["-O3", "-shared", "-fPIC"]
     problem = "no C compiler"
     for extra in (["-DMC_CLONES"], []):  # run-time AVX2 choice where the toolchain has it
         partial = output.with_suffix(".partial")
@@ -64,10 +71,12 @@ def _compile(source: Path, output: Path) -> str:
                 capture_output=True, text=True, timeout=300, check=False,
             )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired) as error:
+            partial.unlink(missing_ok=True)
             return f"{compiler[0]}: {error}"
         if done.returncode == 0:
             partial.replace(output)
             return ""
+        partial.unlink(missing_ok=True)
         lines = (done.stderr or done.stdout).strip().splitlines()
         problem = lines[-1] if lines else f"{compiler[0]} exited {done.returncode}"
     return problem
