@@ -3,14 +3,14 @@
  *
  * Plain C, no Python API: loaded with ctypes, which releases the GIL during the call, so the
  * compare's threads run in parallel. GCC/Clang vector extensions keep eight lanes of float32
- * partial sums per 4,096 elements (summed into doubles after each), the same order of rounding
- * as a BLAS dot; with target_clones the AVX2 variant is chosen at run time, the baseline
+ * partial sums per 4,096 elements (summed into doubles after each), rounding much as a BLAS
+ * dot does (not bit for bit: tests/deep/test_kernel.py); with target_clones the AVX2 variant is chosen at run time, the baseline
  * elsewhere. Widening gives narrow.py's values exactly, by integers only where numpy's path
  * multiplies: a normal value's exponent is rebiased by an integer add; a subnormal one (exponent
  * field 0: its magnitude bits are an integer below 2^mantissa_bits) is that integer, converted
  * exactly, times 2^(1 − bias − mantissa_bits), a normal float32. No step sees a float32
  * subnormal, which costs the CPU a hundred cycles each (most F8 weights are small). BF16 is
- * the top half of a float32: a shift. Infinities and NaN are not widened correctly:
+ * the top half of a float32: a shift. F16 and F8 infinities and NaN are not widened correctly:
  * `specials` says whether the format's special pattern was seen on either side, and the
  * caller then redoes the block in order. */
 #include <stdint.h>
