@@ -61,11 +61,12 @@ class Dense:
 
     def run(self) -> Sums:
         dtype = self.base.info.dtype
-        fused = kernel.load()
-        if dtype == self.tuned.info.dtype and dtype in NARROW and fused is not None:
-            totals = self._run_fused(NARROW[dtype], fused)
-        elif dtype == self.tuned.info.dtype and dtype in NARROW:
-            totals = self._run_lanes(NARROW[dtype])
+        if dtype == self.tuned.info.dtype and dtype in NARROW:
+            fused = kernel.load()
+            if fused is not None:
+                totals = self._run_fused(NARROW[dtype], fused)
+            else:
+                totals = self._run_lanes(NARROW[dtype])
         else:
             totals = self._run_blocks(self.first, self.first + self.count)
         for loc in (self.base, self.tuned):
@@ -91,7 +92,8 @@ class Dense:
             sums.base_sq += block.base_sq
             sums.delta_sq += block.delta_sq
             sums.cross += block.cross
-            if self.sketch is not None and delta is not None:
+            if delta is not None:  # (set exactly when there is a sketch)
+                assert self.sketch is not None
                 sums.add_gram(self.sketch.gram(delta, start // self.sketch.cols))
             # b − a is +0.0 exactly when b == a, unless an inf or NaN (BF16) is about
             finite = math.isfinite(block.delta_sq)
